@@ -1,0 +1,332 @@
+"""One configuration tree, loaded from TOML, validated, frozen.
+
+This module is the only place that reads ``os.environ``: every secret is named
+in the file by a ``*_env`` key and resolved here, once, into a ``SecretStr``.
+Everything else receives the frozen :class:`Config`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import date, time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+LANGUAGES = ("sv", "nb", "nn", "en")
+Language = Literal["sv", "nb", "nn", "en"]
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used. The message names file, key and problem."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DatabaseConfig(_Section):
+    url: str = "sqlite:///var/complaints.db"
+    auto_upgrade: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, v: str) -> str:
+        if not (v.startswith("sqlite") or v.startswith("postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql+psycopg://")
+        return v
+
+
+class OAuth2Config(_Section):
+    """OAuth2 client-credentials sign-in (Microsoft 365, Google Workspace)."""
+
+    token_url: str
+    client_id: str
+    client_secret_env: str
+    scope: str = "https://outlook.office365.com/.default"
+    mechanism: Literal["XOAUTH2", "OAUTHBEARER"] = "XOAUTH2"
+
+
+class MailboxConfig(_Section):
+    kind: Literal["imap", "maildir"] = "maildir"
+    path: str = "var/inbox"
+    host: str = ""
+    port: int = Field(993, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    username: str = ""
+    password_env: str = ""
+    folder: str = "INBOX"
+    processed_folder: str = ""
+    poll_seconds: float = Field(30.0, gt=0)
+    idle_renew_seconds: float = Field(540.0, gt=0, le=600)
+    batch_size: int = Field(50, ge=1, le=1000)
+    max_message_bytes: int = Field(25_000_000, ge=1024)
+    historical: Literal["open_silently", "skip"] = "open_silently"
+    since: date | None = None
+    oauth2: OAuth2Config | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> MailboxConfig:
+        if self.kind == "imap":
+            if not self.host:
+                raise ValueError("host: required when kind = 'imap'")
+            if not self.username:
+                raise ValueError("username: required when kind = 'imap'")
+            if self.security == "none" and self.host not in LOOPBACK_HOSTS:
+                raise ValueError("security: 'none' is only allowed on a loopback host")
+            if not self.password_env and self.oauth2 is None:
+                raise ValueError("password_env: required when kind = 'imap' (or set [mailbox.oauth2])")
+        return self
+
+
+class OutgoingConfig(_Section):
+    kind: Literal["smtp", "folder"] = "folder"
+    path: str = "var/outbox"
+    host: str = ""
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "none"] = "starttls"
+    username: str = ""
+    password_env: str = ""
+    from_address: str = "Exempel kommun <synpunkter@example.org>"
+    reply_to: str = ""
+    timeout_seconds: float = Field(30.0, gt=0)
+    oauth2: OAuth2Config | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> OutgoingConfig:
+        if self.kind == "smtp":
+            if not self.host:
+                raise ValueError("host: required when kind = 'smtp'")
+            if self.security == "none" and self.host not in LOOPBACK_HOSTS:
+                raise ValueError("security: 'none' is only allowed on a loopback host")
+        if "@" not in self.from_address:
+            raise ValueError("from_address: must contain an email address")
+        return self
+
+
+SlackId = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,}$")]
+
+
+class ChatConfig(_Section):
+    kind: Literal["slack", "console"] = "console"
+    mode: Literal["socket", "http"] = "socket"
+    api_base_url: str = "https://slack.com/api/"
+    http_port: int = Field(3000, ge=1, le=65535)
+    http_host: str = "0.0.0.0"  # noqa: S104 - Slack must reach the HTTP endpoint
+    bot_token_env: str = "SLACK_BOT_TOKEN"
+    app_token_env: str = "SLACK_APP_TOKEN"
+    signing_secret_env: str = "SLACK_SIGNING_SECRET"
+    intake_channels: tuple[SlackId, ...] = ()
+    triage_channel: str = "C0TRIAGE"
+    team_channel: str = ""
+    staff_users: tuple[SlackId, ...] = ()
+    ombudsman_users: tuple[SlackId, ...] = ()
+    intake_reaction: str = "klagomal"
+    slash_command: str = "/klagomal"
+    console_path: str = ""  # console chat: also append what is shown to this file
+
+
+class WorkingHours(_Section):
+    start: time = time(8, 0)
+    end: time = time(16, 30)
+
+    @model_validator(mode="after")
+    def _order(self) -> WorkingHours:
+        if self.end <= self.start:
+            raise ValueError("end: must be after start")
+        return self
+
+
+class PolicyConfig(_Section):
+    timezone: str = "Europe/Stockholm"
+    country: Literal["SE", "NO"] = "SE"
+    default_language: Language = "sv"
+    reference_prefix: str = Field("KL", pattern=r"^[A-Z]{1,6}$")
+    working_hours: WorkingHours = WorkingHours()
+    working_days: tuple[Annotated[int, Field(ge=1, le=7)], ...] = (1, 2, 3, 4, 5)
+    extra_closed_days: tuple[date, ...] = ()
+    first_contact_working_hours: float = Field(8.5, gt=0)
+    reminder_every_working_hours: float = Field(2.0, gt=0)
+    retry_after_no_answer_working_hours: float = Field(2.0, gt=0)
+    failed_attempts_before_email: int = Field(3, ge=1)
+    ombudsman_after_working_hours: float = Field(17.0, gt=0)
+    stage1_response_working_days: int = Field(10, ge=1)
+    stage2_response_working_days: int = Field(20, ge=1)
+    ack_window_hours: float = Field(24.0, ge=0)
+    bounce_block_days: int = Field(60, ge=0)
+    reopen_window_days: int = Field(90, ge=0)
+    serious_keywords: tuple[str, ...] = (
+        "hot", "hotar", "våld", "misshandel", "övergrepp", "självmord", "lex sarah",
+        "trussel", "truer", "vold", "overgrep", "selvmord", "sjølvmord",
+        "threat", "violence", "abuse", "suicide", "self-harm",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class OrganisationConfig(_Section):
+    name: str = "Exempel kommun"
+    phone: str = "+46 8 123 456 00"
+    own_numbers: tuple[str, ...] = ()
+    ombudsman_contact: str = "klagoombudet@example.org"
+    privacy_url: str = "https://example.org/personuppgifter"
+    own_addresses: tuple[str, ...] = ()
+    templates_dir: str = ""
+
+
+class Config(_Section):
+    """The whole configuration. Frozen: nothing changes it after load."""
+
+    database: DatabaseConfig = DatabaseConfig()
+    mailbox: MailboxConfig = MailboxConfig()
+    outgoing: OutgoingConfig = OutgoingConfig()
+    chat: ChatConfig = ChatConfig()
+    policy: PolicyConfig = PolicyConfig()
+    organisation: OrganisationConfig = OrganisationConfig()
+    source_path: str = Field("", exclude=True)
+    base_dir: str = Field(".", exclude=True)
+
+    def resolve_path(self, p: str) -> Path:
+        """Resolve a path from the file relative to the file's own folder."""
+        path = Path(p)
+        return path if path.is_absolute() else Path(self.base_dir) / path
+
+    @property
+    def database_url(self) -> str:
+        """The database URL with relative SQLite paths made relative to the config file."""
+        url = self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.resolve_path(url[len(prefix):]))
+        return url
+
+
+class Secrets(BaseModel):
+    """Secrets resolved from the environment. Never logged, never written."""
+
+    model_config = ConfigDict(frozen=True)
+
+    imap_password: SecretStr | None = None
+    imap_oauth_secret: SecretStr | None = None
+    smtp_password: SecretStr | None = None
+    smtp_oauth_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if not parts:
+        return "(top level)"
+    if len(parts) == 1:
+        return parts[0]
+    section = ".".join(parts[:-1])
+    return f"[{section}] {parts[-1]}"
+
+
+def _format_error(path: str, err: Mapping[str, Any]) -> str:
+    loc = tuple(err.get("loc", ()))
+    msg = str(err.get("msg", "invalid"))
+    if err.get("type") == "extra_forbidden":
+        msg = "unknown key"
+    # model-level validators prefix their message with the key: "host: required ..."
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+        if ": " in msg and " " not in msg.split(": ", 1)[0]:
+            key, msg = msg.split(": ", 1)
+            loc = (*loc, key)
+    return f"{path}: {_format_loc(loc)}: {msg}"
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, validate and freeze the configuration at ``path``.
+
+    Raises :class:`ConfigError` with one line per problem, each naming the file and key.
+    """
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{p}: file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
+    return parse_config(raw, source=str(p), base_dir=str(p.resolve().parent))
+
+
+def parse_config(raw: Mapping[str, Any], *, source: str = "<config>", base_dir: str = ".") -> Config:
+    """Validate a mapping (as read from TOML) into a :class:`Config`."""
+    try:
+        return Config.model_validate({**raw, "source_path": source, "base_dir": base_dir})
+    except ValidationError as exc:
+        lines = [_format_error(source, e) for e in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+
+
+def _env(cfg: Config, section: str, key: str, name: str, required: bool) -> SecretStr | None:
+    if not name:
+        return None
+    value = os.environ.get(name)
+    if value is None or value == "":
+        if required:
+            raise ConfigError(
+                f"{cfg.source_path}: [{section}] {key}: environment variable {name} is not set"
+            )
+        return None
+    return SecretStr(value)
+
+
+def load_secrets(cfg: Config) -> Secrets:
+    """Resolve every ``*_env`` key that the configured adapters need.
+
+    A missing variable for an adapter that is in use is a :class:`ConfigError`.
+    """
+    mb, out, chat = cfg.mailbox, cfg.outgoing, cfg.chat
+    imap = mb.kind == "imap"
+    smtp = out.kind == "smtp"
+    slack = chat.kind == "slack"
+    return Secrets(
+        imap_password=_env(cfg, "mailbox", "password_env", mb.password_env,
+                           imap and mb.oauth2 is None),
+        imap_oauth_secret=_env(cfg, "mailbox.oauth2", "client_secret_env",
+                               mb.oauth2.client_secret_env if mb.oauth2 else "", imap),
+        smtp_password=_env(cfg, "outgoing", "password_env", out.password_env,
+                           smtp and bool(out.username) and out.oauth2 is None),
+        smtp_oauth_secret=_env(cfg, "outgoing.oauth2", "client_secret_env",
+                               out.oauth2.client_secret_env if out.oauth2 else "", smtp),
+        slack_bot_token=_env(cfg, "chat", "bot_token_env", chat.bot_token_env, slack),
+        slack_app_token=_env(cfg, "chat", "app_token_env", chat.app_token_env,
+                             slack and chat.mode == "socket"),
+        slack_signing_secret=_env(cfg, "chat", "signing_secret_env", chat.signing_secret_env,
+                                  slack and chat.mode == "http"),
+    )
+
+
+def default_config_path() -> Path:
+    """``./config.toml`` if present, else ``config.example.toml``."""
+    local = Path("config.toml")
+    return local if local.exists() else Path("config.example.toml")
