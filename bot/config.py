@@ -63,6 +63,7 @@ class OAuth2Config(_Section):
 class MailboxConfig(_Section):
     kind: Literal["imap", "maildir"] = "maildir"
     path: str = "var/inbox"
+    seed_dir: str = ""
     host: str = ""
     port: int = Field(993, ge=1, le=65535)
     security: Literal["ssl", "starttls", "none"] = "ssl"
@@ -137,6 +138,7 @@ class ChatConfig(_Section):
     intake_reaction: str = "klagomal"
     slash_command: str = "/klagomal"
     console_path: str = ""  # console chat: also append what is shown to this file
+    staff_language: Language = "sv"
 
 
 class WorkingHours(_Section):

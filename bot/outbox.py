@@ -1,0 +1,280 @@
+"""Delivering the outbox: emails to citizens, posts to staff.
+
+Entries are claimed with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+the write lock on SQLite) so that several instances never send the same entry
+at once, and one chat entry per case is in flight at a time so a prompt is
+posted before it is updated. After a crash, an entry whose lease ran out is
+retried: the only window for a duplicate is between the server accepting the
+message and the commit that records it (milliseconds).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email import message_from_string, policy
+from email.message import EmailMessage
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.cases import audit, get_case_by_id, mark_ack_bounced
+from bot.config import Config
+from bot.db import session_scope
+from bot.errors import PermanentDeliveryError, TemporaryDeliveryError
+from bot.models import Case, Escalation, Outbox, OutboxKind, OutboxStatus, Status
+from bot.ports import Chat, ChatPost, ChatRef, Mailer
+from bot.render import Renderer
+from bot.staff_messages import CaseView, case_view, render_staff
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+MAX_BACKOFF = timedelta(hours=1)
+
+ESCALATION_REASON_TEXT = {
+    "deadline": "tidsfristen för första kontakt har passerat",
+    "serious": "ärendet är flaggat som allvarligt",
+    "ack_bounced": "kvittensen studsade och inget telefonnummer finns",
+    "reopened": "den klagande skrev igen efter att ärendet avslutats",
+    "staff": "personalen bad om det",
+}
+
+# Block Kit builders for Slack (filled in by the Slack adapter); the console shows text.
+BlocksBuilder = Callable[[str, CaseView, dict[str, Any]], list[dict[str, Any]]]
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outlets:
+    """Where side effects go, and how staff messages are rendered."""
+
+    cfg: Config
+    mailer: Mailer
+    chat: Chat
+    renderer: Renderer
+    blocks: BlocksBuilder | None = None
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+    if retry_after is not None and retry_after > 0:
+        return timedelta(seconds=min(retry_after, MAX_BACKOFF.total_seconds()))
+    return min(timedelta(seconds=30 * 2 ** max(0, attempts - 1)), MAX_BACKOFF)
+
+
+def claim_due(engine: Engine, now: datetime, owner: str, limit: int) -> list[int]:
+    """Lease up to ``limit`` due entries to ``owner``; return their ids, oldest first."""
+    with session_scope(engine) as session:
+        older = sa.orm.aliased(Outbox)
+        busy_same_case = (
+            sa.select(older.id)
+            .where(older.case_id == Outbox.case_id, older.kind == OutboxKind.CHAT.value,
+                   older.status == OutboxStatus.PENDING.value, older.id < Outbox.id)
+            .exists()
+        )
+        q = (
+            select(Outbox.id)
+            .where(Outbox.status == OutboxStatus.PENDING.value, Outbox.next_try_at <= now,
+                   sa.or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now))
+            .where(sa.or_(Outbox.kind != OutboxKind.CHAT.value, col(Outbox.case_id).is_(None),
+                          ~busy_same_case))
+            .order_by(col(Outbox.id))
+            .limit(limit)
+        )
+        if engine.dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True, of=Outbox)  # type: ignore[arg-type]
+        ids = list(session.exec(q).all())
+        if ids:
+            session.execute(sa.update(Outbox).where(col(Outbox.id).in_(ids))
+                            .values(lease_until=now + LEASE, lease_owner=owner))
+        return [int(i) for i in ids if i is not None]
+
+
+def deliver_due(engine: Engine, outlets: Outlets, clock: Callable[[], datetime], owner: str,
+                limit: int = 200) -> DeliveryReport:
+    """Send everything that is due; one failure never stops the others."""
+    report = DeliveryReport()
+    while True:
+        ids = claim_due(engine, clock(), owner, limit)
+        if not ids:
+            return report
+        for entry_id in ids:
+            _deliver_one(engine, outlets, clock, owner, entry_id, report)
+        if len(ids) < limit:
+            return report
+
+
+def _deliver_one(engine: Engine, outlets: Outlets, clock: Callable[[], datetime], owner: str,
+                 entry_id: int, report: DeliveryReport) -> None:
+    with session_scope(engine) as session:
+        entry = session.get(Outbox, entry_id)
+        if entry is None or entry.lease_owner != owner or entry.status != "pending":
+            return
+        payload = json.loads(entry.payload)
+        kind = entry.kind
+    try:
+        if kind == OutboxKind.EMAIL.value:
+            receipt = _send_email(outlets, payload)
+            effect: Callable[[Session, Outbox], None] = _email_sent(outlets, payload)
+        else:
+            receipt, effect = _send_chat(engine, outlets, payload, clock())
+    except TemporaryDeliveryError as exc:
+        with session_scope(engine) as session:
+            entry = session.get(Outbox, entry_id)
+            assert entry is not None
+            entry.attempts += 1
+            entry.last_error = str(exc)[:2000]
+            entry.next_try_at = clock() + backoff(entry.attempts, exc.retry_after)
+            entry.lease_until = None
+        report.retried += 1
+        log.warning("outbox %s: temporary failure, retry later: %s", entry_id, exc)
+        return
+    except Exception as exc:  # noqa: BLE001 - permanent: keep it for a human
+        with session_scope(engine) as session:
+            entry = session.get(Outbox, entry_id)
+            assert entry is not None
+            entry.attempts += 1
+            entry.status = OutboxStatus.FAILED.value
+            entry.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            entry.lease_until = None
+            if isinstance(exc, PermanentDeliveryError) and kind == OutboxKind.EMAIL.value:
+                _email_rejected(session, outlets.cfg, payload, clock())
+        report.failed += 1
+        report.errors.append(f"outbox {entry_id}: {type(exc).__name__}: {exc}")
+        log.error("outbox %s: permanent failure: %s", entry_id, exc)
+        return
+    with session_scope(engine) as session:
+        entry = session.get(Outbox, entry_id)
+        assert entry is not None
+        entry.status = OutboxStatus.SENT.value
+        entry.sent_at = clock()
+        entry.attempts += 1
+        entry.result = receipt[:500]
+        entry.lease_until = None
+        effect(session, entry)
+    report.sent += 1
+
+
+# --- email -----------------------------------------------------------------
+
+
+def _send_email(outlets: Outlets, payload: dict[str, Any]) -> str:
+    msg = message_from_string(payload["eml"], policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    return outlets.mailer.send(msg)
+
+
+def _email_sent(outlets: Outlets, payload: dict[str, Any]) -> Callable[[Session, Outbox], None]:
+    def effect(session: Session, entry: Outbox) -> None:
+        case_id = payload.get("case_id")
+        if not case_id:
+            return
+        case = get_case_by_id(session, case_id)
+        now = entry.sent_at
+        assert now is not None
+        if payload.get("purpose") == "ack" and case.ack_sent_at is None:
+            case.ack_sent_at = now
+            if case.status == Status.NEW.value:
+                case.status = Status.ACKNOWLEDGED.value
+            case.updated_at = now
+        audit(session, case, "system", "email_sent", now, purpose=payload.get("purpose"))
+    return effect
+
+
+def _email_rejected(session: Session, cfg: Config, payload: dict[str, Any], now: datetime
+                    ) -> None:
+    case_id = payload.get("case_id")
+    if not case_id:
+        return
+    case = get_case_by_id(session, case_id)
+    audit(session, case, "system", "email_rejected", now, purpose=payload.get("purpose"))
+    mark_ack_bounced(session, cfg, case, now)
+
+
+# --- chat ------------------------------------------------------------------
+
+
+def _post(outlets: Outlets, kind: str, view: CaseView, context: dict[str, Any]) -> ChatPost:
+    post = render_staff(outlets.renderer, outlets.cfg, kind, view=view,
+                        cli=outlets.cfg.chat.kind == "console", **context)
+    if outlets.blocks is not None:
+        return ChatPost(text=post.text, blocks=outlets.blocks(kind, view, context))
+    return post
+
+
+def _send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: datetime
+               ) -> tuple[str, Callable[[Session, Outbox], None]]:
+    """Render from the case as it is now, then post. Returns a receipt and the effect."""
+    cfg = outlets.cfg
+    op = payload["op"]
+    with session_scope(engine) as session:
+        case = get_case_by_id(session, payload["case_id"]) if payload.get("case_id") else None
+        view = case_view(session, cfg, case, now) if case else None
+        prompt = ChatRef(case.prompt_channel, case.prompt_ts) if (
+            case and case.prompt_channel and case.prompt_ts) else None
+        escalation = (session.get(Escalation, payload["escalation_id"])
+                      if payload.get("escalation_id") else None)
+
+    def no_effect(_s: Session, _e: Outbox) -> None:
+        return None
+
+    if op == "raw":
+        post = ChatPost(text=payload["text"], blocks=payload.get("blocks") or [])
+        if payload.get("user"):
+            ref = outlets.chat.direct(payload["user"], post)
+        else:
+            ref = outlets.chat.post(payload["channel"], post, payload.get("thread_ts"))
+        return f"{ref.channel}:{ref.ts}", no_effect
+    assert view is not None and case is not None
+    if op == "prompt":
+        post = _post(outlets, "prompt", view, {})
+        if prompt is not None:
+            outlets.chat.update(prompt, post)
+            return f"updated {prompt.channel}:{prompt.ts}", no_effect
+        ref = outlets.chat.post(cfg.chat.triage_channel, post)
+
+        def store_ref(session: Session, _e: Outbox) -> None:
+            c = session.get(Case, view.case_id)
+            assert c is not None
+            c.prompt_channel, c.prompt_ts = ref.channel, ref.ts
+        return f"{ref.channel}:{ref.ts}", store_ref
+    if op == "case_message":
+        post = _post(outlets, "case_message", view, {"reopened": bool(payload.get("reopened"))})
+        ref = outlets.chat.post(prompt.channel if prompt else cfg.chat.triage_channel, post,
+                                prompt.ts if prompt else None)
+        return f"{ref.channel}:{ref.ts}", no_effect
+    if op == "escalation":
+        reason = escalation.reason if escalation else "staff"
+        post = _post(outlets, "escalation", view, {
+            "reason": reason, "reason_text": ESCALATION_REASON_TEXT.get(reason, reason),
+            "note": escalation.note if escalation else ""})
+        targets = list(cfg.chat.ombudsman_users)
+        refs = [outlets.chat.direct(u, post) for u in targets] or [
+            outlets.chat.post(cfg.chat.triage_channel, post)]
+        return ", ".join(f"{r.channel}:{r.ts}" for r in refs), no_effect
+    if op == "reminder":
+        post = _post(outlets, "reminder", view, {"rung": payload.get("rung", "")})
+        if payload.get("user"):
+            ref = outlets.chat.direct(payload["user"], post)
+        else:
+            ref = outlets.chat.post(cfg.chat.triage_channel, post,
+                                    prompt.ts if prompt else None)
+        return f"{ref.channel}:{ref.ts}", no_effect
+    raise PermanentDeliveryError(f"unknown chat operation {op!r}")
+
+
+def backlog(session: Session) -> int:
+    return int(session.execute(sa.select(sa.func.count()).select_from(Outbox)
+                               .where(Outbox.status == OutboxStatus.PENDING.value)).scalar_one())

@@ -1,0 +1,77 @@
+"""Jinja2 rendering of citizen emails and staff-facing texts.
+
+Templates live in the ``templates`` package (so they ship inside the wheel) and
+may be overridden per organisation from ``[organisation] templates_dir``.
+Untrusted text (complaint bodies, subjects, names) only ever enters as a
+variable, never as template source; HTML templates are autoescaped and the
+``mrkdwn`` filter escapes text for Slack.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from bot.config import LANGUAGES
+
+PACKAGE_TEMPLATES = Path(str(files("templates")))
+
+
+def mrkdwn_escape(text: object) -> str:
+    """Escape text for Slack mrkdwn so ``<!channel>``, ``<@U1>`` and links stay inert."""
+    s = "" if text is None else str(text)
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def one_line(text: object, limit: int = 200) -> str:
+    """Collapse whitespace (CR/LF included) and cap the length."""
+    s = " ".join(("" if text is None else str(text)).split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+class Renderer:
+    """Renders ``<name>.<lang>.<ext>.j2`` with a fallback to the default language."""
+
+    def __init__(self, override_dir: str | Path | None = None, default_language: str = "sv"):
+        search = [str(override_dir)] if override_dir else []
+        search.append(str(PACKAGE_TEMPLATES))
+        loader = jinja2.FileSystemLoader(search)
+        self.default_language = default_language
+        self.env = jinja2.Environment(
+            loader=loader,
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("html", "html.j2"), default_for_string=False
+            ),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["mrkdwn"] = mrkdwn_escape
+        self.env.filters["one_line"] = one_line
+
+    def template_name(self, name: str, lang: str, ext: str) -> str:
+        """The first existing of ``name.lang.ext.j2`` and ``name.<default>.ext.j2``."""
+        for candidate_lang in (lang, self.default_language, "sv"):
+            if candidate_lang not in LANGUAGES:
+                continue
+            candidate = f"{name}.{candidate_lang}.{ext}.j2"
+            try:
+                self.env.get_template(candidate)
+            except jinja2.TemplateNotFound:
+                continue
+            return candidate
+        raise jinja2.TemplateNotFound(f"{name}.{lang}.{ext}.j2")
+
+    def render(self, name: str, lang: str, ext: str, **context: Any) -> str:
+        return self.env.get_template(self.template_name(name, lang, ext)).render(**context)
+
+    def has(self, name: str, lang: str, ext: str) -> bool:
+        try:
+            self.template_name(name, lang, ext)
+        except jinja2.TemplateNotFound:
+            return False
+        return True

@@ -1,0 +1,149 @@
+"""Wiring: the one place that turns configuration into connected adapters.
+
+Adapters are created on first use, so ``complaint-bot cases`` never opens an
+IMAP connection and tests can hand in their own clock and clients.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from bot import db
+from bot.clock import Clock, system_clock
+from bot.config import Config, Secrets, load_secrets
+from bot.outbox import Outlets
+from bot.pipeline import Services
+from bot.ports import Chat, Mailbox, Mailer
+from bot.render import Renderer
+
+log = logging.getLogger(__name__)
+
+
+def instance_name() -> str:
+    """Who holds a lease: host and process, so leases of a dead process are recognisable."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+
+@dataclass
+class Runtime:
+    cfg: Config
+    clock: Clock = system_clock
+    secrets: Secrets | None = None
+    engine: Engine | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    owner: str = field(default_factory=instance_name)
+
+    def __post_init__(self) -> None:
+        if self.secrets is None:
+            self.secrets = load_secrets(self.cfg)
+        if self.engine is None:
+            self.engine = db.make_engine(self.cfg.database_url)
+            if self.cfg.database.auto_upgrade:
+                db.upgrade(self.engine)
+
+    @property
+    def db(self) -> Engine:
+        assert self.engine is not None
+        return self.engine
+
+    @cached_property
+    def renderer(self) -> Renderer:
+        override = self.cfg.organisation.templates_dir
+        return Renderer(self.cfg.resolve_path(override) if override else None,
+                        self.cfg.policy.default_language)
+
+    @cached_property
+    def services(self) -> Services:
+        return Services(cfg=self.cfg, renderer=self.renderer, clock=self.clock)
+
+    @cached_property
+    def mailbox(self) -> Mailbox:
+        if "mailbox" in self.overrides:
+            return self.overrides["mailbox"]  # type: ignore[no-any-return]
+        mb = self.cfg.mailbox
+        if mb.kind == "maildir":
+            from bot.adapters.maildir import MaildirMailbox
+
+            seed = self.cfg.resolve_path(mb.seed_dir) if mb.seed_dir else None
+            return MaildirMailbox(self.cfg.resolve_path(mb.path), seed_dir=seed)
+        from bot.adapters.imap import ImapMailbox  # type: ignore[import-not-found,unused-ignore]
+
+        assert self.secrets is not None
+        return ImapMailbox(mb, self.secrets, self.db, clock=self.clock,  # type: ignore[no-any-return,unused-ignore]
+                           token_provider=self._token_provider(mb.oauth2, "imap"))
+
+    def _token_provider(self, oauth: Any, which: str) -> Any:
+        if oauth is None:
+            return None
+        from bot.adapters.oauth2 import (  # type: ignore[import-not-found,unused-ignore]
+            ClientCredentialsTokens,
+        )
+
+        assert self.secrets is not None
+        secret = (self.secrets.imap_oauth_secret if which == "imap"
+                  else self.secrets.smtp_oauth_secret)
+        return ClientCredentialsTokens(oauth.token_url, oauth.client_id, secret, oauth.scope,
+                                       clock=self.clock).token
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        if "mailer" in self.overrides:
+            return self.overrides["mailer"]  # type: ignore[no-any-return]
+        out = self.cfg.outgoing
+        if out.kind == "folder":
+            from bot.adapters.folder import FolderMailer
+
+            return FolderMailer(self.cfg.resolve_path(out.path))
+        from bot.adapters.smtp import SmtpMailer  # type: ignore[import-not-found,unused-ignore]
+
+        assert self.secrets is not None
+        return SmtpMailer(out, self.secrets,  # type: ignore[no-any-return,unused-ignore]
+                          token_provider=self._token_provider(out.oauth2, "smtp"))
+
+    @cached_property
+    def chat(self) -> Chat:
+        if "chat" in self.overrides:
+            return self.overrides["chat"]  # type: ignore[no-any-return]
+        chat = self.cfg.chat
+        if chat.kind == "console":
+            from bot.adapters.console import ConsoleChat
+
+            return ConsoleChat(path=self.cfg.resolve_path(chat.console_path)
+                               if chat.console_path else None)
+        from bot.adapters.slack_chat import (  # type: ignore[import-not-found,unused-ignore]
+            SlackChat,
+            make_web_client,
+        )
+
+        assert self.secrets is not None and self.secrets.slack_bot_token is not None
+        return SlackChat(make_web_client(chat, self.secrets.slack_bot_token.get_secret_value()))  # type: ignore[no-any-return,unused-ignore]
+
+    @cached_property
+    def outlets(self) -> Outlets:
+        blocks = self.overrides.get("blocks")
+        if blocks is None and self.cfg.chat.kind == "slack":
+            try:
+                from handlers.slack.messages import build_blocks  # type: ignore[import-not-found,unused-ignore]
+
+                blocks = build_blocks
+            except ImportError:  # pragma: no cover - until the Slack blocks exist
+                blocks = None
+        return Outlets(cfg=self.cfg, mailer=self.mailer, chat=self.chat,
+                       renderer=self.renderer, blocks=blocks)
+
+    def close(self) -> None:
+        for name in ("mailbox", "mailer"):
+            if name in self.__dict__:
+                try:
+                    self.__dict__[name].close()
+                except Exception:  # noqa: BLE001 - closing is best effort
+                    log.debug("closing %s failed", name, exc_info=True)
+        if self.engine is not None:
+            self.engine.dispose()

@@ -1,0 +1,90 @@
+"""Step 6: open a case for a new complaint, or bring a closed one back.
+
+Extraction (phone, name, language, serious keywords) reads the summary text,
+so numbers inside quoted replies are not mistaken for the complainant's.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from bot.cases import (
+    NewComplaint,
+    audit,
+    complainant_of,
+    enqueue_prompt_refresh,
+    escalate,
+    open_case,
+    reopen,
+)
+from bot.errors import Discard
+from bot.mail.extract import detect_language, find_phone_numbers, guess_name
+from bot.models import EscalationReason, Source, Status
+from bot.pipeline import InboundContext
+from bot.redact import redact
+
+
+def is_serious(text: str, keywords: tuple[str, ...]) -> bool:
+    """A keyword from the configured list appears as a word (case-insensitive)."""
+    low = text.lower()
+    return any(re.search(rf"(?<!\w){re.escape(k.lower())}(?!\w)", low) for k in keywords)
+
+
+def summarise(text: str, limit: int = 600) -> str:
+    """A short, redacted summary for staff: national ID numbers never leave masked."""
+    s = " ".join(redact(text).split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def process(ctx: InboundContext) -> None:
+    p = ctx.parsed
+    assert p is not None
+    cfg = ctx.cfg
+    text = f"{p.subject}\n{p.summary_text}"
+    phones = find_phone_numbers(p.summary_text + "\n" + p.subject,
+                                region=cfg.policy.country,
+                                own_numbers=(cfg.organisation.phone, *cfg.organisation.own_numbers))
+    ctx.phone = phones[0] if phones else None
+
+    if ctx.case is not None:
+        case = ctx.case
+        complainant = complainant_of(ctx.session, case)
+        ctx.complainant = complainant
+        if ctx.phone and not complainant.phone:
+            complainant.phone = ctx.phone
+            audit(ctx.session, case, "system", "phone_added", ctx.now, via="email")
+            enqueue_prompt_refresh(ctx.session, case, ctx.now)
+        if case.status == Status.CLOSED.value:
+            window = timedelta(days=cfg.policy.reopen_window_days)
+            if case.closed_at is not None and ctx.now - case.closed_at <= window:
+                reopen(ctx.session, cfg, case, ctx.now)
+                ctx.reopened = True
+                escalate(ctx.session, cfg, case, "system", ctx.now,
+                         reason=EscalationReason.REOPENED,
+                         note="the complainant wrote again after the case was closed")
+                return
+            ctx.case = None  # too long ago: a new case
+        else:
+            return
+
+    if ctx.mail.historical and cfg.mailbox.historical == "skip":
+        raise Discard("historical mail skipped (mailbox.historical = 'skip')")
+    serious = is_serious(text, cfg.policy.serious_keywords)
+    ctx.case = open_case(ctx.session, cfg, NewComplaint(
+        source=Source.EMAIL.value,
+        received_at=ctx.mail.received_at,
+        name=guess_name(p),
+        email=p.reply_to_address or p.from_address,
+        phone=ctx.phone,
+        language=detect_language(text, default=cfg.policy.default_language),
+        subject=" ".join(redact(p.subject).split())[:300],
+        summary=summarise(p.summary_text or p.body_text),
+        historical=ctx.mail.historical,
+        serious=serious,
+    ), ctx.now)
+    ctx.new_case = True
+    ctx.complainant = complainant_of(ctx.session, ctx.case)
+    if serious and not ctx.mail.historical:
+        escalate(ctx.session, cfg, ctx.case, "system", ctx.now, reason=EscalationReason.SERIOUS,
+                 note="serious keyword in the complaint")

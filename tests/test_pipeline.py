@@ -1,0 +1,188 @@
+"""The inbound path end to end on the embedded adapters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from bot.clock import FixedClock
+from bot.config import Config
+from tests.harness import Bot, email
+
+
+@pytest.fixture
+def bot(cfg: Config, engine: Engine, clock: FixedClock, tmp_path: Path) -> Bot:
+    return Bot(cfg, engine, clock, tmp_path)
+
+
+def test_complaint_opens_case_acks_and_prompts(bot: Bot) -> None:
+    bot.deliver(email())
+    outcomes = bot.run_once()
+
+    assert [o.new_case for o in outcomes] == [True]
+    [case] = bot.cases()
+    assert case["ref"] == "KL-2026-000001"
+    assert case["status"] == "acknowledged"
+    assert case["source"] == "email"
+    assert case["complainant"] == {"name": "Anna Andersson", "email": "anna@example.se",
+                                   "phone": "+46701234567", "representative_of": None}
+    assert case["language"] == "sv"
+    assert "m1@example.se" in case["message_ids"]
+    assert case["ack_sent_at"] is not None
+
+    [ack] = bot.sent_emails()
+    assert ack["To"] == "Anna Andersson <anna@example.se>"
+    assert "[KL-2026-000001]" in ack["Subject"]
+    assert ack["In-Reply-To"] == "<m1@example.se>"
+    assert ack["Auto-Submitted"] == "auto-replied"
+    assert ack["X-Auto-Response-Suppress"] == "All"
+    text = ack.get_body(("plain",)).get_content()
+    assert "KL-2026-000001" in text and "070-123 45 67" in text
+
+    staff = bot.staff_text()
+    assert "KL-2026-000001" in staff and "070-123 45 67" in staff and "#C0TRIAGE" in staff
+
+
+def test_received_time_is_arrival_not_date_header(bot: Bot, tmp_path: Path) -> None:
+    path = bot.deliver(email(headers={}))  # Date header says 23 Nov 10:00 +0100
+    import os
+
+    os.utime(path, (1_795_000_000, 1_795_000_000))  # 2026-11-18T...Z
+    bot.run_once()
+    [case] = bot.cases()
+    assert case["received_at"].startswith("2026-11-18")
+
+
+def test_same_message_twice_opens_one_case_and_one_ack(bot: Bot) -> None:
+    bot.deliver(email())
+    bot.deliver(email())
+    outcomes = bot.run_once()
+    assert [o.new_case for o in outcomes] == [True, False]
+    assert "duplicate" in (outcomes[1].discarded or "")
+    assert len(bot.cases()) == 1
+    assert len(bot.sent_emails()) == 1
+
+
+def test_reply_to_ack_threads_onto_case_and_adds_phone(bot: Bot) -> None:
+    bot.deliver(email(body="Hemtjänsten kom inte. Jag har inget nummer här.", msgid="<a@x.se>"))
+    bot.run_once()
+    [ack] = bot.sent_emails()
+    assert bot.cases()[0]["complainant"]["phone"] is None
+    assert "inget telefonnummer" in ack.get_body(("plain",)).get_content()
+
+    reply = email(subject=f"Re: {ack['Subject']}", msgid="<b@x.se>",
+                  body="Ni kan ringa mig på 0701234567 efter lunch.",
+                  headers={"In-Reply-To": ack["Message-ID"], "References": ack["Message-ID"]})
+    bot.deliver(reply)
+    outcomes = bot.run_once()
+    assert outcomes[0].new_case is False
+    [case] = bot.cases()
+    assert {"a@x.se", "b@x.se"} <= set(case["message_ids"])
+    assert case["complainant"]["phone"] == "+46701234567"
+    assert len(bot.sent_emails()) == 1  # the reply is not acknowledged again
+
+
+def test_reference_in_subject_threads(bot: Bot) -> None:
+    bot.deliver(email(msgid="<a@x.se>"))
+    bot.run_once()
+    bot.deliver(email(subject="Angående KL-2026-000001", msgid="<c@x.se>", frm="o@example.se",
+                      body="Jag vill lägga till en sak."))
+    bot.run_once()
+    [case] = bot.cases()
+    assert "c@x.se" in case["message_ids"]
+
+
+@pytest.mark.parametrize("headers,frm", [
+    ({"Auto-Submitted": "auto-replied"}, "anna@example.se"),
+    ({"Precedence": "bulk"}, "news@example.se"),
+    ({"List-Id": "<lista.example.se>"}, "lista@example.se"),
+    ({}, "noreply@example.se"),
+    ({}, "synpunkter@example.org"),
+])
+def test_robot_mail_opens_no_case_and_gets_no_reply(bot: Bot, headers: dict[str, str],
+                                                    frm: str) -> None:
+    bot.deliver(email(headers=headers, frm=frm, subject="Automatiskt svar: Frånvarande"))
+    outcomes = bot.run_once()
+    assert outcomes[0].discarded
+    assert bot.cases() == []
+    assert bot.sent_emails() == []
+
+
+def test_one_bad_message_does_not_stop_the_next(bot: Bot) -> None:
+    bot.deliver(b"\x00\x01\x02 not an email at all \xff\xfe", name="1.bad")
+    bot.deliver(email(msgid="<good@x.se>"), name="2.good")
+    outcomes = bot.run_once()
+    assert outcomes[0].quarantined
+    assert outcomes[1].new_case
+    assert len(bot.cases()) == 1
+    assert not list((bot.inbox / "new").iterdir())  # both handled, nothing deleted
+    assert len(list((bot.inbox / "cur").iterdir())) == 2
+
+
+def test_second_complaint_in_window_opens_case_silently(bot: Bot) -> None:
+    bot.deliver(email(msgid="<1@x.se>"))
+    bot.deliver(email(msgid="<2@x.se>", subject="En annan sak", body="Snöröjningen är dålig."))
+    bot.run_once()
+    assert len(bot.cases()) == 2
+    assert len(bot.sent_emails()) == 1
+
+
+def test_untrusted_text_is_inert(bot: Bot) -> None:
+    bot.deliver(email(frm='"Eve\r\nBcc: victim@example.com" <eve@example.se>',
+                      subject="{{ 7*7 }} <!channel> <script>alert(1)</script>",
+                      body="{{ config }} {% for x in range(3) %}x{% endfor %} <b>hi</b>",
+                      msgid="<inj@x.se>"))
+    bot.run_once()
+    [ack] = bot.sent_emails()
+    assert ack["Bcc"] is None
+    raw = ack.as_string()
+    assert "49" not in ack["Subject"]
+    assert "victim@example.com" not in str(ack["To"]) or "\n" not in str(ack["To"])
+    html = ack.get_body(("html",)).get_content()
+    assert "<script>" not in html and "<b>hi</b>" not in html
+    assert "{{" not in raw or "{{ 7*7 }}" not in raw  # body of complaint is not in the ack
+
+
+def test_national_id_never_reaches_staff(bot: Bot) -> None:
+    bot.deliver(email(body="Min mamma 19121212-1212 fick ingen hjälp. Ring 070-123 45 67.",
+                      msgid="<pn@x.se>"))
+    bot.run_once()
+    assert "1212" not in bot.staff_text().replace("070-123", "")
+    assert "19121212" not in bot.staff_text()
+
+
+def test_historical_mail_opens_silently(cfg: Config, engine: Engine, clock: FixedClock,
+                                         tmp_path: Path) -> None:
+    from bot.ports import InboundMail
+
+    class OldMailbox:
+        key = "test:old"
+
+        def __init__(self) -> None:
+            self.mails = [InboundMail(email(msgid="<old@x.se>"), clock(), self.key, "1",
+                                      historical=True)]
+
+        def pending(self):  # type: ignore[no-untyped-def]
+            yield from self.mails
+
+        def record(self, session, mail) -> None:  # type: ignore[no-untyped-def]
+            return None
+
+        def done(self, mail) -> None:  # type: ignore[no-untyped-def]
+            return None
+
+        def wait(self, timeout: float) -> None:
+            return None
+
+        def close(self) -> None:
+            return None
+
+    bot = Bot(cfg, engine, clock, tmp_path, mailbox=OldMailbox())
+    bot.run_once()
+    [case] = bot.cases()
+    assert case["ack_sent_at"] is None
+    assert case["historical"] is True
+    assert bot.sent_emails() == []
+    assert bot.staff_text() == ""
