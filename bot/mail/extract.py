@@ -1,0 +1,204 @@
+"""Facts about the complainant found in the text: phone numbers, language, name.
+
+Callers pass ``ParsedEmail.summary_text`` so that numbers and names in quoted
+replies (often our own acknowledgement) are not taken for the citizen's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from functools import cache
+from typing import TYPE_CHECKING
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+
+from bot.mail.parse import ParsedEmail
+from bot.redact import find_national_ids
+
+if TYPE_CHECKING:
+    from lingua import LanguageDetector
+
+# --------------------------------------------------------------------------- phones
+
+_MOBILE_RANK = {
+    PhoneNumberType.MOBILE: 0,
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: 1,
+}
+
+
+def _to_e164(number: str, region: str) -> str | None:
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
+
+
+def find_phone_numbers(
+    text: str, region: str = "SE", own_numbers: Collection[str] = ()
+) -> list[str]:
+    """Valid phone numbers in ``text`` as E.164, mobiles first, without duplicates.
+
+    Numbers of our own organisation (``own_numbers``, in any format) are left
+    out, and so is anything that is written like a personnummer or
+    fødselsnummer (``811218-9876`` would otherwise pass for a Stockholm number).
+    """
+    own = {e164 for number in own_numbers if (e164 := _to_e164(number, region))}
+    id_spans = [
+        (found.start, found.end)
+        for found in find_national_ids(text)
+        if found.separated or found.valid
+    ]
+    found_numbers: dict[str, int] = {}
+    try:
+        matches = list(
+            phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
+        )
+    except Exception:  # the matcher is third-party code fed untrusted text
+        return []
+    for order, match in enumerate(matches):
+        if any(match.start < end and start < match.end for start, end in id_spans):
+            continue
+        e164 = phonenumbers.format_number(match.number, PhoneNumberFormat.E164)
+        if e164 in own or e164 in found_numbers:
+            continue
+        rank = _MOBILE_RANK.get(phonenumbers.number_type(match.number), 2)
+        found_numbers[e164] = rank * 10_000 + order
+    return sorted(found_numbers, key=found_numbers.__getitem__)
+
+
+def format_phone_national(e164: str) -> str:
+    """``+46701234567`` -> ``070-123 45 67``; the input unchanged if it does not parse."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return e164
+    return phonenumbers.format_number(parsed, PhoneNumberFormat.NATIONAL)
+
+
+# --------------------------------------------------------------------------- language
+
+_MIN_LETTERS = 20
+_MIN_CONFIDENCE = 0.5
+
+
+@cache
+def _detector() -> LanguageDetector:
+    """Built once, on first use: loading the language models takes about a second."""
+    from lingua import Language, LanguageDetectorBuilder
+
+    return LanguageDetectorBuilder.from_languages(
+        Language.SWEDISH, Language.BOKMAL, Language.NYNORSK, Language.ENGLISH, Language.DANISH
+    ).build()
+
+
+def detect_language(text: str, default: str = "sv") -> str:
+    """One of ``sv``, ``nb``, ``nn``, ``en``; ``default`` when unsure or the text is short.
+
+    Danish counts as Bokmål (the written languages are close and a Dane gets a
+    better answer in Norwegian than in Swedish). The confidence of the
+    Norwegian family is pooled first, so a text lingua splits between Bokmål
+    and Nynorsk is still recognised as Norwegian.
+    """
+    sample = text[:2000]
+    if sum(char.isalpha() for char in sample) < _MIN_LETTERS:
+        return default
+    try:
+        values = _detector().compute_language_confidence_values(sample)
+    except Exception:
+        return default
+    confidence = {value.language.name: value.value for value in values}
+    norwegian = (
+        confidence.get("BOKMAL", 0.0) + confidence.get("NYNORSK", 0.0)
+        + confidence.get("DANISH", 0.0)
+    )
+    groups = {
+        "sv": confidence.get("SWEDISH", 0.0),
+        "en": confidence.get("ENGLISH", 0.0),
+        "no": norwegian,
+    }
+    best = max(groups, key=groups.__getitem__)
+    if groups[best] < _MIN_CONFIDENCE:
+        return default
+    if best != "no":
+        return best
+    bokmal = confidence.get("BOKMAL", 0.0) + confidence.get("DANISH", 0.0)
+    return "nn" if confidence.get("NYNORSK", 0.0) > bokmal else "nb"
+
+
+# --------------------------------------------------------------------------- name
+
+_ROLE_WORDS = frozenset(
+    {
+        "info", "information", "kontakt", "contact", "support", "kundservice", "kundtjänst",
+        "kundeservice", "post", "postmottak", "registrator", "registratur", "admin",
+        "administrator", "office", "kansli", "reception", "service", "noreply", "no-reply",
+        "mailer-daemon", "postmaster", "team", "sales", "webmaster", "ekonomi", "redaktion",
+        "sekretariat", "servicecenter", "kontaktcenter",
+    }
+)
+_ORG_WORDS = frozenset(
+    {
+        "ab", "as", "asa", "aps", "oy", "ltd", "inc", "gmbh", "llc", "kommun", "kommune",
+        "fylkeskommune", "region", "landsting", "förvaltning", "forvaltning", "stiftelse",
+        "förening", "forening", "bolag", "företag", "firma",
+    }
+)
+_CLOSING = re.compile(
+    r"^\s*(?:med\s+)?(?:vänliga?|vänlig|vennlig|vennleg|venleg|bästa|beste|varma|hjärtliga)?\s*"
+    r"(?:hälsningar|hälsning|hilsen|hilsener|helsing|helsingar)\b[,.!]?"
+    r"|^\s*(?:mvh|m\.v\.h\.|vh|hälsningar|hilsen|helsing|kind regards|best regards|regards|"
+    r"best wishes|yours sincerely|sincerely|cheers|tack på förhand|takk)\b[,.!]?",
+    re.IGNORECASE,
+)
+_NAME_WORD = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?$")
+
+
+def _looks_like_person(name: str) -> bool:
+    words = name.split()
+    if not 1 <= len(words) <= 4 or "@" in name:
+        return False
+    if not all(_NAME_WORD.match(word) for word in words):
+        return False
+    lowered = {word.lower().strip(".") for word in words}
+    if lowered & _ROLE_WORDS or lowered & _ORG_WORDS:
+        return False
+    if name.isupper() and (len(words) == 1 or all(len(word) <= 4 for word in words)):
+        return False  # "HSB", "ICA AB": acronyms are organisations
+    return all(word[0].isupper() for word in words)
+
+
+def _tidy(name: str) -> str:
+    name = " ".join(name.replace('"', " ").split()).strip(" ,")
+    if name.count(",") == 1:  # Outlook's "Andersson, Anna"
+        last, first = (part.strip() for part in name.split(","))
+        name = f"{first} {last}"
+    if name.isupper():
+        name = name.title()
+    return name
+
+
+def guess_name(mail: ParsedEmail) -> str | None:
+    """The complainant's name: the From display name if it is a person's, else the
+    line signed under a closing such as "Med vänlig hälsning" or "Mvh"."""
+    if mail.from_name:
+        candidate = _tidy(mail.from_name)
+        if _looks_like_person(candidate):
+            return candidate
+    lines = [line.strip() for line in mail.summary_text.splitlines()]
+    for index, line in enumerate(lines):
+        match = _CLOSING.match(line)
+        if not match:
+            continue
+        rest = line[match.end() :].strip(" ,.!-/")
+        following = [rest] if rest else []
+        following += [later for later in lines[index + 1 : index + 4] if later][:1]
+        for candidate in following:
+            tidy = _tidy(candidate)
+            if _looks_like_person(tidy):
+                return tidy
+    return None
