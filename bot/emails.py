@@ -81,9 +81,9 @@ def build_citizen_email(
     to = valid_address(to_address)
     if to is None:
         raise ValueError("recipient address is not a plain, valid address")
-    subject = safe_header_text(renderer.render(template, lang, "subject", **context), 200)
-    text = renderer.render(template, lang, "txt", **context)
-    html = renderer.render(template, lang, "html", **context)
+    subject = safe_header_text(renderer.render(f"email/{template}", lang, "subject", **context), 200)
+    text = renderer.render(f"email/{template}", lang, "txt", **context)
+    html = renderer.render(f"email/{template}", lang, "html", **context)
 
     msg = EmailMessage()
     msg["From"] = from_address

@@ -66,8 +66,8 @@ class Renderer:
             return candidate
         raise jinja2.TemplateNotFound(f"{name}.{lang}.{ext}.j2")
 
-    def render(self, name: str, lang: str, ext: str, **context: Any) -> str:
-        return self.env.get_template(self.template_name(name, lang, ext)).render(**context)
+    def render(self, template: str, lang: str, ext: str, /, **context: Any) -> str:
+        return self.env.get_template(self.template_name(template, lang, ext)).render(**context)
 
     def has(self, name: str, lang: str, ext: str) -> bool:
         try:

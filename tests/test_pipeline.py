@@ -130,19 +130,22 @@ def test_second_complaint_in_window_opens_case_silently(bot: Bot) -> None:
 
 
 def test_untrusted_text_is_inert(bot: Bot) -> None:
-    bot.deliver(email(frm='"Eve\r\nBcc: victim@example.com" <eve@example.se>',
-                      subject="{{ 7*7 }} <!channel> <script>alert(1)</script>",
+    # An encoded display name that decodes to a CR/LF plus a header: the classic injection.
+    bot.deliver(email(frm="=?utf-8?b?RXZlDQpCY2M6IHZpY3RpbUBleGFtcGxlLmNvbQ==?= <eve@example.se>",
+                      subject="=?utf-8?q?{{ 7*7 }} <!channel>=0D=0AX-Evil:_1 <script>?=",
                       body="{{ config }} {% for x in range(3) %}x{% endfor %} <b>hi</b>",
                       msgid="<inj@x.se>"))
     bot.run_once()
     [ack] = bot.sent_emails()
-    assert ack["Bcc"] is None
-    raw = ack.as_string()
-    assert "49" not in ack["Subject"]
-    assert "victim@example.com" not in str(ack["To"]) or "\n" not in str(ack["To"])
+    assert ack["Bcc"] is None and ack["X-Evil"] is None
+    assert ack["To"].addresses[0].addr_spec == "eve@example.se"
+    assert "\n" not in str(ack["To"])
     html = ack.get_body(("html",)).get_content()
+    text = ack.get_body(("plain",)).get_content()
     assert "<script>" not in html and "<b>hi</b>" not in html
-    assert "{{" not in raw or "{{ 7*7 }}" not in raw  # body of complaint is not in the ack
+    assert "49" not in text and "{{" not in text  # nothing of the complaint is a template
+    [case] = bot.cases()
+    assert case["subject"].startswith("{{ 7*7 }}")  # kept as data, shown as data
 
 
 def test_national_id_never_reaches_staff(bot: Bot) -> None:
