@@ -98,7 +98,7 @@ def enqueue(session: Session, *, kind: OutboxKind, dedupe_key: str, payload: dic
                 status="pending", attempts=0, next_try_at=not_before or now, created_at=now)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
-    return bool(result.rowcount)
+    return bool(getattr(result, "rowcount", 0))
 
 
 def unique_key(prefix: str) -> str:

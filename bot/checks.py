@@ -37,7 +37,7 @@ def run_checks(cfg: Config) -> Iterator[tuple[bool, str]]:
         rev = db.current_revision(engine)
         yield True, f"database: {engine.dialect.name} reachable, schema revision {rev or 'none'}"
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         yield False, f"database: {type(exc).__name__}: {exc}"
 
     mb = cfg.mailbox
@@ -58,7 +58,7 @@ def run_checks(cfg: Config) -> Iterator[tuple[bool, str]]:
                 client.select_folder(mb.folder, readonly=True)
             client.logout()
             yield True, f"mailbox: IMAP {mb.host}:{mb.port} ({mb.security}) folder {mb.folder}"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             yield False, f"mailbox: IMAP {mb.host}:{mb.port}: {type(exc).__name__}: {exc}"
 
     out = cfg.outgoing
@@ -80,7 +80,7 @@ def run_checks(cfg: Config) -> Iterator[tuple[bool, str]]:
             smtp.noop()
             smtp.quit()
             yield True, f"outgoing: SMTP {out.host}:{out.port} ({out.security})"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             yield False, f"outgoing: SMTP {out.host}:{out.port}: {type(exc).__name__}: {exc}"
 
     chat = cfg.chat
@@ -95,5 +95,5 @@ def run_checks(cfg: Config) -> Iterator[tuple[bool, str]]:
                                base_url=chat.api_base_url, timeout=10)
             who = client.auth_test()
             yield True, f"chat: Slack {chat.api_base_url} as {who.get('user_id')}"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             yield False, f"chat: Slack {chat.api_base_url}: {type(exc).__name__}: {exc}"

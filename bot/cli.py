@@ -23,7 +23,7 @@ import typer
 from bot.clock import FixedClock, parse_instant
 from bot.config import Config, ConfigError, default_config_path, load_config
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Complaint triage bot: every complaint gets a case, an acknowledgement "
                        "and a call back.")
 case_app = typer.Typer(no_args_is_help=True, help="Act on one case, as staff do in Slack.")
@@ -117,8 +117,9 @@ def run(config: ConfigOpt = None,
 
 @app.command()
 def ingest(config: ConfigOpt = None,
-           once: Annotated[bool, typer.Option("--once", help="Fetch and process all waiting "
-                                                              "mail, flush the outbox, exit.")] = False,
+           once: Annotated[bool, typer.Option(
+               "--once", help="Fetch and process all waiting mail, flush the outbox, exit.")
+           ] = False,
            verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """Fetch and process waiting mail, then deliver what it queued."""
     if not once:
@@ -266,7 +267,8 @@ def case_show(ref: str, config: ConfigOpt = None,
         f"subject:        {data['subject']}",
         f"assignee:       {data['assignee'] or '-'}",
         f"acknowledged:   {data['ack_sent_at'] or '-'}",
-        f"first contact:  {data['first_contact_at'] or '-'} (due {data['first_contact_due_at'] or '-'})",
+        f"first contact:  {data['first_contact_at'] or '-'} "
+        f"(due {data['first_contact_due_at'] or '-'})",
         f"escalated:      {data['escalated_at'] or '-'}",
         f"closed:         {data['closed_at'] or '-'} {data['resolution'] or ''}",
         f"reminders sent: {data['reminders_sent']}",
@@ -396,7 +398,8 @@ def case_snooze(ref: str, minutes: Annotated[int, typer.Option("--minutes")] = 6
 
 @app.command()
 def report(config: ConfigOpt = None,
-           from_: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+           from_: Annotated[str | None,
+                            typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
            to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
            fmt: Annotated[ReportFmt, typer.Option("--format")] = ReportFmt.table) -> None:
     """What an ombudsman must report, for a period."""
@@ -539,13 +542,13 @@ def preview_email(kind: Annotated[str, typer.Argument(help="ack")] = "ack",
                                   to_name="Anna Andersson", ref=ctx["ref"],  # type: ignore[arg-type]
                                   message_id="preview@example.org",
                                   now=datetime.now(UTC))
-    except Exception as exc:  # noqa: BLE001 - show the operator what is wrong
+    except Exception as exc:
         _fail(f"cannot render {kind!r} in {lang!r}: {exc}", 2)
     for k, v in msg.items():
         typer.echo(f"{k}: {v}")
     typer.echo("")
     body = msg.get_body(("html",) if html else ("plain",))
-    typer.echo(body.get_content() if body is not None else "")  # type: ignore[attr-defined]
+    typer.echo(body.get_content() if body is not None else "")
 
 
 def main() -> None:

@@ -89,7 +89,8 @@ class MailboxConfig(_Section):
             if self.security == "none" and self.host not in LOOPBACK_HOSTS:
                 raise ValueError("security: 'none' is only allowed on a loopback host")
             if not self.password_env and self.oauth2 is None:
-                raise ValueError("password_env: required when kind = 'imap' (or set [mailbox.oauth2])")
+                raise ValueError(
+                    "password_env: required when kind = 'imap' (or set [mailbox.oauth2])")
         return self
 
 
@@ -127,9 +128,10 @@ class ChatConfig(_Section):
     api_base_url: str = "https://slack.com/api/"
     http_port: int = Field(3000, ge=1, le=65535)
     http_host: str = "0.0.0.0"  # noqa: S104 - Slack must reach the HTTP endpoint
-    bot_token_env: str = "SLACK_BOT_TOKEN"
-    app_token_env: str = "SLACK_APP_TOKEN"
-    signing_secret_env: str = "SLACK_SIGNING_SECRET"
+    # Names of environment variables, not secrets themselves.
+    bot_token_env: str = "SLACK_BOT_TOKEN"  # noqa: S105
+    app_token_env: str = "SLACK_APP_TOKEN"  # noqa: S105
+    signing_secret_env: str = "SLACK_SIGNING_SECRET"  # noqa: S105
     intake_channels: tuple[SlackId, ...] = ()
     triage_channel: str = "C0TRIAGE"
     team_channel: str = ""
@@ -242,7 +244,12 @@ class Secrets(BaseModel):
 
 
 def _format_loc(loc: tuple[int | str, ...]) -> str:
-    parts = [str(p) for p in loc]
+    parts: list[str] = []
+    for p in loc:
+        if isinstance(p, int) and parts:
+            parts[-1] += f"[{p}]"  # list items: staff_users[0]
+        else:
+            parts.append(str(p))
     if not parts:
         return "(top level)"
     if len(parts) == 1:
@@ -280,7 +287,8 @@ def load_config(path: str | Path) -> Config:
     return parse_config(raw, source=str(p), base_dir=str(p.resolve().parent))
 
 
-def parse_config(raw: Mapping[str, Any], *, source: str = "<config>", base_dir: str = ".") -> Config:
+def parse_config(raw: Mapping[str, Any], *, source: str = "<config>",
+                 base_dir: str = ".") -> Config:
     """Validate a mapping (as read from TOML) into a :class:`Config`."""
     try:
         return Config.model_validate({**raw, "source_path": source, "base_dir": base_dir})

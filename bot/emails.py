@@ -18,7 +18,8 @@ from typing import Any
 from bot.render import Renderer
 
 BOT_HEADER = "X-Complaint-Bot-Ref"
-_ADDR_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_ADDR_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _MSGID_RE = re.compile(r"^[\x21-\x7e]{1,900}$")
 
 
@@ -81,9 +82,10 @@ def build_citizen_email(
     to = valid_address(to_address)
     if to is None:
         raise ValueError("recipient address is not a plain, valid address")
-    subject = safe_header_text(renderer.render(f"email/{template}", lang, "subject", **context), 200)
-    text = renderer.render(f"email/{template}", lang, "txt", **context)
-    html = renderer.render(f"email/{template}", lang, "html", **context)
+    name = f"email/{template}"
+    subject = safe_header_text(renderer.render(name, lang, "subject", **context), 200)
+    text = renderer.render(name, lang, "txt", **context)
+    html = renderer.render(name, lang, "html", **context)
 
     msg = EmailMessage()
     msg["From"] = from_address

@@ -7,7 +7,7 @@ class BotError(Exception):
     """Base class for errors the bot reports to a human in one line."""
 
 
-class Discard(BotError):  # noqa: N818 - a control-flow signal, like Mailman's DiscardMessage
+class Discard(BotError):
     """Ends the inbound pipeline for a message on purpose (a loop, a duplicate)."""
 
     def __init__(self, reason: str) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from bot.cases import audit, get_case_by_id, mark_ack_bounced
 from bot.config import Config
@@ -76,26 +76,28 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
 
 def claim_due(engine: Engine, now: datetime, owner: str, limit: int) -> list[int]:
     """Lease up to ``limit`` due entries to ``owner``; return their ids, oldest first."""
+    box = Outbox.__table__  # type: ignore[attr-defined]
+    older = box.alias("older")
+    chat = OutboxKind.CHAT.value
+    pending = OutboxStatus.PENDING.value
     with session_scope(engine) as session:
-        older = sa.orm.aliased(Outbox)
         busy_same_case = (
-            sa.select(older.id)
-            .where(older.case_id == Outbox.case_id, older.kind == OutboxKind.CHAT.value,
-                   older.status == OutboxStatus.PENDING.value, older.id < Outbox.id)
+            sa.select(older.c.id)
+            .where(older.c.case_id == box.c.case_id, older.c.kind == chat,
+                   older.c.status == pending, older.c.id < box.c.id)
             .exists()
         )
         q = (
-            select(Outbox.id)
-            .where(Outbox.status == OutboxStatus.PENDING.value, Outbox.next_try_at <= now,
-                   sa.or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now))
-            .where(sa.or_(Outbox.kind != OutboxKind.CHAT.value, col(Outbox.case_id).is_(None),
-                          ~busy_same_case))
-            .order_by(col(Outbox.id))
+            sa.select(box.c.id)
+            .where(box.c.status == pending, box.c.next_try_at <= now,
+                   sa.or_(box.c.lease_until.is_(None), box.c.lease_until < now))
+            .where(sa.or_(box.c.kind != chat, box.c.case_id.is_(None), ~busy_same_case))
+            .order_by(box.c.id)
             .limit(limit)
         )
         if engine.dialect.name == "postgresql":
-            q = q.with_for_update(skip_locked=True, of=Outbox)  # type: ignore[arg-type]
-        ids = list(session.exec(q).all())
+            q = q.with_for_update(skip_locked=True, of=box)
+        ids = list(session.execute(q).scalars().all())
         if ids:
             session.execute(sa.update(Outbox).where(col(Outbox.id).in_(ids))
                             .values(lease_until=now + LEASE, lease_owner=owner))
@@ -141,7 +143,7 @@ def _deliver_one(engine: Engine, outlets: Outlets, clock: Callable[[], datetime]
         report.retried += 1
         log.warning("outbox %s: temporary failure, retry later: %s", entry_id, exc)
         return
-    except Exception as exc:  # noqa: BLE001 - permanent: keep it for a human
+    except Exception as exc:
         with session_scope(engine) as session:
             entry = session.get(Outbox, entry_id)
             assert entry is not None
@@ -277,4 +279,5 @@ def _send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: d
 
 def backlog(session: Session) -> int:
     return int(session.execute(sa.select(sa.func.count()).select_from(Outbox)
-                               .where(Outbox.status == OutboxStatus.PENDING.value)).scalar_one())
+                               .where(col(Outbox.status) == OutboxStatus.PENDING.value))
+               .scalar_one())

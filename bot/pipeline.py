@@ -121,7 +121,7 @@ def process_mail(engine: Engine, services: Services, mailbox: Mailbox, mail: Inb
                 outcome = Outcome(mail.position, case=ctx.case.ref if ctx.case else None,
                                   discarded=d.reason)
             mailbox.record(session, mail)
-    except Exception as exc:  # noqa: BLE001 - anything else is quarantined, never lost
+    except Exception as exc:
         reason = _reason(exc)
         log.warning("message %s quarantined: %s", mail.position, reason)
         with session_scope(engine) as session:

@@ -50,7 +50,7 @@ def run_tick(runtime: Runtime) -> TickResult:
             continue
         try:
             result.acted[name] = int(module.run(runtime))
-        except Exception as exc:  # noqa: BLE001 - one sweep failing must not stop the rest
+        except Exception as exc:
             log.exception("sweep %s failed", name)
             result.errors.append(f"{name}: {exc}")
     report = deliver_due(runtime.db, runtime.outlets, runtime.clock, runtime.owner)

@@ -40,7 +40,7 @@ def watch_mailbox(rt: Runtime, stop: threading.Event, wait_seconds: float = 1.0)
                     break
             if handled:
                 deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
-        except Exception:  # noqa: BLE001 - a mailbox or database hiccup: wait and go on
+        except Exception:
             log.exception("mailbox watcher: error; retrying shortly")
             stop.wait(5.0)
             continue
@@ -72,7 +72,7 @@ def serve(rt: Runtime, stop: threading.Event | None = None) -> int:
     scheduler.start()
     chat_app = None
     if rt.cfg.chat.kind == "slack":
-        from handlers.slack.app import start_chat_app  # type: ignore[import-not-found,unused-ignore]
+        from handlers.slack.app import start_chat_app
 
         chat_app = start_chat_app(rt, stop)
     log.info("complaint-bot running: mailbox %s, chat %s, outgoing %s",
@@ -85,7 +85,7 @@ def serve(rt: Runtime, stop: threading.Event | None = None) -> int:
             chat_app.close()
         try:
             deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
-        except Exception:  # noqa: BLE001 - best effort on the way out
+        except Exception:
             log.exception("final outbox flush failed")
         rt.close()
         log.info("complaint-bot stopped")

@@ -66,23 +66,23 @@ class Runtime:
     @cached_property
     def mailbox(self) -> Mailbox:
         if "mailbox" in self.overrides:
-            return self.overrides["mailbox"]  # type: ignore[no-any-return]
+            return self.overrides["mailbox"]
         mb = self.cfg.mailbox
         if mb.kind == "maildir":
             from bot.adapters.maildir import MaildirMailbox
 
             seed = self.cfg.resolve_path(mb.seed_dir) if mb.seed_dir else None
             return MaildirMailbox(self.cfg.resolve_path(mb.path), seed_dir=seed)
-        from bot.adapters.imap import ImapMailbox  # type: ignore[import-not-found,unused-ignore]
+        from bot.adapters.imap import ImapMailbox
 
         assert self.secrets is not None
-        return ImapMailbox(mb, self.secrets, self.db, clock=self.clock,  # type: ignore[no-any-return,unused-ignore]
+        return ImapMailbox(mb, self.secrets, self.db, clock=self.clock,
                            token_provider=self._token_provider(mb.oauth2, "imap"))
 
     def _token_provider(self, oauth: Any, which: str) -> Any:
         if oauth is None:
             return None
-        from bot.adapters.oauth2 import (  # type: ignore[import-not-found,unused-ignore]
+        from bot.adapters.oauth2 import (
             ClientCredentialsTokens,
         )
 
@@ -95,42 +95,42 @@ class Runtime:
     @cached_property
     def mailer(self) -> Mailer:
         if "mailer" in self.overrides:
-            return self.overrides["mailer"]  # type: ignore[no-any-return]
+            return self.overrides["mailer"]
         out = self.cfg.outgoing
         if out.kind == "folder":
             from bot.adapters.folder import FolderMailer
 
             return FolderMailer(self.cfg.resolve_path(out.path))
-        from bot.adapters.smtp import SmtpMailer  # type: ignore[import-not-found,unused-ignore]
+        from bot.adapters.smtp import SmtpMailer
 
         assert self.secrets is not None
-        return SmtpMailer(out, self.secrets,  # type: ignore[no-any-return,unused-ignore]
+        return SmtpMailer(out, self.secrets,
                           token_provider=self._token_provider(out.oauth2, "smtp"))
 
     @cached_property
     def chat(self) -> Chat:
         if "chat" in self.overrides:
-            return self.overrides["chat"]  # type: ignore[no-any-return]
+            return self.overrides["chat"]
         chat = self.cfg.chat
         if chat.kind == "console":
             from bot.adapters.console import ConsoleChat
 
             return ConsoleChat(path=self.cfg.resolve_path(chat.console_path)
                                if chat.console_path else None)
-        from bot.adapters.slack_chat import (  # type: ignore[import-not-found,unused-ignore]
+        from bot.adapters.slack_chat import (
             SlackChat,
             make_web_client,
         )
 
         assert self.secrets is not None and self.secrets.slack_bot_token is not None
-        return SlackChat(make_web_client(chat, self.secrets.slack_bot_token.get_secret_value()))  # type: ignore[no-any-return,unused-ignore]
+        return SlackChat(make_web_client(chat, self.secrets.slack_bot_token.get_secret_value()))
 
     @cached_property
     def outlets(self) -> Outlets:
         blocks = self.overrides.get("blocks")
         if blocks is None and self.cfg.chat.kind == "slack":
             try:
-                from handlers.slack.messages import build_blocks  # type: ignore[import-not-found,unused-ignore]
+                from handlers.slack.messages import build_blocks
 
                 blocks = build_blocks
             except ImportError:  # pragma: no cover - until the Slack blocks exist
@@ -143,7 +143,7 @@ class Runtime:
             if name in self.__dict__:
                 try:
                     self.__dict__[name].close()
-                except Exception:  # noqa: BLE001 - closing is best effort
+                except Exception:
                     log.debug("closing %s failed", name, exc_info=True)
         if self.engine is not None:
             self.engine.dispose()

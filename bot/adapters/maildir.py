@@ -8,6 +8,7 @@ arrived (Maildir delivery writes the file once and renames it into ``new/``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -65,10 +66,8 @@ class MaildirMailbox:
 
     def done(self, mail: InboundMail) -> None:
         src = self.path / "new" / mail.position
-        try:
+        with contextlib.suppress(FileNotFoundError):  # another instance moved it
             os.replace(src, self.path / "cur" / f"{mail.position}:2,S")
-        except FileNotFoundError:
-            pass
 
     def wait(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

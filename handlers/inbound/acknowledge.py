@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.acknowledgement import AckHistory, can_acknowledge
 from bot.cases import audit, enqueue
@@ -49,9 +49,9 @@ def last_ack_to(session: Session, complainant_id: int) -> datetime | None:
     return session.execute(
         sa.select(sa.func.max(Message.at))
         .join(Case, Case.id == Message.case_id)  # type: ignore[arg-type]
-        .where(Case.complainant_id == complainant_id,
-               Message.direction == Direction.OUTBOUND.value,
-               Message.classification == "ack")
+        .where(col(Case.complainant_id) == complainant_id,
+               col(Message.direction) == Direction.OUTBOUND.value,
+               col(Message.classification) == "ack")
     ).scalar_one_or_none()
 
 
@@ -79,7 +79,7 @@ def queue_citizen_email(session: Session, cfg: Config, renderer: Renderer, case:
     session.add(Message(
         case_id=case.id, direction=Direction.OUTBOUND.value, channel="email",
         external_id=msgid, content_hash="", sender=None, subject=str(email["Subject"]),
-        body_text=body.get_content() if body is not None else "",  # type: ignore[attr-defined]
+        body_text=body.get_content() if body is not None else "",
         classification=template, at=now))
     return True
 

@@ -31,6 +31,12 @@ def is_serious(text: str, keywords: tuple[str, ...]) -> bool:
     return any(re.search(rf"(?<!\w){re.escape(k.lower())}(?!\w)", low) for k in keywords)
 
 
+def phone_region(language: str, country: str) -> str:
+    """Numbers without a country code are read as the writer's country: a Norwegian
+    writing to a Swedish municipality most likely gives a Norwegian number."""
+    return {"sv": "SE", "nb": "NO", "nn": "NO"}.get(language, country)
+
+
 def summarise(text: str, limit: int = 600) -> str:
     """A short, redacted summary for staff: national ID numbers never leave masked."""
     s = " ".join(redact(text).split())
@@ -42,8 +48,9 @@ def process(ctx: InboundContext) -> None:
     assert p is not None
     cfg = ctx.cfg
     text = f"{p.subject}\n{p.summary_text}"
+    language = detect_language(text, default=cfg.policy.default_language)
     phones = find_phone_numbers(p.summary_text + "\n" + p.subject,
-                                region=cfg.policy.country,
+                                region=phone_region(language, cfg.policy.country),
                                 own_numbers=(cfg.organisation.phone, *cfg.organisation.own_numbers))
     ctx.phone = phones[0] if phones else None
 
@@ -77,7 +84,7 @@ def process(ctx: InboundContext) -> None:
         name=guess_name(p),
         email=p.reply_to_address or p.from_address,
         phone=ctx.phone,
-        language=detect_language(text, default=cfg.policy.default_language),
+        language=language,
         subject=" ".join(redact(p.subject).split())[:300],
         summary=summarise(p.summary_text or p.body_text),
         historical=ctx.mail.historical,

@@ -1,0 +1,107 @@
+"""A bad configuration stops start-up with one clear line naming file, key and problem."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_config, load_secrets, parse_config
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_example_config_is_valid_and_is_the_embedded_default() -> None:
+    cfg = load_config(ROOT / "config.example.toml")
+    assert (cfg.mailbox.kind, cfg.outgoing.kind, cfg.chat.kind) == ("maildir", "folder",
+                                                                    "console")
+    assert cfg.database.url.startswith("sqlite")
+    assert load_secrets(cfg).slack_bot_token is None  # needs no secrets at all
+
+
+def test_example_documents_every_key() -> None:
+    """Every key the code knows appears in config.example.toml."""
+    import tomllib
+
+    from bot.config import Config
+
+    text = (ROOT / "config.example.toml").read_text()
+    documented = tomllib.loads(text)
+
+    def keys(model: type, prefix: str = "") -> list[str]:
+        out = []
+        for name, field in model.model_fields.items():  # type: ignore[attr-defined]
+            if name in ("source_path", "base_dir"):
+                continue
+            ann = field.annotation
+            sub = next((a for a in getattr(ann, "__args__", (ann,))
+                        if isinstance(a, type) and hasattr(a, "model_fields")), None)
+            if sub is not None:
+                out += keys(sub, f"{prefix}{name}.")
+            else:
+                out.append(f"{prefix}{name}")
+        return out
+
+    missing = []
+    for key in keys(Config):
+        node: object = documented
+        parts = key.split(".")
+        for part in parts:
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            else:
+                node = None
+                break
+        if node is None and f"# {parts[-1]} =" not in text and f"{parts[-1]} =" not in text:
+            missing.append(key)
+    assert missing == []
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ({"mailbox": {"kindd": "imap"}}, "[mailbox] kindd: unknown key"),
+    ({"mailbox": {"port": "nine"}}, "[mailbox] port:"),
+    ({"mailbox": {"kind": "pop3"}}, "[mailbox] kind:"),
+    ({"policy": {"timezone": "Mars/Olympus"}}, "[policy] timezone:"),
+    ({"mailbox": {"kind": "imap", "host": "imap.example.org", "username": "u",
+                  "password_env": "X", "security": "none"}}, "[mailbox] security:"),
+    ({"chat": {"staff_users": ["not a slack id"]}}, "[chat] staff_users[0]:"),
+    ({"unknown_section": {}}, "unknown_section: unknown key"),
+])
+def test_bad_values_name_the_key(raw: dict[str, object], expected: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw, source="cfg.toml")
+    assert str(err.value).startswith("cfg.toml: ")
+    assert expected in str(err.value)
+
+
+def test_missing_secret_env_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CB_TEST_NO_SUCH_SECRET", raising=False)
+    cfg = parse_config({"chat": {"kind": "slack", "mode": "http",
+                                 "bot_token_env": "CB_TEST_NO_SUCH_SECRET"}}, source="c.toml")
+    with pytest.raises(ConfigError, match=r"\[chat\] bot_token_env: environment variable "
+                                          r"CB_TEST_NO_SUCH_SECRET is not set"):
+        load_secrets(cfg)
+
+
+@pytest.mark.parametrize("content,needle", [
+    ('[mailbox]\nkind = "maildir"\nfoo = 1\n', "[mailbox] foo: unknown key"),
+    ('[mailbox]\nport = "x"\n', "[mailbox] port"),
+    ('[chat]\nkind = "slack"\nbot_token_env = "CB_TEST_UNSET_TOKEN"\nmode = "http"\n'
+     'signing_secret_env = "CB_TEST_UNSET_TOKEN"\n', "CB_TEST_UNSET_TOKEN is not set"),
+    ("this is [not toml", "not valid TOML"),
+])
+def test_cli_reports_config_errors_without_traceback(tmp_path: Path, content: str,
+                                                     needle: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/x.db"\n' + content
+                    if "not toml" not in content else content)
+    env = {k: v for k, v in os.environ.items() if k != "CB_TEST_UNSET_TOKEN"}
+    proc = subprocess.run([sys.executable, "-m", "bot", "cases", "--config", str(path)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2
+    assert needle in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert str(path) in proc.stderr
