@@ -196,6 +196,13 @@ def open_case(session: Session, cfg: Config, new: NewComplaint, now: datetime,
         historical=new.historical, serious=new.serious,
         origin_channel=new.origin_channel, origin_ts=new.origin_ts,
     )
+    if not new.historical:
+        from bot.calendar import WorkingCalendar
+        from bot.domain.ladder import first_contact_due
+
+        calendar = WorkingCalendar.from_policy(cfg.policy)
+        case.first_contact_due_at = first_contact_due(new.received_at, ladder_policy(cfg), calendar)
+        case.next_check_at = now
     session.add(case)
     session.flush()
     audit(session, case, actor, "opened", now, source=new.source, historical=new.historical,
@@ -203,11 +210,28 @@ def open_case(session: Session, cfg: Config, new: NewComplaint, now: datetime,
     return case
 
 
+def ladder_policy(cfg: Config) -> Any:
+    """The reminder ladder's intervals, from ``[policy]``."""
+    from bot.domain.ladder import LadderPolicy
+
+    p = cfg.policy
+    return LadderPolicy(
+        first_contact_working_hours=p.first_contact_working_hours,
+        reminder_every_working_hours=p.reminder_every_working_hours,
+        retry_after_no_answer_working_hours=p.retry_after_no_answer_working_hours,
+        failed_attempts_before_email=p.failed_attempts_before_email,
+        ombudsman_after_working_hours=p.ombudsman_after_working_hours,
+    )
+
+
 # --- staff actions ---------------------------------------------------------
 
 
 def _touch(case: Case, now: datetime) -> None:
+    """Mark the case changed; the next sweep looks at it again (the ladder decides)."""
     case.updated_at = now
+    if case.status != Status.CLOSED.value and not case.historical:
+        case.next_check_at = now
 
 
 def _require_open(case: Case) -> None:

@@ -158,6 +158,7 @@ class Case(SQLModel, table=True):
     reminders_sent: int = 0
     last_reminder_at: datetime | None = _ts()
     snoozed_until: datetime | None = _ts()
+    number_request_offered_at: datetime | None = _ts()
     # Sweeps: when to look at this case again (null: nothing to do), and a lease
     # so that two instances never act on the same case at once.
     next_check_at: datetime | None = _ts(index=True)
