@@ -62,6 +62,7 @@ _WESTERN_8BIT = frozenset(
 )
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _FOLDING = re.compile(r"\s*[\r\n]+\s*")
+_ADDR_SPEC = re.compile(r"^[^@\s<>()]+@[^@\s<>()\[\]]+$")
 _MAX_DEPTH = 30
 
 
@@ -196,7 +197,7 @@ class _Headers:
         return [
             (display.strip(), addr.strip().lower())
             for display, addr in pairs
-            if "@" in addr and " " not in addr.strip()
+            if _ADDR_SPEC.match(addr.strip())
         ]
 
 
