@@ -177,18 +177,21 @@ def _tidy(name: str) -> str:
     if name.count(",") == 1:  # Outlook's "Andersson, Anna"
         last, first = (part.strip() for part in name.split(","))
         name = f"{first} {last}"
-    if name.isupper():
-        name = name.title()
     return name
+
+
+def _as_person(candidate: str) -> str | None:
+    name = _tidy(candidate)
+    if not _looks_like_person(name):
+        return None
+    return name.title() if name.isupper() else name  # "ANNA ANDERSSON" -> "Anna Andersson"
 
 
 def guess_name(mail: ParsedEmail) -> str | None:
     """The complainant's name: the From display name if it is a person's, else the
     line signed under a closing such as "Med vänlig hälsning" or "Mvh"."""
-    if mail.from_name:
-        candidate = _tidy(mail.from_name)
-        if _looks_like_person(candidate):
-            return candidate
+    if mail.from_name and (name := _as_person(mail.from_name)):
+        return name
     lines = [line.strip() for line in mail.summary_text.splitlines()]
     for index, line in enumerate(lines):
         match = _CLOSING.match(line)
@@ -198,7 +201,6 @@ def guess_name(mail: ParsedEmail) -> str | None:
         following = [rest] if rest else []
         following += [later for later in lines[index + 1 : index + 4] if later][:1]
         for candidate in following:
-            tidy = _tidy(candidate)
-            if _looks_like_person(tidy):
-                return tidy
+            if name := _as_person(candidate):
+                return name
     return None

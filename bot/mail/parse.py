@@ -62,6 +62,7 @@ _WESTERN_8BIT = frozenset(
 )
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _FOLDING = re.compile(r"\s*[\r\n]+\s*")
+_ADDR_SPEC = re.compile(r"^[^@\s<>()]+@[^@\s<>()\[\]]+$")
 _MAX_DEPTH = 30
 
 
@@ -106,13 +107,17 @@ class ParsedEmail:
 # --------------------------------------------------------------------------- headers
 
 
-def _decode_raw_bytes(value: str) -> str:
-    """Undo the surrogate escapes the bytes parser leaves for raw 8-bit header bytes."""
+def _decode_raw_bytes(value: str) -> tuple[str, bool]:
+    """Undo the surrogate escapes the bytes parser leaves for raw 8-bit header bytes.
+
+    Raw UTF-8 is legal (RFC 6532); anything else is guessed as cp1252 and
+    reported as not clean (the second item is False).
+    """
     raw = value.encode("utf-8", "surrogateescape")
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8"), True
     except UnicodeDecodeError:
-        return raw.decode("cp1252", "replace")
+        return raw.decode("cp1252", "replace"), False
 
 
 def _has_surrogates(value: str) -> bool:
@@ -131,8 +136,10 @@ class _Headers:
     def __init__(self, message: Message, defects: list[str]) -> None:
         self._defects = defects
         self._raw: dict[str, list[str]] = {}
+        self._spelling: dict[str, str] = {}  # as the sender spelled the name, for defects
         for name, value in message.raw_items():
             self._raw.setdefault(str(name).lower(), []).append(str(value))
+            self._spelling.setdefault(str(name).lower(), str(name))
 
     def names(self) -> list[str]:
         return list(self._raw)
@@ -145,10 +152,12 @@ class _Headers:
         values = self._raw.get(name.lower())
         if not values or index >= len(values):
             return None
+        name = self._spelling[name.lower()]
         value = _FOLDING.sub(" ", values[index]).strip()
         if _has_surrogates(value):
-            self._defects.append(f"{name}: raw non-ASCII bytes in header")
-            value = _decode_raw_bytes(value)
+            value, clean = _decode_raw_bytes(value)
+            if not clean:
+                self._defects.append(f"{name}: raw 8-bit bytes that are not UTF-8 in header")
         try:
             parsed = policy.default.header_factory(name, value)
             return parsed, str(parsed)
@@ -188,7 +197,7 @@ class _Headers:
         return [
             (display.strip(), addr.strip().lower())
             for display, addr in pairs
-            if "@" in addr and " " not in addr.strip()
+            if _ADDR_SPEC.match(addr.strip())
         ]
 
 

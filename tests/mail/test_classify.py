@@ -1,0 +1,180 @@
+"""classify(): which mail may be acknowledged, and why not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.mail.classify import BOT_HEADER, MailKind, classify, is_no_reply_address
+from bot.mail.parse import ParsedEmail, parse_email
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "eml"
+OWN = ("synpunkter@example.org", "Postmottak@Example.no")
+
+
+def load(name: str) -> ParsedEmail:
+    return parse_email((FIXTURES / name).read_bytes())
+
+
+def headers(text: str) -> ParsedEmail:
+    return parse_email(text.encode("utf-8") + b"\n\nHej, jag vill klaga.\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "header"),
+    [
+        ("sv_complaint_phone.eml", MailKind.COMPLAINT, ""),
+        ("sv_complaint_no_phone.eml", MailKind.COMPLAINT, ""),
+        ("nb_complaint_phone.eml", MailKind.COMPLAINT, ""),
+        ("nn_complaint.eml", MailKind.COMPLAINT, ""),
+        ("en_complaint.eml", MailKind.COMPLAINT, ""),
+        ("outlook_reply_sv.eml", MailKind.COMPLAINT, ""),
+        ("gmail_reply_en.eml", MailKind.COMPLAINT, ""),
+        ("html_only.eml", MailKind.COMPLAINT, ""),
+        ("complaint_franvaro_subject.eml", MailKind.COMPLAINT, ""),
+        ("webform_reply_to.eml", MailKind.COMPLAINT, ""),
+        ("own_acknowledgement.eml", MailKind.OWN, BOT_HEADER),
+        ("bounce_dsn.eml", MailKind.BOUNCE, "multipart/report"),
+        ("bounce_mailer_daemon_plain.eml", MailKind.BOUNCE, "MAILER-DAEMON"),
+        ("bounce_x_failed_recipients.eml", MailKind.BOUNCE, "X-Failed-Recipients"),
+        ("autoreply_sv_outlook.eml", MailKind.AUTO_REPLY, "Auto-Submitted"),
+        ("autoreply_sv_franvaro.eml", MailKind.AUTO_REPLY, "Subject"),
+        ("autoreply_nb.eml", MailKind.AUTO_REPLY, "Auto-Submitted"),
+        ("autoreply_en.eml", MailKind.AUTO_REPLY, "X-Autoreply"),
+        ("autoreply_precedence.eml", MailKind.AUTO_REPLY, "Precedence"),
+        ("read_receipt.eml", MailKind.AUTO_REPLY, "multipart/report"),
+        ("null_sender_autoreply.eml", MailKind.AUTO_REPLY, "Return-Path"),
+        ("mailing_list.eml", MailKind.LIST, "List-Id"),
+        ("newsletter_bulk.eml", MailKind.BULK, "Precedence"),
+        ("newsletter_unsubscribe_only.eml", MailKind.BULK, "List-Unsubscribe"),
+        ("noreply_sender.eml", MailKind.NO_REPLY, "From"),
+    ],
+)
+def test_fixture_kinds(name: str, kind: MailKind, header: str) -> None:
+    result = classify(load(name), OWN)
+    assert result.kind is kind
+    assert header in result.reason
+    assert result.may_acknowledge is (kind is MailKind.COMPLAINT)
+
+
+def test_own_address_matches_case_insensitively() -> None:
+    mail = headers("From: Eksempel kommune <POSTMOTTAK@example.no>\nSubject: Test")
+    assert classify(mail, OWN).kind is MailKind.OWN
+    assert classify(mail, ()).kind is MailKind.COMPLAINT
+
+
+def test_our_returned_acknowledgement_is_a_bounce_not_own_mail() -> None:
+    # The bot header sits only inside the returned original, not on the bounce.
+    assert classify(load("bounce_dsn.eml"), OWN).kind is MailKind.BOUNCE
+
+
+def test_own_mail_wins_over_every_other_signal() -> None:
+    mail = headers(
+        f"From: x@example.se\nSubject: Autosvar\n{BOT_HEADER}: KL-2026-000001\nList-Id: x"
+    )
+    assert classify(mail, OWN).kind is MailKind.OWN
+
+
+def test_auto_submitted_no_is_a_person() -> None:
+    mail = headers("From: Anna <anna@example.se>\nSubject: Hej\nAuto-Submitted: no")
+    assert classify(mail, OWN).kind is MailKind.COMPLAINT
+
+
+@pytest.mark.parametrize("value", ["auto-generated", "auto-replied", "auto-notified; owner"])
+def test_any_other_auto_submitted_is_automatic(value: str) -> None:
+    mail = headers(f"From: Anna <anna@example.se>\nSubject: Hej\nAuto-Submitted: {value}")
+    assert classify(mail, OWN).kind is MailKind.AUTO_REPLY
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Frånvaro",
+        "Autosvar: Ditt ärende",
+        "Automatiskt svar: Klagomål",
+        "Automatisk svar: Klage",
+        "Fraværende: Klage",
+        "Out of office",
+        "Out of Office: complaint",
+        "Automatic reply: complaint",
+        "Autoreply: x",
+        "AUTO-REPLY",
+    ],
+)
+def test_out_of_office_subjects(subject: str) -> None:
+    mail = headers(f"From: Anna <anna@example.se>\nSubject: {subject}")
+    assert classify(mail, OWN).kind is MailKind.AUTO_REPLY
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["Frånvaro av personal på förskolan", "Out of office hours the phone is not answered"],
+)
+def test_subjects_that_only_start_like_out_of_office_need_a_second_signal(subject: str) -> None:
+    plain = headers(f"From: Anna <anna@example.se>\nSubject: {subject}")
+    assert classify(plain, OWN).kind is MailKind.COMPLAINT
+    suppressed = headers(
+        f"From: Anna <anna@example.se>\nSubject: {subject}\nX-Auto-Response-Suppress: All"
+    )
+    assert classify(suppressed, OWN).kind is MailKind.AUTO_REPLY
+
+
+def test_x_auto_response_suppress_alone_is_not_an_auto_reply() -> None:
+    # Outlook sets it on ordinary mail too, e.g. from shared mailboxes.
+    mail = headers("From: Anna <anna@example.se>\nSubject: Klagomål\nX-Auto-Response-Suppress: OOF")
+    assert classify(mail, OWN).kind is MailKind.COMPLAINT
+
+
+def test_bounce_is_checked_before_auto_reply() -> None:
+    mail = headers(
+        "From: postmaster@example.se\nSubject: Delivery failed\nAuto-Submitted: auto-replied"
+    )
+    assert classify(mail, OWN).kind is MailKind.BOUNCE
+
+
+def test_precedence_junk_and_list() -> None:
+    junk = headers("From: a@example.se\nSubject: x\nPrecedence: junk")
+    listed = headers("From: a@example.se\nSubject: x\nPrecedence: list")
+    assert classify(junk, OWN).kind is MailKind.BULK
+    assert classify(listed, OWN).kind is MailKind.LIST
+
+
+def test_no_reply_reply_to_overrides_a_personal_from() -> None:
+    mail = headers("From: Anna <anna@example.se>\nReply-To: donotreply@example.se\nSubject: x")
+    result = classify(mail, OWN)
+    assert result.kind is MailKind.NO_REPLY
+    assert "Reply-To" in result.reason
+
+
+def test_mail_without_any_address_cannot_be_answered() -> None:
+    assert classify(headers("Subject: x"), OWN).kind is MailKind.NO_REPLY
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "noreply@example.org",
+        "no-reply@example.org",
+        "No_Reply@Example.org",
+        "donotreply@example.org",
+        "do-not-reply@example.org",
+        "do.not.reply@example.org",
+        "MAILER-DAEMON@mx.example.org",
+        "postmaster@example.org",
+        "notifications-noreply@service.example.com",
+        "noreply+bounce@example.org",
+        "svara-inte@example.se",
+        "ikke-svar@example.no",
+    ],
+)
+def test_no_reply_addresses(address: str) -> None:
+    assert is_no_reply_address(address)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["anna.andersson@example.se", "reply@example.org", "norah.eply@example.org", "post@example.no"],
+)
+def test_personal_addresses_are_not_no_reply(address: str) -> None:
+    assert not is_no_reply_address(address)
