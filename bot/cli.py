@@ -522,9 +522,9 @@ def preview_email(kind: Annotated[str, typer.Argument(help="ack")] = "ack",
                   config: ConfigOpt = None) -> None:
     """Render a citizen email with sample data, to check the wording."""
     cfg = _config(config)
+    from bot.citizen_mail import call_within_days
     from bot.emails import build_citizen_email
     from bot.render import Renderer
-    from handlers.inbound.acknowledge import call_within_days
 
     override = cfg.organisation.templates_dir
     renderer = Renderer(cfg.resolve_path(override) if override else None,

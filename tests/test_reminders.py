@@ -173,5 +173,5 @@ def test_two_sweeps_racing_never_double_a_reminder(bot: Bot) -> None:
     assert all(c["reminders_sent"] == 1 for c in bot.cases())
 
 
-def PG_URL_WITH_SCHEMA(bot: Bot) -> str:  # noqa: N802
+def PG_URL_WITH_SCHEMA(bot: Bot) -> str:
     return bot.engine.url.render_as_string(hide_password=False)

@@ -7,81 +7,13 @@ to the process afterwards. Its Message-ID is stored, so a reply threads back.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
-import sqlalchemy as sa
-from sqlmodel import Session, col
+from datetime import timedelta
 
 from bot.acknowledgement import AckHistory, can_acknowledge
-from bot.cases import audit, enqueue
-from bot.config import Config
-from bot.emails import build_citizen_email, new_message_id
-from bot.mail.extract import format_phone_national
-from bot.models import Case, Complainant, Direction, Message, OutboxKind
+from bot.cases import audit
+from bot.citizen_mail import last_ack_to, queue_citizen_email
 from bot.pipeline import InboundContext
-from bot.render import Renderer
 from handlers.inbound.classify import own_addresses
-
-
-def call_within_days(cfg: Config) -> int:
-    wh = cfg.policy.working_hours
-    day = (datetime.combine(datetime.min, wh.end) - datetime.combine(datetime.min, wh.start))
-    hours_per_day = day.total_seconds() / 3600
-    return max(1, -int(-cfg.policy.first_contact_working_hours // hours_per_day))
-
-
-def citizen_context(cfg: Config, case: Case, complainant: Complainant) -> dict[str, object]:
-    """The variables every citizen email template receives (all plain data)."""
-    org = cfg.organisation
-    return {
-        "ref": case.ref,
-        "name": complainant.name or "",
-        "phone": format_phone_national(complainant.phone) if complainant.phone else "",
-        "call_within_days": call_within_days(cfg),
-        "organisation": org.name,
-        "org_phone": org.phone,
-        "ombudsman_contact": org.ombudsman_contact,
-        "privacy_url": org.privacy_url,
-    }
-
-
-def last_ack_to(session: Session, complainant_id: int) -> datetime | None:
-    return session.execute(
-        sa.select(sa.func.max(Message.at))
-        .join(Case, Case.id == Message.case_id)  # type: ignore[arg-type]
-        .where(col(Case.complainant_id) == complainant_id,
-               col(Message.direction) == Direction.OUTBOUND.value,
-               col(Message.classification) == "ack")
-    ).scalar_one_or_none()
-
-
-def queue_citizen_email(session: Session, cfg: Config, renderer: Renderer, case: Case,
-                        complainant: Complainant, now: datetime, *, template: str,
-                        dedupe_key: str, extra: dict[str, object] | None = None,
-                        in_reply_to: str | None = None, references: tuple[str, ...] = (),
-                        automatic: bool = True) -> bool:
-    """Render ``template`` for this case and queue it; store its Message-ID for threading."""
-    if not complainant.email:
-        return False
-    msgid = new_message_id(template, case.ref, cfg.outgoing.from_address)
-    context = {**citizen_context(cfg, case, complainant), **(extra or {})}
-    email = build_citizen_email(
-        renderer=renderer, template=template, lang=case.language, context=context,
-        from_address=cfg.outgoing.from_address, reply_to=cfg.outgoing.reply_to,
-        to_address=complainant.email, to_name=complainant.name, ref=case.ref,
-        message_id=msgid, now=now, in_reply_to=in_reply_to, references=references,
-        automatic=automatic)
-    if not enqueue(session, kind=OutboxKind.EMAIL, dedupe_key=dedupe_key,
-                   payload={"purpose": template, "case_id": case.id,
-                            "eml": email.as_string()}, case=case, now=now):
-        return False
-    body = email.get_body(("plain",))
-    session.add(Message(
-        case_id=case.id, direction=Direction.OUTBOUND.value, channel="email",
-        external_id=msgid, content_hash="", sender=None, subject=str(email["Subject"]),
-        body_text=body.get_content() if body is not None else "",
-        classification=template, at=now))
-    return True
 
 
 def process(ctx: InboundContext) -> None:

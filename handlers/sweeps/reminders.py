@@ -15,13 +15,20 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from bot.calendar import WorkingCalendar
+from bot.domain.ladder import ActionKind, CaseSnapshot, LadderPolicy, next_action
 from sqlmodel import Session, col, select
 
-from bot.calendar import WorkingCalendar
-from bot.cases import ladder_policy, audit, complainant_of, enqueue, enqueue_prompt_refresh, escalate
+from bot.cases import (
+    audit,
+    complainant_of,
+    enqueue,
+    enqueue_prompt_refresh,
+    escalate,
+    ladder_policy,
+)
 from bot.config import Config
 from bot.db import session_scope
-from bot.domain.ladder import ActionKind, CaseSnapshot, LadderPolicy, next_action
 from bot.models import Case, ContactAttempt, Escalation, EscalationReason, OutboxKind, Outcome
 
 if TYPE_CHECKING:
@@ -111,7 +118,7 @@ def run(rt: Runtime, limit: int = 10_000) -> int:
                     break
                 case_id = case.id
                 acted += apply_decision(session, cfg, case, now, calendar, policy)
-        except Exception:  # noqa: BLE001 - one case failing must not stop the others
+        except Exception:
             log.exception("reminder sweep: case id %s failed; trying again later", case_id)
             if case_id is None:
                 raise
