@@ -1,0 +1,1 @@
+"""Adapters: the thin modules that talk to IMAP, SMTP, Slack and the file system."""
