@@ -119,13 +119,12 @@ def is_historical(
     UIDs; the arrival time tells them apart, so a message counts as historical
     only if it also arrived before ``first_connected_at``. (On the first
     connection that second test is always true, barring server clock skew.)
-    INTERNALDATE has whole seconds, so the comparison is by whole seconds too:
-    mail that came in the very second of the first connection counts as new.
+    INTERNALDATE has whole seconds, so after a UIDVALIDITY change, mail that came
+    in the very second of the first connection counts as historical.
     """
     if since is not None and received_at < since:
         return True
-    connected = checkpoint.first_connected_at.replace(microsecond=0)
-    return uid < checkpoint.historical_below_uid and received_at < connected
+    return uid < checkpoint.historical_below_uid and received_at < checkpoint.first_connected_at
 
 
 def next_backoff(failures: int, rnd: float) -> float:
@@ -330,6 +329,9 @@ class ImapMailbox:
             return
         try:
             checkpoint = self._checkpoint()
+            # A session sees mail that arrived since its last command only after a
+            # sync; NOOP is that sync (SEARCH alone may answer from the old view).
+            client.noop()
             # "n:*" always matches the last message, even below n: filter.
             found = client.search(["UID", f"{checkpoint.last_uid + 1}:*"])
             uids = sorted(u for u in found if u > checkpoint.last_uid)
@@ -444,6 +446,7 @@ class ImapMailbox:
     def _new_mail(self, client: IMAPClient) -> bool:
         """Is there a UID above what the last pass saw? (Mail may arrive between the
         pass's SEARCH and IDLE; its EXISTS would not be repeated in IDLE.)"""
+        client.noop()  # sync the session's view first, as in pending()
         found = client.search(["UID", f"{self._seen_uid + 1}:*"])
         return any(u > self._seen_uid for u in found)
 

@@ -91,7 +91,7 @@ class Dovecot:
         self.ssl_port = free_port() if ssl else 0
         self.ca_file = ""
         self._proc: subprocess.Popen[bytes] | None = None
-        self._passwd = root / "users"
+        self._passwd = root / "passwd"  # one passwd-file per user: Dovecot sees new ones at once
         self._config = root / "dovecot.conf"
         self._log = root / "dovecot.log"
         self._setup()
@@ -104,7 +104,7 @@ class Dovecot:
         self.root.chmod(0o755)
         for sub in ("run", "state", "home"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
-        self._passwd.touch()
+        self._passwd.mkdir(exist_ok=True)
         if os.geteuid() == 0:
             # Root runs the master; the helper processes use the package's system users, and
             # mail belongs to "nobody" (Dovecot refuses to access mail as root).
@@ -158,7 +158,7 @@ protocol imap {{
 {chr(10).join(ssl_lines)}
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {self._passwd}
+  args = scheme=PLAIN username_format=%u {self._passwd}/%u
 }}
 userdb {{
   driver = static
@@ -245,11 +245,11 @@ service stats {{
     # -- users and mail ----------------------------------------------------------------------
 
     def add_user(self, name: str, password: str) -> ImapUser:
-        """Add a user to the passwd-file (Dovecot re-reads it on change)."""
-        if ":" in name or ":" in password or "\n" in name + password:
-            raise ValueError("user name and password must not contain ':' or newlines")
-        with self._passwd.open("a") as f:
-            f.write(f"{name}:{{PLAIN}}{password}::::::\n")
+        """Add a user (a passwd-file of its own: Dovecot only re-reads a changed file
+        every few seconds, but reads a new one at once)."""
+        if not re.fullmatch(r"[\w.+@-]+", name) or ":" in password or "\n" in password:
+            raise ValueError("user name must be a plain address; no ':' or newline in passwords")
+        (self._passwd / name).write_text(f"{name}:{{PLAIN}}{password}::::::\n")
         return ImapUser(name, password)
 
     @contextlib.contextmanager
