@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -386,3 +388,48 @@ def test_unencrypted_imap_to_another_host_is_refused_by_the_configuration() -> N
 
     with pytest.raises(ConfigError, match=r"\[mailbox\] security: 'none' is only allowed"):
         parse_config(raw)
+
+
+@pytest.fixture(scope="module")
+def old_dovecot() -> Iterator[Dovecot]:
+    """A server that offers neither IDLE nor MOVE, like some older or hosted ones."""
+    from tests.support.dovecot import Dovecot, ensure_dovecot
+
+    if not ensure_dovecot():
+        pytest.skip("Dovecot is not installed and could not be installed")
+    # Not under pytest's tmp_path: Dovecot's unprivileged processes cannot enter it.
+    root = Path(tempfile.mkdtemp(prefix="dovecot-old-"))
+    server = Dovecot(root, extra_config="imap_capability = IMAP4rev1 LITERAL+ UIDPLUS")
+    server.start()
+    yield server
+    server.stop(crash=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_without_idle_wait_polls_and_without_move_mail_is_copied_and_marked(
+    old_dovecot: Dovecot, engine: sa.Engine,
+) -> None:
+    user = old_dovecot.add_user("old@example.org", "secret")
+    cfg = MailboxConfig(kind="imap", host=old_dovecot.host, port=old_dovecot.port,
+                        security="none", username=user.name, password_env="IMAP_PASSWORD",
+                        poll_seconds=0.5, processed_folder="Behandlat")
+    mailbox = ImapMailbox(cfg, Secrets(imap_password=SecretStr(user.password)), engine,
+                          clock=now)
+    try:
+        handle_all(mailbox, engine)
+        started = time.monotonic()
+        mailbox.wait(20)
+        waited = time.monotonic() - started
+        old_dovecot.append(user, message(1))
+
+        handled = handle_all(mailbox, engine)
+    finally:
+        mailbox.close()
+
+    assert 0.4 < waited < 2.0
+    assert [message_number(m) for m in handled] == [1]
+    assert old_dovecot.message_count(user, "Behandlat") == 1
+    # Still in INBOX (no \Deleted, no EXPUNGE), marked as handled; \Recent depends on the session.
+    assert [flags - {b"\\Recent"} for flags in old_dovecot.flags(user, "INBOX").values()] == [
+        {b"$ComplaintBotProcessed"}
+    ]

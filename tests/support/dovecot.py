@@ -83,9 +83,12 @@ def _make_certificate(folder: Path) -> tuple[Path, Path]:
 class Dovecot:
     """One private Dovecot instance under ``root`` (created if missing)."""
 
-    def __init__(self, root: Path, *, ssl: bool = False) -> None:
+    def __init__(self, root: Path, *, ssl: bool = False, extra_config: str = "") -> None:
+        """``extra_config`` is appended to dovecot.conf, e.g. ``imap_capability = ...``
+        to play an older server without IDLE or MOVE."""
         self.root = root
         self.ssl = ssl
+        self._extra_config = extra_config
         self.host = HOST
         self.port = free_port()
         self.ssl_port = free_port() if ssl else 0
@@ -179,6 +182,7 @@ service stats {{
     mode = 0666
   }}
 }}
+{self._extra_config}
 """
         self._config.write_text(config)
 
