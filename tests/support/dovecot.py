@@ -83,12 +83,23 @@ def _make_certificate(folder: Path) -> tuple[Path, Path]:
 class Dovecot:
     """One private Dovecot instance under ``root`` (created if missing)."""
 
-    def __init__(self, root: Path, *, ssl: bool = False, extra_config: str = "") -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        ssl: bool = False,
+        extra_config: str = "",
+        oauth2_introspection_url: str = "",
+    ) -> None:
         """``extra_config`` is appended to dovecot.conf, e.g. ``imap_capability = ...``
-        to play an older server without IDLE or MOVE."""
+        to play an older server without IDLE or MOVE. With ``oauth2_introspection_url``
+        the server also accepts XOAUTH2 and OAUTHBEARER logins, asking that URL
+        (RFC 7662 style POST ``token=...``) whether a token is active and whose it is:
+        the answer must be JSON ``{"active": true, "username": "<user>"}``."""
         self.root = root
         self.ssl = ssl
         self._extra_config = extra_config
+        self._introspection_url = oauth2_introspection_url
         self.host = HOST
         self.port = free_port()
         self.ssl_port = free_port() if ssl else 0
@@ -136,6 +147,23 @@ class Dovecot:
                 "  inet_listener imaps {\n"
                 f"    address = {HOST}\n    port = {self.ssl_port}\n    ssl = yes\n  }}"
             )
+        mechanisms = "plain login"
+        oauth2_passdb = ""
+        if self._introspection_url:
+            mechanisms += " xoauth2 oauthbearer"
+            oauth2_args = self.root / "oauth2.conf.ext"
+            oauth2_args.write_text(
+                f"introspection_url = {self._introspection_url}\n"
+                "introspection_mode = post\n"
+                "force_introspection = yes\n"
+                "username_attribute = username\n"
+                "active_attribute = active\n"
+                "active_value = true\n"
+            )
+            oauth2_passdb = (
+                "passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                f"  args = {oauth2_args}\n}}"
+            )
         config = f"""\
 # Written by tests/support/dovecot.py; a private test instance.
 base_dir = {self.root}/run
@@ -151,7 +179,7 @@ first_valid_uid = {uid}
 last_valid_uid = 0
 first_valid_gid = {gid}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 mail_location = maildir:~/Maildir
 mailbox_idle_check_interval = 1 secs
 imap_idle_notify_interval = 2 mins
@@ -159,6 +187,7 @@ protocol imap {{
   mail_max_userip_connections = 50
 }}
 {chr(10).join(ssl_lines)}
+{oauth2_passdb}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self._passwd}/%u
