@@ -1,0 +1,513 @@
+"""The complaint mailbox over IMAP.
+
+The checkpoint is ``(UIDVALIDITY, last UID handled)`` in the ``mailbox_state``
+row for this mailbox, advanced in the same transaction that handles a message
+(:meth:`ImapMailbox.record`), so a crash never skips or repeats mail beyond
+what Message-ID dedupe downstream absorbs. The server's mail is never changed:
+messages are read with ``BODY.PEEK`` (no ``\\Seen``) and nothing is flagged
+``\\Deleted``; the only write is the optional move to ``processed_folder``
+after the transaction committed.
+
+One connection does everything, one thing at a time: :meth:`ImapMailbox.wait`
+enters IDLE and always leaves it (``DONE``) before returning, so
+:meth:`ImapMailbox.pending` and :meth:`ImapMailbox.done` never meet an IDLE in
+progress. A connection that dies is dropped and re-opened with exponential
+backoff (1 s doubling to 60 s, with jitter); while the server is away
+``pending()`` yields nothing and ``wait()`` keeps trying until its timeout.
+
+Historical mail (PRODUCT.md: "already in the mailbox when the bot first
+connected") is still yielded, with ``historical=True``; the pipeline decides
+what to do with it (``mailbox.historical``).
+
+Messages larger than ``max_message_bytes`` are yielded too, but only their
+header and the first part of their body are fetched; such a message starts
+with an ``X-Complaint-Bot-Truncated: <original size>`` header line so the rest
+of the bot can tell that attachments are missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import logging
+import random
+import ssl
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from datetime import time as clock_time
+from typing import Any
+
+import sqlalchemy as sa
+from imapclient import IMAPClient
+from sqlmodel import Session
+
+from bot.config import LOOPBACK_HOSTS, ConfigError, MailboxConfig, Secrets
+from bot.db import session_scope
+from bot.models import MailboxState
+from bot.ports import InboundMail
+
+log = logging.getLogger(__name__)
+
+#: Errors that mean "this connection is no use any more": socket and TLS errors,
+#: timeouts, BYE/EOF (imaplib's ``abort``) and refused commands (imaplib's ``error``).
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, imaplib.IMAP4.error)
+
+#: IDLE responses that mean new mail may be there.
+NEW_MAIL_RESPONSES = frozenset({b"EXISTS", b"RECENT"})
+
+#: Set (as a keyword) on a message copied to ``processed_folder`` by a server without MOVE.
+PROCESSED_KEYWORD = "$ComplaintBotProcessed"
+
+TRUNCATED_HEADER = b"X-Complaint-Bot-Truncated"
+
+BACKOFF_FIRST_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 60.0
+
+
+# -- pure helpers -----------------------------------------------------------------------------
+
+
+def short_address(address: str) -> str:
+    """``anna@example.org`` -> ``a***@example.org``: enough to tell mailboxes apart in logs."""
+    local, at, domain = address.partition("@")
+    if not at:
+        return (local[:1] + "***") if local else "***"
+    return f"{local[:1]}***@{domain}"
+
+
+def mailbox_key(cfg: MailboxConfig) -> str:
+    """The stable name of this mailbox in the database: ``imap://user@host:port/folder``."""
+    return f"imap://{cfg.username}@{cfg.host}:{cfg.port}/{cfg.folder}"
+
+
+def make_position(uidvalidity: int, uid: int) -> str:
+    return f"{uidvalidity}:{uid}"
+
+
+def parse_position(position: str) -> tuple[int, int]:
+    """``"UIDVALIDITY:UID"`` -> ``(uidvalidity, uid)``; ValueError if it is not one of ours."""
+    validity, sep, uid = position.partition(":")
+    if not sep:
+        raise ValueError(f"not an IMAP position: {position!r}")
+    return int(validity), int(uid)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A plain copy of the ``mailbox_state`` row, read at the start of a pass."""
+
+    uidvalidity: int
+    last_uid: int
+    historical_below_uid: int
+    first_connected_at: datetime
+
+
+def is_historical(
+    uid: int,
+    received_at: datetime,
+    checkpoint: Checkpoint,
+    since: datetime | None = None,
+) -> bool:
+    """Was this message in the mailbox before the bot first connected (or older than ``since``)?
+
+    ``historical_below_uid`` is the UIDNEXT seen when the bot first connected (or
+    when the folder's UIDVALIDITY changed, after which every UID is new): mail
+    below it was already there. After a UIDVALIDITY change the folder holds both
+    mail that was there before the bot and mail the bot handled since, under new
+    UIDs; the arrival time tells them apart, so a message counts as historical
+    only if it also arrived before ``first_connected_at``. (On the first
+    connection that second test is always true, barring server clock skew.)
+    INTERNALDATE has whole seconds, so after a UIDVALIDITY change, mail that came
+    in the very second of the first connection counts as historical.
+    """
+    if since is not None and received_at < since:
+        return True
+    return uid < checkpoint.historical_below_uid and received_at < checkpoint.first_connected_at
+
+
+def next_backoff(failures: int, rnd: float) -> float:
+    """Seconds to wait after ``failures`` consecutive failed connects (``rnd`` in [0, 1)).
+
+    1, 2, 4, ... capped at 60 s, each spread by +/-20% so that several bots that
+    lost the same server do not all come back in the same second.
+    """
+    base = min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** max(0, failures - 1))
+    return min(BACKOFF_MAX_SECONDS, base * (0.8 + 0.4 * rnd))
+
+
+def truncated_message(header: bytes, body_start: bytes, size: int, limit: int) -> bytes:
+    """A too-large message cut down to ``limit`` bytes: its header, a marker, the body's start."""
+    marker = TRUNCATED_HEADER + f": original size {size} bytes\r\n".encode()
+    room = max(0, limit - len(header) - len(marker))
+    return marker + header + body_start[:room]
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+# -- the adapter ------------------------------------------------------------------------------
+
+
+class ImapMailbox:
+    """A folder on an IMAP server, watched with IDLE (or polling), read with a UID checkpoint."""
+
+    def __init__(
+        self,
+        cfg: MailboxConfig,
+        secrets: Secrets,
+        engine: sa.Engine,
+        *,
+        clock: Callable[[], datetime],
+        token_provider: Callable[[], str] | None = None,
+        timezone: tzinfo = UTC,
+        timeout: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        """``timezone`` is the organisation's, for ``mailbox.since``; ``timeout`` is per
+        socket operation. ``sleep``, ``monotonic`` and ``rng`` exist for tests."""
+        if cfg.security == "none" and cfg.host not in LOOPBACK_HOSTS:
+            raise ConfigError("[mailbox] security: 'none' is only allowed on a loopback host")
+        password = secrets.imap_password.get_secret_value() if secrets.imap_password else ""
+        if token_provider is None and not password:
+            raise ConfigError("[mailbox] password_env: no IMAP password and no OAuth2 token")
+        self.cfg = cfg
+        self.key = mailbox_key(cfg)
+        self._label = f"imap://{short_address(cfg.username)}@{cfg.host}:{cfg.port}/{cfg.folder}"
+        self._password = password
+        self._token_provider = token_provider
+        self._engine = engine
+        self._clock = clock
+        self._since = (
+            datetime.combine(cfg.since, clock_time(0), tzinfo=timezone) if cfg.since else None
+        )
+        self._timeout = timeout
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._rng = rng
+        self._client: IMAPClient | None = None
+        self._capabilities: frozenset[bytes] = frozenset()
+        self._uidvalidity = 0
+        self._uidnext = 0
+        self._seen_uid = 0  # highest UID a pass has looked at, for the check before IDLE
+        self._failures = 0
+        self._retry_at = 0.0
+        self.last_error: str | None = None  # for health checks: why the last connect failed
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        # The CA file is for private or test CAs; the system store is used otherwise.
+        ca_file = getattr(self.cfg, "ca_file", "") or None
+        context = ssl.create_default_context(cafile=ca_file)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return context
+
+    def _open(self) -> IMAPClient:
+        """Connect, secure, log in and select the folder; raises on any failure."""
+        cfg = self.cfg
+        client = IMAPClient(
+            cfg.host,
+            cfg.port,
+            ssl=cfg.security == "ssl",
+            ssl_context=self._ssl_context() if cfg.security == "ssl" else None,
+            timeout=self._timeout,
+        )
+        try:
+            client.normalise_times = False  # keep INTERNALDATE's offset; we convert to UTC
+            if cfg.security == "starttls":
+                client.starttls(self._ssl_context())
+            self._login(client)
+            self._capabilities = frozenset(client.capabilities())
+            if cfg.processed_folder and not client.folder_exists(cfg.processed_folder):
+                client.create_folder(cfg.processed_folder)
+            # Read-only (EXAMINE) unless the bot must move mail out of the folder.
+            info = client.select_folder(cfg.folder, readonly=not cfg.processed_folder)
+        except BaseException:
+            _shutdown(client)
+            raise
+        self._uidvalidity = int(info[b"UIDVALIDITY"])
+        uidnext = info.get(b"UIDNEXT")
+        self._uidnext = int(uidnext) if uidnext is not None else _uidnext_by_search(client)
+        return client
+
+    def _login(self, client: IMAPClient) -> None:
+        if self._token_provider is not None:
+            token = self._token_provider()
+            mechanism = self.cfg.oauth2.mechanism if self.cfg.oauth2 else "XOAUTH2"
+            if mechanism == "OAUTHBEARER":
+                client.oauthbearer_login(self.cfg.username, token)
+            else:
+                client.oauth2_login(self.cfg.username, token)
+        else:
+            client.login(self.cfg.username, self._password)
+
+    def _connection(self) -> IMAPClient | None:
+        """The open connection, opening one if the backoff allows; None while unreachable."""
+        if self._client is not None:
+            return self._client
+        if self._monotonic() < self._retry_at:
+            return None
+        try:
+            self._client = self._open()
+        except CONNECTION_ERRORS as exc:
+            self._failures += 1
+            delay = next_backoff(self._failures, self._rng())
+            self._retry_at = self._monotonic() + delay
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.warning(
+                "IMAP %s: cannot connect (%s); next attempt in %.1f s",
+                self._label, self.last_error, delay,
+            )
+            return None
+        if self._failures:
+            log.info("IMAP %s: connected again after %d failed attempts",
+                     self._label, self._failures)
+        self._failures = 0
+        self.last_error = None
+        return self._client
+
+    def _lost(self, exc: BaseException) -> None:
+        """Forget a connection that failed; the next use reconnects (first try at once)."""
+        log.warning("IMAP %s: connection lost (%s: %s)", self._label, type(exc).__name__, exc)
+        client, self._client = self._client, None
+        if client is not None:
+            _shutdown(client)
+        self._retry_at = 0.0
+
+    # -- checkpoint -----------------------------------------------------------------------------
+
+    def _checkpoint(self) -> Checkpoint:
+        """Load (or create) this mailbox's row and reconcile it with the server's UIDVALIDITY."""
+        now = self._clock()
+        with session_scope(self._engine) as session:
+            row = session.get(MailboxState, self.key)
+            if row is None:
+                row = MailboxState(
+                    key=self.key,
+                    uidvalidity=self._uidvalidity,
+                    last_uid=0,
+                    historical_below_uid=self._uidnext,
+                    first_connected_at=now,
+                    updated_at=now,
+                )
+                session.add(row)
+                log.info("IMAP %s: first connection; %d UIDs below %d are historical",
+                         self._label, self._uidnext - 1, self._uidnext)
+            elif row.uidvalidity != self._uidvalidity:
+                log.warning(
+                    "IMAP %s: UIDVALIDITY changed from %s to %s; reading the whole folder again",
+                    self._label, row.uidvalidity, self._uidvalidity,
+                )
+                row.uidvalidity = self._uidvalidity
+                row.last_uid = 0
+                row.historical_below_uid = self._uidnext
+                row.updated_at = now
+                session.add(row)
+            return Checkpoint(
+                uidvalidity=self._uidvalidity,
+                last_uid=row.last_uid,
+                historical_below_uid=row.historical_below_uid,
+                first_connected_at=row.first_connected_at,
+            )
+
+    # -- the Mailbox protocol ---------------------------------------------------------------------
+
+    def pending(self) -> Iterator[InboundMail]:
+        """Every message after the checkpoint, in UID order, fetched ``batch_size`` at a time.
+
+        Yields nothing while the server is unreachable; stops early (without error)
+        if the connection breaks: the rest comes on the next call.
+        """
+        client = self._connection()
+        if client is None:
+            return
+        try:
+            checkpoint = self._checkpoint()
+            # A session sees mail that arrived since its last command only after a
+            # sync; NOOP is that sync (SEARCH alone may answer from the old view).
+            client.noop()
+            # "n:*" always matches the last message, even below n: filter.
+            found = client.search(["UID", f"{checkpoint.last_uid + 1}:*"])
+            uids = sorted(u for u in found if u > checkpoint.last_uid)
+            self._seen_uid = max([checkpoint.last_uid, *uids])
+            for batch in _chunks(uids, self.cfg.batch_size):
+                if self._client is not client:  # done() lost the connection meanwhile
+                    return
+                yield from self._fetch(client, batch, checkpoint)
+        except CONNECTION_ERRORS as exc:
+            if self._client is client:
+                self._lost(exc)
+
+    def _fetch(
+        self, client: IMAPClient, uids: list[int], checkpoint: Checkpoint
+    ) -> Iterator[InboundMail]:
+        meta = client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE"])
+        limit = self.cfg.max_message_bytes
+        whole = [u for u in uids if u in meta and int(meta[u][b"RFC822.SIZE"]) <= limit]
+        bodies = client.fetch(whole, ["BODY.PEEK[]"]) if whole else {}
+        for uid in uids:
+            if uid not in meta:  # expunged by someone else since the search
+                continue
+            size = int(meta[uid][b"RFC822.SIZE"])
+            if uid in bodies:
+                raw = bytes(bodies[uid][b"BODY[]"])
+            else:
+                raw = self._fetch_truncated(client, uid, size)
+                log.warning("IMAP %s: UID %d is %d bytes, over max_message_bytes; "
+                            "fetched only its first %d bytes", self._label, uid, size, limit)
+            received_at = _as_utc(meta[uid][b"INTERNALDATE"])
+            yield InboundMail(
+                raw=raw,
+                received_at=received_at,
+                mailbox=self.key,
+                position=make_position(checkpoint.uidvalidity, uid),
+                historical=is_historical(uid, received_at, checkpoint, self._since),
+            )
+
+    def _fetch_truncated(self, client: IMAPClient, uid: int, size: int) -> bytes:
+        limit = self.cfg.max_message_bytes
+        parts = client.fetch([uid], ["BODY.PEEK[HEADER]", f"BODY.PEEK[TEXT]<0.{limit}>"])[uid]
+        header = bytes(parts.get(b"BODY[HEADER]") or b"")
+        body = bytes(parts.get(b"BODY[TEXT]<0>") or b"")
+        return truncated_message(header, body, size, limit)
+
+    def record(self, session: Session, mail: InboundMail) -> None:
+        """Advance the checkpoint to ``mail`` in the caller's transaction (never backwards)."""
+        uidvalidity, uid = parse_position(mail.position)
+        row = session.get(MailboxState, self.key)
+        if row is None or row.uidvalidity != uidvalidity or uid <= row.last_uid:
+            return
+        row.last_uid = uid
+        row.updated_at = self._clock()
+        session.add(row)
+
+    def done(self, mail: InboundMail) -> None:
+        """Move the handled message to ``processed_folder``, if one is configured.
+
+        Best effort: the checkpoint already moved on, so a failure here only leaves
+        the message where it was.
+        """
+        folder = self.cfg.processed_folder
+        if not folder:
+            return
+        uidvalidity, uid = parse_position(mail.position)
+        client = self._connection()
+        if client is None or uidvalidity != self._uidvalidity:
+            log.warning("IMAP %s: could not move UID %d to %s (not connected or UIDs changed)",
+                        self._label, uid, folder)
+            return
+        try:
+            if b"MOVE" in self._capabilities:
+                client.move([uid], folder)
+            else:
+                # Without MOVE the message is copied and marked; never \Deleted + EXPUNGE.
+                client.copy([uid], folder)
+                client.add_flags([uid], [PROCESSED_KEYWORD])
+        except (OSError, EOFError, imaplib.IMAP4.abort) as exc:
+            self._lost(exc)
+        except imaplib.IMAP4.error as exc:  # a NO/BAD reply: the connection itself is fine
+            log.warning("IMAP %s: moving UID %d to %s failed: %s", self._label, uid, folder, exc)
+
+    def wait(self, timeout: float) -> None:
+        """Return when new mail may have arrived, or after ``timeout`` seconds.
+
+        With IDLE: returns on EXISTS/RECENT, re-issuing IDLE every
+        ``idle_renew_seconds``. Without: sleeps ``poll_seconds`` (at most ``timeout``).
+        While disconnected: retries with backoff and returns as soon as the
+        connection is back, so that mail which came meanwhile is read at once.
+        """
+        deadline = self._monotonic() + timeout
+        while (remaining := deadline - self._monotonic()) > 0:
+            client = self._client
+            if client is None:
+                delay = self._retry_at - self._monotonic()
+                if delay > 0:
+                    self._sleep(min(delay, remaining))
+                elif self._connection() is not None:
+                    return
+                continue
+            try:
+                if self._new_mail(client):
+                    return
+                if b"IDLE" not in self._capabilities:
+                    self._sleep(min(remaining, self.cfg.poll_seconds))
+                    return
+                if self._idle(client, min(remaining, self.cfg.idle_renew_seconds)):
+                    return
+            except CONNECTION_ERRORS as exc:
+                self._lost(exc)
+
+    def _new_mail(self, client: IMAPClient) -> bool:
+        """Is there a UID above what the last pass saw? (Mail may arrive between the
+        pass's SEARCH and IDLE; its EXISTS would not be repeated in IDLE.)"""
+        client.noop()  # sync the session's view first, as in pending()
+        found = client.search(["UID", f"{self._seen_uid + 1}:*"])
+        return any(u > self._seen_uid for u in found)
+
+    def _idle(self, client: IMAPClient, seconds: float) -> bool:
+        """One IDLE of at most ``seconds``; True if the server announced new mail."""
+        client.idle()
+        try:
+            responses = client.idle_check(timeout=seconds)
+        finally:
+            # Always leave IDLE: the next command on this connection must not meet it.
+            # A dead connection raises here, which is how a silent drop is noticed.
+            _text, late = client.idle_done()
+        return _announces_new_mail([*responses, *late])
+
+    def close(self) -> None:
+        """Log out (best effort) and forget the connection."""
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.logout()
+            except CONNECTION_ERRORS:
+                _shutdown(client)
+
+
+# -- small IMAP helpers ---------------------------------------------------------------------
+
+
+def _announces_new_mail(responses: Sequence[Any]) -> bool:
+    for response in responses:
+        if len(response) >= 2 and response[1] in NEW_MAIL_RESPONSES:
+            return True
+        if response and response[0] == b"BYE":
+            raise imaplib.IMAP4.abort("server said BYE during IDLE")
+    return False
+
+
+def _as_utc(value: datetime) -> datetime:
+    """INTERNALDATE as an aware UTC datetime (a naive one is taken as UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _uidnext_by_search(client: IMAPClient) -> int:
+    """For servers that omit UIDNEXT from SELECT: one above the highest UID."""
+    uids = client.search(["ALL"])
+    return max(uids, default=0) + 1
+
+
+def _shutdown(client: IMAPClient) -> None:
+    with contextlib.suppress(*CONNECTION_ERRORS):
+        client.shutdown()
+
+
+__all__ = [
+    "Checkpoint",
+    "ImapMailbox",
+    "is_historical",
+    "mailbox_key",
+    "next_backoff",
+    "parse_position",
+    "short_address",
+    "truncated_message",
+]
