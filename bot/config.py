@@ -67,6 +67,7 @@ class MailboxConfig(_Section):
     host: str = ""
     port: int = Field(993, ge=1, le=65535)
     security: Literal["ssl", "starttls", "none"] = "ssl"
+    ca_file: str = ""  # trust this CA bundle instead of the system's (private CAs, tests)
     username: str = ""
     password_env: str = ""
     folder: str = "INBOX"

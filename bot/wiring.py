@@ -77,7 +77,8 @@ class Runtime:
 
         assert self.secrets is not None
         return ImapMailbox(mb, self.secrets, self.db, clock=self.clock,
-                           token_provider=self._token_provider(mb.oauth2, "imap"))
+                           token_provider=self._token_provider(mb.oauth2, "imap"),
+                           timezone=self.cfg.policy.tz)
 
     def _token_provider(self, oauth: Any, which: str) -> Any:
         if oauth is None:

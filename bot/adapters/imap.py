@@ -203,7 +203,7 @@ class ImapMailbox:
 
     def _ssl_context(self) -> ssl.SSLContext:
         # The CA file is for private or test CAs; the system store is used otherwise.
-        ca_file = getattr(self.cfg, "ca_file", "") or None
+        ca_file = self.cfg.ca_file or None
         context = ssl.create_default_context(cafile=ca_file)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         return context

@@ -28,10 +28,7 @@ pytest_plugins = ["tests.support.dovecot"]
 pytestmark = pytest.mark.dovecot
 
 
-class MailboxConfigWithCA(MailboxConfig):
-    """``mailbox.ca_file`` is not in the lead's config tree yet; the adapter reads it if present."""
-
-    ca_file: str = ""
+MailboxConfigWithCA = MailboxConfig  # ca_file is part of the config tree
 
 
 def now() -> datetime:
@@ -59,12 +56,6 @@ def message_number(mail: InboundMail) -> int:
     return int(mail.raw[start : mail.raw.index(b"@", start)])
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[sa.Engine]:
-    eng = db.make_engine(f"sqlite:///{tmp_path}/complaints.db")
-    db.upgrade(eng)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture
