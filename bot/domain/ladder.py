@@ -38,9 +38,15 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from bot.calendar import WorkingCalendar
+from bot.models import EscalationReason  # the same words as the escalation rows
 
 if TYPE_CHECKING:
     from bot.config import PolicyConfig
+
+__all__ = [
+    "Action", "ActionKind", "CaseSnapshot", "Decision", "EscalationReason", "LadderPolicy",
+    "after_actions", "first_contact_due", "is_settled", "next_action", "ombudsman_due",
+]
 
 SETTLED_STATUSES = frozenset({"contacted", "closed"})
 
@@ -55,16 +61,6 @@ class ActionKind(StrEnum):
     RETRY_REMINDER = "retry_reminder"
     OFFER_NUMBER_REQUEST = "offer_number_request"
     ESCALATE = "escalate"
-
-
-class EscalationReason(StrEnum):
-    """Why a case went to the ombudsman. Equal to the plain strings stored on the case."""
-
-    DEADLINE = "deadline"
-    SERIOUS = "serious"
-    ACK_BOUNCED = "ack_bounced"
-    REOPENED = "reopened"
-    STAFF = "staff"
 
 
 REMINDERS = frozenset(
