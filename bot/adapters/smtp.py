@@ -96,7 +96,8 @@ def classify_smtp_error(exc: Exception) -> DeliveryError:
         # Wrong credentials are the operator's to fix; the message itself is fine.
         return TemporaryDeliveryError(f"SMTP sign-in refused: {exc.smtp_code}")
     if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return TemporaryDeliveryError("SMTP server disconnected")
+        # smtplib reports a read timeout as a disconnect; keep its reason ("timed out").
+        return TemporaryDeliveryError(f"SMTP server disconnected: {exc}")
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         # Raised when the message needs SMTPUTF8 and the server cannot carry it.
         return PermanentDeliveryError(f"SMTP server cannot carry this message: {exc}")

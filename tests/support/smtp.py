@@ -301,7 +301,9 @@ class SmtpTestServer:
         if isinstance(auth_data, LoginPassword):
             login = auth_data.login.decode()
             ok = self.users.get(login) == auth_data.password.decode()
-            return AuthResult(success=ok, auth_data=login if ok else None)
+            if ok:
+                return AuthResult(success=True, auth_data=login)
+        # handled=False: let aiosmtpd answer 535 itself.
         return AuthResult(success=False, handled=False)
 
 
