@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from pydantic import SecretStr
@@ -16,6 +16,7 @@ from bot.errors import PermanentDeliveryError, TemporaryDeliveryError
 from tests.support.smtp import SmtpTestServer, TlsCert
 
 ServerFactory = Callable[..., SmtpTestServer]
+Security = Literal["ssl", "starttls", "none"]
 
 
 class _OutgoingWithCa(OutgoingConfig):
@@ -41,7 +42,7 @@ def mailers() -> Iterator[Callable[..., SmtpMailer]]:
     """Make mailers pointed at a test server; all are closed after the test."""
     made: list[SmtpMailer] = []
 
-    def make(server: SmtpTestServer, *, security: str = "none", username: str = "",
+    def make(server: SmtpTestServer, *, security: Security = "none", username: str = "",
              password: str = "", cert: TlsCert | None = None, timeout: float = 5.0,
              **kwargs: Any) -> SmtpMailer:
         cfg = _OutgoingWithCa(
