@@ -83,7 +83,9 @@ def classify_smtp_error(exc: Exception) -> DeliveryError:
         return exc
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
-        if codes and all(500 <= c < 600 for c in codes):
+        if not codes:
+            return PermanentDeliveryError("message has no recipients")
+        if all(500 <= c < 600 for c in codes):
             return PermanentDeliveryError(
                 f"all {len(codes)} recipient(s) refused: {sorted(set(codes))}"
             )

@@ -180,6 +180,16 @@ def test_no_such_user_is_permanent(
     assert smtp_server.messages == []
 
 
+def test_message_without_recipients_is_permanent(
+    smtp_server: SmtpTestServer, mailers: Callable[..., SmtpMailer]
+) -> None:
+    message = acknowledgement()
+    del message["To"]
+
+    with pytest.raises(PermanentDeliveryError, match="no recipients"):
+        mailers(smtp_server).send(message)
+
+
 def test_one_refused_of_two_recipients_still_delivers_and_says_so(
     smtp_server: SmtpTestServer, mailers: Callable[..., SmtpMailer]
 ) -> None:
