@@ -6,6 +6,7 @@ at once (a reply threads back even before the email has left).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -54,7 +55,7 @@ def last_ack_to(session: Session, complainant_id: int) -> datetime | None:
 
 def queue_citizen_email(session: Session, cfg: Config, renderer: Renderer, case: Case,
                         complainant: Complainant, now: datetime, *, template: str,
-                        dedupe_key: str, extra: dict[str, object] | None = None,
+                        dedupe_key: str, extra: Mapping[str, object] | None = None,
                         in_reply_to: str | None = None, references: tuple[str, ...] = (),
                         automatic: bool = True) -> bool:
     """Render ``template`` for this case and queue it; store its Message-ID for threading."""

@@ -101,6 +101,7 @@ class OutgoingConfig(_Section):
     host: str = ""
     port: int = Field(587, ge=1, le=65535)
     security: Literal["ssl", "starttls", "none"] = "starttls"
+    ca_file: str = ""  # trust this CA bundle instead of the system's (private CAs, tests)
     username: str = ""
     password_env: str = ""
     from_address: str = "Exempel kommun <synpunkter@example.org>"

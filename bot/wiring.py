@@ -90,8 +90,9 @@ class Runtime:
         assert self.secrets is not None
         secret = (self.secrets.imap_oauth_secret if which == "imap"
                   else self.secrets.smtp_oauth_secret)
+        assert secret is not None  # load_secrets requires it when oauth2 is configured
         return ClientCredentialsTokens(oauth.token_url, oauth.client_id, secret, oauth.scope,
-                                       clock=self.clock).token
+                                       clock=self.clock)
 
     @cached_property
     def mailer(self) -> Mailer:

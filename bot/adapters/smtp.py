@@ -146,7 +146,7 @@ class SmtpMailer:
         self._password = password
         self._token_provider = token_provider
         self._sender = envelope_sender(cfg.from_address)
-        self._ca_file: str = getattr(cfg, "ca_file", "") or ""
+        self._ca_file: str = cfg.ca_file
         self._conn: _SMTP | _SMTP_SSL | None = None
         # One connection, one conversation at a time.
         self._lock = threading.Lock()
