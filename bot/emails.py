@@ -106,8 +106,9 @@ def build_citizen_email(
     if automatic:
         msg["Auto-Submitted"] = "auto-replied"
     msg["X-Auto-Response-Suppress"] = "All"
-    msg["Content-Language"] = lang
     msg[BOT_HEADER] = ref
     msg.set_content(text, subtype="plain", charset="utf-8")
     msg.add_alternative(html, subtype="html", charset="utf-8")
+    # After the parts exist: add_alternative moves Content-* headers into the first part.
+    msg["Content-Language"] = lang
     return msg

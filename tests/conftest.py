@@ -27,6 +27,9 @@ from bot.models import ALL_TABLES
 
 PG_URL = os.environ.get("CB_TEST_DATABASE_URL", "")
 
+# Real servers for the tests: Dovecot (IMAP), aiosmtpd (SMTP), a fake Slack Web API.
+pytest_plugins = ["tests.support.dovecot", "tests.support.smtp", "tests.support.fake_slack"]
+
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite'}"

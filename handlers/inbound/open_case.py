@@ -48,7 +48,10 @@ def process(ctx: InboundContext) -> None:
     assert p is not None
     cfg = ctx.cfg
     text = f"{p.subject}\n{p.summary_text}"
-    language = detect_language(text, default=cfg.policy.default_language)
+    # The body says more about the language than a short (often forwarded) subject.
+    body = p.summary_text.strip()
+    language = detect_language(body if len(body) >= 40 else text,
+                               default=cfg.policy.default_language)
     phones = find_phone_numbers(p.summary_text + "\n" + p.subject,
                                 region=phone_region(language, cfg.policy.country),
                                 own_numbers=(cfg.organisation.phone, *cfg.organisation.own_numbers))

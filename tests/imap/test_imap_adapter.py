@@ -24,7 +24,6 @@ from bot.ports import InboundMail
 if TYPE_CHECKING:
     from tests.support.dovecot import Dovecot, ImapUser
 
-pytest_plugins = ["tests.support.dovecot"]
 pytestmark = pytest.mark.dovecot
 
 

@@ -22,7 +22,6 @@ from tests.harness import Bot, email
 if TYPE_CHECKING:
     from tests.support.dovecot import Dovecot, ImapUser
 
-pytest_plugins = ["tests.support.dovecot"]
 pytestmark = pytest.mark.dovecot
 
 
