@@ -106,7 +106,7 @@ def test_temporary_rejection_retries_and_permanent_marks_the_case(smtp_bot: Bot)
     smtp_bot.deliver(email(msgid="<p@x.se>", frm="Ghost <ghost@example.se>",
                            body="Ingen kom. Jag har inget nummer."))
     smtp_bot.run_once()
-    ghost = [c for c in smtp_bot.cases() if c["complainant"]["email"] == "ghost@example.se"][0]
+    ghost = next(c for c in smtp_bot.cases() if c["complainant"]["email"] == "ghost@example.se")
     assert ghost["ack_bounced_at"] is not None and ghost["ack_sent_at"] is None
     assert ghost["escalated_at"] is not None  # no phone and no working address
 
