@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from bot.config import Config
 from bot.errors import CaseNotFound, InvalidAction, NotAllowed
 from bot.models import (
+    ActionPlan,
     Audit,
     Case,
     Complainant,
@@ -357,6 +358,39 @@ def reopen(session: Session, cfg: Config, case: Case, now: datetime, actor: str 
     case.reopened_count += 1
     _touch(case, now)
     audit(session, case, actor, "reopened", now)
+
+
+def add_action_plan(session: Session, cfg: Config, case: Case, actor: str, now: datetime, *,
+                    owner: str, steps: str, due_at: datetime) -> ActionPlan:
+    """The manager's plan when the unit could not resolve it; the ombudsman follows it up."""
+    authorize(cfg, actor)
+    _require_open(case)
+    if due_at <= now:
+        raise InvalidAction("the action plan's due date must be in the future")
+    plan = ActionPlan(case_id=case.id or 0, owner=owner, steps=steps[:5000], due_at=due_at,
+                      created_at=now)
+    session.add(plan)
+    session.flush()
+    _touch(case, now)
+    audit(session, case, actor, "action_plan_added", now, plan_id=plan.id, owner=owner,
+          due_at=due_at.isoformat())
+    return plan
+
+
+def complete_action_plan(session: Session, cfg: Config, case: Case, actor: str,
+                         now: datetime, *, note: str = "") -> ActionPlan:
+    """The ombudsman's follow-up: the open plan on this case is done."""
+    authorize(cfg, actor)
+    plan = session.exec(select(ActionPlan).where(ActionPlan.case_id == case.id,
+                                                 col(ActionPlan.done_at).is_(None))
+                        .order_by(col(ActionPlan.id))).first()
+    if plan is None:
+        raise InvalidAction(f"{case.ref} has no open action plan")
+    plan.done_at = plan.followed_up_at = now
+    plan.follow_up_note = note[:2000]
+    _touch(case, now)
+    audit(session, case, actor, "action_plan_done", now, plan_id=plan.id)
+    return plan
 
 
 # --- reading ---------------------------------------------------------------

@@ -393,6 +393,40 @@ def case_snooze(ref: str, minutes: Annotated[int, typer.Option("--minutes")] = 6
     typer.echo(f"{ref}: snoozed for {minutes} minutes")
 
 
+@case_app.command("plan")
+def case_plan(
+    ref: str,
+    owner: Annotated[str, typer.Option("--owner", help="Who carries the plan out (a Slack "
+                                                       "user id or a name).")],
+    steps: Annotated[str, typer.Option("--steps", help="What will be done.")],
+    due: Annotated[str, typer.Option("--due", help="Due date (YYYY-MM-DD) or ISO-8601 time.")],
+    config: ConfigOpt = None, by: ByOpt = None,
+) -> None:
+    """Record the manager's action plan; the ombudsman follows it up."""
+    from bot.cases import add_action_plan
+
+    cfg = _config(config)
+    try:
+        due_at = parse_instant(due if "T" in due else f"{due}T16:00", cfg.policy.timezone)
+    except ValueError:
+        _fail(f"--due: not a date: {due!r}", 2)
+    _with_case(config, ref, lambda s, cfg, c, now: add_action_plan(
+        s, cfg, c, _actor(by), now, owner=owner, steps=steps, due_at=due_at))
+    typer.echo(f"{ref}: action plan recorded, due {due_at.astimezone(cfg.policy.tz):%Y-%m-%d %H:%M}")
+
+
+@case_app.command("plan-done")
+def case_plan_done(ref: str,
+                   note: Annotated[str, typer.Option("--note", help="The follow-up.")] = "",
+                   config: ConfigOpt = None, by: ByOpt = None) -> None:
+    """Follow up the action plan: it is done."""
+    from bot.cases import complete_action_plan
+
+    _with_case(config, ref, lambda s, cfg, c, now: complete_action_plan(
+        s, cfg, c, _actor(by), now, note=note))
+    typer.echo(f"{ref}: action plan followed up")
+
+
 # --- reports ---------------------------------------------------------------
 
 

@@ -108,14 +108,13 @@ def deliver_due(engine: Engine, outlets: Outlets, clock: Callable[[], datetime],
                 limit: int = 200) -> DeliveryReport:
     """Send everything that is due; one failure never stops the others."""
     report = DeliveryReport()
-    while True:
-        ids = claim_due(engine, clock(), owner, limit)
-        if not ids:
-            return report
+    # Loop until nothing is claimable: an entry held back behind an earlier one for the
+    # same case becomes claimable once that one is out. Failed entries move their
+    # next_try_at into the future (or leave "pending"), so this ends.
+    while ids := claim_due(engine, clock(), owner, limit):
         for entry_id in ids:
             _deliver_one(engine, outlets, clock, owner, entry_id, report)
-        if len(ids) < limit:
-            return report
+    return report
 
 
 def _deliver_one(engine: Engine, outlets: Outlets, clock: Callable[[], datetime], owner: str,

@@ -108,3 +108,16 @@ def test_chat_entries_for_one_case_go_out_in_order(bot: Bot) -> None:
     # only the first chat entry of the case is handed out; the refresh waits for it
     assert [i for i in ids if i in chat_ids] == [min(chat_ids)]
     assert len([i for i in ids if i not in chat_ids]) == 1  # the email goes out meanwhile
+
+
+def test_flush_drains_entries_held_back_behind_an_earlier_one(bot: Bot) -> None:
+    from bot.cases import claim, get_case
+
+    bot.deliver(email())
+    bot.ingest()
+    with session_scope(bot.engine) as s:
+        claim(s, bot.cfg, get_case(s, "KL-2026-000001"), "cli:anna", bot.clock())
+    report = bot.flush()
+    assert report.sent == 3  # ack, prompt, then the prompt refresh that waited for it
+    with session_scope(bot.engine) as s:
+        assert {o.status for o in s.exec(select(Outbox)).all()} == {"sent"}

@@ -175,3 +175,55 @@ def test_two_sweeps_racing_never_double_a_reminder(bot: Bot) -> None:
 
 def PG_URL_WITH_SCHEMA(bot: Bot) -> str:
     return bot.engine.url.render_as_string(hide_password=False)
+
+
+def test_action_plan_reminds_owner_then_alerts_ombudsman(bot: Bot) -> None:
+    from bot.cases import add_action_plan, complete_action_plan
+
+    ref = open_one(bot, at(24, 9))
+    bot.clock.set(at(24, 10))
+    act(bot, ref, lambda s, cfg, c, now: add_action_plan(
+        s, cfg, c, "slack:U0OMBUD", now, owner="slack:U0STAFF2", steps="Ny rutin för kvällsbesök",
+        due_at=at(27, 16)))
+    tick(bot, at(24, 11))
+    assert "Åtgärdsplanen" not in bot.staff_text()
+    tick(bot, at(26, 16, 30))  # one working day before the due date
+    assert "direct message to U0STAFF2" in bot.staff_text()
+    tick(bot, at(27, 17))
+    tick(bot, at(27, 18))
+    overdue = [b for b in bot.staff_text().split("─" * 72) if "passerade" in b]
+    assert len(overdue) == 1 and "direct message to U0OMBUD" in overdue[0]
+    act(bot, ref, lambda s, cfg, c, now: complete_action_plan(s, cfg, c, "slack:U0OMBUD", now,
+                                                              note="Klart"))
+    with session_scope(bot.engine) as s:
+        from bot.cases import case_detail
+
+        actions = [a["action"] for a in case_detail(s, bot.cfg, get_case(s, ref))["audit"]]
+    assert "action_plan_added" in actions and actions[-1] == "action_plan_done"
+
+
+def test_weekly_digest_once_per_week_without_individual_figures(
+        cfg: Config, engine: Engine, tmp_path: Path) -> None:
+    from bot.cases import close_case
+    from bot.models import Resolution
+    from tests.conftest import make_config
+
+    cfg = make_config(tmp_path, str(engine.url.render_as_string(hide_password=False)),
+                      chat={"team_channel": "C0TEAM"})
+    bot = Bot(cfg, engine, FixedClock(at(24, 9)), tmp_path)
+    ref = open_one(bot, at(24, 9))
+    bot.clock.set(at(24, 10))
+    act(bot, ref, lambda s, cfg, c, now: log_contact(s, cfg, c, "slack:U0STAFF1", now,
+                                                     outcome=Outcome.REACHED))
+    act(bot, ref, lambda s, cfg, c, now: close_case(
+        s, cfg, c, "slack:U0STAFF1", now, resolution=Resolution.DIALOGUE,
+        lesson="Ring tidigt, Anna Andersson 19121212-1212 blev lugn direkt."))
+    tick(bot, at(30, 7))  # Monday before opening: not yet
+    assert "#C0TEAM" not in bot.staff_text()
+    tick(bot, at(30, 8, 5))
+    tick(bot, at(30, 14))
+    digests = [b for b in bot.staff_text().split("─" * 72) if "#C0TEAM" in b]
+    assert len(digests) == 1
+    d = digests[0]
+    assert "Nya ärenden: 1" in d and "avslutade: 1" in d and "Ring tidigt" in d
+    assert "19121212-1212" not in d and "U0STAFF1" not in d
