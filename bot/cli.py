@@ -412,7 +412,40 @@ def case_plan(
         _fail(f"--due: not a date: {due!r}", 2)
     _with_case(config, ref, lambda s, cfg, c, now: add_action_plan(
         s, cfg, c, _actor(by), now, owner=owner, steps=steps, due_at=due_at))
-    typer.echo(f"{ref}: action plan recorded, due {due_at.astimezone(cfg.policy.tz):%Y-%m-%d %H:%M}")
+    local_due = due_at.astimezone(cfg.policy.tz)
+    typer.echo(f"{ref}: action plan recorded, due {local_due:%Y-%m-%d %H:%M}")
+
+
+@case_app.command("request-number")
+def case_request_number(ref: str, config: ConfigOpt = None, by: ByOpt = None) -> None:
+    """Email the citizen: we tried to call, please tell us a good number and time."""
+    from bot.citizen_mail import request_number
+
+    def act(s: Any, cfg: Config, c: Any, now: datetime) -> None:
+        request_number(s, cfg, _renderer(cfg), c, _actor(by), now)
+
+    _with_case(config, ref, act)
+    typer.echo(f"{ref}: number request queued")
+
+
+@case_app.command("confirm")
+def case_confirm(ref: str, config: ConfigOpt = None, by: ByOpt = None) -> None:
+    """Email the citizen the written confirmation of what was agreed on the phone."""
+    from bot.citizen_mail import send_confirmation
+
+    def act(s: Any, cfg: Config, c: Any, now: datetime) -> None:
+        send_confirmation(s, cfg, _renderer(cfg), c, _actor(by), now)
+
+    _with_case(config, ref, act)
+    typer.echo(f"{ref}: written confirmation queued")
+
+
+def _renderer(cfg: Config) -> Any:
+    from bot.render import Renderer
+
+    override = cfg.organisation.templates_dir
+    return Renderer(cfg.resolve_path(override) if override else None,
+                    cfg.policy.default_language)
 
 
 @case_app.command("plan-done")
@@ -558,11 +591,8 @@ def preview_email(kind: Annotated[str, typer.Argument(help="ack")] = "ack",
     cfg = _config(config)
     from bot.citizen_mail import call_within_days
     from bot.emails import build_citizen_email
-    from bot.render import Renderer
 
-    override = cfg.organisation.templates_dir
-    renderer = Renderer(cfg.resolve_path(override) if override else None,
-                        cfg.policy.default_language)
+    renderer = _renderer(cfg)
     ctx = {"ref": f"{cfg.policy.reference_prefix}-2026-000123", "name": "Anna Andersson",
            "phone": "070-123 45 67" if phone else "", "call_within_days": call_within_days(cfg),
            "organisation": cfg.organisation.name, "org_phone": cfg.organisation.phone,

@@ -156,3 +156,28 @@ def test_run_picks_up_new_mail_within_seconds_and_stops_on_sigterm(tmp_path: Pat
             raise
     assert proc.returncode == 0, err
     assert "stopped" in err
+
+
+def test_citizen_email_and_action_plan_commands(tmp_path: Path, db_url: str) -> None:
+    cfg = write_config(tmp_path, db_url)
+    (tmp_path / "samples" / "a.eml").write_bytes(email(body="Ingen kom. Inget nummer här."))
+    cli(cfg, "ingest", "--once")
+    [c] = cases_json(cfg)
+    ref = c["ref"]
+    assert cli(cfg, "case", "confirm", ref, check=False).returncode == 4  # no call yet
+    cli(cfg, "case", "log-call", ref, "--outcome", "no_answer")
+    cli(cfg, "case", "request-number", ref)
+    cli(cfg, "case", "log-call", ref, "--outcome", "reached", "--next-step", "Besök fredag")
+    cli(cfg, "case", "confirm", ref)
+    cli(cfg, "case", "plan", ref, "--owner", "U0STAFF1", "--steps", "Ny rutin", "--due",
+        "2099-01-15")
+    cli(cfg, "case", "plan-done", ref, "--note", "Klart")
+    from email import message_from_bytes, policy
+
+    subjects = [str(message_from_bytes(f.read_bytes(), policy=policy.default)["Subject"])
+                for f in (tmp_path / "outbox").glob("*.eml")]
+    assert len(subjects) == 3 and all(ref in s for s in subjects)
+    actions = [a["action"] for a in json.loads(
+        cli(cfg, "case", "show", ref, "--format", "json").stdout)["audit"]]
+    assert {"number_requested", "confirmation_sent", "action_plan_added",
+            "action_plan_done"} <= set(actions)
