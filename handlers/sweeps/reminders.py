@@ -15,10 +15,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from bot.calendar import WorkingCalendar
-from bot.domain.ladder import ActionKind, CaseSnapshot, LadderPolicy, next_action
 from sqlmodel import Session, col, select
 
+from bot.calendar import WorkingCalendar
 from bot.cases import (
     audit,
     complainant_of,
@@ -29,6 +28,7 @@ from bot.cases import (
 )
 from bot.config import Config
 from bot.db import session_scope
+from bot.domain.ladder import ActionKind, CaseSnapshot, LadderPolicy, next_action
 from bot.models import Case, ContactAttempt, Escalation, EscalationReason, OutboxKind, Outcome
 
 if TYPE_CHECKING:
