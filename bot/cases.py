@@ -20,7 +20,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from bot.calendar import WorkingCalendar
 from bot.config import Config
+from bot.domain.ladder import LadderPolicy, first_contact_due
 from bot.errors import CaseNotFound, InvalidAction, NotAllowed
 from bot.models import (
     ActionPlan,
@@ -198,31 +200,15 @@ def open_case(session: Session, cfg: Config, new: NewComplaint, now: datetime,
         origin_channel=new.origin_channel, origin_ts=new.origin_ts,
     )
     if not new.historical:
-        from bot.calendar import WorkingCalendar
-        from bot.domain.ladder import first_contact_due
-
         calendar = WorkingCalendar.from_policy(cfg.policy)
-        case.first_contact_due_at = first_contact_due(new.received_at, ladder_policy(cfg), calendar)
+        case.first_contact_due_at = first_contact_due(
+            new.received_at, LadderPolicy.from_policy(cfg.policy), calendar)
         case.next_check_at = now
     session.add(case)
     session.flush()
     audit(session, case, actor, "opened", now, source=new.source, historical=new.historical,
           serious=new.serious)
     return case
-
-
-def ladder_policy(cfg: Config) -> Any:
-    """The reminder ladder's intervals, from ``[policy]``."""
-    from bot.domain.ladder import LadderPolicy
-
-    p = cfg.policy
-    return LadderPolicy(
-        first_contact_working_hours=p.first_contact_working_hours,
-        reminder_every_working_hours=p.reminder_every_working_hours,
-        retry_after_no_answer_working_hours=p.retry_after_no_answer_working_hours,
-        failed_attempts_before_email=p.failed_attempts_before_email,
-        ombudsman_after_working_hours=p.ombudsman_after_working_hours,
-    )
 
 
 # --- staff actions ---------------------------------------------------------

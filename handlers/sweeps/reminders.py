@@ -24,7 +24,6 @@ from bot.cases import (
     enqueue,
     enqueue_prompt_refresh,
     escalate,
-    ladder_policy,
 )
 from bot.config import Config
 from bot.db import session_scope
@@ -107,7 +106,7 @@ def run(rt: Runtime, limit: int = 10_000) -> int:
     """Act on every case that is due at the runtime's clock."""
     cfg, now = rt.cfg, rt.clock()
     calendar = WorkingCalendar.from_policy(cfg.policy)
-    policy = ladder_policy(cfg)
+    policy = LadderPolicy.from_policy(cfg.policy)
     acted, failed = 0, set[int]()
     for _ in range(limit):
         case_id: int | None = None
