@@ -171,6 +171,9 @@ class _QuarantineSource:
     def wait(self, timeout: float) -> None:
         return None
 
+    def check(self) -> str:
+        return "quarantine"
+
     def close(self) -> None:
         return None
 

@@ -54,6 +54,10 @@ class Mailbox(Protocol):
         """Block until new mail may have arrived, or ``timeout`` seconds passed."""
         ...
 
+    def check(self) -> str:
+        """Reach the mailbox (for ``complaint-bot check``); describe it, or raise."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -62,6 +66,10 @@ class Mailer(Protocol):
 
     def send(self, message: EmailMessage) -> str:
         """Deliver ``message``; return a short receipt (e.g. the server's reply)."""
+        ...
+
+    def check(self) -> str:
+        """Reach the server without sending; describe it, or raise."""
         ...
 
     def close(self) -> None: ...
@@ -91,3 +99,7 @@ class Chat(Protocol):
     def update(self, ref: ChatRef, post: ChatPost) -> None: ...
 
     def direct(self, user: str, post: ChatPost) -> ChatRef: ...
+
+    def check(self) -> str:
+        """Reach the chat service; describe it, or raise."""
+        ...

@@ -181,3 +181,28 @@ def test_citizen_email_and_action_plan_commands(tmp_path: Path, db_url: str) -> 
         cli(cfg, "case", "show", ref, "--format", "json").stdout)["audit"]]
     assert {"number_requested", "confirmation_sent", "action_plan_added",
             "action_plan_done"} <= set(actions)
+
+
+def test_check_reaches_real_imap_and_smtp(tmp_path: Path, db_url: str, dovecot, imap_user,  # type: ignore[no-untyped-def]
+                                          smtp_server) -> None:
+    extra_env = {"CB_IMAP_PW": imap_user.password}
+    cfg = write_config(tmp_path, db_url)
+    text = cfg.read_text().replace('[mailbox]\nkind = "maildir"', (
+        f'[mailbox]\nkind = "imap"\nhost = "127.0.0.1"\nport = {dovecot.port}\n'
+        f'security = "none"\nusername = "{imap_user.name}"\npassword_env = "CB_IMAP_PW"'))
+    text = text.replace('[outgoing]\nkind = "folder"', (
+        f'[outgoing]\nkind = "smtp"\nhost = "127.0.0.1"\nport = {smtp_server.port}\n'
+        'security = "none"\nusername = ""'))
+    cfg.write_text(text)
+    env = {**os.environ, **extra_env}
+    proc = subprocess.run([sys.executable, "-m", "bot", "check", "--config", str(cfg)],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ok   mailbox: IMAP 127.0.0.1" in proc.stdout
+    assert "ok   outgoing: SMTP 127.0.0.1" in proc.stdout
+    smtp_server.stop()
+    broken = subprocess.run([sys.executable, "-m", "bot", "check", "--config", str(cfg)],
+                                  capture_output=True, text=True, cwd=tmp_path,
+                                  env={**env, "CB_IMAP_PW": "wrong"}, timeout=60)
+    assert broken.returncode == 1
+    assert "FAIL mailbox" in broken.stdout and "FAIL outgoing" in broken.stdout

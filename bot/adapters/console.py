@@ -35,6 +35,9 @@ class ConsoleChat:
                     f.write(block)
         return ts
 
+    def check(self) -> str:
+        return "console"
+
     def post(self, channel: str, post: ChatPost, thread_ts: str | None = None) -> ChatRef:
         where = f"#{channel}" + (f" (thread {thread_ts})" if thread_ts else "")
         return ChatRef(channel, self._show(f"[staff chat → {where}]", post))

@@ -25,5 +25,11 @@ class FolderMailer:
         os.replace(tmp, target)  # atomic: a reader never sees half a file
         return f"written {target.name}"
 
+    def check(self) -> str:
+        """The outbox folder is writable; raises otherwise."""
+        if not os.access(self.path, os.W_OK):
+            raise PermissionError(f"{self.path} is not writable")
+        return f"folder {self.path}"
+
     def close(self) -> None:
         return None

@@ -236,6 +236,14 @@ class ImapMailbox:
         self._uidnext = int(uidnext) if uidnext is not None else _uidnext_by_search(client)
         return client
 
+    def check(self) -> str:
+        """Connect, sign in and select the folder (``complaint-bot check``); raise on failure."""
+        client = self._open()
+        idle = "IDLE" if b"IDLE" in self._capabilities else "no IDLE: polling"
+        _shutdown(client)
+        cfg = self.cfg
+        return f"IMAP {cfg.host}:{cfg.port} ({cfg.security}), folder {cfg.folder}, {idle}"
+
     def _login(self, client: IMAPClient) -> None:
         if self._token_provider is not None:
             token = self._token_provider()

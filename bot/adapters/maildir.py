@@ -83,5 +83,12 @@ class MaildirMailbox:
                     return
             time.sleep(min(self.poll_interval, max(0.0, deadline - time.monotonic())))
 
+    def check(self) -> str:
+        """The Maildir's folders exist and are writable; raises otherwise."""
+        for sub in ("new", "cur", "tmp"):
+            if not os.access(self.path / sub, os.W_OK):
+                raise PermissionError(f"{self.path / sub} is not writable")
+        return f"maildir {self.path}"
+
     def close(self) -> None:
         return None

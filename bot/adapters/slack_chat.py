@@ -85,6 +85,14 @@ class SlackChat:
     def __init__(self, client: WebClient) -> None:
         self._client = client
 
+    def check(self) -> str:
+        """``auth.test`` against the configured API; raises a DeliveryError on failure."""
+        try:
+            who = self._client.auth_test()
+        except Exception as exc:
+            raise classify_slack_error(exc, "auth.test") from exc
+        return f"Slack {self._client.base_url} as {who.get('user_id')}"
+
     def post(self, channel: str, post: ChatPost, thread_ts: str | None = None) -> ChatRef:
         """Post to ``channel`` (in the thread ``thread_ts`` when given); where it landed."""
         response = self._call("chat.postMessage", lambda: self._client.chat_postMessage(

@@ -189,13 +189,14 @@ class SmtpMailer:
                  message_id, recipients, self.server, receipt)
         return receipt
 
-    def check(self) -> None:
+    def check(self) -> str:
         """Connect (and sign in) without sending anything, for ``complaint-bot check``."""
         with self._lock:
             try:
                 self._connection()
             except Exception as exc:
                 raise classify_smtp_error(exc) from exc
+        return f"SMTP {self._cfg.host}:{self._cfg.port} ({self._cfg.security})"
 
     def close(self) -> None:
         """Say QUIT and close the connection, if one is open."""
