@@ -20,7 +20,7 @@ run: $(STAMP)
 ## Run lint, type checks and the whole test suite on SQLite and on PostgreSQL.
 test: $(STAMP)
 	scripts/install-test-servers
-	$(BIN)/ruff check --no-cache bot handlers tests bench
+	$(BIN)/ruff check --no-cache bot handlers tests $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider
 	CB_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -p no:cacheprovider
@@ -32,7 +32,7 @@ test-postgres: $(STAMP)
 	CB_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check --no-cache bot handlers tests bench
+	$(BIN)/ruff check --no-cache bot handlers tests $(wildcard bench)
 	$(BIN)/mypy
 
 bench: $(STAMP)
