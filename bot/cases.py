@@ -100,8 +100,9 @@ def enqueue(session: Session, *, kind: OutboxKind, dedupe_key: str, payload: dic
                 payload=json.dumps(payload, ensure_ascii=False, sort_keys=True),
                 status="pending", attempts=0, next_try_at=not_before or now, created_at=now)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.id)  # a row back means it was inserted (rowcount is -1 on psycopg)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return result.first() is not None
 
 
 def unique_key(prefix: str) -> str:

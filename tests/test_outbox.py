@@ -121,3 +121,14 @@ def test_flush_drains_entries_held_back_behind_an_earlier_one(bot: Bot) -> None:
     assert report.sent == 3  # ack, prompt, then the prompt refresh that waited for it
     with session_scope(bot.engine) as s:
         assert {o.status for o in s.exec(select(Outbox)).all()} == {"sent"}
+
+
+def test_enqueue_reports_whether_the_entry_was_new(engine: Engine, clock: FixedClock) -> None:
+    from bot.cases import enqueue
+    from bot.models import OutboxKind
+
+    with session_scope(engine) as s:
+        assert enqueue(s, kind=OutboxKind.CHAT, dedupe_key="k1", payload={}, case=None,
+                       now=clock()) is True
+        assert enqueue(s, kind=OutboxKind.CHAT, dedupe_key="k1", payload={}, case=None,
+                       now=clock()) is False
