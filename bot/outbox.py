@@ -212,7 +212,9 @@ def _post(outlets: Outlets, kind: str, view: CaseView, context: dict[str, Any]) 
     post = render_staff(outlets.renderer, outlets.cfg, kind, view=view,
                         cli=outlets.cfg.chat.kind == "console", **context)
     if outlets.blocks is not None:
-        return ChatPost(text=post.text, blocks=outlets.blocks(kind, view, context))
+        # The builder has no config of its own: tell it the staff language.
+        blocks = outlets.blocks(kind, view, {**context, "lang": outlets.cfg.chat.staff_language})
+        return ChatPost(text=post.text, blocks=blocks)
     return post
 
 
