@@ -33,6 +33,7 @@ from handlers.slack.common import (
     user_id_of,
 )
 from handlers.slack.enums import ActionId
+from handlers.slack.errors import after_ack
 from handlers.slack.labels import say
 from handlers.slack.messages import full_text_blocks, parse_snooze_value
 from handlers.slack.modals import escalate_modal, log_call_modal
@@ -125,29 +126,29 @@ def register(app: App, rt: Runtime) -> None:
     @app.action(ActionId.CLAIM.value)
     def on_claim(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        claim_case(rt, body, client)
+        after_ack(rt, body, client, lambda: claim_case(rt, body, client))
 
     @app.action(ActionId.LOG_CALL.value)
     def on_log_call(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        open_log_call(rt, body, client)
+        after_ack(rt, body, client, lambda: open_log_call(rt, body, client))
 
     @app.action(ActionId.SNOOZE.value)
     def on_snooze(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        snooze_case(rt, body, client)
+        after_ack(rt, body, client, lambda: snooze_case(rt, body, client))
 
     @app.action(ActionId.ESCALATE.value)
     def on_escalate(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        open_escalate(rt, body, client)
+        after_ack(rt, body, client, lambda: open_escalate(rt, body, client))
 
     @app.action(ActionId.SHOW_FULL_TEXT.value)
     def on_show_full_text(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        show_full_text(rt, body, client)
+        after_ack(rt, body, client, lambda: show_full_text(rt, body, client))
 
     @app.action(ActionId.ASK_FOR_NUMBER.value)
     def on_ask_for_number(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        ask_for_number(rt, body, client)
+        after_ack(rt, body, client, lambda: ask_for_number(rt, body, client))

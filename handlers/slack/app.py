@@ -28,10 +28,8 @@ from slack_sdk import WebClient
 
 from bot.adapters.slack_chat import make_web_client
 from bot.config import ConfigError
-from bot.errors import CaseNotFound, InvalidAction, NotAllowed
 from handlers.slack import actions, home, intake, views
-from handlers.slack.common import answer, channel_of, lang_of, user_id_of
-from handlers.slack.labels import say
+from handlers.slack.errors import report_error
 from handlers.slack.messages import set_staff_language
 
 if TYPE_CHECKING:
@@ -40,17 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-
-
-def error_text(lang: str, error: Exception) -> str | None:
-    """What to tell the user for a domain error; None for anything else (a bug: logged)."""
-    if isinstance(error, NotAllowed):
-        return say(lang, "refused")
-    if isinstance(error, CaseNotFound):
-        return say(lang, "not_found")
-    if isinstance(error, InvalidAction):
-        return say(lang, "invalid_action", reason=str(error))
-    return None
 
 
 def build_app(rt: Runtime, *, listener_executor: Executor | None = None) -> App:
@@ -88,13 +75,7 @@ def build_app(rt: Runtime, *, listener_executor: Executor | None = None) -> App:
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], client: WebClient) -> None:
-        text = error_text(lang_of(rt), error)
-        if text is None:
-            log.error("Slack listener failed: %s", error, exc_info=error)
-            return
-        user = user_id_of(body)
-        if user:
-            answer(client, user, channel_of(body), text)
+        report_error(rt, error, body, client)
 
     return app
 

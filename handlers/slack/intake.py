@@ -62,6 +62,7 @@ from handlers.slack.common import (
     user_id_of,
 )
 from handlers.slack.enums import BlockId, CallbackId
+from handlers.slack.errors import after_ack
 from handlers.slack.labels import say
 from handlers.slack.modals import RegisterForm, read_metadata, read_register_form, register_modal
 
@@ -368,7 +369,7 @@ def register(app: App, rt: Runtime) -> None:
     @app.command(rt.cfg.chat.slash_command)
     def on_command(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        open_register_modal(rt, body, client)
+        after_ack(rt, body, client, lambda: open_register_modal(rt, body, client))
 
     @app.view(CallbackId.REGISTER.value)
     def on_register(ack: Ack, body: dict[str, Any], view: dict[str, Any],
@@ -378,4 +379,5 @@ def register(app: App, rt: Runtime) -> None:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        submit_register(rt, body, view, form, phone, client)
+        after_ack(rt, body, client,
+                  lambda: submit_register(rt, body, view, form, phone, client))

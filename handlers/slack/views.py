@@ -19,6 +19,7 @@ from bot.db import session_scope
 from bot.models import EscalationReason
 from handlers.slack.common import answer, deliver, lang_of, require_staff, user_id_of
 from handlers.slack.enums import BlockId, CallbackId
+from handlers.slack.errors import after_ack
 from handlers.slack.labels import say
 from handlers.slack.modals import CallForm, read_call_form, read_metadata, read_reason
 
@@ -76,7 +77,7 @@ def register(app: App, rt: Runtime) -> None:
             ack(response_action="errors", errors=form)
             return
         ack()
-        record_call(rt, body, view, form, client)
+        after_ack(rt, body, client, lambda: record_call(rt, body, view, form, client))
 
     @app.view(CallbackId.ESCALATE.value)
     def on_escalate(ack: Ack, body: dict[str, Any], view: dict[str, Any],
@@ -87,4 +88,5 @@ def register(app: App, rt: Runtime) -> None:
                 errors={BlockId.REASON: say(lang_of(rt), "escalate_reason")})
             return
         ack()
-        record_escalation(rt, body, view, reason, client)
+        after_ack(rt, body, client,
+                  lambda: record_escalation(rt, body, view, reason, client))
