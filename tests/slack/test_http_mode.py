@@ -90,11 +90,11 @@ def test_stale_unsigned_and_forged_requests_are_rejected(world: SlackWorld,
     forged_body = good.body.replace("EvX", "EvForged")
     assert forged_body != good.body
     assert world.signer.tampered(good, forged_body).post_to_port(served.port)[0] == 401
-    unsigned = urllib.request.Request(
+    unsigned = urllib.request.Request(  # noqa: S310 - http to loopback
         f"http://127.0.0.1:{served.port}/slack/events", data=good.body.encode(),
         headers={"Content-Type": "application/json"}, method="POST")
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(unsigned, timeout=5)
+        urllib.request.urlopen(unsigned, timeout=5)  # noqa: S310 - http to loopback
     assert refused.value.code == 401
     empty = replace(good, timestamp="", signature="")
     assert empty.post_to_port(served.port)[0] >= 400
