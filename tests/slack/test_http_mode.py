@@ -90,7 +90,7 @@ def test_stale_unsigned_and_forged_requests_are_rejected(world: SlackWorld,
     forged_body = good.body.replace("EvX", "EvForged")
     assert forged_body != good.body
     assert world.signer.tampered(good, forged_body).post_to_port(served.port)[0] == 401
-    unsigned = urllib.request.Request(  # noqa: S310 - http to loopback
+    unsigned = urllib.request.Request(
         f"http://127.0.0.1:{served.port}/slack/events", data=good.body.encode(),
         headers={"Content-Type": "application/json"}, method="POST")
     with pytest.raises(urllib.error.HTTPError) as refused:
