@@ -200,3 +200,23 @@ def test_escalations_go_to_the_ombudsman_in_a_dm(world: SlackWorld) -> None:
     text = block_text(dm.params["blocks"])
     assert "klagomålsombudet" in text and "allvarligt" in text
     assert world.posts(TRIAGE) and world.posts(INTAKE)
+
+
+def test_a_reminder_goes_to_the_prompts_thread_with_buttons(world: SlackWorld) -> None:
+    from bot.cases import enqueue, get_case_by_id
+    from bot.db import session_scope
+    from bot.models import OutboxKind
+
+    world.post_message("Klagomål om hemtjänsten. Ring 070-123 45 67.")
+    with session_scope(world.engine) as s:
+        case = get_case_by_id(s, 1)
+        enqueue(s, kind=OutboxKind.CHAT, dedupe_key="reminder:1:1",
+                payload={"op": "reminder", "case_id": 1, "rung": "first"}, case=case,
+                now=world.clock())
+    world.flush()
+
+    prompt = world.prompt()
+    (reminder,) = [m for m in world.fake.messages(TRIAGE) if m.get("thread_ts") == prompt["ts"]]
+    assert "Påminnelse: KL-2026-000001 väntar på ett samtal" in block_text(reminder["blocks"])
+    assert action_ids(reminder["blocks"]) == [ActionId.CLAIM, ActionId.LOG_CALL,
+                                              ActionId.SNOOZE]
