@@ -29,7 +29,7 @@ from bot.db import session_scope
 from bot.errors import PermanentDeliveryError, TemporaryDeliveryError
 from bot.models import Case, Escalation, Outbox, OutboxKind, OutboxStatus, Status
 from bot.ports import Chat, ChatPost, ChatRef, Mailer
-from bot.render import Renderer
+from bot.render import Renderer, mrkdwn_escape
 from bot.staff_messages import CaseView, case_view, render_staff
 
 log = logging.getLogger(__name__)
@@ -211,7 +211,10 @@ def _post(outlets: Outlets, kind: str, view: CaseView, context: dict[str, Any]) 
     post = render_staff(outlets.renderer, outlets.cfg, kind, view=view,
                         cli=outlets.cfg.chat.kind == "console", **context)
     if outlets.blocks is not None:
-        return ChatPost(text=post.text, blocks=outlets.blocks(kind, view, context))
+        # The builder has no config of its own: tell it the staff language.
+        blocks = outlets.blocks(kind, view, {**context, "lang": outlets.cfg.chat.staff_language})
+        # Slack parses the fallback text for mentions and links too: all of it inert.
+        return ChatPost(text=mrkdwn_escape(post.text), blocks=blocks)
     return post
 
 

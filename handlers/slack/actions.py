@@ -1,0 +1,154 @@
+"""What the buttons on the call-back prompt do.
+
+Each listener acknowledges at once and then calls one function here, which
+checks that the user is on the staff list (refusals are audited), acts through
+:mod:`bot.cases` / :mod:`bot.citizen_mail` with the Slack user as actor, and
+delivers what was queued so the prompt updates in place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from sqlmodel import col, select
+
+from bot.cases import audit, claim, complainant_of, get_case, snooze
+from bot.citizen_mail import request_number
+from bot.db import session_scope
+from bot.models import Direction, Message
+from bot.redact import redact
+from bot.staff_messages import local_when
+from handlers.slack.common import (
+    action_value,
+    answer,
+    channel_of,
+    deliver,
+    lang_of,
+    require_staff,
+    user_id_of,
+)
+from handlers.slack.enums import ActionId
+from handlers.slack.errors import after_ack
+from handlers.slack.labels import say
+from handlers.slack.messages import full_text_blocks, parse_snooze_value
+from handlers.slack.modals import escalate_modal, log_call_modal
+
+if TYPE_CHECKING:
+    from bot.wiring import Runtime
+
+log = logging.getLogger(__name__)
+
+Body = Mapping[str, Any]
+
+
+def claim_case(rt: Runtime, body: Body, client: WebClient) -> None:
+    """"I'll call": the clicker becomes the assignee."""
+    ref = action_value(body)
+    actor = require_staff(rt, user_id_of(body), "claim", ref)
+    with session_scope(rt.db) as session:
+        claim(session, rt.cfg, get_case(session, ref), actor, rt.clock())
+    deliver(rt)
+
+
+def snooze_case(rt: Runtime, body: Body, client: WebClient) -> None:
+    ref, minutes = parse_snooze_value(action_value(body))
+    user = user_id_of(body)
+    actor = require_staff(rt, user, "snooze", ref)
+    now = rt.clock()
+    with session_scope(rt.db) as session:
+        case = get_case(session, ref)
+        snooze(session, rt.cfg, case, actor, now, minutes)
+    until = local_when(now + timedelta(minutes=minutes), rt.cfg, lang_of(rt))
+    answer(client, user, channel_of(body), say(lang_of(rt), "snoozed", ref=case.ref, when=until))
+
+
+def can_confirm_in_writing(rt: Runtime, ref: str) -> bool:
+    with session_scope(rt.db) as session:
+        complainant = complainant_of(session, get_case(session, ref))
+        return bool(complainant.email) and complainant.email_bounced_at is None
+
+
+def open_log_call(rt: Runtime, body: Body, client: WebClient) -> None:
+    ref = action_value(body)
+    require_staff(rt, user_id_of(body), "log_call", ref)
+    view = log_call_modal(lang_of(rt), ref, channel_of(body) or "",
+                          can_confirm_in_writing(rt, ref))
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def open_escalate(rt: Runtime, body: Body, client: WebClient) -> None:
+    ref = action_value(body)
+    require_staff(rt, user_id_of(body), "escalate", ref)
+    with session_scope(rt.db) as session:
+        get_case(session, ref)  # a missing case is reported now, not after typing a reason
+    client.views_open(trigger_id=body["trigger_id"],
+                      view=escalate_modal(lang_of(rt), ref, channel_of(body) or ""))
+
+
+def show_full_text(rt: Runtime, body: Body, client: WebClient) -> None:
+    """The complaint's whole text, to the clicker only; identity numbers stay masked."""
+    ref = action_value(body)
+    user = user_id_of(body)
+    actor = require_staff(rt, user, "show_full_text", ref)
+    with session_scope(rt.db) as session:
+        case = get_case(session, ref)
+        texts = list(session.exec(
+            select(Message.body_text).where(Message.case_id == case.id,
+                                            Message.direction == Direction.INBOUND.value)
+            .order_by(col(Message.at), col(Message.id))).all())
+        audit(session, case, actor, "full_text_viewed", rt.clock())
+    redacted = [redact(t) for t in texts]
+    blocks = full_text_blocks(lang_of(rt), case.ref, redacted)
+    answer(client, user, channel_of(body),
+           say(lang_of(rt), "full_text_title", ref=case.ref), blocks)
+
+
+def ask_for_number(rt: Runtime, body: Body, client: WebClient) -> None:
+    """Email the complainant asking for a good number and time (the fallback)."""
+    ref = action_value(body)
+    user = user_id_of(body)
+    actor = require_staff(rt, user, "ask_for_number", ref)
+    with session_scope(rt.db) as session:
+        case = get_case(session, ref)
+        request_number(session, rt.cfg, rt.renderer, case, actor, rt.clock())
+    answer(client, user, channel_of(body), say(lang_of(rt), "number_requested", ref=case.ref))
+    deliver(rt)
+
+
+def register(app: App, rt: Runtime) -> None:
+    """Attach the prompt's button listeners to ``app``."""
+
+    @app.action(ActionId.CLAIM.value)
+    def on_claim(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        after_ack(rt, body, client, lambda: claim_case(rt, body, client))
+
+    @app.action(ActionId.LOG_CALL.value)
+    def on_log_call(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        after_ack(rt, body, client, lambda: open_log_call(rt, body, client))
+
+    @app.action(ActionId.SNOOZE.value)
+    def on_snooze(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        after_ack(rt, body, client, lambda: snooze_case(rt, body, client))
+
+    @app.action(ActionId.ESCALATE.value)
+    def on_escalate(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        after_ack(rt, body, client, lambda: open_escalate(rt, body, client))
+
+    @app.action(ActionId.SHOW_FULL_TEXT.value)
+    def on_show_full_text(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        after_ack(rt, body, client, lambda: show_full_text(rt, body, client))
+
+    @app.action(ActionId.ASK_FOR_NUMBER.value)
+    def on_ask_for_number(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        after_ack(rt, body, client, lambda: ask_for_number(rt, body, client))

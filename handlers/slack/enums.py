@@ -1,0 +1,67 @@
+"""Every ``action_id``, ``callback_id`` and ``block_id`` the Slack app uses.
+
+Listeners and builders name these members; no id is spelled as a string
+literal anywhere else, so a renamed button cannot silently lose its listener.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ActionId(StrEnum):
+    """Buttons and menus on the call-back prompt (and in modals)."""
+
+    CLAIM = "case.claim"
+    LOG_CALL = "case.log_call"
+    SNOOZE = "case.snooze"
+    ESCALATE = "case.escalate"
+    SHOW_FULL_TEXT = "case.show_full_text"
+    ASK_FOR_NUMBER = "case.ask_for_number"
+    # The one input element inside each modal input block.
+    INPUT = "input"
+
+
+class CallbackId(StrEnum):
+    """Modals."""
+
+    LOG_CALL = "modal.log_call"
+    ESCALATE = "modal.escalate"
+    REGISTER = "modal.register_complaint"
+
+
+class BlockId(StrEnum):
+    """Blocks of the prompt, and the input blocks of the modals."""
+
+    # prompt
+    HEADER = "prompt.header"
+    FACTS = "prompt.facts"
+    SUMMARY = "prompt.summary"
+    STATE = "prompt.state"
+    METHOD = "prompt.method"
+    ACTIONS = "prompt.actions"
+    # log call modal
+    OUTCOME = "call.outcome"
+    NOTE = "call.note"
+    REMEDY = "call.remedy"
+    NEXT_STEP = "call.next_step"
+    RESOLUTION = "call.resolution"
+    OPTIONS = "call.options"
+    # escalate modal
+    REASON = "escalate.reason"
+    # register modal
+    NAME = "register.name"
+    PHONE = "register.phone"
+    EMAIL = "register.email"
+    TEXT = "register.text"
+    SOURCE = "register.source"
+
+
+class CallOption(StrEnum):
+    """Checkbox values in the log-call modal."""
+
+    SEND_CONFIRMATION = "send_confirmation"
+    HARD_CALL = "hard_call"
+
+
+SNOOZE_MINUTES: tuple[int, ...] = (30, 60, 120)

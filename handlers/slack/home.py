@@ -1,0 +1,103 @@
+"""App Home: staff see their open cases and deadlines; the ombudsman sees escalated and
+overdue cases."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from sqlmodel import Session, col, select
+
+from bot.cases import complainant_of, slack_actor
+from bot.config import Config
+from bot.db import session_scope
+from bot.models import Case, Status
+from bot.staff_messages import local_when
+from handlers.slack.blockkit import VIEW_BLOCKS, context, esc, header, section
+from handlers.slack.labels import words
+
+if TYPE_CHECKING:
+    from bot.wiring import Runtime
+
+ROWS_PER_LIST = 20
+
+
+def open_cases(session: Session) -> Any:
+    return select(Case).where(Case.status != Status.CLOSED.value, col(Case.historical).is_(False))
+
+
+def case_line(session: Session, cfg: Config, case: Case, lang: str) -> str:
+    """``*KL-2026-000001* · Anna Andersson · Ring före tis 24/11 10:00``, name escaped."""
+    w = words(lang)
+    name = complainant_of(session, case).name
+    parts = [f"*{case.ref}*", esc(name, 100) if name else w["no_name"]]
+    if case.first_contact_at is None and case.first_contact_due_at is not None:
+        parts.append(w["deadline"].format(deadline=local_when(case.first_contact_due_at, cfg,
+                                                              lang)))
+    elif case.first_contact_at is not None:
+        parts.append(w["contacted"])
+    if case.serious:
+        parts.append(w["serious"])
+    return " · ".join(parts)
+
+
+def case_list(title: str, lines: Sequence[str], empty: str | None, lang: str
+              ) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [header(title)]
+    if not lines:
+        return [*blocks, context([empty])] if empty else []
+    blocks.extend(section(line) for line in lines[:ROWS_PER_LIST])
+    if len(lines) > ROWS_PER_LIST:
+        blocks.append(context([words(lang)["home_more"].format(n=len(lines) - ROWS_PER_LIST)]))
+    return blocks
+
+
+def home_view(session: Session, cfg: Config, user: str, now: datetime, lang: str
+              ) -> dict[str, Any]:
+    """The App Home for ``user``, from the database as it is now."""
+    w = words(lang)
+    chat = cfg.chat
+    blocks: list[dict[str, Any]] = []
+    by_deadline = (col(Case.first_contact_due_at), col(Case.received_at))
+    if user not in chat.staff_users and user not in chat.ombudsman_users:
+        blocks.append(section(w["home_not_staff"]))
+    if user in chat.staff_users or user in chat.ombudsman_users:
+        mine = session.exec(open_cases(session).where(Case.assignee == slack_actor(user))
+                            .order_by(*by_deadline)).all()
+        blocks += case_list(w["home_mine"], [case_line(session, cfg, c, lang) for c in mine],
+                            w["home_none"], lang)
+        unclaimed = session.exec(open_cases(session).where(col(Case.assignee).is_(None))
+                                 .order_by(*by_deadline)).all()
+        blocks += case_list(w["home_unclaimed"],
+                            [case_line(session, cfg, c, lang) for c in unclaimed], None, lang)
+    if user in chat.ombudsman_users:
+        escalated = session.exec(open_cases(session).where(col(Case.escalated_at).is_not(None))
+                                 .order_by(col(Case.escalated_at))).all()
+        blocks += case_list(w["home_escalated"],
+                            [case_line(session, cfg, c, lang) for c in escalated], "–", lang)
+        overdue = session.exec(open_cases(session).where(
+            col(Case.first_contact_at).is_(None), col(Case.first_contact_due_at) < now)
+            .order_by(*by_deadline)).all()
+        blocks += case_list(w["home_overdue"],
+                            [case_line(session, cfg, c, lang) for c in overdue], "–", lang)
+    return {"type": "home", "blocks": blocks[:VIEW_BLOCKS]}
+
+
+def publish_home(rt: Runtime, event: Mapping[str, Any], client: WebClient) -> None:
+    if event.get("tab", "home") != "home":
+        return
+    user = str(event.get("user", ""))
+    with session_scope(rt.db) as session:
+        view = home_view(session, rt.cfg, user, rt.clock(), rt.cfg.chat.staff_language)
+    client.views_publish(user_id=user, view=view)
+
+
+def register(app: App, rt: Runtime) -> None:
+    """Attach the App Home listener to ``app``."""
+
+    @app.event("app_home_opened")
+    def on_home_opened(event: dict[str, Any], client: WebClient) -> None:
+        publish_home(rt, event, client)

@@ -1,0 +1,286 @@
+"""Block Kit for what staff see in Slack: the call-back prompt, escalations, reminders.
+
+:func:`build_blocks` is the :data:`bot.outbox.BlocksBuilder` that the outbox
+calls at delivery time with a fresh :class:`~bot.staff_messages.CaseView`, so
+the prompt is re-rendered from the case as it is now and updated in place.
+Everything here is pure: plain data in, a list of blocks out.
+
+Language: ``context["lang"]`` when the caller gives one, else the staff
+language set with :func:`set_staff_language` (``build_app`` sets it from
+``[chat] staff_language``), else Swedish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bot.staff_messages import CaseView
+from handlers.slack.blockkit import (
+    MESSAGE_BLOCKS,
+    PLACEHOLDER,
+    button,
+    context,
+    esc,
+    fields,
+    header,
+    md,
+    mention,
+    option,
+    plain,
+    section,
+    tel_link,
+)
+from handlers.slack.enums import SNOOZE_MINUTES, ActionId, BlockId
+from handlers.slack.labels import words
+
+Block = dict[str, Any]
+
+_staff_language = "sv"
+
+
+def set_staff_language(lang: str) -> None:
+    """The language of staff-facing blocks when the caller does not pass ``context["lang"]``."""
+    global _staff_language
+    _staff_language = lang
+
+
+def staff_language(ctx: Mapping[str, Any] | None = None) -> str:
+    lang = (ctx or {}).get("lang")
+    return str(lang) if lang else _staff_language
+
+
+def snooze_value(ref: str, minutes: int) -> str:
+    return f"{ref}|{minutes}"
+
+
+def parse_snooze_value(value: str) -> tuple[str, int]:
+    """``KL-2026-000001|30`` -> (``KL-2026-000001``, 30)."""
+    ref, _, minutes = value.rpartition("|")
+    return ref, int(minutes)
+
+
+# --- pieces ----------------------------------------------------------------
+
+
+def age_text(w: Mapping[str, str], hours: float) -> str:
+    if hours < 48:
+        return w["age_hours"].format(n=int(hours))
+    return w["age_days"].format(n=int(hours // 24))
+
+
+def label_of(w: Mapping[str, str], prefix: str, code: str) -> str:
+    """A vocabulary word (source, outcome, resolution, language) or the code itself."""
+    return w.get(f"{prefix}_{code}", code)
+
+
+def title(w: Mapping[str, str], view: CaseView) -> str:
+    if view.closed:
+        return w["title_closed"].format(ref=view.ref)
+    flags = [w["serious"]] if view.serious else []
+    if view.escalated:
+        flags.append(w["escalated"])
+    return " ".join([w["title_open"].format(ref=view.ref), *flags])
+
+
+def phone_line(w: Mapping[str, str], view: CaseView) -> str:
+    if view.phone_e164:
+        return f"*{w['phone']}*\n{tel_link(view.phone_e164, view.phone_national)} · " \
+               f"{esc(view.phone_e164, 40)}"
+    missing = w["no_phone_asked"] if view.email_known and not view.ack_bounced else w["no_phone"]
+    return f"*{w['phone']}*\n{missing}"
+
+
+def fact_fields(w: Mapping[str, str], view: CaseView) -> list[str]:
+    facts = [
+        f"*{w['name']}*\n{esc(view.name, 500) if view.name else w['no_name']}",
+        phone_line(w, view),
+        f"*{w['source']}*\n{label_of(w, 'source', view.source)}",
+        f"*{w['age']}*\n{age_text(w, view.age_hours)} ({esc(view.received, 40)})",
+        f"*{w['language']}*\n{label_of(w, 'lang', view.language)}",
+    ]
+    if view.deadline and not view.closed:
+        facts.append(f"*{w['deadline'].format(deadline=esc(view.deadline, 40))}*")
+    return facts
+
+
+def summary_text(w: Mapping[str, str], view: CaseView) -> str:
+    parts = []
+    if view.subject:
+        parts.append(f"*{w['subject']}:* {esc(view.subject, 300)}")
+    parts.append(f"*{w['summary']}:*\n{esc(view.summary, 2400) if view.summary else '–'}")
+    return "\n".join(parts)
+
+
+def state_lines(w: Mapping[str, str], view: CaseView) -> list[str]:
+    state = [w["claimed_by"].format(user=mention(view.assignee)) if view.assignee
+             else w["unclaimed"]]
+    if view.attempts:
+        state.append(w["attempts"].format(n=len(view.attempts)))
+    if view.status in ("contacted", "closed") and any(
+            a.outcome in ("reached", "meeting") for a in view.attempts):
+        state.append(w["contacted"])
+    if view.closed:
+        state.append(w["closed"].format(resolution=label_of(w, "resolution", view.resolution)))
+    lines = [" · ".join(state)]
+    lines.extend(f"{esc(a.at, 40)} · {label_of(w, 'outcome', a.outcome)} · {mention(a.by)}"
+                 for a in view.attempts[-5:])
+    if view.ack_bounced:
+        lines.append(w["ack_bounced"])
+    return lines
+
+
+def method_text(w: Mapping[str, str]) -> str:
+    steps = "\n".join(f"☐ {step}" for step in w["method_steps"].split("|"))
+    return f"*{w['method']}*\n{steps}"
+
+
+def may_ask_for_number(view: CaseView) -> bool:
+    """The email fallback, only once calling failed or cannot start, and only with an
+    address that works: the bot nudges towards the phone."""
+    return (view.email_known and not view.ack_bounced and not view.closed
+            and (view.failed_attempts > 0 or not view.phone_e164))
+
+
+def snooze_menu(w: Mapping[str, str], ref: str) -> dict[str, Any]:
+    return {
+        "type": "static_select",
+        "action_id": ActionId.SNOOZE,
+        "placeholder": plain(w["snooze"], PLACEHOLDER),
+        "options": [option(w[f"snooze_{m}"], snooze_value(ref, m)) for m in SNOOZE_MINUTES],
+    }
+
+
+def prompt_actions(w: Mapping[str, str], view: CaseView) -> Block:
+    elements: list[dict[str, Any]] = []
+    if not view.assignee:
+        elements.append(button(w["claim"], ActionId.CLAIM, view.ref, "primary"))
+    elements.append(button(w["log_call"], ActionId.LOG_CALL, view.ref,
+                           "primary" if view.assignee else None))
+    elements.append(snooze_menu(w, view.ref))
+    elements.append(button(w["escalate"], ActionId.ESCALATE, view.ref))
+    elements.append(button(w["show_full_text"], ActionId.SHOW_FULL_TEXT, view.ref))
+    if may_ask_for_number(view):
+        elements.append(button(w["ask_for_number"], ActionId.ASK_FOR_NUMBER, view.ref))
+    return {"type": "actions", "block_id": BlockId.ACTIONS, "elements": elements}
+
+
+# --- the four kinds --------------------------------------------------------
+
+
+def prompt_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
+    """The call-back prompt: who, the number to dial, what it is about, the method, buttons."""
+    w = words(staff_language(ctx))
+    blocks: list[Block] = [
+        header(title(w, view), BlockId.HEADER),
+        fields(fact_fields(w, view), BlockId.FACTS),
+        section(summary_text(w, view), BlockId.SUMMARY),
+        context(state_lines(w, view), BlockId.STATE),
+    ]
+    if not view.closed:
+        blocks.append(section(method_text(w), BlockId.METHOD))
+        blocks.append(prompt_actions(w, view))
+    return blocks
+
+
+def escalation_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
+    """To the ombudsman: which case, why, and the same facts as the prompt."""
+    w = words(staff_language(ctx))
+    reason = str(ctx.get("reason") or "staff")
+    lines = [f"*{w['escalation_reason']}:* {label_of(w, 'reason', reason)}"]
+    if ctx.get("note"):
+        lines.append(f"*{w['escalation_note']}:* {esc(ctx['note'], 2000)}")
+    blocks: list[Block] = [
+        header(w["escalation_title"].format(ref=view.ref), BlockId.HEADER),
+        section("\n".join(lines)),
+        fields(fact_fields(w, view), BlockId.FACTS),
+        section(summary_text(w, view), BlockId.SUMMARY),
+        context(state_lines(w, view), BlockId.STATE),
+    ]
+    if not view.closed:
+        blocks.append({"type": "actions", "block_id": BlockId.ACTIONS, "elements": [
+            button(w["log_call"], ActionId.LOG_CALL, view.ref, "primary"),
+            button(w["show_full_text"], ActionId.SHOW_FULL_TEXT, view.ref),
+        ]})
+    return blocks
+
+
+def reminder_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
+    """A nudge in the prompt's thread (or a DM): still nobody has called."""
+    w = words(staff_language(ctx))
+    lines = [w["reminder_title"].format(ref=view.ref)]
+    if view.assignee:
+        lines.append(w["claimed_by"].format(user=mention(view.assignee)))
+    if view.deadline:
+        lines.append(w["deadline"].format(deadline=esc(view.deadline, 40)))
+    if view.phone_e164:
+        lines.append(f"{w['phone']}: {tel_link(view.phone_e164, view.phone_national)}")
+    blocks: list[Block] = [section("\n".join(lines), BlockId.HEADER)]
+    if not view.closed:
+        elements = [button(w["log_call"], ActionId.LOG_CALL, view.ref, "primary"),
+                    snooze_menu(w, view.ref)]
+        if not view.assignee:
+            elements.insert(0, button(w["claim"], ActionId.CLAIM, view.ref))
+        blocks.append({"type": "actions", "block_id": BlockId.ACTIONS, "elements": elements})
+    return blocks
+
+
+def case_message_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
+    """The complainant wrote again: a note in the prompt's thread."""
+    w = words(staff_language(ctx))
+    name = esc(view.name, 200) if view.name else w["the_complainant"]
+    lines = [w["case_message_title"].format(ref=view.ref, name=name)]
+    if ctx.get("reopened"):
+        lines.append(w["case_message_reopened"])
+    return [section("\n".join(lines), BlockId.HEADER),
+            {"type": "actions", "block_id": BlockId.ACTIONS, "elements": [
+                button(w["show_full_text"], ActionId.SHOW_FULL_TEXT, view.ref)]}]
+
+
+BUILDERS: dict[str, Callable[[CaseView, Mapping[str, Any]], list[Block]]] = {
+    "prompt": prompt_blocks,
+    "escalation": escalation_blocks,
+    "reminder": reminder_blocks,
+    "case_message": case_message_blocks,
+}
+
+
+def build_blocks(kind: str, view: CaseView, ctx: dict[str, Any]) -> list[Block]:
+    """Blocks for a staff message of ``kind``; an unknown kind gets none (text only)."""
+    builder = BUILDERS.get(kind)
+    if builder is None:
+        return []
+    return builder(view, ctx)[:MESSAGE_BLOCKS]
+
+
+def escaped_chunks(text: str, size: int) -> list[str]:
+    """``text`` escaped for mrkdwn, in pieces of at most ``size`` characters, never
+    splitting an ``&amp;`` between two pieces."""
+    pieces: list[str] = []
+    current: list[str] = []
+    length = 0
+    for char in text:
+        escaped = esc(char, 10)
+        if length + len(escaped) > size:
+            pieces.append("".join(current))
+            current, length = [], 0
+        current.append(escaped)
+        length += len(escaped)
+    if current:
+        pieces.append("".join(current))
+    return pieces
+
+
+def full_text_blocks(lang: str, ref: str, texts: list[str]) -> list[Block]:
+    """An ephemeral "show full text": every message of the case, escaped, in sections."""
+    w = words(lang)
+    blocks: list[Block] = [header(w["full_text_title"].format(ref=ref))]
+    for text in [t for t in texts if t.strip()] or [w["no_text"]]:
+        if len(blocks) > 1:
+            blocks.append({"type": "divider"})
+        for piece in escaped_chunks(text, 2900):
+            if len(blocks) >= MESSAGE_BLOCKS - 1:
+                blocks.append(context(["…"]))
+                return blocks
+            blocks.append({"type": "section", "text": md(piece)})
+    return blocks

@@ -1,0 +1,227 @@
+"""The modals (log a call, escalate, register a complaint) and the reading of what was
+submitted. Pure: views out, plain dataclasses or field errors in.
+
+Each input block holds one element whose ``action_id`` is :attr:`ActionId.INPUT`;
+the block id says which field it is. ``private_metadata`` carries the case
+reference and the channel to answer in, as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.models import Outcome, Resolution, Source
+from handlers.slack.blockkit import (
+    HINT,
+    INPUT_LABEL,
+    METADATA,
+    MODAL_BUTTON,
+    MODAL_TITLE,
+    option,
+    plain,
+)
+from handlers.slack.enums import ActionId, BlockId, CallbackId, CallOption
+from handlers.slack.labels import words
+
+View = dict[str, Any]
+Values = Mapping[str, Mapping[str, Mapping[str, Any]]]
+
+LOG_OUTCOMES = (Outcome.REACHED, Outcome.NO_ANSWER, Outcome.VOICEMAIL, Outcome.WRONG_NUMBER,
+                Outcome.MEETING)
+REGISTER_SOURCES = (Source.PHONE, Source.COUNTER, Source.LETTER)
+_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+
+NOTE_MAX = 3000
+REMEDY_MAX = 200
+NEXT_STEP_MAX = 500
+REASON_MAX = 2000
+NAME_MAX = 200
+EMAIL_MAX = 320
+TEXT_MAX = 3000
+
+
+# --- building --------------------------------------------------------------
+
+
+def metadata(**values: str) -> str:
+    return json.dumps(values)[:METADATA]
+
+
+def read_metadata(view: Mapping[str, Any]) -> dict[str, str]:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _modal(lang: str, callback_id: str, title_key: str, submit_key: str, blocks: list[View],
+           private_metadata: str) -> View:
+    w = words(lang)
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": plain(w[title_key], MODAL_TITLE),
+        "submit": plain(w[submit_key], MODAL_BUTTON),
+        "close": plain(w["cancel"], MODAL_BUTTON),
+        "private_metadata": private_metadata,
+        "blocks": blocks,
+    }
+
+
+def _input(block_id: str, label: str, element: View, *, optional: bool = False,
+           hint: str | None = None) -> View:
+    block: View = {"type": "input", "block_id": block_id, "optional": optional,
+                   "label": plain(label, INPUT_LABEL), "element": element}
+    if hint:
+        block["hint"] = plain(hint, HINT)
+    return block
+
+
+def _text(max_length: int, multiline: bool = False) -> View:
+    return {"type": "plain_text_input", "action_id": ActionId.INPUT, "multiline": multiline,
+            "max_length": max_length}
+
+
+def log_call_modal(lang: str, ref: str, channel: str, can_confirm: bool) -> View:
+    """Log a call: outcome, neutral note, remedy, next step, optional resolution (closes)."""
+    w = words(lang)
+    options = [option(w["hard_call"], CallOption.HARD_CALL)]
+    if can_confirm:
+        options.insert(0, option(w["send_confirmation"], CallOption.SEND_CONFIRMATION))
+    blocks = [
+        _input(BlockId.OUTCOME, w["outcome"], {
+            "type": "radio_buttons", "action_id": ActionId.INPUT,
+            "options": [option(w[f"outcome_{o.value}"], o.value) for o in LOG_OUTCOMES]}),
+        _input(BlockId.NOTE, w["note"], _text(NOTE_MAX, multiline=True), optional=True,
+               hint=w["note_hint"]),
+        _input(BlockId.REMEDY, w["remedy"], _text(REMEDY_MAX), optional=True),
+        _input(BlockId.NEXT_STEP, w["next_step"], _text(NEXT_STEP_MAX, multiline=True),
+               optional=True),
+        _input(BlockId.RESOLUTION, w["resolution"], {
+            "type": "static_select", "action_id": ActionId.INPUT,
+            "placeholder": plain(w["resolution"]),
+            "options": [option(w[f"resolution_{r.value}"], r.value) for r in Resolution]},
+            optional=True, hint=w["resolution_hint"]),
+        _input(BlockId.OPTIONS, w["options"], {
+            "type": "checkboxes", "action_id": ActionId.INPUT, "options": options},
+            optional=True),
+    ]
+    return _modal(lang, CallbackId.LOG_CALL, "modal_log_call", "save", blocks,
+                  metadata(ref=ref, channel=channel))
+
+
+def escalate_modal(lang: str, ref: str, channel: str) -> View:
+    w = words(lang)
+    blocks = [_input(BlockId.REASON, w["escalate_reason"], _text(REASON_MAX, multiline=True))]
+    return _modal(lang, CallbackId.ESCALATE, "modal_escalate", "submit_escalate", blocks,
+                  metadata(ref=ref, channel=channel))
+
+
+def register_modal(lang: str, channel: str) -> View:
+    """Register a complaint received by phone, at the counter or by letter."""
+    w = words(lang)
+    sources = [option(w[f"source_{s.value}"], s.value) for s in REGISTER_SOURCES]
+    blocks = [
+        _input(BlockId.SOURCE, w["register_source"], {
+            "type": "static_select", "action_id": ActionId.INPUT, "options": sources,
+            "initial_option": sources[0]}),
+        _input(BlockId.NAME, w["register_name"], _text(NAME_MAX), optional=True),
+        _input(BlockId.PHONE, w["register_phone"], _text(40), optional=True),
+        _input(BlockId.EMAIL, w["register_email"], {
+            "type": "email_text_input", "action_id": ActionId.INPUT}, optional=True),
+        _input(BlockId.TEXT, w["register_text"], _text(TEXT_MAX, multiline=True)),
+    ]
+    return _modal(lang, CallbackId.REGISTER, "modal_register", "submit_register", blocks,
+                  metadata(channel=channel))
+
+
+# --- reading ---------------------------------------------------------------
+
+
+def _state(values: Values, block: str) -> Mapping[str, Any]:
+    return values.get(block, {}).get(ActionId.INPUT, {})
+
+
+def text_value(values: Values, block: str, limit: int) -> str:
+    return str(_state(values, block).get("value") or "").strip()[:limit]
+
+
+def selected(values: Values, block: str) -> str | None:
+    chosen = _state(values, block).get("selected_option")
+    return str(chosen["value"]) if isinstance(chosen, Mapping) and chosen.get("value") else None
+
+
+def checked(values: Values, block: str) -> set[str]:
+    chosen = _state(values, block).get("selected_options") or []
+    return {str(o.get("value")) for o in chosen if isinstance(o, Mapping)}
+
+
+@dataclass(frozen=True)
+class CallForm:
+    outcome: Outcome
+    note: str
+    remedy: str
+    next_step: str
+    resolution: Resolution | None
+    send_confirmation: bool
+    hard: bool
+
+
+@dataclass(frozen=True)
+class RegisterForm:
+    source: Source
+    name: str
+    phone_text: str
+    email: str
+    text: str
+
+
+def read_call_form(values: Values, lang: str) -> CallForm | dict[str, str]:
+    """The submitted log-call modal, or ``{block_id: error}`` (outcome missing)."""
+    outcome, resolution = selected(values, BlockId.OUTCOME), selected(values, BlockId.RESOLUTION)
+    if outcome not in {o.value for o in Outcome}:
+        return {BlockId.OUTCOME: words(lang)["outcome"]}
+    options = checked(values, BlockId.OPTIONS)
+    return CallForm(
+        outcome=Outcome(outcome),
+        note=text_value(values, BlockId.NOTE, NOTE_MAX),
+        remedy=text_value(values, BlockId.REMEDY, REMEDY_MAX),
+        next_step=text_value(values, BlockId.NEXT_STEP, NEXT_STEP_MAX),
+        resolution=Resolution(resolution) if resolution in {r.value for r in Resolution}
+        else None,
+        send_confirmation=CallOption.SEND_CONFIRMATION in options,
+        hard=CallOption.HARD_CALL in options,
+    )
+
+
+def read_reason(values: Values) -> str:
+    return text_value(values, BlockId.REASON, REASON_MAX)
+
+
+def is_email(text: str) -> bool:
+    return len(text) <= EMAIL_MAX and bool(_EMAIL.match(text))
+
+
+def read_register_form(values: Values, lang: str) -> RegisterForm | dict[str, str]:
+    """The submitted register modal, or ``{block_id: error}`` in ``lang``."""
+    w = words(lang)
+    source = selected(values, BlockId.SOURCE) or Source.PHONE.value
+    email = text_value(values, BlockId.EMAIL, EMAIL_MAX + 1)
+    errors: dict[str, str] = {}
+    if email and not is_email(email):
+        errors[BlockId.EMAIL] = w["invalid_email"]
+    text = text_value(values, BlockId.TEXT, TEXT_MAX)
+    if not text:
+        errors[BlockId.TEXT] = w["register_text"]
+    if source not in {s.value for s in REGISTER_SOURCES}:
+        source = Source.PHONE.value
+    if errors:
+        return errors
+    return RegisterForm(source=Source(source), name=text_value(values, BlockId.NAME, NAME_MAX),
+                        phone_text=text_value(values, BlockId.PHONE, 40), email=email,
+                        text=text)
