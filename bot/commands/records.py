@@ -47,6 +47,14 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _setup_logging() -> None:
+    """Counts go to the log on stderr; a program that embeds the CLI keeps its own logging."""
+    if not logging.getLogger().handlers:
+        from bot.logs import setup_logging
+
+        setup_logging(logging.INFO)
+
+
 def _date(value: str | None, option: str) -> date | None:
     if not value:
         return None
@@ -136,6 +144,7 @@ def export(
     if bool(email) == bool(phone):
         _fail("give exactly one of --email or --phone", 2)
     cfg = cli._config(config)
+    _setup_logging()
     from bot.db import session_scope
     from bot.privacy import person_from, subject_access, subject_access_markdown
 
@@ -188,6 +197,7 @@ def purge(
     if closed_before and person:
         _fail("give --closed-before or --person, not both", 2)
     cfg = cli._config(config)
+    _setup_logging()
     from sqlmodel import Session
 
     from bot import privacy
