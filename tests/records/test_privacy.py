@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from bot.clock import FixedClock
 from bot.db import session_scope
 from bot.privacy import Person, subject_access
-from tests.records.people import ANNA_BODY, ANNA_NOTE, BERTIL_BODY, BERTIL_NOTE, two_people
 from tests.records.clirun import run as cli
+from tests.records.people import ANNA_BODY, ANNA_NOTE, BERTIL_BODY, BERTIL_NOTE, two_people
 
 BERTIL_TRACES = ("Bertil", "bertil@example.se", "+46707654321", "070-765 43 21", "Skolskjuts",
                  BERTIL_NOTE)
@@ -121,7 +121,7 @@ def test_erasure_of_one_person_on_request(people, tmp_path: Path) -> None:  # ty
     dry = json.loads(cli(cfg, "purge", "--person", "bertil@example.se").stdout)
     assert dry["cases"] == 1 and dry["refs"] == [people.bertil]
     cli(cfg, "purge", "--person", "+46 70 765 43 21", "--apply")
-    nothing, doc = export(cfg, tmp_path / "b", "--email", "bertil@example.se")
+    nothing, _ = export(cfg, tmp_path / "b", "--email", "bertil@example.se")
     assert nothing["cases"] == [] and nothing["complainant_records"] == []
     anna, _ = export(cfg, tmp_path / "a", "--email", "anna@example.se")
     assert anna["cases"][0]["contact_attempts"][0]["note"] == ANNA_NOTE  # untouched

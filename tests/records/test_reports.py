@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.cases import NewComplaint, close_case, escalate, get_case, log_contact, open_case, reopen
+from bot.cases import NewComplaint, close_case, escalate, log_contact, open_case, reopen
 from bot.config import Config
 from bot.db import session_scope
 from bot.models import ActionPlan, EscalationReason, Outcome, Resolution
