@@ -16,10 +16,12 @@ import logging
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from sqlmodel import select
+
 from bot.calendar import WorkingCalendar
 from bot.cases import enqueue
 from bot.db import session_scope
-from bot.models import OutboxKind
+from bot.models import Outbox, OutboxKind
 from bot.reports import monthly_summary
 
 if TYPE_CHECKING:
@@ -65,10 +67,14 @@ def run(rt: Runtime) -> int:
                 f"{(month + timedelta(days=32)).replace(day=1) - timedelta(days=1)} "
                 f"--chart rapport.png`")
         for user in users:
-            if enqueue(session, kind=OutboxKind.CHAT,
-                       dedupe_key=f"monthly-report:{summary.month}:{user}",
-                       payload={"op": "raw", "user": user, "text": text}, case=None, now=now):
-                queued += 1
+            key = f"monthly-report:{summary.month}:{user}"
+            # The dedupe key is what guarantees "once"; the look-up only keeps the count
+            # honest (enqueue's own return value cannot tell on PostgreSQL).
+            if session.exec(select(Outbox.id).where(Outbox.dedupe_key == key)).first():
+                continue
+            enqueue(session, kind=OutboxKind.CHAT, dedupe_key=key,
+                    payload={"op": "raw", "user": user, "text": text}, case=None, now=now)
+            queued += 1
     if queued:
         log.info("monthly report for %s queued to %d ombudsman user(s)", summary.month, queued)
     return queued
