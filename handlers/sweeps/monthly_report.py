@@ -59,22 +59,24 @@ def run(rt: Runtime) -> int:
     month = month_to_report(WorkingCalendar.from_policy(cfg.policy), now)
     if month is None:
         return 0
-    queued = 0
+    label = month.strftime("%Y-%m")
     with session_scope(rt.db) as session:
+        # The dedupe key is what guarantees "once"; looking it up first spares the
+        # report query on every sweep of the month (and keeps the count honest:
+        # enqueue's own return value cannot tell on PostgreSQL).
+        due = [u for u in users if session.exec(select(Outbox.id).where(
+            Outbox.dedupe_key == f"monthly-report:{label}:{u}")).first() is None]
+        if not due:
+            return 0
         summary = monthly_summary(session, cfg, month, now, chart=False)
+        last_day = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
         text = (summary.text + "\n\nDiagram och alla siffror: "
-                f"`complaint-bot report --from {month.isoformat()} --to "
-                f"{(month + timedelta(days=32)).replace(day=1) - timedelta(days=1)} "
-                f"--chart rapport.png`")
-        for user in users:
-            key = f"monthly-report:{summary.month}:{user}"
-            # The dedupe key is what guarantees "once"; the look-up only keeps the count
-            # honest (enqueue's own return value cannot tell on PostgreSQL).
-            if session.exec(select(Outbox.id).where(Outbox.dedupe_key == key)).first():
-                continue
-            enqueue(session, kind=OutboxKind.CHAT, dedupe_key=key,
+                f"`complaint-bot report --from {month.isoformat()} --to {last_day.isoformat()}"
+                " --chart rapport.png`")
+        for user in due:
+            enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"monthly-report:{label}:{user}",
                     payload={"op": "raw", "user": user, "text": text}, case=None, now=now)
-            queued += 1
+    queued = len(due)
     if queued:
-        log.info("monthly report for %s queued to %d ombudsman user(s)", summary.month, queued)
+        log.info("monthly report for %s queued to %d ombudsman user(s)", label, queued)
     return queued
