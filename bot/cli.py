@@ -622,3 +622,8 @@ def main() -> None:
     except ConfigError as exc:
         typer.echo(f"complaint-bot: configuration error:\n{exc}", err=True)
         sys.exit(2)
+
+
+from bot.commands import records as _records  # noqa: E402
+
+_records.register(app)

@@ -174,6 +174,7 @@ class PolicyConfig(_Section):
     ack_window_hours: float = Field(24.0, ge=0)
     bounce_block_days: int = Field(60, ge=0)
     reopen_window_days: int = Field(90, ge=0)
+    retention_days: int = Field(0, ge=0)
     serious_keywords: tuple[str, ...] = (
         "hot", "hotar", "våld", "misshandel", "övergrepp", "självmord", "lex sarah",
         "trussel", "truer", "vold", "overgrep", "selvmord", "sjølvmord",

@@ -1,0 +1,1 @@
+"""Groups of ``complaint-bot`` commands, each module with ``register(app)``."""

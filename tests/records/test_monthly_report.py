@@ -1,0 +1,44 @@
+"""The monthly report to the ombudsman: due from 09:00 on the first working day, once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from bot.clock import FixedClock
+from bot.config import Config
+from handlers.sweeps import monthly_report
+from tests.harness import Bot
+from tests.records.history import STHLM
+from tests.records.test_reports import week_history
+
+
+def test_sent_once_from_nine_on_the_first_working_day(cfg: Config, engine: Engine,
+                                                       tmp_path: Path) -> None:
+    week_history(engine, cfg)
+    bot = Bot(cfg, engine, FixedClock(datetime(2026, 12, 1, 8, 59, tzinfo=STHLM)), tmp_path)
+    assert monthly_report.run(bot.rt) == 0  # Tuesday 1 December, before 09:00
+    bot.clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=STHLM))
+    assert monthly_report.run(bot.rt) == 1
+    assert monthly_report.run(bot.rt) == 0  # a second sweep, or instance, queues nothing
+    bot.flush()
+    sent = bot.staff_text()
+    assert "U0OMBUD" in sent
+    assert "Klagomål 2026-11: 6 inkomna ärenden" in sent
+    assert "Lösta: 50 %" in sent
+    assert "a@example.se" not in sent
+    bot.clock.set(datetime(2026, 12, 15, 10, 0, tzinfo=STHLM))
+    assert monthly_report.run(bot.rt) == 0  # still December: already sent
+
+
+def test_waits_for_the_first_working_day_after_new_year(cfg: Config, engine: Engine,
+                                                         tmp_path: Path) -> None:
+    # 1 January 2027 is a holiday (Friday), then a weekend: Monday 4 January it is.
+    bot = Bot(cfg, engine, FixedClock(datetime(2027, 1, 1, 10, 0, tzinfo=STHLM)), tmp_path)
+    assert monthly_report.run(bot.rt) == 0
+    bot.clock.set(datetime(2027, 1, 4, 9, 30, tzinfo=STHLM))
+    assert monthly_report.run(bot.rt) == 1
+    bot.flush()
+    assert "Klagomål 2026-12: 0 inkomna ärenden" in bot.staff_text()
