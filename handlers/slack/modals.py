@@ -1,5 +1,5 @@
-"""The modals (log a call, escalate, register a complaint, ask for an action plan) and the reading of what was
-submitted. Pure: views out, plain dataclasses or field errors in.
+"""The modals (log a call, escalate, register a complaint, ask for an action plan) and
+the reading of what was submitted. Pure: views out, plain dataclasses or field errors in.
 
 Each input block holds one element whose ``action_id`` is :attr:`ActionId.INPUT`;
 the block id says which field it is. ``private_metadata`` carries the case
