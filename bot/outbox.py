@@ -263,7 +263,9 @@ def _send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: d
         reason = escalation.reason if escalation else "staff"
         post = _post(outlets, "escalation", view, {
             "reason": reason, "reason_text": ESCALATION_REASON_TEXT.get(reason, reason),
-            "note": escalation.note if escalation else ""})
+            "note": escalation.note if escalation else "",
+            # The ombudsman's buttons say which escalation they acknowledge.
+            "escalation_id": escalation.id if escalation else None})
         targets = list(cfg.chat.ombudsman_users)
         refs = [outlets.chat.direct(u, post) for u in targets] or [
             outlets.chat.post(cfg.chat.triage_channel, post)]

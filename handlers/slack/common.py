@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import select
 
-from bot.cases import audit, authorize, slack_actor
+from bot.cases import audit, authorize, is_ombudsman, slack_actor
 from bot.db import session_scope
 from bot.errors import NotAllowed
 from bot.models import Case
@@ -92,6 +92,15 @@ def answer(client: WebClient, user: str, channel: str | None, text: str,
         log.warning("could not tell user %s: %s", user, text[:80], exc_info=True)
 
 
+def audit_refusal(rt: Runtime, actor: str, action: str, ref: str | None) -> None:
+    """Put a refused attempt on the audit trail (of the case, when it exists)."""
+    with session_scope(rt.db) as session:
+        case = (session.exec(select(Case).where(Case.ref == ref.strip().upper())).first()
+                if ref else None)
+        audit(session, case, actor, "refused", rt.clock(), attempted=action)
+    log.warning("refused %s by %s", action, actor)
+
+
 def require_staff(rt: Runtime, user: str, action: str, ref: str | None = None) -> str:
     """The actor for ``user`` if they may act on cases; otherwise audit the attempt and
     raise :class:`NotAllowed` (the error handler tells them)."""
@@ -99,12 +108,23 @@ def require_staff(rt: Runtime, user: str, action: str, ref: str | None = None) -
     try:
         authorize(rt.cfg, actor)
     except NotAllowed:
-        with session_scope(rt.db) as session:
-            case = (session.exec(select(Case).where(Case.ref == ref.strip().upper())).first()
-                    if ref else None)
-            audit(session, case, actor, "refused", rt.clock(), attempted=action)
-        log.warning("refused %s by Slack user %s", action, user)
+        audit_refusal(rt, actor, action, ref)
         raise
+    return actor
+
+
+class NotOmbudsman(NotAllowed):
+    """Someone other than the ombudsman pressed one of the ombudsman's buttons."""
+
+
+def require_ombudsman(rt: Runtime, user: str, action: str, ref: str | None = None) -> str:
+    """The actor for ``user`` if they are on ``ombudsman_users``; otherwise audit the
+    attempt and raise :class:`NotOmbudsman` (staff may act on cases, but not take them
+    over from the ombudsman's alert, ask for action plans or acknowledge escalations)."""
+    actor = slack_actor(user)
+    if not is_ombudsman(rt.cfg, actor):
+        audit_refusal(rt, actor, action, ref)
+        raise NotOmbudsman("only the ombudsman may do this")
     return actor
 
 

@@ -18,6 +18,11 @@ class ActionId(StrEnum):
     ESCALATE = "case.escalate"
     SHOW_FULL_TEXT = "case.show_full_text"
     ASK_FOR_NUMBER = "case.ask_for_number"
+    # on the ombudsman's escalation alert, and in the ombudsman's App Home
+    TAKE_OVER = "escalation.take_over"
+    ASK_FOR_ACTION_PLAN = "escalation.ask_for_action_plan"
+    ACKNOWLEDGE_ESCALATION = "escalation.acknowledge"
+    FOLLOW_UP_DONE = "action_plan.follow_up_done"
     # The one input element inside each modal input block.
     INPUT = "input"
 
@@ -28,6 +33,7 @@ class CallbackId(StrEnum):
     LOG_CALL = "modal.log_call"
     ESCALATE = "modal.escalate"
     REGISTER = "modal.register_complaint"
+    ACTION_PLAN = "modal.action_plan"
 
 
 class BlockId(StrEnum):
@@ -49,6 +55,12 @@ class BlockId(StrEnum):
     OPTIONS = "call.options"
     # escalate modal
     REASON = "escalate.reason"
+    # escalation alert: who acknowledged it
+    ACKNOWLEDGED = "escalation.acknowledged"
+    # action plan modal
+    PLAN_OWNER = "plan.owner"
+    PLAN_STEPS = "plan.steps"
+    PLAN_DUE = "plan.due"
     # register modal
     NAME = "register.name"
     PHONE = "register.phone"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk import WebClient
 
 from bot.errors import CaseNotFound, InvalidAction, NotAllowed
-from handlers.slack.common import answer, channel_of, lang_of, user_id_of
+from handlers.slack.common import NotOmbudsman, answer, channel_of, lang_of, user_id_of
 from handlers.slack.labels import say
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ DOMAIN_ERRORS = (NotAllowed, InvalidAction, CaseNotFound)
 
 def error_text(lang: str, error: BaseException) -> str | None:
     """What to tell the user for a domain error; None for anything else."""
+    if isinstance(error, NotOmbudsman):
+        return say(lang, "not_ombudsman")
     if isinstance(error, NotAllowed):
         return say(lang, "refused")
     if isinstance(error, CaseNotFound):

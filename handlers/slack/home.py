@@ -1,5 +1,5 @@
 """App Home: staff see their open cases and deadlines; the ombudsman sees escalated and
-overdue cases."""
+overdue cases, and the open action plans to follow up (with a "follow-up done" button)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,18 @@ from sqlmodel import Session, col, select
 from bot.cases import complainant_of, slack_actor
 from bot.config import Config
 from bot.db import session_scope
-from bot.models import Case, Status
-from bot.staff_messages import local_when
-from handlers.slack.blockkit import VIEW_BLOCKS, context, esc, header, section
+from bot.models import ActionPlan, Case, Status
+from bot.staff_messages import WEEKDAYS, local_when
+from handlers.slack.blockkit import (
+    VIEW_BLOCKS,
+    button,
+    context,
+    esc,
+    header,
+    mention,
+    section,
+)
+from handlers.slack.enums import ActionId
 from handlers.slack.labels import words
 
 if TYPE_CHECKING:
@@ -55,6 +64,36 @@ def case_list(title: str, lines: Sequence[str], empty: str | None, lang: str
     return blocks
 
 
+def due_day(dt: datetime, cfg: Config, lang: str) -> str:
+    """``tis 08/12``: an action plan's due date, in the organisation's time zone."""
+    local = dt.astimezone(cfg.policy.tz)
+    return f"{WEEKDAYS.get(lang, WEEKDAYS['sv'])[local.weekday()]} {local:%d/%m}"
+
+
+def plan_list(session: Session, cfg: Config, now: datetime, lang: str
+              ) -> list[dict[str, Any]]:
+    """Open action plans, soonest due first, overdue ones marked, each with its
+    "follow-up done" button."""
+    w = words(lang)
+    rows = session.exec(select(ActionPlan, Case).join(Case, col(Case.id) == ActionPlan.case_id)
+                        .where(col(ActionPlan.done_at).is_(None))
+                        .order_by(col(ActionPlan.due_at), col(ActionPlan.id))).all()
+    blocks: list[dict[str, Any]] = [header(w["home_plans"])]
+    if not rows:
+        return [*blocks, context(["–"])]
+    for plan, case in rows[:ROWS_PER_LIST]:
+        line = w["plan_line"].format(ref=case.ref, owner=mention(plan.owner),
+                                     due=due_day(plan.due_at, cfg, lang))
+        if plan.due_at < now:
+            line += f" · {w['plan_overdue']}"
+        block = section(line)
+        block["accessory"] = button(w["follow_up_done"], ActionId.FOLLOW_UP_DONE, case.ref)
+        blocks.append(block)
+    if len(rows) > ROWS_PER_LIST:
+        blocks.append(context([w["home_more"].format(n=len(rows) - ROWS_PER_LIST)]))
+    return blocks
+
+
 def home_view(session: Session, cfg: Config, user: str, now: datetime, lang: str
               ) -> dict[str, Any]:
     """The App Home for ``user``, from the database as it is now."""
@@ -78,6 +117,7 @@ def home_view(session: Session, cfg: Config, user: str, now: datetime, lang: str
                                  .order_by(col(Case.escalated_at))).all()
         blocks += case_list(w["home_escalated"],
                             [case_line(session, cfg, c, lang) for c in escalated], "–", lang)
+        blocks += plan_list(session, cfg, now, lang)
         overdue = session.exec(open_cases(session).where(
             col(Case.first_contact_at).is_(None), col(Case.first_contact_due_at) < now)
             .order_by(*by_deadline)).all()

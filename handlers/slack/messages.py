@@ -183,8 +183,39 @@ def prompt_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
     return blocks
 
 
+def escalation_value(ref: str, escalation_id: object) -> str:
+    """The value of the alert's buttons: the case and which escalation it is about."""
+    return f"{ref}|{escalation_id}" if escalation_id else ref
+
+
+def parse_escalation_value(value: str) -> tuple[str, int | None]:
+    """``KL-2026-000001|7`` -> (``KL-2026-000001``, 7); a bare reference -> (ref, None)."""
+    ref, _, escalation_id = value.partition("|")
+    return ref, int(escalation_id) if escalation_id.isdigit() else None
+
+
+def escalation_actions(w: Mapping[str, str], view: CaseView, ctx: Mapping[str, Any]) -> Block:
+    """The ombudsman's buttons: take over, ask the manager for an action plan, acknowledge
+    (until someone has), and the staff buttons to call and to read the whole text."""
+    value = escalation_value(view.ref, ctx.get("escalation_id"))
+    elements = [
+        button(w["take_over"], ActionId.TAKE_OVER, value, "primary"),
+        button(w["ask_for_action_plan"], ActionId.ASK_FOR_ACTION_PLAN, value),
+    ]
+    if not ctx.get("acknowledged_by"):
+        elements.append(button(w["acknowledge_escalation"], ActionId.ACKNOWLEDGE_ESCALATION,
+                               value))
+    elements += [button(w["log_call"], ActionId.LOG_CALL, view.ref),
+                 button(w["show_full_text"], ActionId.SHOW_FULL_TEXT, view.ref)]
+    return {"type": "actions", "block_id": BlockId.ACTIONS, "elements": elements}
+
+
 def escalation_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
-    """To the ombudsman: which case, why, and the same facts as the prompt."""
+    """To the ombudsman: which case, why, the same facts as the prompt, and their buttons.
+
+    ``ctx``: ``reason``, ``note``, ``escalation_id``; once acknowledged also
+    ``acknowledged_by`` (an actor) and ``acknowledged_at`` (already formatted).
+    """
     w = words(staff_language(ctx))
     reason = str(ctx.get("reason") or "staff")
     lines = [f"*{w['escalation_reason']}:* {label_of(w, 'reason', reason)}"]
@@ -197,11 +228,12 @@ def escalation_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
         section(summary_text(w, view), BlockId.SUMMARY),
         context(state_lines(w, view), BlockId.STATE),
     ]
+    if ctx.get("acknowledged_by"):
+        blocks.append(context([w["escalation_acknowledged"].format(
+            user=mention(str(ctx["acknowledged_by"])),
+            when=esc(ctx.get("acknowledged_at") or "", 40))], BlockId.ACKNOWLEDGED))
     if not view.closed:
-        blocks.append({"type": "actions", "block_id": BlockId.ACTIONS, "elements": [
-            button(w["log_call"], ActionId.LOG_CALL, view.ref, "primary"),
-            button(w["show_full_text"], ActionId.SHOW_FULL_TEXT, view.ref),
-        ]})
+        blocks.append(escalation_actions(w, view, ctx))
     return blocks
 
 

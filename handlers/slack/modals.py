@@ -1,5 +1,5 @@
-"""The modals (log a call, escalate, register a complaint) and the reading of what was
-submitted. Pure: views out, plain dataclasses or field errors in.
+"""The modals (log a call, escalate, register a complaint, ask for an action plan) and
+the reading of what was submitted. Pure: views out, plain dataclasses or field errors in.
 
 Each input block holds one element whose ``action_id`` is :attr:`ActionId.INPUT`;
 the block id says which field it is. ``private_metadata`` carries the case
@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from bot.models import Outcome, Resolution, Source
@@ -21,6 +22,7 @@ from handlers.slack.blockkit import (
     METADATA,
     MODAL_BUTTON,
     MODAL_TITLE,
+    PLACEHOLDER,
     option,
     plain,
 )
@@ -42,6 +44,7 @@ REASON_MAX = 2000
 NAME_MAX = 200
 EMAIL_MAX = 320
 TEXT_MAX = 3000
+PLAN_STEPS_MAX = 3000
 
 
 # --- building --------------------------------------------------------------
@@ -140,6 +143,22 @@ def register_modal(lang: str, channel: str) -> View:
                   metadata(channel=channel))
 
 
+def action_plan_modal(lang: str, ref: str, channel: str, initial_due: date) -> View:
+    """The ombudsman asks a manager for an action plan: who, what it must cover, by when."""
+    w = words(lang)
+    blocks = [
+        _input(BlockId.PLAN_OWNER, w["plan_owner"], {
+            "type": "users_select", "action_id": ActionId.INPUT,
+            "placeholder": plain(w["plan_owner"], PLACEHOLDER)}),
+        _input(BlockId.PLAN_STEPS, w["plan_steps"], _text(PLAN_STEPS_MAX, multiline=True)),
+        _input(BlockId.PLAN_DUE, w["plan_due"], {
+            "type": "datepicker", "action_id": ActionId.INPUT,
+            "initial_date": initial_due.isoformat()}),
+    ]
+    return _modal(lang, CallbackId.ACTION_PLAN, "modal_action_plan", "submit_action_plan",
+                  blocks, metadata(ref=ref, channel=channel))
+
+
 # --- reading ---------------------------------------------------------------
 
 
@@ -170,6 +189,13 @@ class CallForm:
     resolution: Resolution | None
     send_confirmation: bool
     hard: bool
+
+
+@dataclass(frozen=True)
+class ActionPlanForm:
+    owner: str  # a Slack user id
+    steps: str
+    due: date
 
 
 @dataclass(frozen=True)
@@ -225,3 +251,27 @@ def read_register_form(values: Values, lang: str) -> RegisterForm | dict[str, st
     return RegisterForm(source=Source(source), name=text_value(values, BlockId.NAME, NAME_MAX),
                         phone_text=text_value(values, BlockId.PHONE, 40), email=email,
                         text=text)
+
+
+def read_action_plan_form(values: Values, lang: str, today: date
+                          ) -> ActionPlanForm | dict[str, str]:
+    """The submitted action-plan modal, or ``{block_id: error}``; the due date may be
+    ``today`` (the organisation's date) or later."""
+    w = words(lang)
+    errors: dict[str, str] = {}
+    owner = str(_state(values, BlockId.PLAN_OWNER).get("selected_user") or "")
+    if not owner:
+        errors[BlockId.PLAN_OWNER] = w["plan_owner_missing"]
+    steps = text_value(values, BlockId.PLAN_STEPS, PLAN_STEPS_MAX)
+    if not steps:
+        errors[BlockId.PLAN_STEPS] = w["plan_steps_missing"]
+    try:
+        due: date | None = date.fromisoformat(
+            str(_state(values, BlockId.PLAN_DUE).get("selected_date") or ""))
+    except ValueError:
+        due = None
+    if due is None or due < today:
+        errors[BlockId.PLAN_DUE] = w["plan_due_past"]
+    if errors or due is None:
+        return errors
+    return ActionPlanForm(owner=owner, steps=steps, due=due)
