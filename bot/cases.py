@@ -365,12 +365,16 @@ def add_action_plan(session: Session, cfg: Config, case: Case, actor: str, now: 
 
 
 def complete_action_plan(session: Session, cfg: Config, case: Case, actor: str,
-                         now: datetime, *, note: str = "") -> ActionPlan:
-    """The ombudsman's follow-up: the open plan on this case is done."""
+                         now: datetime, *, note: str = "", plan_id: int | None = None
+                         ) -> ActionPlan:
+    """The ombudsman's follow-up: an open plan on this case (``plan_id``, else the
+    oldest) is done."""
     authorize(cfg, actor)
-    plan = session.exec(select(ActionPlan).where(ActionPlan.case_id == case.id,
-                                                 col(ActionPlan.done_at).is_(None))
-                        .order_by(col(ActionPlan.id))).first()
+    q = select(ActionPlan).where(ActionPlan.case_id == case.id,
+                                 col(ActionPlan.done_at).is_(None))
+    if plan_id is not None:
+        q = q.where(ActionPlan.id == plan_id)
+    plan = session.exec(q.order_by(col(ActionPlan.id))).first()
     if plan is None:
         raise InvalidAction(f"{case.ref} has no open action plan")
     plan.done_at = plan.followed_up_at = now

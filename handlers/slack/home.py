@@ -87,7 +87,8 @@ def plan_list(session: Session, cfg: Config, now: datetime, lang: str
         if plan.due_at < now:
             line += f" · {w['plan_overdue']}"
         block = section(line)
-        block["accessory"] = button(w["follow_up_done"], ActionId.FOLLOW_UP_DONE, case.ref)
+        block["accessory"] = button(w["follow_up_done"], ActionId.FOLLOW_UP_DONE,
+                                    f"{case.ref}|{plan.id}")
         blocks.append(block)
     if len(rows) > ROWS_PER_LIST:
         blocks.append(context([w["home_more"].format(n=len(rows) - ROWS_PER_LIST)]))

@@ -236,11 +236,12 @@ def record_action_plan(rt: Runtime, body: Body, view: Mapping[str, Any], form: A
 
 def follow_up_done(rt: Runtime, body: Body, client: WebClient) -> None:
     """The ombudsman has followed up the case's open action plan: it is done."""
-    ref = action_value(body)
+    ref, _, plan = action_value(body).partition("|")
     user = user_id_of(body)
     actor = require_ombudsman(rt, user, "follow_up_done", ref)
     with session_scope(rt.db) as session:
-        complete_action_plan(session, rt.cfg, get_case(session, ref), actor, rt.clock())
+        complete_action_plan(session, rt.cfg, get_case(session, ref), actor, rt.clock(),
+                             plan_id=int(plan) if plan.isdigit() else None)
     publish_home(rt, {"user": user, "tab": "home"}, client)
 
 

@@ -16,12 +16,13 @@ import logging
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
 from sqlmodel import select
 
 from bot.calendar import WorkingCalendar
 from bot.cases import enqueue
 from bot.db import session_scope
-from bot.models import Outbox, OutboxKind
+from bot.models import Case, Outbox, OutboxKind
 from bot.reports import monthly_summary
 
 if TYPE_CHECKING:
@@ -67,6 +68,13 @@ def run(rt: Runtime) -> int:
         due = [u for u in users if session.exec(select(Outbox.id).where(
             Outbox.dedupe_key == f"monthly-report:{label}:{u}")).first() is None]
         if not due:
+            return 0
+        # Not for months before the bot was in use (its first case): an empty report
+        # the day after installation is noise, not news.
+        first = session.execute(sa.select(sa.func.min(Case.received_at))).scalar_one_or_none()
+        month_end = datetime.combine((month + timedelta(days=32)).replace(day=1), time.min,
+                                     cfg.policy.tz)
+        if first is None or first >= month_end:
             return 0
         summary = monthly_summary(session, cfg, month, now, chart=False)
         last_day = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)

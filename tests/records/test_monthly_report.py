@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from sqlalchemy.engine import Engine
 from bot.clock import FixedClock
 from bot.config import Config
 from handlers.sweeps import monthly_report
-from tests.harness import Bot
+from tests.harness import Bot, email
 from tests.records.history import STHLM
 from tests.records.test_reports import week_history
 
@@ -37,8 +38,21 @@ def test_waits_for_the_first_working_day_after_new_year(cfg: Config, engine: Eng
                                                          tmp_path: Path) -> None:
     # 1 January 2027 is a holiday (Friday), then a weekend: Monday 4 January it is.
     bot = Bot(cfg, engine, FixedClock(datetime(2027, 1, 1, 10, 0, tzinfo=STHLM)), tmp_path)
+    december = datetime(2026, 12, 10, 10, 0, tzinfo=STHLM).timestamp()
+    os.utime(bot.deliver(email()), (december, december))
+    bot.ingest()
     assert monthly_report.run(bot.rt) == 0
     bot.clock.set(datetime(2027, 1, 4, 9, 30, tzinfo=STHLM))
     assert monthly_report.run(bot.rt) == 1
     bot.flush()
-    assert "Klagomål 2026-12: 0 inkomna ärenden" in bot.staff_text()
+    assert "Klagomål 2026-12: 1 inkomna ärenden" in bot.staff_text()
+
+
+def test_no_report_for_months_before_the_first_case(cfg: Config, engine: Engine,
+                                                    tmp_path: Path) -> None:
+    bot = Bot(cfg, engine, FixedClock(datetime(2027, 1, 4, 9, 30, tzinfo=STHLM)), tmp_path)
+    assert monthly_report.run(bot.rt) == 0  # an empty database: nothing to report yet
+    january = datetime(2027, 1, 4, 9, 0, tzinfo=STHLM).timestamp()
+    os.utime(bot.deliver(email()), (january, january))
+    bot.ingest()  # the first case arrives in January
+    assert monthly_report.run(bot.rt) == 0  # December was before the bot's time
