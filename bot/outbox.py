@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+from bot import metrics
 from bot.cases import audit, get_case_by_id, mark_ack_bounced
 from bot.config import Config
 from bot.db import session_scope
@@ -167,6 +168,10 @@ def _deliver_one(engine: Engine, outlets: Outlets, clock: Callable[[], datetime]
         entry.lease_until = None
         effect(session, entry)
     report.sent += 1
+    if kind == OutboxKind.EMAIL.value:
+        metrics.count_email_delivery(payload.get("purpose"))
+    else:
+        metrics.count_chat_delivery(payload.get("op", ""), not receipt.startswith("updated"))
 
 
 # --- email -----------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot import metrics
 from bot.config import Config
 from bot.db import session_scope
 from bot.errors import Discard, Unprocessable
@@ -130,7 +131,10 @@ def process_mail(engine: Engine, services: Services, mailbox: Mailbox, mail: Inb
             mailbox.record(session, mail)
         outcome = Outcome(mail.position, quarantined=reason)
     mailbox.done(mail)
+    if outcome.quarantined:
+        metrics.QUARANTINED.inc()
     if outcome.case and outcome.new_case:
+        metrics.CASES_OPENED.inc()
         log.info("case %s opened from %s", outcome.case, mail.position)
     elif outcome.discarded:
         log.info("message %s not opened as a case: %s", mail.position, outcome.discarded)
