@@ -54,7 +54,7 @@ def watch_mailbox(rt: Runtime, stop: threading.Event, wait_seconds: float = 1.0)
                     if stop.is_set() or not lease.hold():
                         break
                 if handled:
-                    deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
+                    flush(rt)
             except Exception:
                 log.exception("mailbox watcher: error; retrying shortly")
                 stop.wait(5.0)
@@ -63,6 +63,15 @@ def watch_mailbox(rt: Runtime, stop: threading.Event, wait_seconds: float = 1.0)
                 rt.mailbox.wait(wait_seconds)
     finally:
         lease.release()
+
+
+def flush(rt: Runtime, rounds: int = 10) -> None:
+    """Deliver what is due, again while a round sent something: a case's chat
+    entries go one at a time (a prompt before its updates), so sending one
+    can make the next due."""
+    for _ in range(rounds):
+        if not deliver_due(rt.db, rt.outlets, rt.clock, rt.owner).sent:
+            return
 
 
 class MailboxLease:
@@ -173,7 +182,7 @@ def serve(rt: Runtime, stop: threading.Event | None = None) -> int:
         if chat_app is not None:
             chat_app.close()
         try:
-            deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
+            flush(rt)
         except Exception:
             log.exception("final outbox flush failed")
         rt.close()
