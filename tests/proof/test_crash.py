@@ -49,7 +49,7 @@ from tests.support.smtp import SmtpTestServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.dovecot]
 
-MESSAGES = int(os.environ.get("CB_CRASH_MESSAGES", "1000"))
+MESSAGES = int(os.environ.get("CB_CRASH_MESSAGES", "500"))
 KILLS = int(os.environ.get("CB_CRASH_KILLS", "20"))
 
 
@@ -94,7 +94,7 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(
                    and _count(engine, "SELECT count(*) FROM \"case\"") == before
                    and before < MESSAGES):
                 time.sleep(0.05)
-            time.sleep(rnd.uniform(0.0, 1.5))
+            time.sleep(rnd.uniform(0.0, 1.0))
             assert bot.alive(), f"the bot exited on its own (start {n + 1}):\n{bot.tail()}"
             bot.kill()
             in_flight |= _in_flight_at_kill(engine)
