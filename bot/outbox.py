@@ -214,6 +214,10 @@ def _send_email_and_record(engine: Engine, outlets: Outlets, clock: Callable[[],
             lock = lock.with_for_update()
         # (On SQLite the transaction begins with BEGIN IMMEDIATE: the write lock.)
         session.execute(lock)
+        # Load now what recording needs, so that after the "250" only the commit is left.
+        session.get(Outbox, entry_id)
+        if payload.get("case_id"):
+            session.get(Case, payload["case_id"])
         receipt = _send_email(outlets, payload)
         _mark_sent(session, clock, entry_id, receipt, _email_sent(outlets, payload))
     return receipt
