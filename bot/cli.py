@@ -104,13 +104,23 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 @app.command()
 def run(config: ConfigOpt = None,
-        verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+        verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+        metrics_port: Annotated[int | None, typer.Option(
+            "--metrics-port", help="Expose Prometheus metrics on this port.")] = None,
+        metrics_host: Annotated[str, typer.Option(
+            "--metrics-host", help="Address for --metrics-port (0.0.0.0: all interfaces).")
+        ] = "127.0.0.1") -> None:
     """The long-running bot: mailbox watcher, chat app and scheduler."""
     cfg = _config(config)
     _setup_logging(verbose)
-    from bot.service import serve
+    from bot.service import serve, start_metrics
 
     rt = _runtime(cfg)
+    if metrics_port is not None:
+        try:
+            start_metrics(rt, metrics_port, metrics_host)
+        except OSError as exc:
+            _fail(f"--metrics-port {metrics_port}: {exc}", 2)
     code = serve(rt)
     raise typer.Exit(code)
 

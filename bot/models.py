@@ -292,6 +292,17 @@ class MailboxState(SQLModel, table=True):
     updated_at: datetime = _ts_required()
 
 
+class Lease(SQLModel, table=True):
+    """Who may do a job that only one instance at a time should do (hold the IMAP
+    connection of a mailbox), until when. The holder renews it; when the holder
+    dies, it runs out and another instance takes it over."""
+
+    key: str = Field(primary_key=True, max_length=500)
+    owner: str = Field(max_length=64)
+    expires_at: datetime = _ts_required()
+    acquired_at: datetime = _ts_required()
+
+
 class RefCounter(SQLModel, table=True):
     """Per prefix and year, the last number handed out. Incremented with one
     atomic UPDATE ... RETURNING so that several processes never share a number."""

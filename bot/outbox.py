@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+from bot import metrics
 from bot.cases import audit, get_case_by_id, mark_ack_bounced
 from bot.config import Config
 from bot.db import session_scope
@@ -35,6 +36,9 @@ from bot.staff_messages import CaseView, case_view, render_staff
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
+IN_FLIGHT = "sending"  # ``result`` while an entry is being sent (a crash leaves it there)
+FIND_MARGIN = timedelta(minutes=2)  # clock skew between us and the chat server
+POSTED = "posted"  # receipt prefix of a chat message newly posted (not updated, not found)
 MAX_BACKOFF = timedelta(hours=1)
 
 ESCALATION_REASON_TEXT = {
@@ -125,12 +129,20 @@ def _deliver_one(engine: Engine, outlets: Outlets, clock: Callable[[], datetime]
             return
         payload = json.loads(entry.payload)
         kind = entry.kind
+        # An earlier attempt died between marking and recording: it may have been sent.
+        interrupted = (entry.result or "").startswith(IN_FLIGHT)
+        entry.result = f"{IN_FLIGHT} by {owner} at {clock().isoformat()}"[:500]
+        created_at = entry.created_at
+    if interrupted:
+        log.warning("outbox %s: an earlier attempt was interrupted mid-send; it may have "
+                    "gone out already", entry_id)
     try:
         if kind == OutboxKind.EMAIL.value:
-            receipt = _send_email(outlets, payload)
-            effect: Callable[[Session, Outbox], None] = _email_sent(outlets, payload)
+            receipt = _send_email_and_record(engine, outlets, clock, entry_id, payload)
         else:
-            receipt, effect = _send_chat(engine, outlets, payload, clock())
+            receipt, effect = _send_chat(engine, outlets, payload, clock(),
+                                         interrupted_since=created_at if interrupted else None)
+            _record_sent(engine, clock, entry_id, receipt, effect)
     except TemporaryDeliveryError as exc:
         with session_scope(engine) as session:
             entry = session.get(Outbox, entry_id)
@@ -139,7 +151,9 @@ def _deliver_one(engine: Engine, outlets: Outlets, clock: Callable[[], datetime]
             entry.last_error = str(exc)[:2000]
             entry.next_try_at = clock() + backoff(entry.attempts, exc.retry_after)
             entry.lease_until = None
+            entry.result = None
         report.retried += 1
+        metrics.DELIVERY_FAILURES.labels(kind=kind, permanent="no").inc()
         log.warning("outbox %s: temporary failure, retry later: %s", entry_id, exc)
         return
     except Exception as exc:
@@ -150,22 +164,62 @@ def _deliver_one(engine: Engine, outlets: Outlets, clock: Callable[[], datetime]
             entry.status = OutboxStatus.FAILED.value
             entry.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             entry.lease_until = None
+            entry.result = None
             if isinstance(exc, PermanentDeliveryError) and kind == OutboxKind.EMAIL.value:
                 _email_rejected(session, outlets.cfg, payload, clock())
         report.failed += 1
         report.errors.append(f"outbox {entry_id}: {type(exc).__name__}: {exc}")
+        metrics.DELIVERY_FAILURES.labels(kind=kind, permanent="yes").inc()
         log.error("outbox %s: permanent failure: %s", entry_id, exc)
         return
-    with session_scope(engine) as session:
-        entry = session.get(Outbox, entry_id)
-        assert entry is not None
-        entry.status = OutboxStatus.SENT.value
-        entry.sent_at = clock()
-        entry.attempts += 1
-        entry.result = receipt[:500]
-        entry.lease_until = None
-        effect(session, entry)
     report.sent += 1
+    if kind == OutboxKind.EMAIL.value:
+        metrics.count_email_delivery(payload.get("purpose"))
+    else:
+        metrics.count_chat_delivery(payload.get("op", ""), receipt.startswith(POSTED))
+
+
+def _mark_sent(session: Session, clock: Callable[[], datetime], entry_id: int, receipt: str,
+               effect: Callable[[Session, Outbox], None]) -> None:
+    entry = session.get(Outbox, entry_id)
+    assert entry is not None
+    entry.status = OutboxStatus.SENT.value
+    entry.sent_at = clock()
+    entry.attempts += 1
+    entry.result = receipt[:500]
+    entry.lease_until = None
+    effect(session, entry)
+
+
+def _record_sent(engine: Engine, clock: Callable[[], datetime], entry_id: int, receipt: str,
+                 effect: Callable[[Session, Outbox], None]) -> None:
+    with session_scope(engine) as session:
+        _mark_sent(session, clock, entry_id, receipt, effect)
+
+
+def _send_email_and_record(engine: Engine, outlets: Outlets, clock: Callable[[], datetime],
+                           entry_id: int, payload: dict[str, Any]) -> str:
+    """Send with the transaction that records it already open and holding the entry.
+
+    The commit then follows the server's "250" at once, without waiting for a
+    lock, which keeps the window for a second copy (a crash between the two)
+    to the commit itself. On SQLite the write lock is held during the send,
+    so other writers wait for one SMTP conversation (``timeout_seconds`` at most).
+    """
+    with session_scope(engine) as session:
+        box = Outbox.__table__  # type: ignore[attr-defined]
+        lock = sa.select(box.c.id).where(box.c.id == entry_id)
+        if engine.dialect.name == "postgresql":
+            lock = lock.with_for_update()
+        # (On SQLite the transaction begins with BEGIN IMMEDIATE: the write lock.)
+        session.execute(lock)
+        # Load now what recording needs, so that after the "250" only the commit is left.
+        session.get(Outbox, entry_id)
+        if payload.get("case_id"):
+            session.get(Case, payload["case_id"])
+        receipt = _send_email(outlets, payload)
+        _mark_sent(session, clock, entry_id, receipt, _email_sent(outlets, payload))
+    return receipt
 
 
 # --- email -----------------------------------------------------------------
@@ -218,9 +272,15 @@ def _post(outlets: Outlets, kind: str, view: CaseView, context: dict[str, Any]) 
     return post
 
 
-def _send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: datetime
+def _send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: datetime,
+               interrupted_since: datetime | None = None
                ) -> tuple[str, Callable[[Session, Outbox], None]]:
-    """Render from the case as it is now, then post. Returns a receipt and the effect."""
+    """Render from the case as it is now, then post. Returns a receipt and the effect.
+
+    ``interrupted_since``: an earlier attempt (of an entry made then) died mid-send.
+    A prompt is then first looked up in the triage channel, so that it is not
+    posted twice (chats that cannot look up post again).
+    """
     cfg = outlets.cfg
     op = payload["op"]
     with session_scope(engine) as session:
@@ -240,25 +300,29 @@ def _send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: d
             ref = outlets.chat.direct(payload["user"], post)
         else:
             ref = outlets.chat.post(payload["channel"], post, payload.get("thread_ts"))
-        return f"{ref.channel}:{ref.ts}", no_effect
+        return f"{POSTED} {ref.channel}:{ref.ts}", no_effect
     assert view is not None and case is not None
     if op == "prompt":
         post = _post(outlets, "prompt", view, {})
         if prompt is not None:
             outlets.chat.update(prompt, post)
             return f"updated {prompt.channel}:{prompt.ts}", no_effect
-        ref = outlets.chat.post(cfg.chat.triage_channel, post)
+        found = None
+        find = getattr(outlets.chat, "find", None)
+        if interrupted_since is not None and find is not None:
+            found = find(cfg.chat.triage_channel, view.ref, interrupted_since - FIND_MARGIN)
+        ref = found or outlets.chat.post(cfg.chat.triage_channel, post)
 
         def store_ref(session: Session, _e: Outbox) -> None:
             c = session.get(Case, view.case_id)
             assert c is not None
             c.prompt_channel, c.prompt_ts = ref.channel, ref.ts
-        return f"{ref.channel}:{ref.ts}", store_ref
+        return f"{'found' if found else POSTED} {ref.channel}:{ref.ts}", store_ref
     if op == "case_message":
         post = _post(outlets, "case_message", view, {"reopened": bool(payload.get("reopened"))})
         ref = outlets.chat.post(prompt.channel if prompt else cfg.chat.triage_channel, post,
                                 prompt.ts if prompt else None)
-        return f"{ref.channel}:{ref.ts}", no_effect
+        return f"{POSTED} {ref.channel}:{ref.ts}", no_effect
     if op == "escalation":
         reason = escalation.reason if escalation else "staff"
         post = _post(outlets, "escalation", view, {
@@ -269,7 +333,7 @@ def _send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: d
         targets = list(cfg.chat.ombudsman_users)
         refs = [outlets.chat.direct(u, post) for u in targets] or [
             outlets.chat.post(cfg.chat.triage_channel, post)]
-        return ", ".join(f"{r.channel}:{r.ts}" for r in refs), no_effect
+        return POSTED + " " + ", ".join(f"{r.channel}:{r.ts}" for r in refs), no_effect
     if op == "reminder":
         post = _post(outlets, "reminder", view, {"rung": payload.get("rung", "")})
         if payload.get("user"):
@@ -277,7 +341,7 @@ def _send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: d
         else:
             ref = outlets.chat.post(cfg.chat.triage_channel, post,
                                     prompt.ts if prompt else None)
-        return f"{ref.channel}:{ref.ts}", no_effect
+        return f"{POSTED} {ref.channel}:{ref.ts}", no_effect
     raise PermanentDeliveryError(f"unknown chat operation {op!r}")
 
 

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot import metrics
 from bot.config import Config
-from bot.db import session_scope
+from bot.db import database_unavailable, session_scope
 from bot.errors import Discard, Unprocessable
 from bot.models import Case, Complainant, Quarantine
 from bot.ports import InboundMail, Mailbox
@@ -106,7 +107,8 @@ def process_mail(engine: Engine, services: Services, mailbox: Mailbox, mail: Inb
                  ) -> Outcome:
     """Run the pipeline on one message in one transaction; quarantine it on failure.
 
-    Never raises for a bad message: the next one must go on.
+    Never raises for a bad message: the next one must go on. Raises when the
+    database cannot be reached (nothing was recorded; the message comes again).
     """
     now = services.clock()
     outcome: Outcome
@@ -122,6 +124,8 @@ def process_mail(engine: Engine, services: Services, mailbox: Mailbox, mail: Inb
                                   discarded=d.reason)
             mailbox.record(session, mail)
     except Exception as exc:
+        if database_unavailable(exc):
+            raise  # not the message's fault: it is read again once the database is back
         reason = _reason(exc)
         log.warning("message %s quarantined: %s", mail.position, reason)
         with session_scope(engine) as session:
@@ -130,7 +134,10 @@ def process_mail(engine: Engine, services: Services, mailbox: Mailbox, mail: Inb
             mailbox.record(session, mail)
         outcome = Outcome(mail.position, quarantined=reason)
     mailbox.done(mail)
+    if outcome.quarantined:
+        metrics.QUARANTINED.inc()
     if outcome.case and outcome.new_case:
+        metrics.CASES_OPENED.inc()
         log.info("case %s opened from %s", outcome.case, mail.position)
     elif outcome.discarded:
         log.info("message %s not opened as a case: %s", mail.position, outcome.discarded)

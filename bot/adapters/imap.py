@@ -469,6 +469,11 @@ class ImapMailbox:
             _text, late = client.idle_done()
         return _announces_new_mail([*responses, *late])
 
+    @property
+    def connected(self) -> bool:
+        """Is a connection open (as far as the last command on it could tell)?"""
+        return self._client is not None
+
     def close(self) -> None:
         """Log out (best effort) and forget the connection."""
         client, self._client = self._client, None

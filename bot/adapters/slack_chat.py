@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from http.client import HTTPException
 from typing import Any, TypeVar
 
@@ -113,6 +114,26 @@ class SlackChat:
         opened = self._call("conversations.open",
                             lambda: self._client.conversations_open(users=user))
         return self.post(str(opened["channel"]["id"]), post)
+
+    def find(self, channel: str, text: str, since: datetime) -> ChatRef | None:
+        """The newest top-level message this bot posted in ``channel`` since ``since``
+        whose text contains ``text``; None if there is none.
+
+        For the outbox after a crash: a post that may have gone out is looked up
+        before it is posted again.
+        """
+        oldest = f"{since.timestamp():.6f}"
+        cursor: str | None = None
+        while True:
+            page = self._call("conversations.history", lambda c=cursor: (  # type: ignore[misc]
+                self._client.conversations_history(channel=channel, oldest=oldest, limit=200,
+                                                   cursor=c)))
+            for message in page.get("messages") or []:
+                if message.get("bot_id") and text in str(message.get("text", "")):
+                    return ChatRef(channel=channel, ts=str(message["ts"]))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
 
     def _call(self, method: str, call: Callable[[], T]) -> T:
         try:
