@@ -11,11 +11,21 @@ from collections.abc import Callable, Iterator
 from bot.config import Config, ConfigError, load_secrets
 
 
-def _one(name: str, probe: Callable[[], str]) -> tuple[bool, str]:
+def _one(name: str, where: str, probe: Callable[[], str]) -> tuple[bool, str]:
     try:
         return True, f"{name}: {probe()}"
     except Exception as exc:  # report it, go on with the next server
-        return False, f"{name}: {type(exc).__name__}: {exc}"
+        return False, f"{name}: {where}: {type(exc).__name__}: {exc}"
+
+
+def _where(cfg: Config) -> dict[str, str]:
+    """What each check tries to reach, named the same way in its FAIL line."""
+    mb, out, chat = cfg.mailbox, cfg.outgoing, cfg.chat
+    return {
+        "mailbox": f"IMAP {mb.host}:{mb.port}" if mb.kind == "imap" else f"maildir {mb.path}",
+        "outgoing": f"SMTP {out.host}:{out.port}" if out.kind == "smtp" else f"folder {out.path}",
+        "chat": f"Slack {chat.api_base_url}" if chat.kind == "slack" else "console",
+    }
 
 
 def run_checks(cfg: Config) -> Iterator[tuple[bool, str]]:
@@ -38,13 +48,14 @@ def run_checks(cfg: Config) -> Iterator[tuple[bool, str]]:
         rev = db.current_revision(engine)
         return f"{engine.dialect.name} reachable, schema revision {rev or 'none'}"
 
-    ok, line = _one("database", database)
+    ok, line = _one("database", engine.dialect.name, database)
     yield ok, line
     # The engine is handed over, so building the runtime neither migrates nor connects.
     rt = Runtime(cfg, secrets=secrets, engine=engine)
+    where = _where(cfg)
     try:
-        yield _one("mailbox", lambda: rt.mailbox.check())
-        yield _one("outgoing", lambda: rt.mailer.check())
-        yield _one("chat", lambda: rt.chat.check())
+        yield _one("mailbox", where["mailbox"], lambda: rt.mailbox.check())
+        yield _one("outgoing", where["outgoing"], lambda: rt.mailer.check())
+        yield _one("chat", where["chat"], lambda: rt.chat.check())
     finally:
         rt.close()
