@@ -622,3 +622,6 @@ def main() -> None:
     except ConfigError as exc:
         typer.echo(f"complaint-bot: configuration error:\n{exc}", err=True)
         sys.exit(2)
+
+from bot.commands import roster as _roster  # noqa: E402, I001
+_roster.register(app)
