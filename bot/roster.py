@@ -77,12 +77,10 @@ def today_roster(cfg: Config, now: datetime, client: WebClient | None = None
     adds nobody, and a status that cannot be read counts as "not away".
     """
     users = list(configured_users(cfg))
-    from_group: set[str] = set()
     group_error = ""
     if client is not None and cfg.roster.usergroup:
         try:
             for u in _usergroup_members(cfg, client):
-                from_group.add(u)
                 if u not in users:
                     users.append(u)
         except Exception as exc:
@@ -90,8 +88,7 @@ def today_roster(cfg: Config, now: datetime, client: WebClient | None = None
             log.warning("roster: cannot read user group %s: %s", cfg.roster.usergroup, exc)
     entries: list[RosterEntry] = []
     for user in users:
-        source = "user group" if user in from_group and user not in configured_users(cfg) \
-            else "config"
+        source = "config" if user in configured_users(cfg) else "user group"
         if not may_act(cfg, user):
             entries.append(RosterEntry(user, False, "not on [chat] staff_users"))
             continue
