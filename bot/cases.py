@@ -263,6 +263,9 @@ def log_contact(session: Session, cfg: Config, case: Case, actor: str, now: date
     _touch(case, now)
     audit(session, case, actor, "contact_logged", now, outcome=outcome.value, hard=hard,
           remedy=remedy or None)
+    if hard:  # thank the caller, offer a debrief (imported here: it imports this module)
+        from bot.assignment import after_hard_call
+        after_hard_call(session, cfg, case, actor, now)
     enqueue_prompt_refresh(session, case, now)
     return attempt
 

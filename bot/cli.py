@@ -634,6 +634,9 @@ def main() -> None:
         sys.exit(2)
 
 
+# More command groups, each in its own module under bot/commands/.
 from bot.commands import records as _records  # noqa: E402
+from bot.commands import roster as _roster  # noqa: E402
 
 _records.register(app)
+_roster.register(app)

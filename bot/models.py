@@ -320,4 +320,21 @@ class ProcessedEvent(SQLModel, table=True):
     at: datetime = _ts_required()
 
 
+class CaseOffer(SQLModel, table=True):
+    """A case offered to one person: by the assignment sweep ("auto") after nobody
+    claimed it, or by a colleague ("handover"). Asked, never forced: it stays
+    open until accepted, declined, expired, or taken by someone else."""
+
+    __tablename__ = "case_offer"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    user: str = Field(max_length=64, index=True)  # Slack user id
+    offered_at: datetime = _ts_required()
+    answered_at: datetime | None = _ts()  # when it stopped being open, for whatever reason
+    accepted: bool | None = None
+    outcome: str | None = Field(default=None, max_length=16)  # OfferOutcome
+    kind: str = Field(default="auto", max_length=16)  # "auto" | "handover"
+    by: str = Field(default="system", max_length=200)  # actor who offered
+
+
 ALL_TABLES = SQLModel.metadata
