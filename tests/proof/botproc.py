@@ -24,7 +24,7 @@ from imapclient import IMAPClient
 
 from tests.support.dovecot import Dovecot, ImapUser
 from tests.support.fake_slack import FakeSlack
-from tests.support.smtp import SmtpTestServer
+from tests.support.smtp import SmtpTestServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIAGE = "C0TRIAGE"
@@ -32,9 +32,11 @@ REF = re.compile(r"\b[A-Z]{1,6}-\d{4}-\d{6}\b")
 
 
 def write_config(folder: Path, *, db_url: str, imap_host: str, imap_port: int, imap_user: str,
-                 smtp_port: int, slack_url: str, extra: str = "") -> Path:
-    """A config.toml for a bot on the test servers; returns its path."""
-    path = folder / "config.toml"
+                 smtp_port: int, slack_url: str, extra: str = "", name: str = "config.toml"
+                 ) -> Path:
+    """A config.toml for a bot on the test servers; returns its path. Each config has its
+    own free port for the Slack HTTP endpoint, as instances on separate machines would."""
+    path = folder / name
     path.write_text(f"""\
 [database]
 url = {json.dumps(db_url)}
@@ -61,6 +63,7 @@ kind = "slack"
 mode = "http"
 api_base_url = {json.dumps(slack_url)}
 http_host = "127.0.0.1"
+http_port = {free_port()}
 triage_channel = "{TRIAGE}"
 staff_users = ["U0STAFF1"]
 ombudsman_users = ["U0OMBUD"]

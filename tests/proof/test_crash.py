@@ -147,9 +147,13 @@ def test_two_instances_share_the_work_and_take_over_from_each_other(
     config = write_config(tmp_path, db_url=db_url, imap_host=dovecot.host,
                           imap_port=dovecot.port, imap_user=imap_user.name,
                           smtp_port=smtp_server.port, slack_url=fake_slack.url)
+    config2 = write_config(tmp_path, db_url=db_url, imap_host=dovecot.host,
+                           imap_port=dovecot.port, imap_user=imap_user.name,
+                           smtp_port=smtp_server.port, slack_url=fake_slack.url,
+                           name="config-second.toml")
     env = bot_env(imap_user, fake_slack)
     first = BotProcess(config, env, tmp_path / "first.log")
-    second = BotProcess(config, env, tmp_path / "second.log")
+    second = BotProcess(config2, env, tmp_path / "second.log")
 
     def holder() -> str:
         with engine.connect() as conn:
