@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             ("  ratio bot / bare", f"{backlog.ratio:.2f}", ">= 0.5", _met(backlog.ratio >= 0.5)),
             ("peak RSS of the bot during the backlog (5 MB attachment)",
              f"{backlog.bot_rss_mb:.0f} MB", "< 150 MB", _met(backlog.bot_rss_mb < 150)),
+            ("  bare fetch + parse, same mailbox", f"{backlog.bare_rss_mb:.0f} MB", "", ""),
         ]
         _progress(rows)
         push = measure.push_latency(server, 50)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from bot import db
+from bot.adapters.console import ConsoleChat
 from bot.adapters.imap import ImapMailbox
 from bot.clock import FixedClock, system_clock
 from bot.config import Secrets, parse_config
@@ -136,7 +138,9 @@ def push_latency(server: Dovecot, count: int) -> Push:
     db.upgrade(engine)
     box = ImapMailbox(cfg.mailbox, Secrets(imap_password=SecretStr(user.password)), engine,
                       clock=system_clock)
-    rt = Runtime(cfg, secrets=Secrets(), engine=engine, overrides={"mailbox": box})
+    quiet = ConsoleChat(stream=io.StringIO())  # staff prompts are not what is measured here
+    rt = Runtime(cfg, secrets=Secrets(), engine=engine,
+                 overrides={"mailbox": box, "chat": quiet})
     stop = threading.Event()
     watcher = threading.Thread(target=watch_mailbox, args=(rt, stop, 30.0), daemon=True)
     watcher.start()
