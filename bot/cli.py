@@ -478,8 +478,16 @@ def report(config: ConfigOpt = None,
            from_: Annotated[str | None,
                             typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
            to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
-           fmt: Annotated[ReportFmt, typer.Option("--format")] = ReportFmt.table) -> None:
+           fmt: Annotated[ReportFmt, typer.Option("--format")] = ReportFmt.table,
+           staff: Annotated[bool, typer.Option(
+               "--staff", help="The weekly load per person instead (managers and the "
+                               "ombudsman; same as `staff-load`).")] = False) -> None:
     """What an ombudsman must report, for a period."""
+    if staff:
+        from bot.commands.roster import staff_load
+
+        staff_load(config=config, fmt=Fmt.json if fmt == ReportFmt.json else Fmt.table)
+        return
     cfg = _config(config)
     from bot.db import session_scope
     from bot.reports import build_report

@@ -123,3 +123,7 @@ working_days = {{ U0STAFF2 = [6] }}
     proc = cli(cfg, "staff-load", "--format", "json", "--weeks", "2")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
+    # the same view through the report command
+    proc = cli(cfg, "report", "--staff", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
