@@ -104,10 +104,11 @@ def _render(cfg: Config, name: str, **context: Any) -> str:
 
 
 def _dm(session: Session, case: Case, user: str, text: str, now: datetime, purpose: str,
-        **extra: Any) -> None:
-    """Queue a direct message to ``user`` (the outbox's "raw" chat operation)."""
+        op: str = "raw", **extra: Any) -> None:
+    """Queue a direct message to ``user`` (the outbox's "raw" chat operation, or "offer",
+    which adds the chat's answer buttons)."""
     enqueue(session, kind=OutboxKind.CHAT, dedupe_key=unique_key(f"{purpose}:{case.id}"),
-            payload={"op": "raw", "user": user, "text": text, "case_id": case.id,
+            payload={"op": op, "user": user, "text": text, "case_id": case.id,
                      "purpose": purpose, **extra}, case=case, now=now)
 
 
@@ -145,7 +146,8 @@ def offer_case(session: Session, cfg: Config, case: Case, user: str, now: dateti
     text = _render(cfg, "offer", kind=kind.value, ref=case.ref,
                    received=local_when(case.received_at, cfg, cfg.chat.staff_language),
                    by=staff_id(by) or "", minutes=cfg.roster.answer_within_minutes, user=user)
-    _dm(session, case, user, text, now, "offer", offer_id=offer.id)
+    _dm(session, case, user, text, now, "offer", op="offer", offer_id=offer.id,
+        offer_kind=kind.value)
     audit(session, case, by, "offered", now, to=user, kind=kind.value, offer_id=offer.id)
     return offer
 

@@ -302,6 +302,16 @@ def _send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: d
             ref = outlets.chat.post(payload["channel"], post, payload.get("thread_ts"))
         return f"{POSTED} {ref.channel}:{ref.ts}", no_effect
     assert view is not None and case is not None
+    if op == "offer":
+        # The text was rendered when the offer was made; the chat adds its answer buttons.
+        post = ChatPost(text=payload["text"])
+        if outlets.blocks is not None:
+            post = ChatPost(text=payload["text"], blocks=outlets.blocks("offer", view, {
+                "text": payload["text"], "offer_id": payload.get("offer_id"),
+                "offer_kind": payload.get("offer_kind", ""),
+                "lang": cfg.chat.staff_language}))
+        ref = outlets.chat.direct(payload["user"], post)
+        return f"{POSTED} {ref.channel}:{ref.ts}", no_effect
     if op == "prompt":
         post = _post(outlets, "prompt", view, {})
         if prompt is not None:

@@ -23,6 +23,10 @@ class ActionId(StrEnum):
     ASK_FOR_ACTION_PLAN = "escalation.ask_for_action_plan"
     ACKNOWLEDGE_ESCALATION = "escalation.acknowledge"
     FOLLOW_UP_DONE = "action_plan.follow_up_done"
+    # on an offer DM (the value is the offer id), and "hand over" on the prompt
+    ACCEPT_OFFER = "offer.accept"
+    DECLINE_OFFER = "offer.decline"
+    HAND_OVER = "case.hand_over"
     # The one input element inside each modal input block.
     INPUT = "input"
 
@@ -34,6 +38,7 @@ class CallbackId(StrEnum):
     ESCALATE = "modal.escalate"
     REGISTER = "modal.register_complaint"
     ACTION_PLAN = "modal.action_plan"
+    HAND_OVER = "modal.hand_over"
 
 
 class BlockId(StrEnum):
@@ -61,6 +66,13 @@ class BlockId(StrEnum):
     PLAN_OWNER = "plan.owner"
     PLAN_STEPS = "plan.steps"
     PLAN_DUE = "plan.due"
+    # hand-over modal
+    HAND_OVER_TO = "handover.to"
+    # offer DM
+    OFFER = "offer.text"
+    OFFER_ANSWER = "offer.answer"
+    # App Home
+    LOAD = "home.load"
     # register modal
     NAME = "register.name"
     PHONE = "register.phone"

@@ -11,6 +11,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from sqlmodel import Session, col, select
 
+from bot.assignment import load_view, may_see_load
 from bot.cases import complainant_of, slack_actor
 from bot.config import Config
 from bot.db import session_scope
@@ -95,6 +96,29 @@ def plan_list(session: Session, cfg: Config, now: datetime, lang: str
     return blocks
 
 
+def person(user: str) -> str:
+    """A Slack user id as a mention; anything else (the system, a shell user) as text."""
+    return mention(slack_actor(user)) if user.isalnum() and user.isupper() else esc(user, 100)
+
+
+def load_list(session: Session, cfg: Config, user: str, now: datetime, lang: str
+              ) -> list[dict[str, Any]]:
+    """Call-backs and hard calls per person per week, newest week first (managers and
+    the ombudsman only: :func:`bot.assignment.load_view` refuses anyone else)."""
+    w = words(lang)
+    rows = load_view(session, cfg, slack_actor(user), now)
+    blocks: list[dict[str, Any]] = [header(w["home_load"])]
+    if not rows:
+        return [*blocks, context([w["load_none"]])]
+    for week in sorted({r["week"] for r in rows}, reverse=True):
+        lines = [w["load_line"].format(user=person(str(r["user"])), claimed=r["claimed"],
+                                       calls=r["calls"], hard=r["hard_calls"],
+                                       declined=r["offers_declined"])
+                 for r in rows if r["week"] == week]
+        blocks.append(section(f"*{week}*\n" + "\n".join(lines[:ROWS_PER_LIST])))
+    return blocks
+
+
 def home_view(session: Session, cfg: Config, user: str, now: datetime, lang: str
               ) -> dict[str, Any]:
     """The App Home for ``user``, from the database as it is now."""
@@ -124,6 +148,8 @@ def home_view(session: Session, cfg: Config, user: str, now: datetime, lang: str
             .order_by(*by_deadline)).all()
         blocks += case_list(w["home_overdue"],
                             [case_line(session, cfg, c, lang) for c in overdue], "–", lang)
+    if may_see_load(cfg, slack_actor(user)):
+        blocks += load_list(session, cfg, user, now, lang)
     return {"type": "home", "blocks": blocks[:VIEW_BLOCKS]}
 
 

@@ -144,6 +144,22 @@ SV: dict[str, str] = {
     "plan_line": "*{ref}* · ansvarig {owner} · senast {due}",
     "plan_overdue": "⏰ försenad",
     "follow_up_done": "Uppföljning klar",
+    "accept_offer": "Jag ringer",
+    "decline_offer": "Kan inte nu",
+    "offer_accepted": "✅ Du tog {ref}. Tack! Ring före tidsfristen.",
+    "offer_declined": "↩️ Du tackade nej till {ref}. Tack för beskedet.",
+    "hand_over": "Lämna över",
+    "modal_hand_over": "Lämna över ärendet",
+    "submit_hand_over": "Fråga",
+    "hand_over_to": "Vem ska ta över?",
+    "hand_over_hint": "Kollegan får frågan och kan tacka nej; ärendet ligger kvar hos dig tills"
+                      " hen säger ja.",
+    "hand_over_missing": "Välj en kollega.",
+    "handed_over": "{ref}: {user} har fått frågan om att ta över.",
+    "home_load": "Belastning per vecka",
+    "load_line": "{user}: {claimed} återuppringningar · {calls} samtal · {hard} svåra samtal ·"
+                 " {declined} nej",
+    "load_none": "Inga återuppringningar de senaste veckorna.",
 }
 
 NB: dict[str, str] = {
@@ -279,6 +295,22 @@ NB: dict[str, str] = {
     "plan_line": "*{ref}* · ansvarlig {owner} · innen {due}",
     "plan_overdue": "⏰ forsinket",
     "follow_up_done": "Oppfølging ferdig",
+    "accept_offer": "Jeg ringer",
+    "decline_offer": "Kan ikke nå",
+    "offer_accepted": "✅ Du tok {ref}. Takk! Ring før fristen.",
+    "offer_declined": "↩️ Du takket nei til {ref}. Takk for beskjed.",
+    "hand_over": "Overlat",
+    "modal_hand_over": "Overlat saken",
+    "submit_hand_over": "Spør",
+    "hand_over_to": "Hvem skal overta?",
+    "hand_over_hint": "Kollegaen får spørsmålet og kan si nei; saken ligger hos deg til hen sier"
+                      " ja.",
+    "hand_over_missing": "Velg en kollega.",
+    "handed_over": "{ref}: {user} er spurt om å overta.",
+    "home_load": "Belastning per uke",
+    "load_line": "{user}: {claimed} tilbakeringinger · {calls} samtaler · {hard} vanskelige"
+                 " samtaler · {declined} nei",
+    "load_none": "Ingen tilbakeringinger de siste ukene.",
 }
 
 NN: dict[str, str] = {
@@ -375,6 +407,22 @@ NN: dict[str, str] = {
     "plan_line": "*{ref}* · ansvarleg {owner} · innan {due}",
     "plan_overdue": "⏰ forseinka",
     "follow_up_done": "Oppfølging ferdig",
+    "accept_offer": "Eg ringer",
+    "decline_offer": "Kan ikkje no",
+    "offer_accepted": "✅ Du tok {ref}. Takk! Ring før fristen.",
+    "offer_declined": "↩️ Du takka nei til {ref}. Takk for beskjed.",
+    "hand_over": "Overlat",
+    "modal_hand_over": "Overlat saka",
+    "submit_hand_over": "Spør",
+    "hand_over_to": "Kven skal overta?",
+    "hand_over_hint": "Kollegaen får spørsmålet og kan seie nei; saka ligg hos deg til hen seier"
+                      " ja.",
+    "hand_over_missing": "Vel ein kollega.",
+    "handed_over": "{ref}: {user} er spurd om å overta.",
+    "home_load": "Belastning per veke",
+    "load_line": "{user}: {claimed} tilbakeringingar · {calls} samtal · {hard} vanskelege samtal"
+                 " · {declined} nei",
+    "load_none": "Ingen tilbakeringingar dei siste vekene.",
 }
 
 EN: dict[str, str] = {
@@ -511,6 +559,22 @@ EN: dict[str, str] = {
     "plan_line": "*{ref}* · owner {owner} · due {due}",
     "plan_overdue": "⏰ overdue",
     "follow_up_done": "Follow-up done",
+    'accept_offer': "I'll call",
+    'decline_offer': "Can't now",
+    "offer_accepted": "✅ You took {ref}. Thank you! Call before the deadline.",
+    "offer_declined": "↩️ You declined {ref}. Thanks for letting us know.",
+    "hand_over": "Hand over",
+    "modal_hand_over": "Hand the case over",
+    "submit_hand_over": "Ask",
+    "hand_over_to": "Who should take over?",
+    "hand_over_hint": "Your colleague is asked and may say no; the case stays with you until they"
+                      " say yes.",
+    "hand_over_missing": "Pick a colleague.",
+    "handed_over": "{ref}: {user} has been asked to take over.",
+    "home_load": "Load per week",
+    "load_line": "{user}: {claimed} call-backs · {calls} calls · {hard} hard calls · {declined}"
+                 " declined",
+    "load_none": "No call-backs in the last few weeks.",
 }
 
 LABELS: dict[str, dict[str, str]] = {"sv": SV, "nb": NB, "nn": NN, "en": EN}

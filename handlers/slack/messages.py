@@ -162,6 +162,9 @@ def prompt_actions(w: Mapping[str, str], view: CaseView) -> Block:
     elements.append(button(w["show_full_text"], ActionId.SHOW_FULL_TEXT, view.ref))
     if may_ask_for_number(view):
         elements.append(button(w["ask_for_number"], ActionId.ASK_FOR_NUMBER, view.ref))
+    if view.assignee:
+        # Ask a colleague to take it (they may say no; see bot.assignment.hand_over).
+        elements.append(button(w["hand_over"], ActionId.HAND_OVER, view.ref))
     return {"type": "actions", "block_id": BlockId.ACTIONS, "elements": elements}
 
 
@@ -269,11 +272,36 @@ def case_message_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
                 button(w["show_full_text"], ActionId.SHOW_FULL_TEXT, view.ref)]}]
 
 
+def offer_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
+    """A DM asking one person to take the call-back: the offer's text and the buttons to
+    answer it ("I'll call", "Can't now"), whose value is the offer id.
+
+    ``ctx``: ``text`` (rendered from the offer template; it mentions the asker on
+    purpose, and holds nothing the complainant wrote), ``offer_id``.
+    """
+    w = words(staff_language(ctx))
+    blocks: list[Block] = [section(str(ctx.get("text") or view.ref), BlockId.OFFER)]
+    if not view.closed and ctx.get("offer_id"):
+        value = str(ctx["offer_id"])
+        blocks.append({"type": "actions", "block_id": BlockId.ACTIONS, "elements": [
+            button(w["accept_offer"], ActionId.ACCEPT_OFFER, value, "primary"),
+            button(w["decline_offer"], ActionId.DECLINE_OFFER, value)]})
+    return blocks
+
+
+def offer_answered_blocks(lang: str, ref: str, accepted: bool) -> list[Block]:
+    """The offer DM once answered: what was said, and no buttons left to press."""
+    w = words(lang)
+    key = "offer_accepted" if accepted else "offer_declined"
+    return [section(w[key].format(ref=esc(ref, 40)), BlockId.OFFER_ANSWER)]
+
+
 BUILDERS: dict[str, Callable[[CaseView, Mapping[str, Any]], list[Block]]] = {
     "prompt": prompt_blocks,
     "escalation": escalation_blocks,
     "reminder": reminder_blocks,
     "case_message": case_message_blocks,
+    "offer": offer_blocks,
 }
 
 

@@ -143,6 +143,24 @@ def register_modal(lang: str, channel: str) -> View:
                   metadata(channel=channel))
 
 
+def hand_over_modal(lang: str, ref: str, channel: str) -> View:
+    """Ask a colleague to take the case over: whom (they may say no)."""
+    w = words(lang)
+    blocks = [_input(BlockId.HAND_OVER_TO, w["hand_over_to"], {
+        "type": "users_select", "action_id": ActionId.INPUT,
+        "placeholder": plain(w["hand_over_to"], PLACEHOLDER)}, hint=w["hand_over_hint"])]
+    return _modal(lang, CallbackId.HAND_OVER, "modal_hand_over", "submit_hand_over", blocks,
+                  metadata(ref=ref, channel=channel))
+
+
+def read_hand_over(values: Values, lang: str) -> str | dict[str, str]:
+    """The colleague picked in the hand-over modal, or ``{block_id: error}``."""
+    user = str(_state(values, BlockId.HAND_OVER_TO).get("selected_user") or "")
+    if not user:
+        return {BlockId.HAND_OVER_TO: words(lang)["hand_over_missing"]}
+    return user
+
+
 def action_plan_modal(lang: str, ref: str, channel: str, initial_due: date) -> View:
     """The ombudsman asks a manager for an action plan: who, what it must cover, by when."""
     w = words(lang)
