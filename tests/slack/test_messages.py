@@ -186,7 +186,8 @@ def test_injection_texts_posted_to_slack_are_inert(world: SlackWorld) -> None:
         # The fallback text is parsed by Slack too.
         assert "<!" not in params["text"] and "<http" not in params["text"]
         assert "<@U123>" not in params["text"]
-        assert "49" not in json.dumps(params)
+        # {{ 7*7 }} was never evaluated (a bare 49; timestamps may contain the digits)
+        assert re.search(r"(?<![\d.])49(?![\d.])", json.dumps(params)) is None
     prompt = block_text(world.prompt()["blocks"])
     assert "&lt;!channel&gt;" in prompt and "&lt;http://evil.example|click&gt;" in prompt
 
