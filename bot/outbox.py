@@ -294,6 +294,8 @@ def _send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: d
     def no_effect(_s: Session, _e: Outbox) -> None:
         return None
 
+    if op == "monthly_chart":
+        return _send_monthly_chart(engine, outlets, payload, now), no_effect
     if op == "raw":
         post = ChatPost(text=payload["text"], blocks=payload.get("blocks") or [])
         if payload.get("user"):
@@ -353,6 +355,26 @@ def _send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: d
                                     prompt.ts if prompt else None)
         return f"{POSTED} {ref.channel}:{ref.ts}", no_effect
     raise PermanentDeliveryError(f"unknown chat operation {op!r}")
+
+
+def _send_monthly_chart(engine: Engine, outlets: Outlets, payload: dict[str, Any],
+                        now: datetime) -> str:
+    """Draw the month's chart now (from the database as it is) and share it."""
+    from datetime import date
+
+    from bot.charts import ChartsUnavailable
+    from bot.reports import monthly_summary
+
+    month = date.fromisoformat(f"{payload['month']}-01")
+    with session_scope(engine) as session:
+        try:
+            summary = monthly_summary(session, outlets.cfg, month, now, chart=True)
+        except ChartsUnavailable as exc:
+            raise PermanentDeliveryError(f"no chart: {exc}") from exc
+    if summary.chart_png is None:
+        raise PermanentDeliveryError("no chart: matplotlib is not installed (extra 'charts')")
+    return outlets.chat.upload(payload["user"], f"klagomal-{summary.month}.png",
+                               summary.chart_png, f"Klagomål {summary.month}")
 
 
 def backlog(session: Session) -> int:

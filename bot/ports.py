@@ -100,6 +100,10 @@ class Chat(Protocol):
 
     def direct(self, user: str, post: ChatPost) -> ChatRef: ...
 
+    def upload(self, user: str, filename: str, data: bytes, title: str) -> str:
+        """Share a file (a report chart) with ``user`` in a direct message; a receipt."""
+        ...
+
     def check(self) -> str:
         """Reach the chat service; describe it, or raise."""
         ...

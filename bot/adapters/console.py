@@ -45,5 +45,16 @@ class ConsoleChat:
     def update(self, ref: ChatRef, post: ChatPost) -> None:
         self._show(f"[staff chat → #{ref.channel}, updated message {ref.ts}]", post)
 
+    def upload(self, user: str, filename: str, data: bytes, title: str) -> str:
+        """Files go next to the console log (``console_path``), if one is set."""
+        where = "not kept"
+        if self.path is not None:
+            target = self.path.parent / filename
+            target.write_bytes(data)
+            where = str(target)
+        self._show(f"[staff chat → file to {user}]",
+                   ChatPost(text=f"{title}: {filename} ({len(data)} bytes, {where})"))
+        return f"file {filename}"
+
     def direct(self, user: str, post: ChatPost) -> ChatRef:
         return ChatRef(f"D{user}", self._show(f"[staff chat → direct message to {user}]", post))

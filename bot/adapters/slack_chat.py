@@ -115,6 +115,15 @@ class SlackChat:
                             lambda: self._client.conversations_open(users=user))
         return self.post(str(opened["channel"]["id"]), post)
 
+    def upload(self, user: str, filename: str, data: bytes, title: str) -> str:
+        """Share ``data`` as a file in ``user``'s direct message (files_upload_v2)."""
+        opened = self._call("conversations.open",
+                            lambda: self._client.conversations_open(users=user))
+        channel = str(opened["channel"]["id"])
+        self._call("files.upload", lambda: self._client.files_upload_v2(
+            channel=channel, content=data, filename=filename, title=title))
+        return f"uploaded {filename} to {channel}"
+
     def find(self, channel: str, text: str, since: datetime) -> ChatRef | None:
         """The newest top-level message this bot posted in ``channel`` since ``since``
         whose text contains ``text``; None if there is none.

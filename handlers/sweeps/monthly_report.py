@@ -84,6 +84,10 @@ def run(rt: Runtime) -> int:
         for user in due:
             enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"monthly-report:{label}:{user}",
                     payload={"op": "raw", "user": user, "text": text}, case=None, now=now)
+            # The chart follows the figures, drawn when it is delivered.
+            enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"monthly-chart:{label}:{user}",
+                    payload={"op": "monthly_chart", "user": user, "month": label},
+                    case=None, now=now)
     queued = len(due)
     if queued:
         log.info("monthly report for %s queued to %d ombudsman user(s)", label, queued)

@@ -56,3 +56,23 @@ def test_no_report_for_months_before_the_first_case(cfg: Config, engine: Engine,
     os.utime(bot.deliver(email()), (january, january))
     bot.ingest()  # the first case arrives in January
     assert monthly_report.run(bot.rt) == 0  # December was before the bot's time
+
+
+def test_the_chart_is_shared_with_the_ombudsman_in_slack(cfg: Config, engine: Engine,
+                                                         tmp_path: Path, fake_slack) -> None:  # type: ignore[no-untyped-def]
+    from slack_sdk import WebClient
+
+    from bot.adapters.slack_chat import SlackChat
+
+    week_history(engine, cfg)
+    chat = SlackChat(WebClient(token=fake_slack.token, base_url=fake_slack.url))
+    bot = Bot(cfg, engine, FixedClock(datetime(2026, 12, 1, 9, 0, tzinfo=STHLM)), tmp_path,
+              chat=chat)
+    assert monthly_report.run(bot.rt) == 1
+    report = bot.flush()
+    assert report.failed == 0, report.errors
+    [upload] = fake_slack.calls("upload")
+    assert upload.params["size"] > 10_000
+    [done] = fake_slack.calls("files.completeUploadExternal")
+    assert done.params["channel_id"].startswith("D")  # the ombudsman's direct message
+    assert "klagomal-2026-11.png" in str(fake_slack.calls("files.getUploadURLExternal")[0].params)
