@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack, App
+from slack_bolt import App
 from slack_sdk import WebClient
 from sqlmodel import col, select
 
@@ -33,7 +33,7 @@ from handlers.slack.common import (
     user_id_of,
 )
 from handlers.slack.enums import ActionId
-from handlers.slack.errors import after_ack
+from handlers.slack.errors import on_buttons
 from handlers.slack.labels import say
 from handlers.slack.messages import full_text_blocks, parse_snooze_value
 from handlers.slack.modals import escalate_modal, log_call_modal
@@ -123,32 +123,11 @@ def ask_for_number(rt: Runtime, body: Body, client: WebClient) -> None:
 def register(app: App, rt: Runtime) -> None:
     """Attach the prompt's button listeners to ``app``."""
 
-    @app.action(ActionId.CLAIM.value)
-    def on_claim(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        after_ack(rt, body, client, lambda: claim_case(rt, body, client))
-
-    @app.action(ActionId.LOG_CALL.value)
-    def on_log_call(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        after_ack(rt, body, client, lambda: open_log_call(rt, body, client))
-
-    @app.action(ActionId.SNOOZE.value)
-    def on_snooze(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        after_ack(rt, body, client, lambda: snooze_case(rt, body, client))
-
-    @app.action(ActionId.ESCALATE.value)
-    def on_escalate(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        after_ack(rt, body, client, lambda: open_escalate(rt, body, client))
-
-    @app.action(ActionId.SHOW_FULL_TEXT.value)
-    def on_show_full_text(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        after_ack(rt, body, client, lambda: show_full_text(rt, body, client))
-
-    @app.action(ActionId.ASK_FOR_NUMBER.value)
-    def on_ask_for_number(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        after_ack(rt, body, client, lambda: ask_for_number(rt, body, client))
+    on_buttons(app, rt, {
+        ActionId.CLAIM: claim_case,
+        ActionId.LOG_CALL: open_log_call,
+        ActionId.SNOOZE: snooze_case,
+        ActionId.ESCALATE: open_escalate,
+        ActionId.SHOW_FULL_TEXT: show_full_text,
+        ActionId.ASK_FOR_NUMBER: ask_for_number,
+    })

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.errors import CaseNotFound, InvalidAction, NotAllowed
@@ -50,6 +51,25 @@ def report_error(rt: Runtime, error: BaseException, body: Mapping[str, Any],
     user = user_id_of(body)
     if user:
         answer(client, user, channel_of(body), text)
+
+
+ButtonWork = Callable[["Runtime", Mapping[str, Any], WebClient], None]
+
+
+def on_buttons(app: App, rt: Runtime, buttons: Mapping[str, ButtonWork]) -> None:
+    """Register one listener per ``action_id``: ack at once, then the work, with
+    domain errors reported to the clicker (see :func:`after_ack`)."""
+    for action_id, work in buttons.items():
+        app.action(action_id)(_button_listener(rt, work))
+
+
+def _button_listener(rt: Runtime, work: ButtonWork) -> Callable[..., None]:
+    # Bolt passes arguments by parameter name, so the listener takes exactly these.
+    def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        after_ack(rt, body, client, lambda: work(rt, body, client))
+
+    return listener
 
 
 def after_ack(rt: Runtime, body: Mapping[str, Any], client: WebClient,

@@ -33,7 +33,7 @@ from handlers.slack.common import (
     user_id_of,
 )
 from handlers.slack.enums import ActionId, CallbackId
-from handlers.slack.errors import after_ack
+from handlers.slack.errors import after_ack, on_buttons
 from handlers.slack.labels import say
 from handlers.slack.messages import offer_answered_blocks
 from handlers.slack.modals import hand_over_modal, read_hand_over, read_metadata
@@ -119,20 +119,11 @@ def record_hand_over(rt: Runtime, body: Body, view: Mapping[str, Any], to_user: 
 def register(app: App, rt: Runtime) -> None:
     """Attach the offer buttons, the hand-over button and its modal to ``app``."""
 
-    @app.action(ActionId.ACCEPT_OFFER.value)
-    def on_accept(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        after_ack(rt, body, client, lambda: answer_offer(rt, body, client, True))
-
-    @app.action(ActionId.DECLINE_OFFER.value)
-    def on_decline(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        after_ack(rt, body, client, lambda: answer_offer(rt, body, client, False))
-
-    @app.action(ActionId.HAND_OVER.value)
-    def on_hand_over(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        after_ack(rt, body, client, lambda: open_hand_over(rt, body, client))
+    on_buttons(app, rt, {
+        ActionId.ACCEPT_OFFER: lambda rt, body, client: answer_offer(rt, body, client, True),
+        ActionId.DECLINE_OFFER: lambda rt, body, client: answer_offer(rt, body, client, False),
+        ActionId.HAND_OVER: open_hand_over,
+    })
 
     @app.view(CallbackId.HAND_OVER.value)
     def on_hand_over_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any],

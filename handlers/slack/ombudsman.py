@@ -46,7 +46,7 @@ from handlers.slack.common import (
     user_id_of,
 )
 from handlers.slack.enums import ActionId, CallbackId
-from handlers.slack.errors import after_ack
+from handlers.slack.errors import after_ack, on_buttons
 from handlers.slack.home import due_day, publish_home
 from handlers.slack.labels import say, words
 from handlers.slack.messages import build_blocks, parse_escalation_value
@@ -248,25 +248,12 @@ def follow_up_done(rt: Runtime, body: Body, client: WebClient) -> None:
 def register(app: App, rt: Runtime) -> None:
     """Attach the ombudsman's button and modal listeners to ``app``."""
 
-    @app.action(ActionId.TAKE_OVER.value)
-    def on_take_over(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        after_ack(rt, body, client, lambda: take_over(rt, body, client))
-
-    @app.action(ActionId.ASK_FOR_ACTION_PLAN.value)
-    def on_ask_for_action_plan(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        after_ack(rt, body, client, lambda: open_action_plan(rt, body, client))
-
-    @app.action(ActionId.ACKNOWLEDGE_ESCALATION.value)
-    def on_acknowledge(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        after_ack(rt, body, client, lambda: acknowledge(rt, body, client))
-
-    @app.action(ActionId.FOLLOW_UP_DONE.value)
-    def on_follow_up_done(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        after_ack(rt, body, client, lambda: follow_up_done(rt, body, client))
+    on_buttons(app, rt, {
+        ActionId.TAKE_OVER: take_over,
+        ActionId.ASK_FOR_ACTION_PLAN: open_action_plan,
+        ActionId.ACKNOWLEDGE_ESCALATION: acknowledge,
+        ActionId.FOLLOW_UP_DONE: follow_up_done,
+    })
 
     @app.view(CallbackId.ACTION_PLAN.value)
     def on_action_plan(ack: Ack, body: dict[str, Any], view: dict[str, Any],
