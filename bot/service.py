@@ -34,8 +34,12 @@ SWEEP_SECONDS = 30
 LEASE_RETRY_SECONDS = 2.0
 
 
-def watch_mailbox(rt: Runtime, stop: threading.Event, wait_seconds: float = 1.0) -> None:
+def watch_mailbox(rt: Runtime, stop: threading.Event, wait_seconds: float = 5.0) -> None:
     """Handle waiting mail, deliver, wait for more; until ``stop`` is set.
+
+    ``wait`` returns as soon as mail arrives (IMAP IDLE, or a new file in the
+    Maildir), so ``wait_seconds`` only bounds how long a stop request or the
+    lease renewal (every 10 s) waits; it is not a polling interval.
 
     Only the instance holding the mailbox's lease (:mod:`bot.lease`) reads the
     mailbox; the others wait and try again, and take over when the holder dies.
