@@ -13,7 +13,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,7 +31,7 @@ from bot.config import Config
 from bot.domain.assignment import load
 from bot.errors import InvalidAction, NotAllowed
 from bot.models import Audit, Case, CaseOffer, ContactAttempt, OutboxKind, Status
-from bot.render import Renderer
+from bot.render import renderer_for
 from bot.roster import may_act
 from bot.staff_messages import local_when
 
@@ -90,16 +89,8 @@ def may_see_load(cfg: Config, viewer: str) -> bool:
 # --- messages --------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
-def _renderer(override_dir: str, default_language: str) -> Renderer:
-    return Renderer(override_dir or None, default_language)
-
-
 def _render(cfg: Config, name: str, **context: Any) -> str:
-    override = cfg.organisation.templates_dir
-    renderer = _renderer(str(cfg.resolve_path(override)) if override else "",
-                         cfg.policy.default_language)
-    return renderer.render(f"staff/{name}", cfg.chat.staff_language, "txt",
+    return renderer_for(cfg).render(f"staff/{name}", cfg.chat.staff_language, "txt",
                            cli=cfg.chat.kind == "console", **context).strip()
 
 

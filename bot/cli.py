@@ -430,9 +430,10 @@ def case_plan(
 def case_request_number(ref: str, config: ConfigOpt = None, by: ByOpt = None) -> None:
     """Email the citizen: we tried to call, please tell us a good number and time."""
     from bot.citizen_mail import request_number
+    from bot.render import renderer_for
 
     def act(s: Any, cfg: Config, c: Any, now: datetime) -> None:
-        request_number(s, cfg, _renderer(cfg), c, _actor(by), now)
+        request_number(s, cfg, renderer_for(cfg), c, _actor(by), now)
 
     _with_case(config, ref, act)
     typer.echo(f"{ref}: number request queued")
@@ -442,20 +443,14 @@ def case_request_number(ref: str, config: ConfigOpt = None, by: ByOpt = None) ->
 def case_confirm(ref: str, config: ConfigOpt = None, by: ByOpt = None) -> None:
     """Email the citizen the written confirmation of what was agreed on the phone."""
     from bot.citizen_mail import send_confirmation
+    from bot.render import renderer_for
 
     def act(s: Any, cfg: Config, c: Any, now: datetime) -> None:
-        send_confirmation(s, cfg, _renderer(cfg), c, _actor(by), now)
+        send_confirmation(s, cfg, renderer_for(cfg), c, _actor(by), now)
 
     _with_case(config, ref, act)
     typer.echo(f"{ref}: written confirmation queued")
 
-
-def _renderer(cfg: Config) -> Any:
-    from bot.render import Renderer
-
-    override = cfg.organisation.templates_dir
-    return Renderer(cfg.resolve_path(override) if override else None,
-                    cfg.policy.default_language)
 
 
 @case_app.command("plan-done")
@@ -609,8 +604,9 @@ def preview_email(kind: Annotated[str, typer.Argument(help="ack")] = "ack",
     cfg = _config(config)
     from bot.citizen_mail import call_within_days
     from bot.emails import build_citizen_email
+    from bot.render import renderer_for
 
-    renderer = _renderer(cfg)
+    renderer = renderer_for(cfg)
     ctx = {"ref": f"{cfg.policy.reference_prefix}-2026-000123", "name": "Anna Andersson",
            "phone": "070-123 45 67" if phone else "", "call_within_days": call_within_days(cfg),
            "organisation": cfg.organisation.name, "org_phone": cfg.organisation.phone,

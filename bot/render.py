@@ -9,13 +9,14 @@ variable, never as template source; HTML templates are autoescaped and the
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from bot.config import LANGUAGES
+from bot.config import LANGUAGES, Config
 
 PACKAGE_TEMPLATES = Path(str(files("templates")))
 
@@ -30,6 +31,19 @@ def one_line(text: object, limit: int = 200) -> str:
     """Collapse whitespace (CR/LF included) and cap the length."""
     s = " ".join(("" if text is None else str(text)).split())
     return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def renderer_for(cfg: Config) -> Renderer:
+    """The renderer ``cfg`` asks for: the organisation's overrides first, then ours."""
+    override = cfg.organisation.templates_dir
+    return _renderer(str(cfg.resolve_path(override)) if override else "",
+                     cfg.policy.default_language)
+
+
+@lru_cache(maxsize=8)
+def _renderer(override_dir: str, default_language: str) -> Renderer:
+    # One Jinja environment per configuration: it caches compiled templates.
+    return Renderer(override_dir or None, default_language)
 
 
 class Renderer:

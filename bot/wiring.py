@@ -21,7 +21,7 @@ from bot.config import Config, Secrets, load_secrets
 from bot.outbox import Outlets
 from bot.pipeline import Services
 from bot.ports import Chat, Mailbox, Mailer
-from bot.render import Renderer
+from bot.render import Renderer, renderer_for
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,7 @@ class Runtime:
 
     @cached_property
     def renderer(self) -> Renderer:
-        override = self.cfg.organisation.templates_dir
-        return Renderer(self.cfg.resolve_path(override) if override else None,
-                        self.cfg.policy.default_language)
+        return renderer_for(self.cfg)
 
     @cached_property
     def services(self) -> Services:
