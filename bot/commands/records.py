@@ -16,35 +16,19 @@ import logging
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from bot.cli import ConfigOpt, _actor, _config, _fail, _runtime
+
 log = logging.getLogger("bot")
 
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="Configuration file (default ./config.toml, else "
-                 "config.example.toml).", show_default=False),
-]
 
 
 class RecordFmt(StrEnum):
     json = "json"
     csv = "csv"
-
-
-def _cli() -> Any:
-    # bot.cli imports this module at its end; import it back only when a command runs.
-    from bot import cli
-
-    return cli
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    """One line on stderr and the exit code (as ``bot.cli`` does)."""
-    typer.echo(f"complaint-bot: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def _setup_logging() -> None:
@@ -69,13 +53,12 @@ def _date(value: str | None, option: str) -> date | None:
 
 def write_chart(config: Path | None, start: date | None, end: date | None, out: Path) -> None:
     """Build the report of the period and write its chart to ``out`` (PNG)."""
-    cli = _cli()
-    cfg = cli._config(config)
+    cfg = _config(config)
     from bot.charts import ChartsUnavailable, render_chart
     from bot.db import session_scope
     from bot.reports import build_report
 
-    rt = cli._runtime(cfg)
+    rt = _runtime(cfg)
     try:
         with session_scope(rt.db) as s:
             rep = build_report(s, cfg, start, end, rt.clock())
@@ -140,10 +123,9 @@ def export(
                                       file_okay=False)] = Path("."),
 ) -> None:
     """Subject access: everything held about one person, as JSON and a readable document."""
-    cli = _cli()
     if bool(email) == bool(phone):
         _fail("give exactly one of --email or --phone", 2)
-    cfg = cli._config(config)
+    cfg = _config(config)
     _setup_logging()
     from bot.db import session_scope
     from bot.privacy import person_from, subject_access, subject_access_markdown
@@ -152,7 +134,7 @@ def export(
         person = person_from(email or phone or "", cfg.policy.country)
     except ValueError as exc:
         _fail(str(exc), 2)
-    rt = cli._runtime(cfg)
+    rt = _runtime(cfg)
     now = rt.clock()
     try:
         with session_scope(rt.db) as s:
@@ -193,19 +175,18 @@ def purge(
     fmt: Annotated[RecordFmt, typer.Option("--format")] = RecordFmt.json,
 ) -> None:
     """Retention: anonymise closed cases, keeping the statistics; or erase one person."""
-    cli = _cli()
     if closed_before and person:
         _fail("give --closed-before or --person, not both", 2)
-    cfg = cli._config(config)
+    cfg = _config(config)
     _setup_logging()
     from sqlmodel import Session
 
     from bot import privacy
     from bot.errors import InvalidAction
 
-    rt = cli._runtime(cfg)
+    rt = _runtime(cfg)
     now = rt.clock()
-    actor = cli._actor(by)
+    actor = _actor(by)
     what: str
     try:
         with Session(rt.db, expire_on_commit=False) as s:
@@ -261,19 +242,18 @@ def export_record(
     fmt: Annotated[RecordFmt, typer.Option("--format")] = RecordFmt.json,
 ) -> None:
     """Registration records for the records system (diarium): one case, or a period."""
-    cli = _cli()
     if ref and (from_ or to):
         _fail("give a reference or --from/--to, not both", 2)
     if not ref and not (from_ or to):
         _fail("give a case reference, or --from/--to for a batch", 2)
-    cfg = cli._config(config)
+    cfg = _config(config)
     start, end = _date(from_, "--from"), _date(to, "--to")
     from bot.cases import get_case
     from bot.db import session_scope
     from bot.errors import CaseNotFound
     from bot.registration import records_csv, registration_record, registration_records
 
-    rt = cli._runtime(cfg)
+    rt = _runtime(cfg)
     try:
         with session_scope(rt.db) as s:
             if ref:
