@@ -54,10 +54,13 @@ def slack_actor(user_id: str) -> str:
     return f"slack:{user_id}"
 
 
+def slack_user(actor: str | None) -> str | None:
+    """The Slack user id of a ``slack:U…`` actor; None for anyone else."""
+    return actor[6:] if actor and actor.startswith("slack:") else None
+
+
 def is_ombudsman(cfg: Config, actor: str) -> bool:
-    return actor.startswith(CLI_ACTOR_PREFIX) or (
-        actor.startswith("slack:") and actor[6:] in cfg.chat.ombudsman_users
-    )
+    return actor.startswith(CLI_ACTOR_PREFIX) or slack_user(actor) in cfg.chat.ombudsman_users
 
 
 def authorize(cfg: Config, actor: str) -> None:
@@ -68,10 +71,9 @@ def authorize(cfg: Config, actor: str) -> None:
     """
     if actor.startswith(CLI_ACTOR_PREFIX) or actor == SYSTEM_ACTOR:
         return
-    if actor.startswith("slack:"):
-        user = actor[6:]
-        if user in cfg.chat.staff_users or user in cfg.chat.ombudsman_users:
-            return
+    user = slack_user(actor)
+    if user is not None and (user in cfg.chat.staff_users or user in cfg.chat.ombudsman_users):
+        return
     raise NotAllowed("you are not on the staff list for complaints")
 
 

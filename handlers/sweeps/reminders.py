@@ -24,6 +24,7 @@ from bot.cases import (
     enqueue,
     enqueue_prompt_refresh,
     escalate,
+    slack_user,
 )
 from bot.config import Config
 from bot.db import session_scope
@@ -58,10 +59,6 @@ def snapshot(session: Session, case: Case) -> CaseSnapshot:
     )
 
 
-def _slack_user(actor: str | None) -> str | None:
-    return actor[6:] if actor and actor.startswith("slack:") else None
-
-
 def apply_decision(session: Session, cfg: Config, case: Case, now: datetime,
                    calendar: WorkingCalendar, policy: LadderPolicy) -> int:
     """Decide for one (locked) case and record what was done. Returns actions taken."""
@@ -71,7 +68,7 @@ def apply_decision(session: Session, cfg: Config, case: Case, now: datetime,
                            ActionKind.RETRY_REMINDER):
             case.reminders_sent += 1
             case.last_reminder_at = now
-            user = _slack_user(case.assignee) if action.kind != ActionKind.REMIND_TRIAGE else None
+            user = slack_user(case.assignee) if action.kind != ActionKind.REMIND_TRIAGE else None
             enqueue(session, kind=OutboxKind.CHAT,
                     dedupe_key=f"reminder:{case.id}:{case.reminders_sent}",
                     payload={"op": "reminder", "case_id": case.id, "rung": action.kind.value,
