@@ -45,6 +45,10 @@ class Bot:
         name = name or f"{time.time_ns()}.{self._n}.test"
         tmp = self.inbox / "tmp" / name
         tmp.write_bytes(raw)
+        # The Maildir adapter takes a message's arrival time from the file's
+        # mtime; stamp it with the test's clock, never the real one.
+        arrived = self.clock().timestamp()
+        os.utime(tmp, (arrived, arrived))
         os.replace(tmp, self.inbox / "new" / name)
         return self.inbox / "new" / name
 
