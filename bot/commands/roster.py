@@ -9,19 +9,33 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.cli import ByOpt, ConfigOpt, Fmt, _actor, _config, _fail, _print_json, _runtime, _table
+from bot.cli import (
+    ByOpt,
+    ConfigOpt,
+    Fmt,
+    _actor,
+    _config,
+    _fail,
+    _parse_now,
+    _print_json,
+    _runtime,
+    _table,
+)
 
 offer_app = typer.Typer(no_args_is_help=True,
                         help="Answer an offered call-back, or hand a case to a colleague.")
 
 
 def roster(config: ConfigOpt = None,
-           fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table) -> None:
+           fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
+           now: Annotated[str | None, typer.Option(
+               "--now", help="ISO-8601 time to show the roster for (default: now).")] = None,
+           ) -> None:
     """Today's on-duty roster: who takes call-backs, and why anyone else does not."""
     cfg = _config(config)
     from bot.roster import slack_client, today_roster
 
-    rt = _runtime(cfg)
+    rt = _runtime(cfg, _parse_now(now, cfg) if now else None)
     try:
         entries = today_roster(cfg, rt.clock(), slack_client(rt))
     finally:

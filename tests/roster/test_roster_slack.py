@@ -114,12 +114,14 @@ ombudsman_users = ["U0OMBUD"]
 [roster]
 working_days = {{ U0STAFF2 = [6] }}
 ''')
-    proc = cli(cfg, "roster", "--format", "json")
-    assert proc.returncode == 0, proc.stderr
-    rows = {r["user"]: r for r in json.loads(proc.stdout)}
-    assert rows["U0STAFF1"]["on_duty"] is True
-    # Saturday-only: off on any weekday the test runs, on duty on Saturdays.
-    assert rows["U0STAFF2"]["on_duty"] is (datetime.now(STHLM).isoweekday() == 6)
+    def on_duty(now: str) -> dict[str, bool]:
+        proc = cli(cfg, "roster", "--format", "json", "--now", now)
+        assert proc.returncode == 0, proc.stderr
+        return {r["user"]: r["on_duty"] for r in json.loads(proc.stdout)}
+
+    # U0STAFF2 works Saturdays only: off on a Tuesday, on duty on a Saturday.
+    assert on_duty("2026-11-24T10:00") == {"U0STAFF1": True, "U0STAFF2": False}
+    assert on_duty("2026-11-28T10:00")["U0STAFF2"] is True
     proc = cli(cfg, "staff-load", "--format", "json", "--weeks", "2")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
