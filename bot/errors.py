@@ -15,6 +15,19 @@ class Discard(BotError):
         self.reason = reason
 
 
+class NeedsReview(BotError):
+    """The message might be a person's, but the bot cannot place it on its own.
+
+    Raised by a pipeline step; the message is kept (never dropped) and put in
+    front of a human with ``reason`` (a short English sentence naming the
+    evidence, never the message's text).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class Unprocessable(BotError):
     """The input cannot be handled; it goes to quarantine with this reason."""
 

@@ -24,7 +24,7 @@ from sqlmodel import Session
 from bot import metrics
 from bot.config import Config
 from bot.db import database_unavailable, session_scope
-from bot.errors import Discard, Unprocessable
+from bot.errors import Discard, NeedsReview, Unprocessable
 from bot.models import Case, Complainant, Quarantine
 from bot.ports import InboundMail, Mailbox
 from bot.render import Renderer
@@ -96,6 +96,7 @@ class Outcome:
     new_case: bool = False
     discarded: str | None = None
     quarantined: str | None = None
+    review: str | None = None  # kept for a human to decide (see NeedsReview)
 
 
 def run_steps(ctx: InboundContext) -> None:
@@ -122,6 +123,12 @@ def process_mail(engine: Engine, services: Services, mailbox: Mailbox, mail: Inb
             except Discard as d:
                 outcome = Outcome(mail.position, case=ctx.case.ref if ctx.case else None,
                                   discarded=d.reason)
+            except NeedsReview as r:
+                session.rollback()  # nothing of the half-run steps stays
+                quarantine(session, source=mail.mailbox, key=mail.position,
+                           reason=f"review: {r.reason}", raw=mail.raw, now=now,
+                           received_at=mail.received_at)
+                outcome = Outcome(mail.position, review=r.reason)
             mailbox.record(session, mail)
     except Exception as exc:
         if database_unavailable(exc):
@@ -141,6 +148,8 @@ def process_mail(engine: Engine, services: Services, mailbox: Mailbox, mail: Inb
         log.info("case %s opened from %s", outcome.case, mail.position)
     elif outcome.discarded:
         log.info("message %s not opened as a case: %s", mail.position, outcome.discarded)
+    elif outcome.review:
+        log.info("message %s kept for review: %s", mail.position, outcome.review)
     return outcome
 
 
