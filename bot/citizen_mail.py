@@ -34,7 +34,7 @@ def citizen_context(cfg: Config, case: Case, complainant: Complainant) -> dict[s
     return {
         "ref": case.ref,
         "name": complainant.name or "",
-        "phone": format_phone_national(complainant.phone) if complainant.phone else "",
+        "phone": format_phone_national(case.phone) if case.phone else "",  # this case's number
         "call_within_days": call_within_days(cfg),
         "organisation": org.name,
         "org_phone": org.phone,
