@@ -47,6 +47,9 @@ CLI_ACTOR_PREFIX = "cli:"
 # The classification of a message kept on a case that came from someone other than its
 # complainant and staff (a stranger's reply in an intake thread): recorded, acts on nothing.
 OTHER_SENDER = "other_sender"
+# Audit entries on a case about someone else (another person's case that mentions this one,
+# a stranger's reply): kept for staff, left out of the complainant's subject-access export.
+ABOUT_OTHERS = frozenset({"mentioned_by_case", "other_sender_message"})
 SYSTEM_ACTOR = "system"
 
 

@@ -31,7 +31,7 @@ import phonenumbers
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.cases import OTHER_SENDER, audit, case_to_dict, iso
+from bot.cases import ABOUT_OTHERS, OTHER_SENDER, audit, case_to_dict, iso
 from bot.config import Config
 from bot.errors import InvalidAction
 from bot.models import (
@@ -176,7 +176,7 @@ def _case_export(session: Session, cfg: Config, case: Case) -> dict[str, Any]:
     data["audit"] = [
         {"at": iso(a.at, cfg), "actor": a.actor, "action": a.action,
          "detail": json.loads(a.detail or "{}")}
-        for a in rows(Audit, col(Audit.at))]
+        for a in rows(Audit, col(Audit.at)) if a.action not in ABOUT_OTHERS]
     return data
 
 
