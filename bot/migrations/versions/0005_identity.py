@@ -62,8 +62,8 @@ def upgrade() -> None:
     conn.execute(sa.update(case).values(phone=sa.select(complainant.c.phone)
                                         .where(complainant.c.id == case.c.complainant_id)
                                         .scalar_subquery()))
-    with op.batch_alter_table("case") as batch:
-        batch.alter_column("previous_phones", server_default=None)
+    # The server default stays: altering it would make SQLite rebuild "case", which the
+    # other tables' foreign keys point to.
 
     with op.batch_alter_table("complainant") as batch:
         batch.add_column(sa.Column("chat_user", sqlmodel.sql.sqltypes.AutoString(length=64),
