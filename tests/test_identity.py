@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from bot.cases import case_detail, get_case
@@ -17,8 +19,12 @@ from bot.clock import FixedClock
 from bot.config import Config
 from bot.db import session_scope
 from bot.privacy import Person, subject_access
+from handlers.inbound.dedupe import storage_key
+from handlers.inbound.thread import may_join
 from tests.conftest import FIXTURES
 from tests.harness import Bot
+from tests.records.clirun import run as cli
+from tests.test_cli import write_config
 
 EML = FIXTURES / "eml"
 ANNA = "anna.andersson@example.se"
@@ -226,3 +232,36 @@ def _original_id(raw: bytes) -> str:
     ids = parse_email(raw).report_original_ids
     assert ids, "the fixture returns an original with a Message-ID"
     return ids[0]
+
+
+def test_the_command_line_shows_the_mention_and_each_cases_own_number(
+        bot: Bot, db_url: str, tmp_path: Path) -> None:
+    ref = annas_case(bot)
+    bot.deliver(fixture("identity_hijack_reference.eml"))
+    [outcome] = bot.run_once()
+    config = write_config(tmp_path, db_url)
+
+    listed = {c["ref"]: c for c in json.loads(cli(config, "cases", "--format", "json").stdout)}
+    assert listed[ref]["complainant"]["phone"] == ANNA_PHONE
+    assert listed[ref]["message_ids"][0] == "CAF1234abcd@mail.example.se"
+    assert listed[outcome.case or ""]["complainant"]["phone"] == "+46735551234"
+    shown = cli(config, "case", "show", outcome.case or "").stdout
+    assert f"mentions:       {ref}, from a different sender" in shown
+
+
+addresses = st.emails().map(str)
+message_ids = st.text(min_size=1, max_size=200).filter(lambda t: t.strip() != "")
+
+
+@given(message_ids, addresses, addresses)
+def test_one_message_id_is_one_message_per_sender(msgid: str, one: str, other: str) -> None:
+    assert storage_key(msgid, one) == storage_key(msgid, one.upper())  # addresses ignore case
+    assert (storage_key(msgid, one) == storage_key(msgid, other)) == \
+        (one.lower() == other.lower())
+    assert len(storage_key(msgid * 10, one)) <= 998
+
+
+@given(addresses, st.lists(addresses, max_size=4))
+def test_only_an_address_on_the_case_joins_it(person: str, on_case: list[str]) -> None:
+    assert may_join(person, on_case) == (person in on_case)
+    assert not may_join(None, on_case)

@@ -9,12 +9,15 @@ from the same sender is the same message.
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
 from bot.errors import Discard
 from bot.models import Direction, Message
-from bot.pipeline import InboundContext
+
+if TYPE_CHECKING:  # the pipeline imports its steps; a step needs it for types only
+    from bot.pipeline import InboundContext
 
 
 def sender_of(ctx: InboundContext) -> str | None:

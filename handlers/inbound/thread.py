@@ -16,6 +16,7 @@ it comes from an address on that case.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 
@@ -23,8 +24,10 @@ from bot.cases import complainant_of
 from bot.mail.classify import is_no_reply_address
 from bot.mail.parse import ParsedEmail
 from bot.models import Case, Direction, Message
-from bot.pipeline import InboundContext
 from bot.refs import find_refs
+
+if TYPE_CHECKING:  # the pipeline imports its steps; a step needs it for types only
+    from bot.pipeline import InboundContext
 
 
 def person_address(p: ParsedEmail) -> str | None:
