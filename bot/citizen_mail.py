@@ -85,7 +85,7 @@ def queue_citizen_email(session: Session, cfg: Config, renderer: Renderer, case:
 def latest_inbound_id(session: Session, case: Case) -> str | None:
     """The Message-ID of the complainant's latest email, to thread our email under it."""
     return session.exec(
-        select(Message.external_id).where(Message.case_id == case.id,
+        select(Message.message_id).where(Message.case_id == case.id,
                                           Message.direction == Direction.INBOUND.value,
                                           Message.channel == "email")
         .order_by(col(Message.at).desc(), col(Message.id).desc())).first()
