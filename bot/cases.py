@@ -44,6 +44,12 @@ from bot.refs import allocate_ref
 log = logging.getLogger(__name__)
 
 CLI_ACTOR_PREFIX = "cli:"
+# The classification of a message kept on a case that came from someone other than its
+# complainant and staff (a stranger's reply in an intake thread): recorded, acts on nothing.
+OTHER_SENDER = "other_sender"
+# Audit entries on a case about someone else (another person's case that mentions this one,
+# a stranger's reply): kept for staff, left out of the complainant's subject-access export.
+ABOUT_OTHERS = frozenset({"mentioned_by_case", "other_sender_message"})
 SYSTEM_ACTOR = "system"
 
 
@@ -161,20 +167,23 @@ class NewComplaint:
     representative_of: str | None = None
     origin_channel: str | None = None
     origin_ts: str | None = None
+    chat_user: str | None = None  # the Slack user who wrote it (the complainant in chat)
 
 
 def find_or_create_complainant(session: Session, email: str | None, phone: str | None,
-                               name: str | None, representative_of: str | None = None
-                               ) -> Complainant:
-    """The same person writing again is the same complainant (matched on email, then phone)."""
+                               name: str | None, representative_of: str | None = None,
+                               chat_user: str | None = None) -> Complainant:
+    """The same person writing again is the same complainant: the same email address, or
+    the same chat user. Never a phone number: two people may share one (a household, a
+    care home's desk phone), and merging them would show one the other's case."""
     found: Complainant | None = None
     if email:
         found = session.exec(select(Complainant).where(Complainant.email == email.lower())).first()
-    if found is None and phone:
-        found = session.exec(select(Complainant).where(Complainant.phone == phone)).first()
+    elif chat_user:
+        found = session.exec(select(Complainant).where(Complainant.chat_user == chat_user)).first()
     if found is None:
         found = Complainant(name=name, email=email.lower() if email else None, phone=phone,
-                            representative_of=representative_of)
+                            representative_of=representative_of, chat_user=chat_user)
         session.add(found)
         session.flush()
         return found
@@ -182,8 +191,6 @@ def find_or_create_complainant(session: Session, email: str | None, phone: str |
         found.name = name
     if phone and not found.phone:
         found.phone = phone
-    if email and not found.email:
-        found.email = email.lower()
     return found
 
 
@@ -191,13 +198,13 @@ def open_case(session: Session, cfg: Config, new: NewComplaint, now: datetime,
               actor: str = SYSTEM_ACTOR) -> Case:
     """Open a case for ``new``; queue nothing (the pipeline decides ack and prompt)."""
     complainant = find_or_create_complainant(session, new.email, new.phone, new.name,
-                                             new.representative_of)
+                                             new.representative_of, new.chat_user)
     year = new.received_at.astimezone(cfg.policy.tz).year
     case = Case(
         ref=allocate_ref(session, cfg.policy.reference_prefix, year),
         source=new.source, type=new.case_type, status=Status.NEW.value,
         received_at=new.received_at, created_at=now, updated_at=now,
-        complainant_id=complainant.id or 0, language=new.language,
+        complainant_id=complainant.id or 0, phone=new.phone, language=new.language,
         subject=new.subject[:300], summary=new.summary[:2000],
         historical=new.historical, serious=new.serious,
         origin_channel=new.origin_channel, origin_ts=new.origin_ts,
@@ -212,6 +219,65 @@ def open_case(session: Session, cfg: Config, new: NewComplaint, now: datetime,
     audit(session, case, actor, "opened", now, source=new.source, historical=new.historical,
           serious=new.serious)
     return case
+
+
+def set_case_phone(session: Session, case: Case, phone: str | None, now: datetime,
+                   actor: str, via: str) -> bool:
+    """The number to call on this case is now ``phone``; the one before is kept as an
+    alternative. Only the complainant (a later message of theirs on this case) and staff
+    may change it: callers make sure of that. Returns True when something changed."""
+    if not phone or phone == case.phone:
+        return False
+    action = "phone_changed" if case.phone else "phone_added"
+    if case.phone:
+        earlier = [p for p in case.previous_phones.split() if p != phone]
+        case.previous_phones = " ".join([*earlier, case.phone])[:400]
+    case.phone = phone
+    complainant = complainant_of(session, case)
+    if not complainant.phone:
+        complainant.phone = phone
+    _touch(case, now)
+    audit(session, case, actor, action, now, via=via)  # never the number itself
+    enqueue_prompt_refresh(session, case, now)
+    return True
+
+
+def phone_alternatives(session: Session, case: Case) -> list[str]:
+    """Other numbers the same person gave: earlier on this case, on their other cases, and
+    on their complainant record. Shown next to the number to call, never instead of it."""
+    found = list(reversed(case.previous_phones.split()))  # the latest first
+    others = session.exec(select(Case.phone).where(Case.complainant_id == case.complainant_id,
+                                                   Case.id != case.id)
+                          .order_by(col(Case.received_at).desc(), col(Case.id).desc())).all()
+    found += [p for p in others if p]
+    record = complainant_of(session, case).phone
+    if record:
+        found.append(record)
+    alternatives: list[str] = []
+    for number in found:
+        if number != case.phone and number not in alternatives:
+            alternatives.append(number)
+    return alternatives
+
+
+def mentioned_refs(session: Session, case: Case) -> list[str]:
+    """Cases this one mentions: the message that opened it pointed at them (a reference
+    or a reply) but came from someone else, so it could not join them."""
+    rows = session.exec(select(Audit.detail).where(Audit.case_id == case.id,
+                                                   Audit.action == "mentions_case")
+                        .order_by(col(Audit.id))).all()
+    refs = [str(json.loads(d).get("ref") or "") for d in rows]
+    return [r for r in dict.fromkeys(refs) if r]
+
+
+def note_mention(session: Session, new_case: Case, old_case: Case, now: datetime,
+                 via: str) -> None:
+    """``new_case`` was opened by someone else pointing at ``old_case``: both audit trails
+    say so (the references only; nothing the other person wrote)."""
+    audit(session, new_case, SYSTEM_ACTOR, "mentions_case", now, ref=old_case.ref,
+          why="different_sender", via=via)
+    audit(session, old_case, SYSTEM_ACTOR, "mentioned_by_case", now, ref=new_case.ref,
+          why="different_sender", via=via)
 
 
 # --- staff actions ---------------------------------------------------------
@@ -323,7 +389,7 @@ def mark_ack_bounced(session: Session, cfg: Config, case: Case, now: datetime) -
     complainant.email_bounced_at = now
     audit(session, case, SYSTEM_ACTOR, "ack_bounced", now)
     enqueue_prompt_refresh(session, case, now)
-    if not complainant.phone and case.status != Status.CLOSED.value and not case.historical:
+    if not case.phone and case.status != Status.CLOSED.value and not case.historical:
         escalate(session, cfg, case, SYSTEM_ACTOR, now, reason=EscalationReason.ACK_BOUNCED,
                  note="the acknowledgement bounced and no phone number is known")
 
@@ -400,7 +466,7 @@ def case_to_dict(session: Session, cfg: Config, case: Case) -> dict[str, Any]:
     """The stable JSON shape of ``complaint-bot cases --format json``."""
     c = complainant_of(session, case)
     ids = session.exec(
-        select(Message.external_id).where(Message.case_id == case.id).order_by(col(Message.id))
+        select(Message.message_id).where(Message.case_id == case.id).order_by(col(Message.id))
     ).all()
     return {
         "ref": case.ref,
@@ -408,7 +474,8 @@ def case_to_dict(session: Session, cfg: Config, case: Case) -> dict[str, Any]:
         "source": case.source,
         "type": case.type,
         "received_at": iso(case.received_at, cfg),
-        "complainant": {"name": c.name, "email": c.email, "phone": c.phone,
+        # The number to call is the case's: the one given in this complaint.
+        "complainant": {"name": c.name, "email": c.email, "phone": case.phone,
                         "representative_of": c.representative_of},
         "language": case.language,
         "subject": case.subject,
@@ -439,6 +506,8 @@ def case_detail(session: Session, cfg: Config, case: Case) -> dict[str, Any]:
     """Everything about one case, for ``case show``."""
     data = case_to_dict(session, cfg, case)
     data["summary"] = case.summary
+    data["phone_alternatives"] = phone_alternatives(session, case)
+    data["mentions"] = mentioned_refs(session, case)
     data["attempts"] = [
         {"at": iso(a.at, cfg), "by": a.by, "outcome": a.outcome, "note": a.note,
          "remedy": a.remedy, "next_step": a.next_step, "hard": a.hard}
@@ -452,7 +521,7 @@ def case_detail(session: Session, cfg: Config, case: Case) -> dict[str, Any]:
     ]
     data["messages"] = [
         {"at": iso(m.at, cfg), "direction": m.direction, "channel": m.channel,
-         "id": m.external_id, "classification": m.classification, "subject": m.subject}
+         "id": m.message_id, "classification": m.classification, "subject": m.subject}
         for m in session.exec(select(Message).where(Message.case_id == case.id)
                               .order_by(col(Message.at), col(Message.id))).all()
     ]

@@ -34,7 +34,7 @@ def citizen_context(cfg: Config, case: Case, complainant: Complainant) -> dict[s
     return {
         "ref": case.ref,
         "name": complainant.name or "",
-        "phone": format_phone_national(complainant.phone) if complainant.phone else "",
+        "phone": format_phone_national(case.phone) if case.phone else "",  # this case's number
         "call_within_days": call_within_days(cfg),
         "organisation": org.name,
         "org_phone": org.phone,
@@ -85,7 +85,7 @@ def queue_citizen_email(session: Session, cfg: Config, renderer: Renderer, case:
 def latest_inbound_id(session: Session, case: Case) -> str | None:
     """The Message-ID of the complainant's latest email, to thread our email under it."""
     return session.exec(
-        select(Message.external_id).where(Message.case_id == case.id,
+        select(Message.message_id).where(Message.case_id == case.id,
                                           Message.direction == Direction.INBOUND.value,
                                           Message.channel == "email")
         .order_by(col(Message.at).desc(), col(Message.id).desc())).first()

@@ -123,7 +123,9 @@ class Complainant(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320, index=True)
-    phone: str | None = Field(default=None, max_length=32, index=True)  # E.164
+    phone: str | None = Field(default=None, max_length=32, index=True)  # E.164, first given
+    # A chat user (Slack user id) is a person as an email address is; never a phone number.
+    chat_user: str | None = Field(default=None, max_length=64, index=True)
     representative_of: str | None = Field(default=None, max_length=200)
     email_bounced_at: datetime | None = _ts()
 
@@ -138,6 +140,11 @@ class Case(SQLModel, table=True):
     created_at: datetime = _ts_required()
     updated_at: datetime = _ts_required()
     complainant_id: int = Field(foreign_key="complainant.id", index=True)
+    # The number to call for this case (E.164): the one written in this complaint, changed
+    # only by the complainant (a later message on this case) or by staff. The numbers this
+    # case had before, space-separated, are shown as alternatives.
+    phone: str | None = Field(default=None, max_length=32)
+    previous_phones: str = Field(default="", max_length=400)
     language: str = Field(default="sv", max_length=8)
     subject: str = Field(default="", max_length=300)
     summary: str = Field(default="", max_length=2000)
@@ -173,15 +180,24 @@ class Case(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
-    """An inbound or outbound message. ``external_id`` is the email Message-ID
-    (without angle brackets) or ``slack:CHANNEL:TS``; unique, so a message is
-    stored once however often it is delivered."""
+    """An inbound or outbound message.
+
+    ``message_id`` is what the message is known by outside: the email Message-ID
+    (without angle brackets) or ``CHANNEL:TS`` in Slack; threading and
+    ``message_ids`` use it. ``external_id`` is the unique storage key, so a
+    message is stored once however often it is delivered: the same as
+    ``message_id``, except for inbound email, where it also names the sender
+    (two senders whose mail programs reuse one Message-ID are two messages; see
+    ``handlers/inbound/dedupe.py``). Left empty, ``message_id`` is filled from
+    ``external_id`` on insert.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     direction: str = Field(max_length=16)
     channel: str = Field(max_length=16)  # email | slack | phone | counter | letter
     external_id: str = Field(max_length=998, sa_column_kwargs={"unique": True})
+    message_id: str = Field(default="", max_length=998, index=True)
     content_hash: str = Field(max_length=64, index=True)
     sender: str | None = Field(default=None, max_length=320)
     sender_name: str | None = Field(default=None, max_length=200)
@@ -192,6 +208,12 @@ class Message(SQLModel, table=True):
     raw: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary(), nullable=True))
     attachments: str = Field(default="[]", sa_column=sa.Column(sa.Text(), nullable=False,
                                                               default="[]"))
+
+
+@sa.event.listens_for(Message, "before_insert")
+def _message_id_from_external_id(_mapper: Any, _conn: Any, target: Message) -> None:
+    if not target.message_id:
+        target.message_id = target.external_id
 
 
 class ContactAttempt(SQLModel, table=True):

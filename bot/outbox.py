@@ -331,7 +331,9 @@ def _send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: d
             c.prompt_channel, c.prompt_ts = ref.channel, ref.ts
         return f"{'found' if found else POSTED} {ref.channel}:{ref.ts}", store_ref
     if op == "case_message":
-        post = _post(outlets, "case_message", view, {"reopened": bool(payload.get("reopened"))})
+        post = _post(outlets, "case_message", view, {
+            "reopened": bool(payload.get("reopened")),
+            "other_sender": bool(payload.get("other_sender"))})
         ref = outlets.chat.post(prompt.channel if prompt else cfg.chat.triage_channel, post,
                                 prompt.ts if prompt else None)
         return f"{POSTED} {ref.channel}:{ref.ts}", no_effect

@@ -39,7 +39,8 @@ INBOUND_PIPELINE: tuple[str, ...] = (
     "parse",         # bytes -> ParsedEmail; not an email at all -> quarantine
     "classify",      # auto-reply, bounce, list, bulk, our own mail, no-reply, or a complaint
     "dedupe",        # this Message-ID (or content, without one) was handled before: stop
-    "thread",        # find its case: In-Reply-To/References, then the reference in the subject
+    "thread",        # find its case (In-Reply-To/References, reference in the subject); only
+                     # its complainant joins it, anyone else gets a new case that mentions it
     "robots",        # robot mail is attached to its case (a bounce marks the ack) and stops
     "open_case",     # no case yet: open one (complainant, phone, language, serious?)
     "record",        # store the message on the case
@@ -73,6 +74,9 @@ class InboundContext:
     new_case: bool = False
     reopened: bool = False
     phone: str | None = None
+    # A case the message points at (reply or reference) but may not join: it came from
+    # someone else. The new case mentions it, and staff are told.
+    mentioned_case: Case | None = None
     notes: list[str] = field(default_factory=list)
 
     @property

@@ -31,7 +31,7 @@ import phonenumbers
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.cases import audit, case_to_dict, iso
+from bot.cases import ABOUT_OTHERS, OTHER_SENDER, audit, case_to_dict, iso
 from bot.config import Config
 from bot.errors import InvalidAction
 from bot.models import (
@@ -90,7 +90,9 @@ def find_complainants(session: Session, person: Person) -> list[Complainant]:
     if person.email:
         q = q.where(sa.func.lower(col(Complainant.email)) == person.email)
     elif person.phone:
-        q = q.where(Complainant.phone == person.phone)
+        # The number on their record, or the number to call on one of their cases.
+        q = q.where(sa.or_(col(Complainant.phone) == person.phone, col(Complainant.id).in_(
+            select(Case.complainant_id).where(Case.phone == person.phone))))
     else:
         return []
     return list(session.exec(q.order_by(col(Complainant.id))).all())
@@ -139,7 +141,7 @@ def _raw_text(raw: bytes | None) -> str | None:
 def _message_dict(m: Message, cfg: Config) -> dict[str, Any]:
     return {
         "id": m.id, "at": iso(m.at, cfg), "direction": m.direction, "channel": m.channel,
-        "message_id": m.external_id, "sender": m.sender, "sender_name": m.sender_name,
+        "message_id": m.message_id, "sender": m.sender, "sender_name": m.sender_name,
         "subject": m.subject, "classification": m.classification, "text": m.body_text,
         "attachments": json.loads(m.attachments or "[]"), "raw": _raw_text(m.raw),
     }
@@ -148,13 +150,16 @@ def _message_dict(m: Message, cfg: Config) -> dict[str, Any]:
 def _case_export(session: Session, cfg: Config, case: Case) -> dict[str, Any]:
     data = case_to_dict(session, cfg, case)
     data.pop("complainant")  # listed once, at the top
-    data.update({"summary": case.summary, "theme": case.theme, "unit": case.unit})
+    data.update({"summary": case.summary, "theme": case.theme, "unit": case.unit,
+                 "phone": case.phone, "previous_phones": case.previous_phones.split()})
 
     def rows(model: Any, order: Any) -> list[Any]:
         return list(session.exec(select(model).where(model.case_id == case.id)
                                  .order_by(order, col(model.id))).all())
 
-    data["messages"] = [_message_dict(m, cfg) for m in rows(Message, col(Message.at))]
+    # Someone else's reply in the case's chat thread is their words, not the person's.
+    data["messages"] = [_message_dict(m, cfg) for m in rows(Message, col(Message.at))
+                        if m.classification != OTHER_SENDER]
     data["contact_attempts"] = [
         {"at": iso(a.at, cfg), "by": a.by, "outcome": a.outcome, "note": a.note,
          "remedy": a.remedy, "next_step": a.next_step, "hard": a.hard}
@@ -171,7 +176,7 @@ def _case_export(session: Session, cfg: Config, case: Case) -> dict[str, Any]:
     data["audit"] = [
         {"at": iso(a.at, cfg), "actor": a.actor, "action": a.action,
          "detail": json.loads(a.detail or "{}")}
-        for a in rows(Audit, col(Audit.at))]
+        for a in rows(Audit, col(Audit.at)) if a.action not in ABOUT_OTHERS]
     return data
 
 
@@ -301,6 +306,7 @@ def _anonymise_case(session: Session, case: Case, blank: Complainant, counts: Pu
                     now: datetime, actor: str, why: str) -> None:
     """Strip what identifies a person or tells their story; keep what the reports count."""
     case.subject, case.summary = "", ""
+    case.phone, case.previous_phones = None, ""
     case.complainant_id = blank.id or 0
     for m in session.exec(select(Message).where(Message.case_id == case.id)).all():
         counts.messages += _blank_message(m)

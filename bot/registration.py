@@ -41,7 +41,7 @@ def registration_record(session: Session, cfg: Config, case: Case) -> dict[str, 
         docs.append({
             "document_id": f"M{m.id}", "document_date": iso(m.at, cfg),
             "document_direction": m.direction, "document_kind": f"{m.channel}:{m.classification}",
-            "document_subject": m.subject, "external_id": m.external_id,
+            "document_subject": m.subject, "external_id": m.message_id,
             "attachments": [{"filename": a.get("filename") or "", "content_type":
                              a.get("content_type") or "", "size": a.get("size") or 0}
                             for a in json.loads(m.attachments or "[]")],
@@ -68,7 +68,7 @@ def registration_record(session: Session, cfg: Config, case: Case) -> dict[str, 
         "case_type": case.type,
         "sender_name": person.name,
         "sender_email": person.email,
-        "sender_phone": person.phone,
+        "sender_phone": case.phone,
         "representative_of": person.representative_of,
         "subject": case.subject,
         "status": case.status,

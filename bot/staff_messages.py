@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.cases import complainant_of
+from bot.cases import complainant_of, mentioned_refs, phone_alternatives
 from bot.config import Config
 from bot.mail.extract import format_phone_national
 from bot.models import Case, ContactAttempt, Escalation
@@ -74,6 +74,10 @@ class CaseView:
     closed: bool
     resolution: str
     historical: bool
+    # Other numbers the same person gave (E.164), and cases this one mentions but could not
+    # join (someone else pointed at them).
+    phone_alternatives: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
 
 
 def case_view(session: Session, cfg: Config, case: Case, now: datetime) -> CaseView:
@@ -87,8 +91,8 @@ def case_view(session: Session, cfg: Config, case: Case, now: datetime) -> CaseV
         received=local_when(case.received_at, cfg, lang),
         age_hours=max(0.0, (now - case.received_at).total_seconds() / 3600),
         name=redact(c.name or ""),
-        phone_national=format_phone_national(c.phone) if c.phone else "",
-        phone_e164=c.phone or "",
+        phone_national=format_phone_national(case.phone) if case.phone else "",
+        phone_e164=case.phone or "",
         email_known=bool(c.email),
         language=case.language,
         subject=redact(case.subject),
@@ -106,6 +110,8 @@ def case_view(session: Session, cfg: Config, case: Case, now: datetime) -> CaseV
         closed=case.closed_at is not None,
         resolution=case.resolution or "",
         historical=case.historical,
+        phone_alternatives=tuple(phone_alternatives(session, case)),
+        mentions=tuple(mentioned_refs(session, case)),
     )
 
 

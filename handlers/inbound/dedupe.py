@@ -1,18 +1,50 @@
-"""Step 3: a message seen before (same Message-ID, or same content without one) stops here."""
+"""Step 3: a message seen before stops here.
+
+A message is the same message when it has the same Message-ID *and* the same
+sender: two people whose mail programs reuse one Message-ID have written two
+messages. Without a Message-ID, the same content (which includes the sender)
+from the same sender is the same message.
+"""
 
 from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
 from bot.errors import Discard
 from bot.models import Direction, Message
-from bot.pipeline import InboundContext
+
+if TYPE_CHECKING:  # the pipeline imports its steps; a step needs it for types only
+    from bot.pipeline import InboundContext
+
+
+def sender_of(ctx: InboundContext) -> str | None:
+    """The sender as stored on the message row (and part of its storage key)."""
+    assert ctx.parsed is not None
+    return ctx.parsed.from_address
+
+
+def message_id(ctx: InboundContext) -> str:
+    """What the message is known by: its Message-ID, or a content hash when it has none."""
+    assert ctx.parsed is not None
+    return ctx.parsed.message_id or f"sha256:{ctx.parsed.content_hash}"
+
+
+def storage_key(msg_id: str, sender: str | None) -> str:
+    """The unique key of an inbound email: its Message-ID together with its sender.
+
+    Hashed, because a Message-ID may be as long as the column. (A frozen copy lives in
+    migration 0005, which rewrote the keys stored before.)
+    """
+    digest = hashlib.sha256(f"{(sender or '').strip().lower()}\n{msg_id}".encode()).hexdigest()
+    return f"email-in:{digest}"
 
 
 def external_id(ctx: InboundContext) -> str:
-    """The message's unique id: its Message-ID, or a content hash when it has none."""
-    assert ctx.parsed is not None
-    return ctx.parsed.message_id or f"sha256:{ctx.parsed.content_hash}"
+    """The message's unique storage key (see :func:`storage_key`)."""
+    return storage_key(message_id(ctx), sender_of(ctx))
 
 
 def process(ctx: InboundContext) -> None:

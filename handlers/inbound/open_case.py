@@ -10,13 +10,14 @@ import re
 from datetime import timedelta
 
 from bot.cases import (
+    SYSTEM_ACTOR,
     NewComplaint,
-    audit,
     complainant_of,
-    enqueue_prompt_refresh,
     escalate,
+    note_mention,
     open_case,
     reopen,
+    set_case_phone,
 )
 from bot.errors import Discard
 from bot.mail.extract import detect_language, find_phone_numbers, guess_name
@@ -58,25 +59,23 @@ def process(ctx: InboundContext) -> None:
     ctx.phone = phones[0] if phones else None
 
     if ctx.case is not None:
+        # The thread step let only the complainant (or an address on the case) get here,
+        # so a new number in this message is the complainant's: it becomes the case's.
         case = ctx.case
-        complainant = complainant_of(ctx.session, case)
-        ctx.complainant = complainant
-        if ctx.phone and not complainant.phone:
-            complainant.phone = ctx.phone
-            audit(ctx.session, case, "system", "phone_added", ctx.now, via="email")
-            enqueue_prompt_refresh(ctx.session, case, ctx.now)
-        if case.status == Status.CLOSED.value:
-            window = timedelta(days=cfg.policy.reopen_window_days)
-            if case.closed_at is not None and ctx.now - case.closed_at <= window:
-                reopen(ctx.session, cfg, case, ctx.now)
-                ctx.reopened = True
-                escalate(ctx.session, cfg, case, "system", ctx.now,
-                         reason=EscalationReason.REOPENED,
-                         note="the complainant wrote again after the case was closed")
-                return
-            ctx.case = None  # too long ago: a new case
-        else:
+        ctx.complainant = complainant_of(ctx.session, case)
+        if case.status != Status.CLOSED.value:
+            set_case_phone(ctx.session, case, ctx.phone, ctx.now, SYSTEM_ACTOR, via="email")
             return
+        window = timedelta(days=cfg.policy.reopen_window_days)
+        if case.closed_at is not None and ctx.now - case.closed_at <= window:
+            set_case_phone(ctx.session, case, ctx.phone, ctx.now, SYSTEM_ACTOR, via="email")
+            reopen(ctx.session, cfg, case, ctx.now)
+            ctx.reopened = True
+            escalate(ctx.session, cfg, case, SYSTEM_ACTOR, ctx.now,
+                     reason=EscalationReason.REOPENED,
+                     note="the complainant wrote again after the case was closed")
+            return
+        ctx.case = None  # too long ago: a new case
 
     if ctx.mail.historical and cfg.mailbox.historical == "skip":
         raise Discard("historical mail skipped (mailbox.historical = 'skip')")
@@ -95,6 +94,8 @@ def process(ctx: InboundContext) -> None:
     ), ctx.now)
     ctx.new_case = True
     ctx.complainant = complainant_of(ctx.session, ctx.case)
+    if ctx.mentioned_case is not None:
+        note_mention(ctx.session, ctx.case, ctx.mentioned_case, ctx.now, via="email")
     if serious and not ctx.mail.historical:
         escalate(ctx.session, cfg, ctx.case, "system", ctx.now, reason=EscalationReason.SERIOUS,
                  note="serious keyword in the complaint")

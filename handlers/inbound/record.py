@@ -6,7 +6,7 @@ import json
 
 from bot.models import Direction, Message
 from bot.pipeline import InboundContext
-from handlers.inbound.dedupe import external_id
+from handlers.inbound.dedupe import external_id, message_id, sender_of
 
 
 def message_row(ctx: InboundContext, classification: str = "complaint") -> Message:
@@ -17,8 +17,9 @@ def message_row(ctx: InboundContext, classification: str = "complaint") -> Messa
         direction=Direction.INBOUND.value,
         channel="email",
         external_id=external_id(ctx),
+        message_id=message_id(ctx),
         content_hash=p.content_hash,
-        sender=p.from_address,
+        sender=sender_of(ctx),
         sender_name=p.from_name,
         subject=p.subject[:998],
         body_text=p.body_text,

@@ -12,7 +12,7 @@ from bot.cases import mark_ack_bounced
 from bot.errors import Discard
 from bot.models import Direction, Message
 from bot.pipeline import InboundContext
-from handlers.inbound.dedupe import external_id
+from handlers.inbound.dedupe import message_id
 from handlers.inbound.record import message_row
 
 
@@ -25,9 +25,9 @@ def process(ctx: InboundContext) -> None:
     ctx.session.add(msg)
     if ctx.case is not None and cls.kind == "bounce":
         ours = ctx.session.exec(
-            select(Message.id).where(col(Message.external_id).in_(ctx.parsed.report_original_ids),
+            select(Message.id).where(col(Message.message_id).in_(ctx.parsed.report_original_ids),
                                      Message.direction == Direction.OUTBOUND.value)
         ).first()
         if ours is not None:
             mark_ack_bounced(ctx.session, ctx.cfg, ctx.case, ctx.now)
-    raise Discard(f"{cls.kind}: {cls.reason} (id {external_id(ctx)[:80]})")
+    raise Discard(f"{cls.kind}: {cls.reason} (id {message_id(ctx)[:80]})")

@@ -22,18 +22,19 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.cases import (
+    OTHER_SENDER,
     SYSTEM_ACTOR,
     NewComplaint,
     audit,
     complainant_of,
     enqueue,
-    enqueue_prompt_refresh,
     escalate,
     open_case,
     reopen,
+    set_case_phone,
     slack_actor,
     unique_key,
 )
@@ -150,6 +151,7 @@ def open_from_slack(session: Session, cfg: Config, now: datetime, *, channel: st
         source=Source.SLACK.value, received_at=received, name=name,
         phone=phones[0] if phones else None, language=language, subject=subject_of(text),
         summary=summarise(text), serious=serious, origin_channel=channel, origin_ts=reply_ts,
+        chat_user=user or None,
     ), now, actor=actor)
     session.add(Message(case_id=case.id, direction=Direction.INBOUND.value, channel="slack",
                         external_id=external_id, content_hash=content_hash(text), sender=user,
@@ -167,28 +169,65 @@ def open_from_slack(session: Session, cfg: Config, now: datetime, *, channel: st
     return case
 
 
+class Replier(StrEnum):
+    """Who replied in a case's intake thread, which decides what the reply may change."""
+
+    COMPLAINANT = "complainant"  # the original poster: the case's complainant
+    STAFF = "staff"
+    OTHER = "other"  # anyone else: recorded, changes nothing
+
+
+def replier(cfg: Config, user: str, poster: str | None) -> Replier:
+    """Who ``user`` is to a case whose original poster is ``poster`` (pure)."""
+    if poster and user == poster:
+        return Replier.COMPLAINANT
+    if user in cfg.chat.staff_users or user in cfg.chat.ombudsman_users:
+        return Replier.STAFF
+    return Replier.OTHER
+
+
+def original_poster(session: Session, case: Case) -> str | None:
+    """The Slack user who wrote the complaint: the complainant's chat user, else (cases
+    opened before that was recorded) the sender of the case's first message."""
+    chat_user = complainant_of(session, case).chat_user
+    if chat_user:
+        return chat_user
+    first = session.exec(select(Message.sender).where(
+        Message.case_id == case.id, Message.direction == Direction.INBOUND.value,
+        Message.channel == "slack").order_by(col(Message.id))).first()
+    return first or None
+
+
 def join_thread(session: Session, cfg: Config, now: datetime, *, channel: str, ts: str,
                 thread_ts: str, user: str, text: str, name: str | None) -> Case | None:
-    """A reply in a case's intake thread joins the case (and may bring a phone number)."""
+    """A reply in a case's intake thread is kept on the case. From the complainant it may
+    bring a new number and reopen a recently closed case; from staff it may add a number
+    when there is none; from anyone else it changes nothing (staff get a note)."""
     case = session.exec(select(Case).where(Case.origin_channel == channel,
                                            Case.origin_ts == thread_ts)).first()
     external_id = f"{channel}:{ts}"
     if case is None or message_exists(session, external_id):
         return None
     received = slack_time(ts)
+    who = replier(cfg, user, original_poster(session, case))
     session.add(Message(case_id=case.id, direction=Direction.INBOUND.value, channel="slack",
                         external_id=external_id, content_hash=content_hash(text), sender=user,
-                        sender_name=name, body_text=text, classification="reply", at=received))
+                        sender_name=name, body_text=text, at=received,
+                        classification="reply" if who != Replier.OTHER else OTHER_SENDER))
+    if who == Replier.OTHER:
+        audit(session, case, slack_actor(user), "other_sender_message", now, via="slack")
+        enqueue(session, kind=OutboxKind.CHAT, dedupe_key=unique_key(f"case-message:{case.id}"),
+                payload={"op": "case_message", "case_id": case.id, "other_sender": True},
+                case=case, now=now)
+        return case
     audit(session, case, slack_actor(user), "message_added", now, via="slack")
-    complainant = complainant_of(session, case)
-    if not complainant.phone:
-        phones = phones_in(cfg, text, case.language)
-        if phones:
-            complainant.phone = phones[0]
-            audit(session, case, SYSTEM_ACTOR, "phone_added", now, via="slack")
-            enqueue_prompt_refresh(session, case, now)
+    phones = phones_in(cfg, text, case.language)
+    if phones and (who == Replier.COMPLAINANT or not case.phone):
+        set_case_phone(session, case, phones[0], now, SYSTEM_ACTOR if who == Replier.COMPLAINANT
+                       else slack_actor(user), via="slack")
     reopened = False
-    if case.status == Status.CLOSED.value and case.closed_at is not None and \
+    if who == Replier.COMPLAINANT and case.status == Status.CLOSED.value and \
+            case.closed_at is not None and \
             now - case.closed_at <= timedelta(days=cfg.policy.reopen_window_days):
         reopen(session, cfg, case, now)
         reopened = True

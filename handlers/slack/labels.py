@@ -78,6 +78,10 @@ SV: dict[str, str] = {
     "reminder_title": "⏰ Påminnelse: {ref} väntar på ett samtal",
     "case_message_title": "✉️ {ref}: {name} har skrivit igen",
     "case_message_reopened": "Ärendet var avslutat och har öppnats igen.",
+    "phone_alternatives": "Andra nummer: {numbers}",
+    "mentions_other_sender": "Nämner {refs}, från en annan avsändare: ett eget ärende.",
+    "other_sender_message": "✉️ {ref}: ett svar i tråden från någon annan än den som skrev "
+                            "klagomålet. Det är sparat på ärendet och ändrar ingenting.",
     "the_complainant": "den klagande",
     "modal_log_call": "Logga samtal",
     "modal_escalate": "Eskalera",
@@ -229,6 +233,10 @@ NB: dict[str, str] = {
     "reminder_title": "⏰ Påminnelse: {ref} venter på en samtale",
     "case_message_title": "✉️ {ref}: {name} har skrevet igjen",
     "case_message_reopened": "Saken var avsluttet og er åpnet igjen.",
+    "phone_alternatives": "Andre numre: {numbers}",
+    "mentions_other_sender": "Nevner {refs}, fra en annen avsender: en egen sak.",
+    "other_sender_message": "✉️ {ref}: et svar i tråden fra en annen enn den som skrev "
+                            "klagen. Det er lagret på saken og endrer ingenting.",
     "the_complainant": "klageren",
     "modal_log_call": "Logg samtale",
     "modal_escalate": "Eskaler",
@@ -355,6 +363,10 @@ NN: dict[str, str] = {
     "reminder_title": "⏰ Påminning: {ref} ventar på ein samtale",
     "case_message_title": "✉️ {ref}: {name} har skrive igjen",
     "case_message_reopened": "Saka var avslutta og er opna igjen.",
+    "phone_alternatives": "Andre nummer: {numbers}",
+    "mentions_other_sender": "Nemner {refs}, frå ein annan avsendar: ei eiga sak.",
+    "other_sender_message": "✉️ {ref}: eit svar i tråden frå ein annan enn den som skreiv "
+                            "klaga. Det er lagra på saka og endrar ingenting.",
     "the_complainant": "klagaren",
     "modal_register": "Registrer klage",
     "outcome": "Korleis gjekk samtalen?",
@@ -492,6 +504,11 @@ EN: dict[str, str] = {
     "reminder_title": "⏰ Reminder: {ref} is waiting for a call",
     "case_message_title": "✉️ {ref}: {name} wrote again",
     "case_message_reopened": "The case was closed and has been reopened.",
+    "phone_alternatives": "Other numbers: {numbers}",
+    "mentions_other_sender": "Mentions {refs}, from a different sender: a case of its own.",
+    "other_sender_message": "✉️ {ref}: a reply in the thread from someone other than the "
+                            "person who wrote the complaint. It is kept on the case and "
+                            "changes nothing.",
     "the_complainant": "the complainant",
     "modal_log_call": "Log call",
     "modal_escalate": "Escalate",

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bot.mail.extract import format_phone_national
 from bot.staff_messages import CaseView
 from handlers.slack.blockkit import (
     MESSAGE_BLOCKS,
@@ -83,12 +84,23 @@ def title(w: Mapping[str, str], view: CaseView) -> str:
     return " ".join([w["title_open"].format(ref=view.ref), *flags])
 
 
+def alternatives_text(w: Mapping[str, str], view: CaseView) -> str:
+    """Numbers the person gave before, dialable, after the one to call."""
+    links = ", ".join(tel_link(n, format_phone_national(n)) for n in view.phone_alternatives[:5])
+    return w["phone_alternatives"].format(numbers=links)
+
+
 def phone_line(w: Mapping[str, str], view: CaseView) -> str:
     if view.phone_e164:
-        return f"*{w['phone']}*\n{tel_link(view.phone_e164, view.phone_national)} · " \
+        line = f"*{w['phone']}*\n{tel_link(view.phone_e164, view.phone_national)} · " \
                f"{esc(view.phone_e164, 40)}"
-    missing = w["no_phone_asked"] if view.email_known and not view.ack_bounced else w["no_phone"]
-    return f"*{w['phone']}*\n{missing}"
+    else:
+        missing = (w["no_phone_asked"] if view.email_known and not view.ack_bounced
+                   else w["no_phone"])
+        line = f"*{w['phone']}*\n{missing}"
+    if view.phone_alternatives:
+        line += "\n" + alternatives_text(w, view)
+    return line
 
 
 def fact_fields(w: Mapping[str, str], view: CaseView) -> list[str]:
@@ -123,6 +135,9 @@ def state_lines(w: Mapping[str, str], view: CaseView) -> list[str]:
     if view.closed:
         state.append(w["closed"].format(resolution=label_of(w, "resolution", view.resolution)))
     lines = [" · ".join(state)]
+    if view.mentions:
+        lines.append(w["mentions_other_sender"].format(
+            refs=", ".join(esc(r, 40) for r in view.mentions[:5])))
     lines.extend(f"{esc(a.at, 40)} · {label_of(w, 'outcome', a.outcome)} · {mention(a.by)}"
                  for a in view.attempts[-5:])
     if view.ack_bounced:
@@ -265,7 +280,9 @@ def case_message_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
     w = words(staff_language(ctx))
     name = esc(view.name, 200) if view.name else w["the_complainant"]
     lines = [w["case_message_title"].format(ref=view.ref, name=name)]
-    if ctx.get("reopened"):
+    if ctx.get("other_sender"):  # someone else replied in the intake thread
+        lines = [w["other_sender_message"].format(ref=view.ref)]
+    elif ctx.get("reopened"):
         lines.append(w["case_message_reopened"])
     return [section("\n".join(lines), BlockId.HEADER),
             {"type": "actions", "block_id": BlockId.ACTIONS, "elements": [

@@ -20,7 +20,6 @@ from sqlmodel import Session, col, select
 from bot.calendar import WorkingCalendar
 from bot.cases import (
     audit,
-    complainant_of,
     enqueue,
     enqueue_prompt_refresh,
     escalate,
@@ -54,7 +53,7 @@ def snapshot(session: Session, case: Case) -> CaseSnapshot:
         failed_attempts=len(failed),
         last_failed_attempt_at=failed[-1].at if failed else None,
         serious=case.serious, ack_bounced=case.ack_bounced_at is not None,
-        has_phone=bool(complainant_of(session, case).phone),
+        has_phone=bool(case.phone),
         number_request_offered=case.number_request_offered_at is not None,
     )
 
