@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import contextlib
 import hashlib
 import quopri
 import re
@@ -306,17 +307,17 @@ class _Headers:
             pairs = []
         if not pairs:
             pairs = [(display, addr) for display, addr in getaddresses([text]) if addr]
-        found = [
+        usable = [
             (storable_text(display.strip()), addr.strip().lower())
             for display, addr in pairs
             if _ADDR_SPEC.match(addr.strip())
         ]
         raw_text = self.raw_text(name) or text
-        if not found:
-            found = _loose_address(raw_text)
-        if len(found) == 1 and not found[0][0] and (comment := _COMMENT.search(raw_text)):
-            found = [(" ".join(comment.group(1).split()), found[0][1])]  # addr (Anna Berg)
-        return found
+        if not usable:
+            usable = _loose_address(raw_text)
+        if len(usable) == 1 and not usable[0][0] and (comment := _COMMENT.search(raw_text)):
+            usable = [(" ".join(comment.group(1).split()), usable[0][1])]  # addr (Anna Berg)
+        return usable
 
 
 def _loose_address(text: str) -> list[tuple[str, str]]:
@@ -333,10 +334,8 @@ def _loose_address(text: str) -> list[tuple[str, str]]:
     comment = _COMMENT.search(rest)
     name = " ".join((comment.group(1) if comment else _COMMENT.sub(" ", rest)).split())
     if "=?" in name:
-        try:
+        with contextlib.suppress(Exception):  # an undecodable name stays as written
             name = str(policy.default.header_factory("Subject", _predecode_words("Subject", name)))
-        except Exception:
-            pass
     return [(storable_text(name.strip().strip('"')), address)]
 
 
