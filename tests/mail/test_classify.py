@@ -47,8 +47,8 @@ def headers(text: str) -> ParsedEmail:
         ("null_sender_autoreply.eml", MailKind.AUTO_REPLY, "Return-Path"),
         ("mailing_list.eml", MailKind.LIST, "List-Id"),
         ("newsletter_bulk.eml", MailKind.BULK, "Precedence"),
-        ("newsletter_unsubscribe_only.eml", MailKind.BULK, "List-Unsubscribe"),
-        ("noreply_sender.eml", MailKind.NO_REPLY, "From"),
+        ("newsletter_unsubscribe_only.eml", MailKind.REVIEW, "List-Unsubscribe"),
+        ("noreply_sender.eml", MailKind.REVIEW, "From"),
     ],
 )
 def test_fixture_kinds(name: str, kind: MailKind, header: str) -> None:
@@ -133,22 +133,27 @@ def test_bounce_is_checked_before_auto_reply() -> None:
     assert classify(mail, OWN).kind is MailKind.BOUNCE
 
 
-def test_precedence_junk_and_list() -> None:
+def test_precedence_junk_alone_is_a_doubt_and_list_is_a_list() -> None:
     junk = headers("From: a@example.se\nSubject: x\nPrecedence: junk")
     listed = headers("From: a@example.se\nSubject: x\nPrecedence: list")
-    assert classify(junk, OWN).kind is MailKind.BULK
+    assert classify(junk, OWN).kind is MailKind.REVIEW
+    assert "without list evidence" in classify(junk, OWN).reason
     assert classify(listed, OWN).kind is MailKind.LIST
 
 
-def test_no_reply_reply_to_overrides_a_personal_from() -> None:
+def test_no_reply_reply_to_files_under_the_from_person_without_an_answer() -> None:
     mail = headers("From: Anna <anna@example.se>\nReply-To: donotreply@example.se\nSubject: x")
     result = classify(mail, OWN)
-    assert result.kind is MailKind.NO_REPLY
+    assert result.kind is MailKind.COMPLAINT
+    assert result.contact == "anna@example.se"
+    assert not result.may_acknowledge
     assert "Reply-To" in result.reason
 
 
-def test_mail_without_any_address_cannot_be_answered() -> None:
-    assert classify(headers("Subject: x"), OWN).kind is MailKind.NO_REPLY
+def test_mail_without_any_address_and_little_text_goes_to_review() -> None:
+    result = classify(headers("Subject: x"), OWN)
+    assert result.kind is MailKind.REVIEW
+    assert result.needs_review and not result.may_acknowledge
 
 
 @pytest.mark.parametrize(
