@@ -620,7 +620,9 @@ _SEPARATOR = re.compile(
     r"^\s*-{2,}\s*(?:Original Message|Ursprungligt meddelande|Originalmeddelande|"
     r"Opprinnelig melding|Opphavleg melding|Forwarded message|Vidarebefordrat meddelande|"
     r"Videresendt melding)\s*-{2,}\s*$"
-    r"|^\s*_{10,}\s*$",
+    r"|^\s*_{10,}\s*$"
+    r"|^\s*(?:Begin forwarded message|Start (?:på|of) vidarebefordrat meddelande|"
+    r"Videresendt melding|Vidaresendt melding)\s*:\s*$",
     re.IGNORECASE,
 )
 _REPLY_FROM = re.compile(r"^\s*\*?(?:From|Från|Fra|Frå|Von)\s*:\*?\s*\S", re.IGNORECASE)
@@ -636,13 +638,14 @@ _MOBILE_SIGNATURE = re.compile(
 )
 
 
-def strip_quotes_and_signature(body: str) -> str:
+def strip_quotes_and_signature(body: str, *, whole_if_empty: bool = True) -> str:
     """The part of ``body`` the sender wrote now: no quoted replies, no signature.
 
     Cuts at the first reply marker ("On ... wrote:", "Den ... skrev:", an
     Outlook "From:/Från:/Fra:" header block or separator line, or the "-- "
     signature separator), drops "> " quoted lines and "Sent from my iPhone"
-    lines. Falls back to the whole body if that leaves nothing.
+    lines. Falls back to the whole body if that leaves nothing (unless
+    ``whole_if_empty`` is False: then the sender wrote nothing of their own).
     """
     lines = body.splitlines()
     kept: list[str] = []
@@ -663,7 +666,7 @@ def strip_quotes_and_signature(body: str) -> str:
         kept.append(line.rstrip())
     summary = "\n".join(kept).strip()
     summary = re.sub(r"\n{3,}", "\n\n", summary)
-    return summary or body.strip()
+    return summary or (body.strip() if whole_if_empty else "")
 
 
 # --------------------------------------------------------------------------- assembly
