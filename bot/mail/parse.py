@@ -409,9 +409,9 @@ def decode_text(payload: bytes, declared: str | None, defects: list[str] | None 
     real mail uses for the declared label (GB2312 -> GB18030, ISO-2022-JP -> its
     extended variants, ks_c_5601 -> cp949, ISO-8859-1 -> windows-1252, see
     ``_CHARSET_FALLBACKS``); then the declared charset itself; then UTF-8, cp1252
-    and finally latin-1, which never fails. A decoding that leaves lone
-    surrogates (UTF-7, UTF-16 mislabels) counts as a failure. Unknown charset
-    names fall through to the same chain.
+    and finally latin-1, which never fails. Lone surrogates a decoding leaves
+    (a broken UTF-7 sequence) become U+FFFD. Unknown charset names fall through
+    to the same chain.
     """
     notes = defects if defects is not None else []
     charset = _charset_label(declared or "") or None
@@ -431,7 +431,7 @@ def decode_text(payload: bytes, declared: str | None, defects: list[str] | None 
         except (UnicodeDecodeError, LookupError):
             continue
         if _UNSTORABLE.search(text.replace("\x00", "")):
-            continue  # lone surrogates: not a real decoding
+            notes.append(f"body in {name} has lone surrogates; replaced")
         if charset is not None and not payload.isascii() and not _same_codec(name, charset):
             notes.append(f"body declared {charset} but decoded as {name}")
         return storable_text(text)
