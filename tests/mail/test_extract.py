@@ -230,5 +230,5 @@ def test_own_words_leave_out_quotes_and_forwarded_messages() -> None:
         "Hot och våld på bussen.\n".encode())
     assert "våld" not in own_words(mail)
     only_forward = parse_email(
-        "From: a@example.se\nSubject: Fwd\n\nBegin forwarded message:\n\nHot!\n".encode())
+        b"From: a@example.se\nSubject: Fwd\n\nBegin forwarded message:\n\nHot!\n")
     assert "Hot" not in own_words(only_forward)
