@@ -218,3 +218,22 @@ def test_reference_numbers_are_not_phone_numbers(bot: Bot) -> None:
                         "Ärendet gäller KL-2026-000012 från 2026-11-20.", msgid="<r@x.se>"))
     [case] = bot.cases()
     assert case["complainant"]["phone"] is None
+
+
+def test_quarantine_reason_never_carries_message_text_or_sql_parameters() -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.pipeline import _reason
+
+    secret = "Anna Andersson 070-123 45 67 hemtjänsten"
+    cause = sqlite3.IntegrityError("UNIQUE constraint failed: message.external_id")
+    db_error = IntegrityError("INSERT INTO message (subject) VALUES (?)", (secret,), cause)
+    reason = _reason(db_error)
+    assert secret not in reason and "070" not in reason and "INSERT" not in reason
+    assert reason.startswith("IntegrityError: IntegrityError") and "message.external_id" in reason
+    try:
+        raise ValueError(secret)
+    except ValueError as exc:
+        assert secret not in _reason(exc) and _reason(exc).startswith("ValueError at ")
