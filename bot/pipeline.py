@@ -41,10 +41,10 @@ log = logging.getLogger(__name__)
 
 INBOUND_PIPELINE: tuple[str, ...] = (
     "parse",         # bytes -> ParsedEmail; not an email at all -> quarantine
-    "classify",      # auto-reply, bounce, list, bulk, our own mail, no-reply, or a complaint
+    "classify",      # a person's complaint, robot mail (positive evidence only), or a doubt
     "dedupe",        # this Message-ID (or content, without one) was handled before: stop
     "thread",        # find its case: In-Reply-To/References, then the reference in the subject
-    "robots",        # robot mail is attached to its case (a bounce marks the ack) and stops
+    "robots",        # robot mail is kept and stops (a bounce marks the ack); a doubt -> review
     "open_case",     # no case yet: open one (complainant, phone, language, serious?)
     "record",        # store the message on the case
     "acknowledge",   # can_acknowledge? -> acknowledgement email into the outbox
