@@ -176,11 +176,25 @@ class PolicyConfig(_Section):
     bounce_block_days: int = Field(60, ge=0)
     reopen_window_days: int = Field(90, ge=0)
     retention_days: int = Field(0, ge=0)
-    serious_keywords: tuple[str, ...] = (
-        "hot", "hotar", "våld", "misshandel", "övergrepp", "självmord", "lex sarah",
-        "trussel", "truer", "vold", "overgrep", "selvmord", "sjølvmord",
-        "threat", "violence", "abuse", "suicide", "self-harm",
-    )
+    # Serious keywords per language: a complaint is matched against the list of the
+    # language it is written in (Swedish "hot" must not fire on English "hot water").
+    serious_keywords_by_language: dict[Language, tuple[str, ...]] = {
+        "sv": ("hot", "hotar", "hotad", "hotade", "våld", "misshandel", "misshandlad",
+               "övergrepp", "självmord", "lex sarah", "lex maria"),
+        "nb": ("trussel", "trusler", "truer", "truet", "vold", "overgrep", "selvmord",
+               "mishandling"),
+        "nn": ("trugsmål", "truar", "trussel", "vald", "vold", "overgrep", "sjølvmord",
+               "mishandling"),
+        "en": ("threat", "threatened", "threatening", "violence", "abuse", "abused",
+               "suicide", "self-harm"),
+    }
+    # Older configurations: one flat list, matched in every language (kept working).
+    serious_keywords: tuple[str, ...] = ()
+
+    def serious_keywords_for(self, language: str) -> tuple[str, ...]:
+        """The keywords that mark a complaint in ``language`` as serious."""
+        words = self.serious_keywords_by_language.get(language, ())  # type: ignore[call-overload]
+        return tuple(dict.fromkeys((*words, *self.serious_keywords)))
 
     @field_validator("timezone")
     @classmethod

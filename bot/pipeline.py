@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlmodel import Session
 
 from bot import metrics
@@ -37,11 +41,11 @@ log = logging.getLogger(__name__)
 
 INBOUND_PIPELINE: tuple[str, ...] = (
     "parse",         # bytes -> ParsedEmail; not an email at all -> quarantine
-    "classify",      # auto-reply, bounce, list, bulk, our own mail, no-reply, or a complaint
+    "classify",      # a person's complaint, robot mail (positive evidence only), or a doubt
     "dedupe",        # this Message-ID (or content, without one) was handled before: stop
     "thread",        # find its case (In-Reply-To/References, reference in the subject); only
                      # its complainant joins it, anyone else gets a new case that mentions it
-    "robots",        # robot mail is attached to its case (a bounce marks the ack) and stops
+    "robots",        # robot mail is kept and stops (a bounce marks the ack); a doubt -> review
     "open_case",     # no case yet: open one (complainant, phone, language, serious?)
     "record",        # store the message on the case
     "acknowledge",   # can_acknowledge? -> acknowledgement email into the outbox
@@ -158,9 +162,42 @@ def process_mail(engine: Engine, services: Services, mailbox: Mailbox, mail: Inb
 
 
 def _reason(exc: BaseException) -> str:
+    """Why a message was quarantined, in words that never carry the message itself.
+
+    Our own :class:`Unprocessable` reasons are kept. Anything else is reduced to
+    the exception class and where it was raised; a database error to its class,
+    the driver's class and SQLSTATE (and the server's primary message, which
+    names a constraint or a type, never a value). ``str(exc)`` is never used: for
+    SQLAlchemy it includes the SQL parameters, that is the citizen's text.
+    """
     if isinstance(exc, Unprocessable):
         return str(exc)[:2000]
-    return f"{type(exc).__name__}: {str(exc)[:1800]}"
+    name = type(exc).__name__
+    if isinstance(exc, DBAPIError | StatementError):
+        orig = getattr(exc, "orig", None)
+        parts = [name]
+        if orig is not None:
+            parts.append(type(orig).__name__)
+            sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+            if sqlstate:
+                parts.append(f"SQLSTATE {sqlstate}")
+            diag = getattr(orig, "diag", None)
+            primary = getattr(diag, "message_primary", None) if diag is not None else None
+            if primary:
+                parts.append(_no_values(str(primary)))
+            elif type(orig).__module__.startswith("sqlite3"):
+                parts.append(_no_values(str(orig)))
+        return ": ".join(parts)[:500]
+    frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" at {Path(frame[0].filename).name}:{frame[0].lineno}" if frame else ""
+    return f"{name}{where}"
+
+
+def _no_values(message: str) -> str:
+    """The first line of a driver message, without anything quoted or after a colon-value."""
+    first = message.splitlines()[0] if message else ""
+    first = re.sub(r"'[^']*'|\"[^\"]*\"|\([^()]*\)=\([^()]*\)", "…", first)
+    return first[:200]
 
 
 def quarantine(session: Session, *, source: str, key: str, reason: str, raw: bytes,

@@ -95,18 +95,37 @@ def test_reference_in_subject_threads(bot: Bot) -> None:
     assert "c@x.se" in case["message_ids"]
 
 
-@pytest.mark.parametrize("headers,frm", [
-    ({"Auto-Submitted": "auto-replied"}, "anna@example.se"),
-    ({"Precedence": "bulk"}, "news@example.se"),
-    ({"List-Id": "<lista.example.se>"}, "lista@example.se"),
-    ({}, "noreply@example.se"),
-    ({}, "synpunkter@example.org"),
+@pytest.mark.parametrize("headers,frm,subject", [
+    # each carries only its own evidence, under an ordinary subject
+    ({"Auto-Submitted": "auto-replied"}, "anna@example.se", "Hemtjänsten"),
+    ({}, "anna@example.se", "Automatiskt svar: Frånvarande"),
+    ({"Precedence": "bulk", "List-Unsubscribe": "<mailto:u@news.example.se>"},
+     "news@example.se", "Hemtjänsten"),
+    ({"List-Id": "<lista.example.se>"}, "lista@example.se", "Hemtjänsten"),
+    ({"X-Mailman-Version": "2.1.39"}, "lista@example.se", "Hemtjänsten"),
+    ({}, "synpunkter@example.org", "Hemtjänsten"),
+    ({}, "Synpunkter+test@Example.org", "Hemtjänsten"),
+    ({}, "MAILER-DAEMON@mx.example.se", "Hemtjänsten"),
 ])
 def test_robot_mail_opens_no_case_and_gets_no_reply(bot: Bot, headers: dict[str, str],
-                                                    frm: str) -> None:
-    bot.deliver(email(headers=headers, frm=frm, subject="Automatiskt svar: Frånvarande"))
+                                                    frm: str, subject: str) -> None:
+    bot.deliver(email(headers=headers, frm=frm, subject=subject))
     outcomes = bot.run_once()
-    assert outcomes[0].discarded
+    assert outcomes[0].discarded and not outcomes[0].review
+    assert bot.cases() == []
+    assert bot.sent_emails() == []
+
+
+@pytest.mark.parametrize("headers,frm", [
+    ({"Precedence": "bulk"}, "news@example.se"),     # bulk without list evidence
+    ({"X-Spam-Flag": "YES"}, "anna@example.se"),       # spam-flagged
+    ({}, "noreply@example.se"),                        # no-reply, nobody behind it
+])
+def test_ambiguous_mail_is_kept_for_review_not_dropped(bot: Bot, headers: dict[str, str],
+                                                       frm: str) -> None:
+    bot.deliver(email(headers=headers, frm=frm))
+    outcomes = bot.run_once()
+    assert outcomes[0].review and not outcomes[0].discarded
     assert bot.cases() == []
     assert bot.sent_emails() == []
 

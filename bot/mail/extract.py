@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
-from bot.mail.parse import ParsedEmail
+from bot.mail.parse import ParsedEmail, strip_quotes_and_signature
 from bot.redact import find_national_ids
 
 if TYPE_CHECKING:
@@ -38,6 +38,41 @@ def _to_e164(number: str, region: str) -> str | None:
     return phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
 
 
+# Tokens that are written with digits but are not phone numbers: references glued to
+# letters (REF-73703-924, KL-2026-000012, SE-123 45), numbers after a reference word
+# (order 12345-678, faktura 7370392412, kundnummer: 0812345678), dates, times and
+# postcodes followed by a town. They are blanked out before the phone matcher runs.
+_REFERENCE_WORDS = (
+    r"ref(?:erens|erence|nr)?|order(?:nummer|nr|number|no)?|ordre(?:nummer|nr)?|"
+    r"best[äa]llning(?:snummer|snr)?|bestilling(?:snummer|snr)?|faktura(?:nummer|nr)?|"
+    r"invoice(?:\s+(?:no|number))?|kund(?:e)?(?:nummer|nr)|customer(?:\s+(?:no|number|id))?|"
+    r"account(?:\s+(?:no|number))?|konto(?:nummer|nr)?|ocr(?:-?nummer)?|"
+    r"ärende(?:nummer|nr)?|saks?(?:nummer|nr)|case(?:\s+(?:no|number))?|diarie(?:nummer|nr)|"
+    r"dnr|avtal(?:snummer|e(?:nummer)?)?|tracking(?:\s+(?:no|number))?|kolli(?:-?id)?|"
+    r"sändnings(?:nummer|id)|sporing(?:snummer)?|post(?:nummer|nr)|org(?:anisations)?\.?nr|"
+    r"reg(?:istrerings)?\.?nr|artikel(?:nummer|nr)|art\.?nr|serie(?:nummer|nr)|serial"
+)
+_REFERENCE_PATTERNS = re.compile(
+    "|".join((
+        # letters glued to digits: REF-73703-924, KL-2026-000012, SE-123 45, AB12345
+        r"(?<![\w+])(?!(?i:tel|tlf|telefon|telephone|phone|mobil|mobile|mob|fax|ring|nr)\W?\d)"
+        r"[^\W\d_]{1,12}[-#/]?\d[\d./-]*(?:\s\d{2}(?!\d))?",
+        # a reference word, then the number
+        rf"(?i:\b(?:{_REFERENCE_WORDS})\b\.?\s*(?:[:#.]|n[or]\.?)?\s*\d[\d \t./-]*\d)",
+        # dates and times: 2026-11-23, 23.11.2026, 23/11/26, 08.15-16.30, 08:15
+        r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b",
+        r"\b\d{1,2}[.:]\d{2}(?:\s*[-–]\s*\d{1,2}[.:]\d{2})?\b",
+        # postcodes with a town: 123 45 Stockholm, 0150 Oslo
+        r"\b\d{3}\s?\d{2}\s+(?=[A-ZÅÄÖ][a-zåäö])|\b\d{4}\s+(?=[A-ZÆØÅ][A-ZÆØÅa-zæøå])",
+    ))
+)
+
+
+def mask_references(text: str) -> str:
+    """``text`` with reference-like tokens (see above) blanked out, offsets unchanged."""
+    return _REFERENCE_PATTERNS.sub(lambda match: " " * len(match.group(0)), text)
+
+
 def find_phone_numbers(
     text: str, region: str = "SE", own_numbers: Collection[str] = ()
 ) -> list[str]:
@@ -45,9 +80,12 @@ def find_phone_numbers(
 
     Numbers of our own organisation (``own_numbers``, in any format) are left
     out, and so is anything that is written like a personnummer or
-    fødselsnummer (``811218-9876`` would otherwise pass for a Stockholm number).
+    fødselsnummer (``811218-9876`` would otherwise pass for a Stockholm number),
+    and anything that reads as a reference, a date or a postcode
+    (:func:`mask_references`).
     """
     own = {e164 for number in own_numbers if (e164 := _to_e164(number, region))}
+    text = mask_references(text)
     id_spans = [
         (found.start, found.end)
         for found in find_national_ids(text)
@@ -207,3 +245,18 @@ def guess_name(mail: ParsedEmail) -> str | None:
             if name := _as_person(candidate):
                 return name
     return None
+
+
+# --------------------------------------------------------------------------- serious
+
+def own_words(mail: ParsedEmail) -> str:
+    """What the sender wrote now: the subject and the body without quoted replies,
+    forwarded messages, signatures or attachments (empty if they wrote nothing)."""
+    return f"{mail.subject}\n{strip_quotes_and_signature(mail.body_text, whole_if_empty=False)}"
+
+
+def serious_keywords_in(text: str, keywords: Collection[str]) -> list[str]:
+    """The configured keywords that appear in ``text`` as whole words (any case)."""
+    low = text.lower()
+    return [word for word in keywords
+            if word.strip() and re.search(rf"(?<!\w){re.escape(word.lower())}(?!\w)", low)]

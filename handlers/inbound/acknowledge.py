@@ -22,6 +22,11 @@ def process(ctx: InboundContext) -> None:
     if not ctx.new_case:
         return
     cfg = ctx.cfg
+    if not ctx.classification.may_acknowledge:
+        # no address of the person's own, or RFC 3834 form mail: never auto-reply
+        audit(ctx.session, case, "system", "ack_skipped", ctx.now,
+              reason=ctx.classification.reason)
+        return
     ok, why = can_acknowledge(
         mail_kind=str(ctx.classification.kind), sender=complainant.email,
         own_addresses=own_addresses(ctx), historical=ctx.mail.historical,

@@ -6,7 +6,6 @@ so numbers inside quoted replies are not mistaken for the complainant's.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from bot.cases import (
@@ -20,7 +19,14 @@ from bot.cases import (
     set_case_phone,
 )
 from bot.errors import Discard
-from bot.mail.extract import detect_language, find_phone_numbers, guess_name
+from bot.mail.classify import is_spam_flagged
+from bot.mail.extract import (
+    detect_language,
+    find_phone_numbers,
+    guess_name,
+    own_words,
+    serious_keywords_in,
+)
 from bot.models import EscalationReason, Source, Status
 from bot.pipeline import InboundContext
 from bot.redact import redact
@@ -28,8 +34,11 @@ from bot.redact import redact
 
 def is_serious(text: str, keywords: tuple[str, ...]) -> bool:
     """A keyword from the configured list appears as a word (case-insensitive)."""
-    low = text.lower()
-    return any(re.search(rf"(?<!\w){re.escape(k.lower())}(?!\w)", low) for k in keywords)
+    return bool(serious_keywords_in(text, keywords))
+
+
+def _fit(text: str | None, limit: int) -> str | None:
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def phone_region(language: str, country: str) -> str:
@@ -79,12 +88,16 @@ def process(ctx: InboundContext) -> None:
 
     if ctx.mail.historical and cfg.mailbox.historical == "skip":
         raise Discard("historical mail skipped (mailbox.historical = 'skip')")
-    serious = is_serious(text, cfg.policy.serious_keywords)
+    # Keywords of the complaint's own language, in what the sender wrote now (not in
+    # quotes, forwarded reports or attachments); a spam-flagged message never escalates.
+    serious = not is_spam_flagged(p) and is_serious(own_words(p),
+                                                    cfg.policy.serious_keywords_for(language))
+    contact = ctx.classification.contact if ctx.classification else None
     ctx.case = open_case(ctx.session, cfg, NewComplaint(
         source=Source.EMAIL.value,
         received_at=ctx.mail.received_at,
-        name=guess_name(p),
-        email=p.reply_to_address or p.from_address,
+        name=_fit(guess_name(p), 200),
+        email=contact,
         phone=ctx.phone,
         language=language,
         subject=" ".join(redact(p.subject).split())[:300],

@@ -1,17 +1,32 @@
-"""Step 7: store the message on its case (full text kept; raw bytes kept for export)."""
+"""Step 7: store the message on the case (full text kept; raw bytes kept for export).
+
+Every field is made to fit its column first (``fit``): a 300-character display
+name or an over-long address must not cost the citizen their case. Text is
+already free of NUL bytes and lone surrogates (``bot.mail.parse.storable_text``).
+"""
 
 from __future__ import annotations
 
 import json
 
+from bot.mail.parse import storable_text
 from bot.models import Direction, Message
 from bot.pipeline import InboundContext
 from handlers.inbound.dedupe import external_id, message_id, sender_of
 
 
+def fit(text: str | None, limit: int) -> str | None:
+    """``text`` made storable and cut to ``limit`` characters (None stays None)."""
+    if text is None:
+        return None
+    text = storable_text(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def message_row(ctx: InboundContext, classification: str = "complaint") -> Message:
     p = ctx.parsed
     assert p is not None
+    contact = ctx.classification.contact if ctx.classification else None
     return Message(
         case_id=ctx.case.id if ctx.case else None,
         direction=Direction.INBOUND.value,
@@ -19,14 +34,14 @@ def message_row(ctx: InboundContext, classification: str = "complaint") -> Messa
         external_id=external_id(ctx),
         message_id=message_id(ctx),
         content_hash=p.content_hash,
-        sender=sender_of(ctx),
-        sender_name=p.from_name,
-        subject=p.subject[:998],
-        body_text=p.body_text,
+        sender=fit(contact or sender_of(ctx), 320),
+        sender_name=fit(p.from_name, 200),
+        subject=fit(p.subject, 998) or "",
+        body_text=storable_text(p.body_text),
         classification=classification,
         at=ctx.mail.received_at,
         raw=ctx.mail.raw,
-        attachments=json.dumps([{"filename": a.filename, "content_type": a.content_type,
+        attachments=json.dumps([{"filename": fit(a.filename, 255), "content_type": a.content_type,
                                  "size": a.size} for a in p.attachments], ensure_ascii=False),
     )
 

@@ -89,7 +89,10 @@ def _cases_referenced(ctx: InboundContext, subject: str) -> list[Case]:
 def process(ctx: InboundContext) -> None:
     p = ctx.parsed
     assert p is not None and ctx.classification is not None
-    person = person_address(p)
+    # The person as the classification recovered them (a web form's citizen, a From
+    # without brackets...), else where a reply would go.
+    contact = ctx.classification.contact
+    person = contact.strip().lower() if contact else person_address(p)
     robot = ctx.classification.kind != "complaint"
     # Robot mail answers our own mail and stays with it; a reference alone is not enough.
     replied = _cases_replied_to(

@@ -145,7 +145,7 @@ def open_from_slack(session: Session, cfg: Config, now: datetime, *, channel: st
         return None
     language = detect_language(text, default=cfg.policy.default_language)
     phones = phones_in(cfg, text, language)
-    serious = is_serious(text, cfg.policy.serious_keywords)
+    serious = is_serious(text, cfg.policy.serious_keywords_for(language))
     received = slack_time(ts)
     case = open_case(session, cfg, NewComplaint(
         source=Source.SLACK.value, received_at=received, name=name,
@@ -251,7 +251,7 @@ def register_complaint(session: Session, rt: Runtime, form: RegisterForm, phone:
     if phone is None:
         found = phones_in(cfg, form.text, language)
         phone = found[0] if found else None
-    serious = is_serious(form.text, cfg.policy.serious_keywords)
+    serious = is_serious(form.text, cfg.policy.serious_keywords_for(language))
     case = open_case(session, cfg, NewComplaint(
         source=form.source.value, received_at=now, name=form.name or None,
         email=form.email or None, phone=phone, language=language,

@@ -169,3 +169,66 @@ def test_guess_name_from_signature(body: str, expected: str | None) -> None:
 def test_a_name_in_a_quoted_reply_is_not_the_complainant() -> None:
     body = "Ring mig.\n\nOn Mon, 2 Mar 2026 at 09:13, X <x@example.org> wrote:\n> Mvh\n> Lena Ek\n"
     assert guess_name(mail_from("<a@example.se>", body)) is None
+
+
+# --------------------------------------------------------------------------- references (issue 12)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from bot.mail.extract import mask_references, own_words, serious_keywords_in  # noqa: E402
+
+_digits = st.text(alphabet="0123456789", min_size=3, max_size=7)
+_reference = st.one_of(
+    st.builds(lambda p, a, b: f"{p}-{a}-{b}", st.sampled_from(["REF", "KL", "ORD", "INV", "SE"]),
+              _digits, _digits),
+    st.builds(lambda w, a, b: f"{w} {a}-{b}",
+              st.sampled_from(["order", "Order", "ordernummer", "faktura", "Kundnummer:",
+                               "referens", "ärende", "saksnummer", "OCR"]), _digits, _digits),
+    st.builds(lambda w, n: f"{w} {n}", st.sampled_from(["order", "faktura", "ocr", "ref"]),
+              st.text(alphabet="0123456789", min_size=8, max_size=12)),
+    st.builds(lambda y, m, d: f"{y}-{m:02d}-{d:02d}", st.integers(2000, 2030),
+              st.integers(1, 12), st.integers(1, 28)),
+    st.builds(lambda d, m, y: f"{d:02d}.{m:02d}.{y}", st.integers(1, 28), st.integers(1, 12),
+              st.integers(2000, 2030)),
+    st.builds(lambda y, n: f"KL-{y}-{n:06d}", st.integers(2020, 2030), st.integers(0, 999999)),
+    st.builds(lambda a, b, town: f"{a} {b:02d} {town}", st.integers(100, 999),
+              st.integers(0, 99), st.sampled_from(["Stockholm", "Umeå", "Göteborg"])),
+    st.builds(lambda a, town: f"{a:04d} {town}", st.integers(0, 9999),
+              st.sampled_from(["Oslo", "Bergen", "Tromsø"])),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_reference, st.sampled_from(["SE", "NO"]))
+def test_reference_like_tokens_are_never_phone_numbers(reference: str, region: str) -> None:
+    assert find_phone_numbers(f"Gäller {reference}, tack.", region) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(_reference)
+def test_a_real_number_next_to_references_is_still_found(reference: str) -> None:
+    text = f"Ärendet {reference}. Ring mig på 073-612 34 56 efter lunch."
+    assert find_phone_numbers(text, "SE") == ["+46736123456"]
+
+
+def test_mask_keeps_phone_numbers_with_phone_labels() -> None:
+    text = "tel:0701234567, mobil 070-123 45 67, tlf. +47 912 34 567"
+    assert mask_references(text) == text
+
+
+def test_keywords_match_whole_words_of_the_given_list() -> None:
+    assert serious_keywords_in("No hot water today", ("threat", "violence")) == []
+    assert serious_keywords_in("Jag har fått hot", ("hot",)) == ["hot"]
+    assert serious_keywords_in("hotellet var dyrt", ("hot",)) == []
+
+
+def test_own_words_leave_out_quotes_and_forwarded_messages() -> None:
+    mail = parse_email(
+        "From: a@example.se\nSubject: Fwd: bussen\n\nSe nedan.\n\n"
+        "---------- Forwarded message ---------\nFrom: x@example.se\n"
+        "Hot och våld på bussen.\n".encode())
+    assert "våld" not in own_words(mail)
+    only_forward = parse_email(
+        b"From: a@example.se\nSubject: Fwd\n\nBegin forwarded message:\n\nHot!\n")
+    assert "Hot" not in own_words(only_forward)

@@ -263,3 +263,43 @@ def test_a_message_with_only_a_subject_is_still_an_email() -> None:
     mail = parse_email(b"Subject: hej\n\ntext\n")
     assert mail.subject == "hej"
     assert mail.from_address is None
+
+
+# --------------------------------------------------------------------------- issue 12
+
+
+def test_sender_recovery() -> None:
+    assert (load("from_comment_name.eml").from_name, load("from_comment_name.eml").from_address
+            ) == ("Anna Berg", "anna.berg@example.se")
+    obsolete = load("from_obsolete_syntax.eml")
+    assert obsolete.from_address == "maria.lindqvist@example.se"
+    assert obsolete.header("x-mailer") == "Legacy"  # the headers after the broken fold survive
+    assert "Skolskjutsen" in obsolete.body_text
+    no_brackets = parse_email(b"From: Anna Berg anna@example.se\nSubject: x\n\nText\n")
+    assert (no_brackets.from_name, no_brackets.from_address) == ("Anna Berg", "anna@example.se")
+    group = load("from_group_undisclosed.eml")
+    assert group.from_address is None and group.return_path == "karl.svensson@example.se"
+    sender = parse_email(b"From: undisclosed-recipients:;\nSender: a@example.se\n\nx\n")
+    assert sender.sender_address == "a@example.se"
+
+
+def test_cjk_charset_fallbacks() -> None:
+    gbk = load("gb2312_with_gbk_chars.eml")
+    assert gbk.subject == "关于朱镕基路的投诉" and gbk.from_name == "王喆"
+    assert "王喆" in gbk.body_text and "\ufffd" not in gbk.body_text
+    jp = load("iso2022jp_extended.eml")
+    assert jp.subject == "①駐車場について 髙橋"
+    assert "髙橋です" in jp.body_text and "ﾃｽﾄ" in jp.body_text
+    korean = "안녕하세요 똠방각하".encode("cp949")
+    assert decode_text(korean, "ks_c_5601-1987") == "안녕하세요 똠방각하"
+    assert decode_text(b"\x93Hej\x94 \x96 5 \x80", "iso-8859-1") == "“Hej” – 5 €"
+
+
+def test_unstorable_text_is_made_storable() -> None:
+    mail = load("unstorable_fields.eml")
+    fields = [mail.subject, mail.body_text, mail.summary_text, mail.from_name or ""]
+    for text in fields:
+        assert "\x00" not in text
+        assert not any("\ud800" <= char <= "\udfff" for char in text)
+    assert mail.message_id is not None and len(mail.message_id) == 998
+    assert "gått" in mail.body_text  # UTF-7 decoded, only the broken sequence replaced
