@@ -65,6 +65,7 @@ from handlers.slack.enums import BlockId, CallbackId
 from handlers.slack.errors import after_ack
 from handlers.slack.labels import say
 from handlers.slack.modals import RegisterForm, read_metadata, read_register_form, register_modal
+from handlers.slack.once import acting_once, mark_handled
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -317,6 +318,7 @@ def handle_reaction(rt: Runtime, body: Mapping[str, Any], event: Mapping[str, An
 
 def open_register_modal(rt: Runtime, body: Mapping[str, Any], client: WebClient) -> None:
     require_staff(rt, user_id_of(body), "register")
+    mark_handled(rt, body)
     client.views_open(trigger_id=body["trigger_id"],
                       view=register_modal(lang_of(rt), str(body.get("channel_id") or "")))
 
@@ -341,7 +343,7 @@ def submit_register(rt: Runtime, body: Mapping[str, Any], view: Mapping[str, Any
                     form: RegisterForm, phone: str | None, client: WebClient) -> None:
     user = user_id_of(body)
     actor = require_staff(rt, user, "register")
-    with session_scope(rt.db) as session:
+    with acting_once(rt, body) as session:
         case = register_complaint(session, rt, form, phone, actor, str(view.get("id", "")))
     if case is None:
         return
