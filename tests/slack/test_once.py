@@ -27,6 +27,7 @@ from tests.slack.test_actions import NO_ANSWER, call_values
 from tests.slack.test_escalation_actions import escalated_case, plan_values, press_on_alert
 from tests.support.slack_signing import SignedRequest
 
+
 def ombud_dms(world: SlackWorld) -> list[dict[str, Any]]:
     return world.fake.messages(f"D{OMBUD}")
 
