@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.emails import valid_address
+from bot.config import Config
+from bot.emails import bare_address, valid_address
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,23 @@ class AckHistory:
 
     last_ack_to_sender_at: datetime | None = None
     sender_bounced_at: datetime | None = None
+
+
+def untagged(addr: str) -> str:
+    """``synpunkter+ack@example.org`` -> ``synpunkter@example.org`` (lower case)."""
+    local, at, domain = addr.lower().partition("@")
+    return f"{local.split('+', 1)[0]}{at}{domain}"
+
+
+def own_addresses_of(cfg: Config) -> frozenset[str]:
+    """Every address that is ours: the configured ones, From, Reply-To, the mailbox."""
+    addrs = {a.lower() for a in cfg.organisation.own_addresses}
+    addrs.add(bare_address(cfg.outgoing.from_address).lower())
+    if cfg.outgoing.reply_to:
+        addrs.add(bare_address(cfg.outgoing.reply_to).lower())
+    if cfg.mailbox.username and "@" in cfg.mailbox.username:
+        addrs.add(cfg.mailbox.username.lower())
+    return frozenset(addrs)
 
 
 def can_acknowledge(
@@ -40,7 +58,7 @@ def can_acknowledge(
     addr = valid_address(sender)
     if addr is None:
         return False, "no valid sender address"
-    if addr.lower() in own_addresses:
+    if addr.lower() in own_addresses or untagged(addr) in own_addresses:
         return False, "sender is one of our own addresses"
     local = addr.split("@", 1)[0].lower().replace("_", "-").replace(".", "-")
     if local in {"noreply", "no-reply", "donotreply", "do-not-reply", "mailer-daemon",

@@ -165,7 +165,9 @@ def accept_offer(session: Session, cfg: Config, offer: CaseOffer, actor: str,
     if case.assignee and staff_id(case.assignee) != offer.user and offer.kind == "auto":
         _close_offer(offer, OfferOutcome.WITHDRAWN, now)
         raise InvalidAction(f"{case.ref} was already taken by someone else")
-    claim(session, cfg, case, actor, now)
+    # Accepting a hand-over is the explicit take-over; whoever asked is told below.
+    claim(session, cfg, case, actor, now, take_over=True,
+          tell_previous=staff_id(case.assignee) != staff_id(offer.by))
     _close_offer(offer, OfferOutcome.ACCEPTED, now)
     audit(session, case, actor, "offer_accepted", now, offer_id=offer.id, kind=offer.kind)
     if offer.kind == OfferKind.HANDOVER.value and (asker := staff_id(offer.by)):
@@ -173,6 +175,18 @@ def accept_offer(session: Session, cfg: Config, offer: CaseOffer, actor: str,
                                           ref=case.ref, by=offer.user, received="",
                                           minutes=0, user=asker), now, "handover-answer")
     return case
+
+
+def tell_taken_over(session: Session, cfg: Config, case: Case, previous: str, actor: str,
+                    now: datetime) -> None:
+    """Tell the previous assignee that ``actor`` took ``case`` over from them (a DM, when
+    they are someone the chat can reach)."""
+    user = staff_id(previous)
+    if user is None or not may_act(cfg, user):
+        return
+    by = staff_id(actor) or actor
+    _dm(session, case, user, _render(cfg, "offer", kind="taken_over", ref=case.ref, by=by,
+                                     received="", minutes=0, user=user), now, "taken-over")
 
 
 def decline_offer(session: Session, cfg: Config, offer: CaseOffer, actor: str,

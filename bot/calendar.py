@@ -118,6 +118,15 @@ class WorkingCalendar:
             and d not in closed_days(self.country, d.year, self.de_facto_closed)
         )
 
+    def working_day(self, at: datetime) -> date:
+        """The working day ``at`` belongs to: its local date on a working day, else the
+        next working day (a Saturday evening counts towards Monday)."""
+        _require_aware(at)
+        d = self._local_date(at)
+        if self.is_working_day(d):
+            return d
+        return self._local_date(self.next_opening(at))
+
     def _window(self, d: date) -> tuple[datetime, datetime]:
         """Opening and closing instant (UTC) of local date ``d``."""
         opens = datetime.combine(d, self.start, tzinfo=self.tz).astimezone(UTC)

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from bot.calendar import WorkingCalendar
 from bot.config import Config
 from bot.domain.ladder import LadderPolicy, first_contact_due
-from bot.errors import CaseNotFound, InvalidAction, NotAllowed
+from bot.errors import AlreadyClaimed, CaseNotFound, InvalidAction, NotAllowed
 from bot.models import (
     ActionPlan,
     Audit,
@@ -295,16 +295,46 @@ def _require_open(case: Case) -> None:
         raise InvalidAction(f"case {case.ref} is closed")
 
 
-def claim(session: Session, cfg: Config, case: Case, actor: str, now: datetime) -> None:
-    """``actor`` says "I'll call"."""
+def _person(actor: str) -> str:
+    """``slack:U1`` and ``cli:U1`` (the command line with ``--by U1``) are one person."""
+    for prefix in ("slack:", CLI_ACTOR_PREFIX):
+        if actor.startswith(prefix):
+            return actor[len(prefix):]
+    return actor
+
+
+def claim(session: Session, cfg: Config, case: Case, actor: str, now: datetime, *,
+          take_over: bool = False, tell_previous: bool = True) -> None:
+    """``actor`` says "I'll call".
+
+    A case someone else has is not taken silently: without ``take_over`` this
+    raises :class:`AlreadyClaimed` naming the assignee. A take-over is audited
+    (``taken_over_from``) and the previous assignee gets a direct message
+    (unless ``tell_previous`` is False: they asked for it themselves). The case
+    row is locked first, so two claims at the same moment cannot both win.
+    Claiming one's own case again changes nothing.
+    """
     authorize(cfg, actor)
+    session.flush()
+    session.refresh(case, with_for_update=True)
     _require_open(case)
+    previous = case.assignee
+    if previous is not None and _person(previous) == _person(actor):
+        return
+    if previous is not None and not take_over:
+        raise AlreadyClaimed(case.ref, previous)
     case.assignee = actor
     case.claimed_at = now
     if case.status in (Status.NEW.value, Status.ACKNOWLEDGED.value):
         case.status = Status.CLAIMED.value
     _touch(case, now)
-    audit(session, case, actor, "claimed", now)
+    if previous is None:
+        audit(session, case, actor, "claimed", now)
+    else:
+        audit(session, case, actor, "claimed", now, taken_over_from=previous)
+        if tell_previous:  # imported here: bot.assignment imports this module
+            from bot.assignment import tell_taken_over
+            tell_taken_over(session, cfg, case, previous, actor, now)
     enqueue_prompt_refresh(session, case, now)
 
 

@@ -6,18 +6,28 @@ at once (a reply threads back even before the email has left).
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from bot.calendar import WorkingCalendar
 from bot.cases import audit, authorize, complainant_of, enqueue, unique_key
 from bot.config import Config
 from bot.emails import build_citizen_email, new_message_id
 from bot.errors import InvalidAction
 from bot.mail.extract import format_phone_national
-from bot.models import Case, Complainant, ContactAttempt, Direction, Message, OutboxKind
+from bot.models import (
+    Case,
+    Complainant,
+    ContactAttempt,
+    Direction,
+    Message,
+    OutboxKind,
+    Status,
+)
 from bot.render import Renderer
 
 
@@ -91,18 +101,63 @@ def latest_inbound_id(session: Session, case: Case) -> str | None:
         .order_by(col(Message.at).desc(), col(Message.id).desc())).first()
 
 
+class NumberRequest(enum.StrEnum):
+    """What became of "ask for a number by email"."""
+
+    SENT = "sent"
+    CLOSED = "closed"  # the case is closed
+    NO_EMAIL = "no_email"  # no address to write to
+    BOUNCED = "bounced"  # mail to the address bounced
+    ALREADY_TODAY = "already_today"  # one was sent this working day
+
+
+NUMBER_REQUEST_TEXT = {
+    NumberRequest.CLOSED: "the case is closed",
+    NumberRequest.NO_EMAIL: "no email address is known for the complainant",
+    NumberRequest.BOUNCED: "mail to the complainant's address bounced",
+    NumberRequest.ALREADY_TODAY: "the complainant was already asked for a number today",
+}
+
+
+def number_request_refusal(case: Case, complainant: Complainant) -> NumberRequest | None:
+    """Why no number request may be sent for ``case`` (pure); None when one may."""
+    if case.status == Status.CLOSED.value:
+        return NumberRequest.CLOSED
+    if not complainant.email:
+        return NumberRequest.NO_EMAIL
+    if complainant.email_bounced_at is not None or case.ack_bounced_at is not None:
+        return NumberRequest.BOUNCED
+    return None
+
+
+def number_request_key(cfg: Config, case: Case, now: datetime) -> str:
+    """The outbox key that allows one number request per case per working day: two staff
+    pressing at the same moment insert the same key, and the database keeps one."""
+    day = WorkingCalendar.from_policy(cfg.policy).working_day(now)
+    return f"numreq:{case.id}:{day.isoformat()}"
+
+
 def request_number(session: Session, cfg: Config, renderer: Renderer, case: Case, actor: str,
-                   now: datetime) -> None:
-    """"We tried to call you": ask the citizen for a good number and time, by email."""
+                   now: datetime) -> NumberRequest:
+    """"We tried to call you": ask the citizen for a good number and time, by email.
+
+    At most once per case per working day, never on a closed case, never to a
+    missing or bounced address; returns what happened (a refusal is audited).
+    """
     authorize(cfg, actor)
     complainant = complainant_of(session, case)
-    if not complainant.email or complainant.email_bounced_at is not None:
-        raise InvalidAction(f"{case.ref}: no working email address for the complainant")
-    parent = latest_inbound_id(session, case)
-    queue_citizen_email(session, cfg, renderer, case, complainant, now,
-                        template="number_request", dedupe_key=unique_key(f"numreq:{case.id}"),
-                        in_reply_to=parent, automatic=False)
-    audit(session, case, actor, "number_requested", now)
+    outcome = number_request_refusal(case, complainant)
+    if outcome is None:
+        sent = queue_citizen_email(session, cfg, renderer, case, complainant, now,
+                                   template="number_request",
+                                   dedupe_key=number_request_key(cfg, case, now),
+                                   in_reply_to=latest_inbound_id(session, case), automatic=False)
+        outcome = NumberRequest.SENT if sent else NumberRequest.ALREADY_TODAY
+    if outcome == NumberRequest.SENT:
+        audit(session, case, actor, "number_requested", now)
+    else:
+        audit(session, case, actor, "number_request_skipped", now, reason=outcome.value)
+    return outcome
 
 
 def send_confirmation(session: Session, cfg: Config, renderer: Renderer, case: Case,

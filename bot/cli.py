@@ -324,11 +324,16 @@ ByOpt = Annotated[str | None, typer.Option("--by", help="Who is acting (default:
 
 
 @case_app.command("claim")
-def case_claim(ref: str, config: ConfigOpt = None, by: ByOpt = None) -> None:
-    """Take the call-back: "I'll call"."""
+def case_claim(ref: str, config: ConfigOpt = None, by: ByOpt = None,
+               take_over: Annotated[bool, typer.Option(
+                   "--take-over", help="Take the case from whoever has it (they are told)."
+               )] = False) -> None:
+    """Take the call-back: "I'll call". A case someone else has is refused (exit 4,
+    naming who has it) unless --take-over."""
     from bot.cases import claim
 
-    _with_case(config, ref, lambda s, cfg, c, now: claim(s, cfg, c, _actor(by), now))
+    _with_case(config, ref, lambda s, cfg, c, now: claim(s, cfg, c, _actor(by), now,
+                                                         take_over=take_over))
     typer.echo(f"{ref}: claimed")
 
 
@@ -435,7 +440,12 @@ def case_request_number(ref: str, config: ConfigOpt = None, by: ByOpt = None) ->
     from bot.render import renderer_for
 
     def act(s: Any, cfg: Config, c: Any, now: datetime) -> None:
-        request_number(s, cfg, renderer_for(cfg), c, _actor(by), now)
+        from bot.citizen_mail import NUMBER_REQUEST_TEXT, NumberRequest
+        from bot.errors import InvalidAction
+
+        outcome = request_number(s, cfg, renderer_for(cfg), c, _actor(by), now)
+        if outcome != NumberRequest.SENT:
+            raise InvalidAction(f"{c.ref}: nothing sent: {NUMBER_REQUEST_TEXT[outcome]}")
 
     _with_case(config, ref, act)
     typer.echo(f"{ref}: number request queued")

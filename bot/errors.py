@@ -58,3 +58,13 @@ class NotAllowed(BotError):
 
 class InvalidAction(BotError):
     """The action does not fit the case's state (closing a closed case...)."""
+
+
+class AlreadyClaimed(InvalidAction):
+    """Someone else has the case; taking it over must be asked for explicitly."""
+
+    def __init__(self, ref: str, assignee: str) -> None:
+        super().__init__(f"{ref} is already claimed by {assignee} (take it over explicitly:"
+                         " --take-over)")
+        self.ref = ref
+        self.assignee = assignee

@@ -280,3 +280,24 @@ def test_working_hours_are_additive(a: datetime, b: datetime, c: datetime) -> No
     assert total == pytest.approx(SE.working_hours_between(a, b) + SE.working_hours_between(b, c))
     assert SE.working_hours_between(c, a) == pytest.approx(-total)
     assert 0 <= total <= (c - a) / timedelta(hours=1)
+
+
+# -- the working day an instant belongs to ----------------------------------------
+
+
+def test_the_working_day_of_an_instant() -> None:
+    assert SE.working_day(se(2026, 11, 24, 7, 0)) == date(2026, 11, 24)  # before opening
+    assert SE.working_day(se(2026, 11, 27, 22, 0)) == date(2026, 11, 27)  # Friday evening
+    assert SE.working_day(se(2026, 11, 28, 10, 0)) == date(2026, 11, 30)  # Saturday -> Monday
+    assert SE.working_day(se(2026, 12, 23, 18, 0)) == date(2026, 12, 23)
+    assert SE.working_day(se(2026, 12, 24, 9, 0)) == date(2026, 12, 28)  # Christmas Eve..Boxing Day
+
+
+@given(st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2030, 12, 31),
+                    timezones=st.just(UTC)))
+@settings(max_examples=200, deadline=None)
+def test_the_working_day_is_a_working_day_never_before_the_instant(at: datetime) -> None:
+    day = SE.working_day(at)
+    assert SE.is_working_day(day)
+    assert day >= at.astimezone(STOCKHOLM).date()
+    assert SE.next_opening(at).astimezone(STOCKHOLM).date() >= day

@@ -18,11 +18,13 @@ from slack_sdk import WebClient
 from sqlmodel import col, select
 
 from bot.cases import audit, claim, complainant_of, get_case, snooze
-from bot.citizen_mail import request_number
+from bot.citizen_mail import NumberRequest, request_number
 from bot.db import session_scope
+from bot.errors import AlreadyClaimed
 from bot.models import Direction, Message
 from bot.redact import redact
 from bot.staff_messages import local_when
+from handlers.slack.blockkit import mention
 from handlers.slack.common import (
     action_value,
     answer,
@@ -35,8 +37,9 @@ from handlers.slack.common import (
 from handlers.slack.enums import ActionId
 from handlers.slack.errors import on_buttons
 from handlers.slack.labels import say
-from handlers.slack.messages import full_text_blocks, parse_snooze_value
+from handlers.slack.messages import claimed_by_other_blocks, full_text_blocks, parse_snooze_value
 from handlers.slack.modals import escalate_modal, log_call_modal
+from handlers.slack.once import acting_once, first_report, mark_handled
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -46,12 +49,27 @@ log = logging.getLogger(__name__)
 Body = Mapping[str, Any]
 
 
-def claim_case(rt: Runtime, body: Body, client: WebClient) -> None:
-    """"I'll call": the clicker becomes the assignee."""
+def claim_case(rt: Runtime, body: Body, client: WebClient, take_over: bool = False) -> None:
+    """"I'll call": the clicker becomes the assignee. When someone else has the case,
+    the clicker is told who, with a "take over" button; nothing changes until they press
+    it (``take_over``), and then the previous assignee is told."""
     ref = action_value(body)
-    actor = require_staff(rt, user_id_of(body), "claim", ref)
-    with session_scope(rt.db) as session:
-        claim(session, rt.cfg, get_case(session, ref), actor, rt.clock())
+    user = user_id_of(body)
+    actor = require_staff(rt, user, "take_over_claim" if take_over else "claim", ref)
+    try:
+        with acting_once(rt, body) as session:
+            case = get_case(session, ref)
+            claim(session, rt.cfg, case, actor, rt.clock(), take_over=take_over)
+    except AlreadyClaimed as taken:
+        if not first_report(rt, body):
+            return  # a replay of a press that was already answered
+        lang = lang_of(rt)
+        answer(client, user, channel_of(body),
+               say(lang, "claimed_by_other", ref=taken.ref, user=mention(taken.assignee)),
+               claimed_by_other_blocks(lang, taken.ref, mention(taken.assignee)))
+        return
+    if take_over:
+        answer(client, user, channel_of(body), say(lang_of(rt), "taken_over", ref=case.ref))
     deliver(rt)
 
 
@@ -60,7 +78,7 @@ def snooze_case(rt: Runtime, body: Body, client: WebClient) -> None:
     user = user_id_of(body)
     actor = require_staff(rt, user, "snooze", ref)
     now = rt.clock()
-    with session_scope(rt.db) as session:
+    with acting_once(rt, body) as session:
         case = get_case(session, ref)
         snooze(session, rt.cfg, case, actor, now, minutes)
     until = local_when(now + timedelta(minutes=minutes), rt.cfg, lang_of(rt))
@@ -76,6 +94,7 @@ def can_confirm_in_writing(rt: Runtime, ref: str) -> bool:
 def open_log_call(rt: Runtime, body: Body, client: WebClient) -> None:
     ref = action_value(body)
     require_staff(rt, user_id_of(body), "log_call", ref)
+    mark_handled(rt, body)
     view = log_call_modal(lang_of(rt), ref, channel_of(body) or "",
                           can_confirm_in_writing(rt, ref))
     client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -84,7 +103,7 @@ def open_log_call(rt: Runtime, body: Body, client: WebClient) -> None:
 def open_escalate(rt: Runtime, body: Body, client: WebClient) -> None:
     ref = action_value(body)
     require_staff(rt, user_id_of(body), "escalate", ref)
-    with session_scope(rt.db) as session:
+    with acting_once(rt, body) as session:
         get_case(session, ref)  # a missing case is reported now, not after typing a reason
     client.views_open(trigger_id=body["trigger_id"],
                       view=escalate_modal(lang_of(rt), ref, channel_of(body) or ""))
@@ -95,7 +114,7 @@ def show_full_text(rt: Runtime, body: Body, client: WebClient) -> None:
     ref = action_value(body)
     user = user_id_of(body)
     actor = require_staff(rt, user, "show_full_text", ref)
-    with session_scope(rt.db) as session:
+    with acting_once(rt, body) as session:
         case = get_case(session, ref)
         texts = list(session.exec(
             select(Message.body_text).where(Message.case_id == case.id,
@@ -108,16 +127,28 @@ def show_full_text(rt: Runtime, body: Body, client: WebClient) -> None:
            say(lang_of(rt), "full_text_title", ref=case.ref), blocks)
 
 
+NUMBER_REQUEST_LABEL = {
+    NumberRequest.SENT: "number_requested",
+    NumberRequest.CLOSED: "number_request_closed",
+    NumberRequest.NO_EMAIL: "number_request_no_email",
+    NumberRequest.BOUNCED: "number_request_bounced",
+    NumberRequest.ALREADY_TODAY: "number_request_already",
+}
+
+
 def ask_for_number(rt: Runtime, body: Body, client: WebClient) -> None:
-    """Email the complainant asking for a good number and time (the fallback)."""
+    """Email the complainant asking for a good number and time (the fallback): at most
+    once per case per working day; the presser is told when nothing was sent, and why."""
     ref = action_value(body)
     user = user_id_of(body)
     actor = require_staff(rt, user, "ask_for_number", ref)
-    with session_scope(rt.db) as session:
+    with acting_once(rt, body) as session:
         case = get_case(session, ref)
-        request_number(session, rt.cfg, rt.renderer, case, actor, rt.clock())
-    answer(client, user, channel_of(body), say(lang_of(rt), "number_requested", ref=case.ref))
-    deliver(rt)
+        outcome = request_number(session, rt.cfg, rt.renderer, case, actor, rt.clock())
+    answer(client, user, channel_of(body),
+           say(lang_of(rt), NUMBER_REQUEST_LABEL[outcome], ref=case.ref))
+    if outcome == NumberRequest.SENT:
+        deliver(rt)
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -130,4 +161,5 @@ def register(app: App, rt: Runtime) -> None:
         ActionId.ESCALATE: open_escalate,
         ActionId.SHOW_FULL_TEXT: show_full_text,
         ActionId.ASK_FOR_NUMBER: ask_for_number,
+        ActionId.TAKE_OVER_CLAIM: lambda rt, body, client: claim_case(rt, body, client, True),
     })

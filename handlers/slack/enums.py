@@ -18,6 +18,8 @@ class ActionId(StrEnum):
     ESCALATE = "case.escalate"
     SHOW_FULL_TEXT = "case.show_full_text"
     ASK_FOR_NUMBER = "case.ask_for_number"
+    # on the ephemeral answer to a claim of a case someone else has
+    TAKE_OVER_CLAIM = "case.take_over_claim"
     # on the ombudsman's escalation alert, and in the ombudsman's App Home
     TAKE_OVER = "escalation.take_over"
     ASK_FOR_ACTION_PLAN = "escalation.ask_for_action_plan"

@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 from bot.errors import CaseNotFound, InvalidAction, NotAllowed
 from handlers.slack.common import NotOmbudsman, answer, channel_of, lang_of, user_id_of
 from handlers.slack.labels import say
+from handlers.slack.once import Replayed, first_report
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -74,8 +75,15 @@ def _button_listener(rt: Runtime, work: ButtonWork) -> Callable[..., None]:
 
 def after_ack(rt: Runtime, body: Mapping[str, Any], client: WebClient,
               work: Callable[[], None]) -> None:
-    """Run a listener's work; a domain error is reported to the user, not raised."""
+    """Run a listener's work; a domain error is reported to the user, not raised.
+
+    A replayed payload (see :mod:`handlers.slack.once`) ends quietly, and so does
+    a replay of one that was refused: the user is told once.
+    """
     try:
         work()
+    except Replayed:
+        return
     except DOMAIN_ERRORS as error:
-        report_error(rt, error, body, client)
+        if first_report(rt, body):
+            report_error(rt, error, body, client)

@@ -11,8 +11,9 @@ case never open a second one.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from bot.acknowledgement import AckHistory, can_acknowledge, own_addresses_of
 from bot.cases import (
     OTHER_SENDER,
     SYSTEM_ACTOR,
@@ -38,7 +40,7 @@ from bot.cases import (
     slack_actor,
     unique_key,
 )
-from bot.citizen_mail import queue_citizen_email
+from bot.citizen_mail import last_ack_to, queue_citizen_email
 from bot.config import Config
 from bot.db import session_scope
 from bot.mail.extract import detect_language, find_phone_numbers
@@ -66,15 +68,18 @@ from handlers.slack.enums import BlockId, CallbackId
 from handlers.slack.errors import after_ack
 from handlers.slack.labels import say
 from handlers.slack.modals import RegisterForm, read_metadata, read_register_form, register_modal
+from handlers.slack.once import acting_once, mark_handled
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
 
 log = logging.getLogger(__name__)
 
-# Plain messages and thread replies also sent to the channel; edits, joins,
-# bot messages, deletions and the like are not complaints.
-COMPLAINT_SUBTYPES = frozenset({None, "thread_broadcast"})
+# Plain messages, thread replies also sent to the channel, and posts with a photo
+# or file; edits, joins, bot messages, deletions and the like are not complaints.
+COMPLAINT_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
+# How many attached files a case notes by name (the files are never downloaded).
+MAX_ATTACHMENTS = 20
 
 
 class MessageKind(StrEnum):
@@ -91,12 +96,40 @@ def classify_message(event: Mapping[str, Any], intake_channels: tuple[str, ...],
     user = event.get("user")
     if not user or user == bot_user_id or event.get("channel") not in intake_channels:
         return MessageKind.IGNORE
-    if not str(event.get("text") or "").strip():
+    if not str(event.get("text") or "").strip() and not attachments_of(event):
         return MessageKind.IGNORE
     thread_ts = event.get("thread_ts")
     if thread_ts and thread_ts != event.get("ts"):
         return MessageKind.JOIN
     return MessageKind.OPEN
+
+
+def attachments_of(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The files shared with a message, as the case records them (name, type, size);
+    the files themselves stay in Slack."""
+    files = message.get("files")
+    if not isinstance(files, list):
+        return []
+    found = []
+    for f in files[:MAX_ATTACHMENTS]:
+        if not isinstance(f, Mapping):
+            continue
+        name = str(f.get("name") or f.get("title") or f.get("id") or "file")
+        size = f.get("size")
+        found.append({"filename": name[:200], "content_type": str(f.get("mimetype") or "")[:100],
+                      "size": size if isinstance(size, int) else 0})
+    return found
+
+
+def intake_text(message: Mapping[str, Any]) -> str:
+    """What a Slack post says, with a last line naming its files (a photo with no
+    caption is still a complaint, and staff see that something was attached)."""
+    text = str(message.get("text") or "")
+    names = [a["filename"] for a in attachments_of(message)]
+    if not names:
+        return text
+    note = "📎 " + ", ".join(names)
+    return f"{text}\n{note}" if text.strip() else note
 
 
 def first_time(session: Session, event_id: str | None, now: datetime) -> bool:
@@ -135,7 +168,7 @@ def phones_in(cfg: Config, text: str, language: str) -> list[str]:
 
 def open_from_slack(session: Session, cfg: Config, now: datetime, *, channel: str, ts: str,
                     user: str, text: str, name: str | None, reply_ts: str,
-                    actor: str) -> Case | None:
+                    actor: str, attachments: Sequence[Mapping[str, Any]] = ()) -> Case | None:
     """Open a case from a Slack message; queue the staff prompt and the thread reply.
 
     Returns None when the message already belongs to a case.
@@ -155,7 +188,8 @@ def open_from_slack(session: Session, cfg: Config, now: datetime, *, channel: st
     ), now, actor=actor)
     session.add(Message(case_id=case.id, direction=Direction.INBOUND.value, channel="slack",
                         external_id=external_id, content_hash=content_hash(text), sender=user,
-                        sender_name=name, body_text=text, at=received))
+                        sender_name=name, body_text=text, at=received,
+                        attachments=json.dumps(list(attachments), ensure_ascii=False)))
     enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"prompt:{case.id}",
             payload={"op": "prompt", "case_id": case.id}, case=case, now=now)
     reply = say(case.language, "intake_reply" if phones else "intake_reply_no_phone",
@@ -242,7 +276,8 @@ def join_thread(session: Session, cfg: Config, now: datetime, *, channel: str, t
 def register_complaint(session: Session, rt: Runtime, form: RegisterForm, phone: str | None,
                        actor: str, view_id: str) -> Case | None:
     """A complaint staff took by phone, at the counter or by letter; acknowledged by email
-    when an address was given. None if this modal was already submitted."""
+    when an address was given and :func:`~bot.acknowledgement.can_acknowledge` agrees, as
+    for email intake. None if this modal was already submitted."""
     cfg, now = rt.cfg, rt.clock()
     external_id = f"view:{view_id}"
     if message_exists(session, external_id):
@@ -264,9 +299,18 @@ def register_complaint(session: Session, rt: Runtime, form: RegisterForm, phone:
     enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"prompt:{case.id}",
             payload={"op": "prompt", "case_id": case.id}, case=case, now=now)
     complainant = complainant_of(session, case)
-    if complainant.email and complainant.email_bounced_at is None:
+    ok, why = can_acknowledge(
+        mail_kind="complaint", sender=complainant.email, own_addresses=own_addresses_of(cfg),
+        historical=False,
+        history=AckHistory(last_ack_to_sender_at=last_ack_to(session, complainant.id or 0),
+                           sender_bounced_at=complainant.email_bounced_at),
+        now=now, window=timedelta(hours=cfg.policy.ack_window_hours),
+        bounce_block=timedelta(days=cfg.policy.bounce_block_days))
+    if ok:
         queue_citizen_email(session, cfg, rt.renderer, case, complainant, now, template="ack",
                             dedupe_key=f"ack:{case.id}")
+    elif complainant.email:
+        audit(session, case, SYSTEM_ACTOR, "ack_skipped", now, reason=why)
     if serious:
         escalate(session, cfg, case, SYSTEM_ACTOR, now, reason=EscalationReason.SERIOUS,
                  note="serious keyword in the complaint")
@@ -313,7 +357,7 @@ def handle_message(rt: Runtime, body: Mapping[str, Any], event: Mapping[str, Any
     if kind == MessageKind.IGNORE:
         return
     channel, ts, user = str(event["channel"]), str(event["ts"]), str(event["user"])
-    text = str(event.get("text") or "")
+    text = intake_text(event)
     name = display_name(client, user)
     with session_scope(rt.db) as session:
         if not first_time(session, body.get("event_id"), rt.clock()):
@@ -321,7 +365,7 @@ def handle_message(rt: Runtime, body: Mapping[str, Any], event: Mapping[str, Any
         if kind == MessageKind.OPEN:
             case = open_from_slack(session, rt.cfg, rt.clock(), channel=channel, ts=ts,
                                    user=user, text=text, name=name, reply_ts=ts,
-                                   actor=slack_actor(user))
+                                   actor=slack_actor(user), attachments=attachments_of(event))
         else:
             case = join_thread(session, rt.cfg, rt.clock(), channel=channel, ts=ts,
                                thread_ts=str(event["thread_ts"]), user=user, text=text,
@@ -339,7 +383,7 @@ def handle_reaction(rt: Runtime, body: Mapping[str, Any], event: Mapping[str, An
     channel, ts = str(item.get("channel", "")), str(item.get("ts", ""))
     actor = require_staff(rt, str(event.get("user", "")), "open_by_reaction")
     message = fetch_message(client, channel, ts)
-    if message is None or message.get("bot_id") or not str(message.get("text") or "").strip():
+    if message is None or message.get("bot_id") or not intake_text(message).strip():
         return
     user = str(message.get("user") or "")
     name = display_name(client, user) if user else None
@@ -347,8 +391,9 @@ def handle_reaction(rt: Runtime, body: Mapping[str, Any], event: Mapping[str, An
         if not first_time(session, body.get("event_id"), rt.clock()):
             return
         case = open_from_slack(session, rt.cfg, rt.clock(), channel=channel, ts=ts, user=user,
-                               text=str(message["text"]), name=name,
-                               reply_ts=str(message.get("thread_ts") or ts), actor=actor)
+                               text=intake_text(message), name=name,
+                               reply_ts=str(message.get("thread_ts") or ts), actor=actor,
+                               attachments=attachments_of(message))
     if case is not None:
         log.info("intake reaction on %s:%s -> case %s", channel, ts, case.ref)
         deliver(rt)
@@ -356,6 +401,7 @@ def handle_reaction(rt: Runtime, body: Mapping[str, Any], event: Mapping[str, An
 
 def open_register_modal(rt: Runtime, body: Mapping[str, Any], client: WebClient) -> None:
     require_staff(rt, user_id_of(body), "register")
+    mark_handled(rt, body)
     client.views_open(trigger_id=body["trigger_id"],
                       view=register_modal(lang_of(rt), str(body.get("channel_id") or "")))
 
@@ -380,7 +426,7 @@ def submit_register(rt: Runtime, body: Mapping[str, Any], view: Mapping[str, Any
                     form: RegisterForm, phone: str | None, client: WebClient) -> None:
     user = user_id_of(body)
     actor = require_staff(rt, user, "register")
-    with session_scope(rt.db) as session:
+    with acting_once(rt, body) as session:
         case = register_complaint(session, rt, form, phone, actor, str(view.get("id", "")))
     if case is None:
         return

@@ -164,6 +164,14 @@ SV: dict[str, str] = {
     "load_line": "{user}: {claimed} återuppringningar · {calls} samtal · {hard} svåra samtal ·"
                  " {declined} nej",
     "load_none": "Inga återuppringningar de senaste veckorna.",
+    "claimed_by_other": "{ref} har redan tagits av {user}. Vill du ta över? Då får {user} veta "
+                        "det.",
+    "number_request_closed": "{ref} är avslutat. Inget e-postmeddelande skickades.",
+    "number_request_no_email": "{ref}: ingen e-postadress finns till den klagande. Inget "
+                               "skickades.",
+    "number_request_bounced": "{ref}: e-post till den klagande studsar. Inget skickades.",
+    "number_request_already": "{ref}: den klagande har redan fått en fråga om nummer i dag. "
+                              "Inget nytt skickades.",
 }
 
 NB: dict[str, str] = {
@@ -319,6 +327,12 @@ NB: dict[str, str] = {
     "load_line": "{user}: {claimed} tilbakeringinger · {calls} samtaler · {hard} vanskelige"
                  " samtaler · {declined} nei",
     "load_none": "Ingen tilbakeringinger de siste ukene.",
+    "claimed_by_other": "{ref} er allerede tatt av {user}. Vil du ta over? Da får {user} beskjed.",
+    "number_request_closed": "{ref} er avsluttet. Ingen e-post ble sendt.",
+    "number_request_no_email": "{ref}: klageren har ingen e-postadresse. Ingenting ble sendt.",
+    "number_request_bounced": "{ref}: e-post til klageren kommer i retur. Ingenting ble sendt.",
+    "number_request_already": "{ref}: klageren har allerede fått spørsmål om nummer i dag. "
+                              "Ingen ny e-post ble sendt.",
 }
 
 NN: dict[str, str] = {
@@ -435,6 +449,12 @@ NN: dict[str, str] = {
     "load_line": "{user}: {claimed} tilbakeringingar · {calls} samtal · {hard} vanskelege samtal"
                  " · {declined} nei",
     "load_none": "Ingen tilbakeringingar dei siste vekene.",
+    "claimed_by_other": "{ref} er alt teken av {user}. Vil du ta over? Då får {user} melding.",
+    "number_request_closed": "{ref} er avslutta. Inga e-post vart send.",
+    "number_request_no_email": "{ref}: klagaren har inga e-postadresse. Ingenting vart sendt.",
+    "number_request_bounced": "{ref}: e-post til klagaren kjem i retur. Ingenting vart sendt.",
+    "number_request_already": "{ref}: klagaren har alt fått spørsmål om nummer i dag. Inga ny "
+                              "e-post vart send.",
 }
 
 EN: dict[str, str] = {
@@ -592,6 +612,13 @@ EN: dict[str, str] = {
     "load_line": "{user}: {claimed} call-backs · {calls} calls · {hard} hard calls · {declined}"
                  " declined",
     "load_none": "No call-backs in the last few weeks.",
+    "claimed_by_other": "{ref} is already taken by {user}. Take it over? {user} will be told.",
+    "number_request_closed": "{ref} is closed. No email was sent.",
+    "number_request_no_email": "{ref}: no email address is known for the complainant. Nothing "
+                               "was sent.",
+    "number_request_bounced": "{ref}: email to the complainant bounces. Nothing was sent.",
+    "number_request_already": "{ref}: the complainant was already asked for a number today. "
+                              "Nothing new was sent.",
 }
 
 LABELS: dict[str, dict[str, str]] = {"sv": SV, "nb": NB, "nn": NN, "en": EN}

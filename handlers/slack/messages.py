@@ -313,6 +313,17 @@ def offer_answered_blocks(lang: str, ref: str, accepted: bool) -> list[Block]:
     return [section(w[key].format(ref=esc(ref, 40)), BlockId.OFFER_ANSWER)]
 
 
+def claimed_by_other_blocks(lang: str, ref: str, assignee: str) -> list[Block]:
+    """To someone who pressed "I'll call" on a case another person has: who has it
+    (``assignee`` is already a mention or escaped), and a button to take it over."""
+    w = words(lang)
+    return [
+        section(w["claimed_by_other"].format(ref=esc(ref, 40), user=assignee), BlockId.STATE),
+        {"type": "actions", "block_id": BlockId.ACTIONS,
+         "elements": [button(w["take_over"], ActionId.TAKE_OVER_CLAIM, ref, "danger")]},
+    ]
+
+
 BUILDERS: dict[str, Callable[[CaseView, Mapping[str, Any]], list[Block]]] = {
     "prompt": prompt_blocks,
     "escalation": escalation_blocks,

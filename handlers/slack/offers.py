@@ -19,7 +19,6 @@ from slack_sdk.errors import SlackClientError
 
 from bot.assignment import accept_offer, decline_offer, hand_over
 from bot.cases import get_case, slack_actor
-from bot.db import session_scope
 from bot.errors import InvalidAction
 from bot.models import Case, CaseOffer
 from handlers.slack.blockkit import mention
@@ -38,6 +37,7 @@ from handlers.slack.labels import say
 from handlers.slack.messages import offer_answered_blocks
 from handlers.slack.modals import hand_over_modal, read_hand_over, read_metadata
 from handlers.slack.ombudsman import message_ts_of
+from handlers.slack.once import acting_once
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -62,7 +62,7 @@ def answer_offer(rt: Runtime, body: Body, client: WebClient, accepted: bool) -> 
     user = user_id_of(body)
     actor = require_staff(rt, user, "accept_offer" if accepted else "decline_offer")
     now = rt.clock()
-    with session_scope(rt.db) as session:
+    with acting_once(rt, body) as session:
         offer = session.get(CaseOffer, offer_id_of(body))
         if offer is None:
             raise InvalidAction("this offer no longer exists")
@@ -95,7 +95,7 @@ def show_answer(rt: Runtime, body: Body, client: WebClient, ref: str, accepted: 
 def open_hand_over(rt: Runtime, body: Body, client: WebClient) -> None:
     ref = action_value(body)
     require_staff(rt, user_id_of(body), "hand_over", ref)
-    with session_scope(rt.db) as session:
+    with acting_once(rt, body) as session:
         get_case(session, ref)  # a missing case is reported now, not after choosing
     client.views_open(trigger_id=body["trigger_id"],
                       view=hand_over_modal(lang_of(rt), ref, channel_of(body) or ""))
@@ -108,7 +108,7 @@ def record_hand_over(rt: Runtime, body: Body, view: Mapping[str, Any], to_user: 
     ref = meta.get("ref", "")
     user = user_id_of(body)
     actor = require_staff(rt, user, "hand_over", ref)
-    with session_scope(rt.db) as session:
+    with acting_once(rt, body) as session:
         case = get_case(session, ref)
         hand_over(session, rt.cfg, case, actor, to_user, rt.clock())
     answer(client, user, meta.get("channel") or None,

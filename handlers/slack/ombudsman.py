@@ -56,6 +56,7 @@ from handlers.slack.modals import (
     read_action_plan_form,
     read_metadata,
 )
+from handlers.slack.once import acting_once
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -165,9 +166,9 @@ def take_over(rt: Runtime, body: Body, client: WebClient) -> None:
     user = user_id_of(body)
     actor = require_ombudsman(rt, user, "take_over", ref)
     now = rt.clock()
-    with session_scope(rt.db) as session:
+    with acting_once(rt, body) as session:
         case = get_case(session, ref)
-        claim(session, rt.cfg, case, actor, now)
+        claim(session, rt.cfg, case, actor, now, take_over=True)
         audit(session, case, actor, "taken_over", now)
     answer(client, user, channel_of(body), say(lang_of(rt), "taken_over", ref=case.ref))
     refresh_alert(rt, body, client, case.ref, escalation_id)
@@ -179,7 +180,7 @@ def acknowledge(rt: Runtime, body: Body, client: WebClient) -> None:
     ref, escalation_id = parse_escalation_value(action_value(body))
     actor = require_ombudsman(rt, user_id_of(body), "acknowledge_escalation", ref)
     now = rt.clock()
-    with session_scope(rt.db) as session:
+    with acting_once(rt, body) as session:
         case = get_case(session, ref)
         escalation = find_escalation(session, case, escalation_id)
         if escalation.acknowledged_at is None:  # a second press changes nothing
@@ -193,7 +194,7 @@ def acknowledge(rt: Runtime, body: Body, client: WebClient) -> None:
 def open_action_plan(rt: Runtime, body: Body, client: WebClient) -> None:
     ref, _ = parse_escalation_value(action_value(body))
     require_ombudsman(rt, user_id_of(body), "ask_for_action_plan", ref)
-    with session_scope(rt.db) as session:
+    with acting_once(rt, body) as session:
         case = get_case(session, ref)  # a missing case is reported now, not after typing
     initial_due = today(rt) + timedelta(days=DEFAULT_PLAN_DAYS)
     client.views_open(trigger_id=body["trigger_id"], view=action_plan_modal(
@@ -217,7 +218,7 @@ def record_action_plan(rt: Runtime, body: Body, view: Mapping[str, Any], form: A
     now = rt.clock()
     due_at = end_of_day(form.due, rt.cfg)
     due = due_day(due_at, rt.cfg, lang_of(rt))
-    with session_scope(rt.db) as session:
+    with acting_once(rt, body) as session:
         case = get_case(session, ref)
         plan = add_action_plan(session, rt.cfg, case, actor, now,
                                owner=slack_actor(form.owner), steps=form.steps, due_at=due_at)
@@ -239,7 +240,7 @@ def follow_up_done(rt: Runtime, body: Body, client: WebClient) -> None:
     ref, _, plan = action_value(body).partition("|")
     user = user_id_of(body)
     actor = require_ombudsman(rt, user, "follow_up_done", ref)
-    with session_scope(rt.db) as session:
+    with acting_once(rt, body) as session:
         complete_action_plan(session, rt.cfg, get_case(session, ref), actor, rt.clock(),
                              plan_id=int(plan) if plan.isdigit() else None)
     publish_home(rt, {"user": user, "tab": "home"}, client)

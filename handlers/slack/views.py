@@ -1,7 +1,8 @@
 """What happens when staff submit the log-call and escalate modals.
 
 Validation is pure and fast, so it runs before ``ack`` (Slack shows field
-errors only in the acknowledgement); the work runs after it.
+errors only in the acknowledgement); the work runs after it, once per
+submitted view (see :mod:`handlers.slack.once`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from slack_sdk import WebClient
 
 from bot.cases import close_case, complainant_of, escalate, get_case, log_contact
 from bot.citizen_mail import send_confirmation
-from bot.db import session_scope
 from bot.models import EscalationReason
 from handlers.slack.common import answer, deliver, lang_of, require_staff, user_id_of
 from handlers.slack.enums import BlockId, CallbackId
 from handlers.slack.errors import after_ack
 from handlers.slack.labels import say
 from handlers.slack.modals import CallForm, read_call_form, read_metadata, read_reason
+from handlers.slack.once import acting_once
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -38,7 +39,7 @@ def record_call(rt: Runtime, body: Body, view: Mapping[str, Any], form: CallForm
     ref = read_metadata(view).get("ref", "")
     actor = require_staff(rt, user_id_of(body), "log_call", ref)
     now = rt.clock()
-    with session_scope(rt.db) as session:
+    with acting_once(rt, body) as session:
         case = get_case(session, ref)
         log_contact(session, rt.cfg, case, actor, now, outcome=form.outcome, note=form.note,
                     remedy=form.remedy or None, next_step=form.next_step or None,
@@ -57,7 +58,7 @@ def record_escalation(rt: Runtime, body: Body, view: Mapping[str, Any], reason: 
     ref = meta.get("ref", "")
     user = user_id_of(body)
     actor = require_staff(rt, user, "escalate", ref)
-    with session_scope(rt.db) as session:
+    with acting_once(rt, body) as session:
         case = get_case(session, ref)
         escalate(session, rt.cfg, case, actor, rt.clock(), reason=EscalationReason.STAFF,
                  note=reason)

@@ -115,6 +115,7 @@ class SlackWorld:
         self.app: App = build_app(self.rt, listener_executor=InlineExecutor())
         self._events = 0
         self._ts = 0
+        self._triggers = 0
 
     # -- Slack sending us things ---------------------------------------------
 
@@ -188,8 +189,11 @@ class SlackWorld:
 
     def command(self, text: str = "", *, user: str = STAFF, channel: str = TRIAGE
                 ) -> BoltResponse:
-        return self.dispatch(self.signer.slash_command(self.cfg.chat.slash_command, text,
-                                                       user=user, channel=channel))
+        # Slack gives every invocation its own trigger_id (a replay repeats it).
+        self._triggers += 1
+        return self.dispatch(self.signer.slash_command(
+            self.cfg.chat.slash_command, text, user=user, channel=channel,
+            trigger_id=f"T.trigger.{self._triggers}"))
 
     # -- what happened --------------------------------------------------------
 
