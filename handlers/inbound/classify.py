@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from bot.emails import bare_address
+from bot.acknowledgement import own_addresses_of
 from bot.mail.classify import classify
 from bot.pipeline import InboundContext
 
 
 def own_addresses(ctx: InboundContext) -> frozenset[str]:
-    cfg = ctx.cfg
-    addrs = {a.lower() for a in cfg.organisation.own_addresses}
-    addrs.add(bare_address(cfg.outgoing.from_address).lower())
-    if cfg.outgoing.reply_to:
-        addrs.add(bare_address(cfg.outgoing.reply_to).lower())
-    if cfg.mailbox.username and "@" in cfg.mailbox.username:
-        addrs.add(cfg.mailbox.username.lower())
-    return frozenset(addrs)
+    """Every address that is ours (see :func:`bot.acknowledgement.own_addresses_of`)."""
+    return own_addresses_of(ctx.cfg)
 
 
 def process(ctx: InboundContext) -> None:
