@@ -22,10 +22,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot import metrics
+from bot.cases import enqueue
 from bot.config import Config
 from bot.db import database_unavailable, session_scope
 from bot.errors import Discard, NeedsReview, Unprocessable
-from bot.models import Case, Complainant, Quarantine
+from bot.models import Case, Complainant, Lane, OutboxKind, Quarantine
 from bot.ports import InboundMail, Mailbox
 from bot.render import Renderer
 
@@ -74,6 +75,12 @@ class InboundContext:
     reopened: bool = False
     phone: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Staff opened this message as a case from the review lane: it is a complaint from
+    # a person, whatever the classifier thinks, and no step may send it back to review.
+    forced_by: str | None = None
+    # Why it must not be acknowledged automatically (set when forcing overrode a
+    # robot or doubtful classification: when unsure, the bot does not write back).
+    no_ack_reason: str | None = None
 
     @property
     def cfg(self) -> Config:
@@ -100,8 +107,33 @@ class Outcome:
 
 
 def run_steps(ctx: InboundContext) -> None:
-    for _name, module in _STEPS:
-        module.process(ctx)
+    for name, module in _STEPS:
+        if ctx.forced_by is None:
+            module.process(ctx)
+            continue
+        try:
+            module.process(ctx)
+        except NeedsReview as r:
+            # A human has already decided what a step would have asked them.
+            ctx.notes.append(f"{name}: review skipped ({r.reason})")
+        if name == "classify":
+            force_complaint(ctx)
+
+
+def force_complaint(ctx: InboundContext) -> None:
+    """Treat the message as a complaint from a person (staff said so in the review lane).
+
+    Only a message the classifier itself took for a complaint may still be
+    acknowledged (when ``can_acknowledge`` allows); anything else is not.
+    """
+    from bot.mail.classify import Classification, MailKind
+
+    before = ctx.classification
+    if before is not None and before.kind is MailKind.COMPLAINT:
+        return
+    ctx.no_ack_reason = (f"opened from review; classified {before.kind}" if before
+                         else "opened from review; not classified")
+    ctx.classification = Classification(MailKind.COMPLAINT, f"opened as a case by {ctx.forced_by}")
 
 
 def process_mail(engine: Engine, services: Services, mailbox: Mailbox, mail: InboundMail
@@ -125,9 +157,7 @@ def process_mail(engine: Engine, services: Services, mailbox: Mailbox, mail: Inb
                                   discarded=d.reason)
             except NeedsReview as r:
                 session.rollback()  # nothing of the half-run steps stays
-                quarantine(session, source=mail.mailbox, key=mail.position,
-                           reason=f"review: {r.reason}", raw=mail.raw, now=now,
-                           received_at=mail.received_at)
+                keep_for_review(session, mail, r.reason, now)
                 outcome = Outcome(mail.position, review=r.reason)
             mailbox.record(session, mail)
     except Exception as exc:
@@ -160,9 +190,28 @@ def _reason(exc: BaseException) -> str:
 
 
 def quarantine(session: Session, *, source: str, key: str, reason: str, raw: bytes,
-               now: datetime, received_at: datetime | None = None) -> None:
-    session.add(Quarantine(source=source, source_key=key, reason=reason, raw=raw, at=now,
-                           received_at=received_at))
+               now: datetime, received_at: datetime | None = None,
+               lane: Lane = Lane.QUARANTINE, historical: bool = False) -> Quarantine:
+    q = Quarantine(source=source, source_key=key, reason=reason, raw=raw, at=now,
+                   received_at=received_at, lane=lane.value, historical=historical)
+    session.add(q)
+    return q
+
+
+REVIEW_OP = "review"  # the outbox chat operation that posts (or updates) a review item
+
+
+def keep_for_review(session: Session, mail: InboundMail, reason: str, now: datetime
+                    ) -> Quarantine:
+    """Keep ``mail`` whole in the review lane and, in the same transaction, queue its post
+    to the triage channel ("open as case" / "not a complaint")."""
+    q = quarantine(session, source=mail.mailbox, key=mail.position, reason=f"review: {reason}",
+                   raw=mail.raw, now=now, received_at=mail.received_at, lane=Lane.REVIEW,
+                   historical=mail.historical)
+    session.flush()
+    enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"review:{q.id}",
+            payload={"op": REVIEW_OP, "review_id": q.id}, case=None, now=now)
+    return q
 
 
 class _QuarantineSource:

@@ -160,6 +160,19 @@ SV: dict[str, str] = {
     "load_line": "{user}: {claimed} återuppringningar · {calls} samtal · {hard} svåra samtal ·"
                  " {declined} nej",
     "load_none": "Inga återuppringningar de senaste veckorna.",
+    "review_title": "🔎 Kan vara ett klagomål från en person",
+    "review_reason": "Varför det behöver granskas",
+    "review_from": "Från",
+    "review_no_sender": "(ingen läsbar avsändare)",
+    "review_received": "Inkom",
+    "review_historical": "Fanns i brevlådan innan boten startade.",
+    "review_open": "Öppna som ärende",
+    "review_dismiss": "Inte ett klagomål",
+    "review_opened": "✅ Öppnat som ärende {ref} av {user} ({when})",
+    "review_dismissed": "🚫 Inte ett klagomål, enligt {user} ({when})",
+    "review_opened_now": "{ref} är öppnat. Uppmaningen att ringa kommer i triagekanalen.",
+    "review_dismissed_now": "Markerat som inte ett klagomål. Meddelandet sparas.",
+    "review_already": "Det här är redan avgjort av {user}.",
 }
 
 NB: dict[str, str] = {
@@ -311,6 +324,19 @@ NB: dict[str, str] = {
     "load_line": "{user}: {claimed} tilbakeringinger · {calls} samtaler · {hard} vanskelige"
                  " samtaler · {declined} nei",
     "load_none": "Ingen tilbakeringinger de siste ukene.",
+    "review_title": "🔎 Kan være en klage fra en person",
+    "review_reason": "Hvorfor den må gås gjennom",
+    "review_from": "Fra",
+    "review_no_sender": "(ingen lesbar avsender)",
+    "review_received": "Mottatt",
+    "review_historical": "Lå i postkassen før boten startet.",
+    "review_open": "Åpne som sak",
+    "review_dismiss": "Ikke en klage",
+    "review_opened": "✅ Åpnet som sak {ref} av {user} ({when})",
+    "review_dismissed": "🚫 Ikke en klage, ifølge {user} ({when})",
+    "review_opened_now": "{ref} er åpnet. Oppfordringen om å ringe kommer i triagekanalen.",
+    "review_dismissed_now": "Markert som ikke en klage. Meldingen blir tatt vare på.",
+    "review_already": "Dette er allerede avgjort av {user}.",
 }
 
 NN: dict[str, str] = {
@@ -423,6 +449,19 @@ NN: dict[str, str] = {
     "load_line": "{user}: {claimed} tilbakeringingar · {calls} samtal · {hard} vanskelege samtal"
                  " · {declined} nei",
     "load_none": "Ingen tilbakeringingar dei siste vekene.",
+    "review_title": "🔎 Kan vere ei klage frå ein person",
+    "review_reason": "Kvifor ho må gåast gjennom",
+    "review_from": "Frå",
+    "review_no_sender": "(ingen lesbar avsendar)",
+    "review_received": "Motteke",
+    "review_historical": "Låg i postkassa før boten starta.",
+    "review_open": "Opne som sak",
+    "review_dismiss": "Ikkje ei klage",
+    "review_opened": "✅ Opna som sak {ref} av {user} ({when})",
+    "review_dismissed": "🚫 Ikkje ei klage, ifølgje {user} ({when})",
+    "review_opened_now": "{ref} er opna. Oppmodinga om å ringje kjem i triagekanalen.",
+    "review_dismissed_now": "Markert som ikkje ei klage. Meldinga blir teken vare på.",
+    "review_already": "Dette er allereie avgjort av {user}.",
 }
 
 EN: dict[str, str] = {
@@ -575,6 +614,19 @@ EN: dict[str, str] = {
     "load_line": "{user}: {claimed} call-backs · {calls} calls · {hard} hard calls · {declined}"
                  " declined",
     "load_none": "No call-backs in the last few weeks.",
+    "review_title": "🔎 May be a complaint from a person",
+    "review_reason": "Why it needs a look",
+    "review_from": "From",
+    "review_no_sender": "(no readable sender)",
+    "review_received": "Received",
+    "review_historical": "Was in the mailbox before the bot started.",
+    "review_open": "Open as case",
+    "review_dismiss": "Not a complaint",
+    "review_opened": "✅ Opened as case {ref} by {user} ({when})",
+    "review_dismissed": "🚫 Not a complaint, says {user} ({when})",
+    "review_opened_now": "{ref} is open. The call-back prompt follows in the triage channel.",
+    "review_dismissed_now": "Marked as not a complaint. The message is kept.",
+    "review_already": "This was already decided by {user}.",
 }
 
 LABELS: dict[str, dict[str, str]] = {"sv": SV, "nb": NB, "nn": NN, "en": EN}
