@@ -255,6 +255,10 @@ def retry_quarantined(engine: Engine, services: Services, qid: int) -> Outcome:
             raise LookupError(f"no quarantined input with id {qid}")
         if q.resolved_at is not None:
             raise LookupError(f"quarantined input {qid} was already resolved")
+        if q.lane == Lane.REVIEW.value:
+            # A human decides these (the post's buttons); a retry would only ask again.
+            raise LookupError(f"{qid} is in the review lane: use `complaint-bot review open "
+                              f"{qid}` or `review dismiss {qid}`")
         mail = InboundMail(raw=q.raw, received_at=q.received_at or q.at, mailbox=q.source,
                            position=q.source_key)
     return process_mail(engine, services, _QuarantineSource(qid), mail)

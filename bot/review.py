@@ -120,6 +120,8 @@ def open_as_case(engine: Engine, services: Services, review_id: int, actor: str
             q = _locked(session, review_id)
             if q.resolved_at is not None:
                 return _result(q, changed=False)
+            if not q.raw:
+                raise InvalidAction("the message was erased; it can only be dismissed")
             mail = InboundMail(raw=bytes(q.raw), received_at=q.received_at or q.at,
                                mailbox=q.source, position=q.source_key,
                                historical=q.historical)

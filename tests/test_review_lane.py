@@ -262,3 +262,45 @@ def test_cli_lists_review_items_and_decides_them(tmp_path: Path, db_url: str, en
     assert case["complainant"]["phone"] == "+46701234567" and case["ack_sent_at"] is None
     assert not list((tmp_path / "outbox").glob("*.eml"))
     assert audits(engine, "review_opened")[0].actor == "cli:olle"
+
+
+def test_retry_leaves_review_items_to_a_human_and_still_retries_quarantine(
+        bot: Bot) -> None:
+    from bot.pipeline import retry_quarantined
+
+    bot.deliver(SPAM_FLAGGED)
+    bot.run_once()
+    [item] = items(bot.engine)
+    assert item.id is not None
+    with pytest.raises(LookupError, match="review lane"):
+        retry_quarantined(bot.engine, bot.rt.services, item.id)
+    with session_scope(bot.engine) as s:  # a broken input, fixed since: retry opens it
+        from tests.harness import email
+
+        s.add(Quarantine(source="inbox", source_key="1:9", reason="ValueError: boom",
+                         raw=email(msgid="<fixed@x.se>"), at=bot.clock(),
+                         received_at=bot.clock()))
+    [broken] = [q for q in items(bot.engine) if q.lane == Lane.QUARANTINE]
+    assert broken.id is not None
+    assert retry_quarantined(bot.engine, bot.rt.services, broken.id).new_case
+    [review] = [q for q in items(bot.engine) if q.lane == Lane.REVIEW]
+    assert review.resolved_at is None
+
+
+def test_an_erased_review_item_can_only_be_dismissed(bot: Bot) -> None:
+    bot.deliver(NO_SENDER)
+    bot.run_once()
+    [item] = items(bot.engine)
+    assert item.id is not None
+    with session_scope(bot.engine) as s:
+        q = s.get(Quarantine, item.id)
+        assert q is not None
+        q.raw = b""  # what erasure does to quarantined mail
+    from bot.errors import InvalidAction
+
+    with pytest.raises(InvalidAction, match="erased"):
+        open_as_case(bot.engine, bot.rt.services, item.id, STAFF)
+    assert dismiss(bot.engine, bot.cfg, item.id, STAFF, bot.clock()).changed
+    bot.flush()
+    updated = bot.staff_text().split("updated message")[-1]  # the post, re-rendered
+    assert "inte ett klagomål" in updated and "hemtjänsten har inte kommit" not in updated
