@@ -3,7 +3,12 @@
 Reading ``INBOUND_PIPELINE`` tells the whole story. Each name is a module in
 ``handlers/inbound/`` with one ``process(ctx)`` function. A step ends the run
 on purpose by raising :class:`bot.errors.Discard`; any other exception sends
-the message to quarantine with its reason. One message is one transaction:
+the message to quarantine with its reason. A step that cannot tell whether a
+message is a person's raises :class:`bot.errors.NeedsReview`: the message goes
+to the review lane (:func:`keep_for_review`, :mod:`bot.review`). When staff
+open it as a case, the steps run again with ``ctx.forced_by`` set: NeedsReview
+is then ignored and the classifier's verdict becomes "complaint" (acknowledged
+only if it was one already). One message is one transaction:
 the case, its message row, the outbox entries and the mailbox checkpoint
 commit together, or not at all.
 """
