@@ -565,25 +565,35 @@ def db_current(config: ConfigOpt = None) -> None:
 
 @quarantine_app.command("list")
 def quarantine_list(config: ConfigOpt = None,
-                    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table) -> None:
-    """Inputs waiting for a human, with the reason."""
+                    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
+                    now: Annotated[str | None, typer.Option(
+                        "--now", help="ISO-8601 time to count ages from (default: now).")
+                    ] = None) -> None:
+    """Inputs waiting for a human, with the reason: broken ones (lane ``quarantine``) and
+    messages that might be a person's (lane ``review``, see ``complaint-bot review``)."""
     cfg = _config(config)
     from sqlmodel import col, select
 
     from bot.cases import iso
+    from bot.commands.review import age_text
     from bot.db import session_scope
     from bot.models import Quarantine
 
-    rt = _runtime(cfg)
+    rt = _runtime(cfg, _parse_now(now, cfg) if now else None)
+    at = rt.clock()
     with session_scope(rt.db) as s:
-        rows = [{"id": q.id, "at": iso(q.at, cfg), "source": q.source, "key": q.source_key,
+        rows = [{"id": q.id, "lane": q.lane, "at": iso(q.at, cfg),
+                 "age": age_text(max(0.0, (at - q.at).total_seconds() / 3600)),
+                 "source": q.source, "key": q.source_key,
                  "reason": q.reason, "bytes": len(q.raw),
-                 "resolved": iso(q.resolved_at, cfg)}
+                 "resolved": iso(q.resolved_at, cfg), "decision": q.decision,
+                 "decided_by": q.decided_by, "case": q.case_ref}
                 for q in s.exec(select(Quarantine).order_by(col(Quarantine.id))).all()]
     if fmt == Fmt.json:
         _print_json(rows)
     else:
-        typer.echo(_table(rows, ["id", "at", "key", "bytes", "resolved", "reason"]))
+        typer.echo(_table(rows, ["id", "lane", "at", "age", "key", "bytes", "resolved",
+                                 "reason"]))
 
 
 @quarantine_app.command("retry")
@@ -652,7 +662,9 @@ def main() -> None:
 
 # More command groups, each in its own module under bot/commands/.
 from bot.commands import records as _records  # noqa: E402
+from bot.commands import review as _review  # noqa: E402
 from bot.commands import roster as _roster  # noqa: E402
 
 _records.register(app)
 _roster.register(app)
+_review.register(app)

@@ -274,8 +274,25 @@ class Outbox(SQLModel, table=True):
     result: str | None = Field(default=None, max_length=500)
 
 
+class Lane(enum.StrEnum):
+    """Why an input waits for a human: it broke (``quarantine``), or the bot could not
+    tell whether it is a person's complaint (``review``, decided with two buttons)."""
+
+    QUARANTINE = "quarantine"
+    REVIEW = "review"
+
+
+class ReviewDecision(enum.StrEnum):
+    OPENED = "opened"        # staff opened it as a case
+    DISMISSED = "dismissed"  # staff said it is not a complaint
+
+
 class Quarantine(SQLModel, table=True):
-    """An input the bot could not handle, kept whole with the reason."""
+    """An input the bot could not handle, kept whole with the reason.
+
+    A ``review`` lane item also records who decided what, and when
+    (``resolved_at``), and where its chat post lives so it is updated in place.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=300)
@@ -286,6 +303,13 @@ class Quarantine(SQLModel, table=True):
     retried_at: datetime | None = _ts()
     resolved_at: datetime | None = _ts()
     received_at: datetime | None = _ts()
+    lane: str = Field(default=Lane.QUARANTINE.value, max_length=16)
+    historical: bool = False  # was in the mailbox before the bot: never acknowledged
+    decision: str | None = Field(default=None, max_length=16)  # ReviewDecision
+    decided_by: str | None = Field(default=None, max_length=200)
+    case_ref: str | None = Field(default=None, max_length=32)  # the case it was opened as
+    post_channel: str | None = Field(default=None, max_length=32)
+    post_ts: str | None = Field(default=None, max_length=32)
 
 
 class Audit(SQLModel, table=True):

@@ -28,7 +28,7 @@ from bot.cases import audit, get_case_by_id, mark_ack_bounced
 from bot.config import Config
 from bot.db import session_scope
 from bot.errors import PermanentDeliveryError, TemporaryDeliveryError
-from bot.models import Case, Escalation, Outbox, OutboxKind, OutboxStatus, Status
+from bot.models import Case, Escalation, Outbox, OutboxKind, OutboxStatus, Quarantine, Status
 from bot.ports import Chat, ChatPost, ChatRef, Mailer
 from bot.render import Renderer, mrkdwn_escape
 from bot.staff_messages import CaseView, case_view, render_staff
@@ -51,6 +51,8 @@ ESCALATION_REASON_TEXT = {
 
 # Block Kit builders for Slack (filled in by the Slack adapter); the console shows text.
 BlocksBuilder = Callable[[str, CaseView, dict[str, Any]], list[dict[str, Any]]]
+# The review lane's post is about a message, not a case (see bot.review.ReviewView).
+ReviewBlocksBuilder = Callable[[Any, dict[str, Any]], list[dict[str, Any]]]
 
 
 @dataclass
@@ -70,6 +72,7 @@ class Outlets:
     chat: Chat
     renderer: Renderer
     blocks: BlocksBuilder | None = None
+    review_blocks: ReviewBlocksBuilder | None = None
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -296,6 +299,8 @@ def _send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: d
 
     if op == "monthly_chart":
         return _send_monthly_chart(engine, outlets, payload, now), no_effect
+    if op == "review":
+        return _send_review(engine, outlets, payload, now, interrupted_since)
     if op == "raw":
         post = ChatPost(text=payload["text"], blocks=payload.get("blocks") or [])
         if payload.get("user"):
@@ -357,6 +362,48 @@ def _send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: d
                                     prompt.ts if prompt else None)
         return f"{POSTED} {ref.channel}:{ref.ts}", no_effect
     raise PermanentDeliveryError(f"unknown chat operation {op!r}")
+
+
+def review_marker(review_id: int) -> str:
+    """In every review post's text, so a post that may have gone out can be found again."""
+    return f"[R-{review_id}]"
+
+
+def _send_review(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: datetime,
+                 interrupted_since: datetime | None
+                 ) -> tuple[str, Callable[[Session, Outbox], None]]:
+    """Post a review item to the triage channel, or update its post in place, rendered
+    from the item as it is now (open with buttons, or decided without)."""
+    from bot.review import review_view
+
+    cfg = outlets.cfg
+    review_id = int(payload["review_id"])
+    with session_scope(engine) as session:
+        q = session.get(Quarantine, review_id)
+        if q is None:  # erased meanwhile: nothing left to show
+            return "gone", lambda _s, _e: None
+        view = review_view(cfg, q, now)
+        posted = ChatRef(q.post_channel, q.post_ts) if q.post_channel and q.post_ts else None
+    post = render_staff(outlets.renderer, cfg, "review", view=view,
+                        marker=review_marker(review_id), cli=cfg.chat.kind == "console")
+    if outlets.review_blocks is not None:
+        post = ChatPost(text=mrkdwn_escape(post.text), blocks=outlets.review_blocks(
+            view, {"lang": cfg.chat.staff_language}))
+    if posted is not None:
+        outlets.chat.update(posted, post)
+        return f"updated {posted.channel}:{posted.ts}", lambda _s, _e: None
+    found = None
+    find = getattr(outlets.chat, "find", None)
+    if interrupted_since is not None and find is not None:
+        found = find(cfg.chat.triage_channel, review_marker(review_id),
+                     interrupted_since - FIND_MARGIN)
+    ref = found or outlets.chat.post(cfg.chat.triage_channel, post)
+
+    def store_ref(session: Session, _e: Outbox) -> None:
+        item = session.get(Quarantine, review_id)
+        if item is not None:
+            item.post_channel, item.post_ts = ref.channel, ref.ts
+    return f"{'found' if found else POSTED} {ref.channel}:{ref.ts}", store_ref
 
 
 def _send_monthly_chart(engine: Engine, outlets: Outlets, payload: dict[str, Any],

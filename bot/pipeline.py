@@ -3,7 +3,12 @@
 Reading ``INBOUND_PIPELINE`` tells the whole story. Each name is a module in
 ``handlers/inbound/`` with one ``process(ctx)`` function. A step ends the run
 on purpose by raising :class:`bot.errors.Discard`; any other exception sends
-the message to quarantine with its reason. One message is one transaction:
+the message to quarantine with its reason. A step that cannot tell whether a
+message is a person's raises :class:`bot.errors.NeedsReview`: the message goes
+to the review lane (:func:`keep_for_review`, :mod:`bot.review`). When staff
+open it as a case, the steps run again with ``ctx.forced_by`` set: NeedsReview
+is then ignored and the classifier's verdict becomes "complaint" (acknowledged
+only if it was one already). One message is one transaction:
 the case, its message row, the outbox entries and the mailbox checkpoint
 commit together, or not at all.
 """
@@ -26,10 +31,11 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlmodel import Session
 
 from bot import metrics
+from bot.cases import enqueue
 from bot.config import Config
 from bot.db import database_unavailable, session_scope
 from bot.errors import Discard, NeedsReview, Unprocessable
-from bot.models import Case, Complainant, Quarantine
+from bot.models import Case, Complainant, Lane, OutboxKind, Quarantine
 from bot.ports import InboundMail, Mailbox
 from bot.render import Renderer
 
@@ -82,6 +88,12 @@ class InboundContext:
     # someone else. The new case mentions it, and staff are told.
     mentioned_case: Case | None = None
     notes: list[str] = field(default_factory=list)
+    # Staff opened this message as a case from the review lane: it is a complaint from
+    # a person, whatever the classifier thinks, and no step may send it back to review.
+    forced_by: str | None = None
+    # Why it must not be acknowledged automatically (set when forcing overrode a
+    # robot or doubtful classification: when unsure, the bot does not write back).
+    no_ack_reason: str | None = None
 
     @property
     def cfg(self) -> Config:
@@ -108,8 +120,44 @@ class Outcome:
 
 
 def run_steps(ctx: InboundContext) -> None:
-    for _name, module in _STEPS:
-        module.process(ctx)
+    for name, module in _STEPS:
+        if ctx.forced_by is None:
+            module.process(ctx)
+            continue
+        try:
+            module.process(ctx)
+        except NeedsReview as r:
+            # A human has already decided what a step would have asked them.
+            ctx.notes.append(f"{name}: review skipped ({r.reason})")
+        if name == "classify":
+            force_complaint(ctx)
+
+
+def force_complaint(ctx: InboundContext) -> None:
+    """Treat the message as a complaint from a person (staff said so in the review lane).
+
+    The case is filed under the person's address when one can be recovered. Staff
+    overruled a doubt (spam flag, bulk marker): with such an address it may be
+    acknowledged (``can_acknowledge`` still decides). Mail the classifier took for
+    a robot is never acknowledged, whatever staff decided.
+    """
+    from bot.acknowledgement import own_addresses_of
+    from bot.mail.classify import Classification, MailKind, base_address, find_person
+
+    before = ctx.classification
+    if before is not None and before.kind is MailKind.COMPLAINT:
+        return
+    person = None
+    if ctx.parsed is not None:
+        person = find_person(ctx.parsed, {base_address(a) for a in own_addresses_of(ctx.cfg)})
+    contact = person[0] if person else None
+    doubt_only = before is not None and before.kind is MailKind.REVIEW
+    if not (doubt_only and contact):
+        ctx.no_ack_reason = (f"opened from review; classified {before.kind}" if before
+                             else "opened from review; not classified")
+    ctx.classification = Classification(MailKind.COMPLAINT,
+                                        f"opened as a case by {ctx.forced_by}",
+                                        contact=contact, acknowledge=doubt_only)
 
 
 def process_mail(engine: Engine, services: Services, mailbox: Mailbox, mail: InboundMail
@@ -133,9 +181,7 @@ def process_mail(engine: Engine, services: Services, mailbox: Mailbox, mail: Inb
                                   discarded=d.reason)
             except NeedsReview as r:
                 session.rollback()  # nothing of the half-run steps stays
-                quarantine(session, source=mail.mailbox, key=mail.position,
-                           reason=f"review: {r.reason}", raw=mail.raw, now=now,
-                           received_at=mail.received_at)
+                keep_for_review(session, mail, r.reason, now)
                 outcome = Outcome(mail.position, review=r.reason)
             mailbox.record(session, mail)
     except Exception as exc:
@@ -201,9 +247,28 @@ def _no_values(message: str) -> str:
 
 
 def quarantine(session: Session, *, source: str, key: str, reason: str, raw: bytes,
-               now: datetime, received_at: datetime | None = None) -> None:
-    session.add(Quarantine(source=source, source_key=key, reason=reason, raw=raw, at=now,
-                           received_at=received_at))
+               now: datetime, received_at: datetime | None = None,
+               lane: Lane = Lane.QUARANTINE, historical: bool = False) -> Quarantine:
+    q = Quarantine(source=source, source_key=key, reason=reason, raw=raw, at=now,
+                   received_at=received_at, lane=lane.value, historical=historical)
+    session.add(q)
+    return q
+
+
+REVIEW_OP = "review"  # the outbox chat operation that posts (or updates) a review item
+
+
+def keep_for_review(session: Session, mail: InboundMail, reason: str, now: datetime
+                    ) -> Quarantine:
+    """Keep ``mail`` whole in the review lane and, in the same transaction, queue its post
+    to the triage channel ("open as case" / "not a complaint")."""
+    q = quarantine(session, source=mail.mailbox, key=mail.position, reason=f"review: {reason}",
+                   raw=mail.raw, now=now, received_at=mail.received_at, lane=Lane.REVIEW,
+                   historical=mail.historical)
+    session.flush()
+    enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"review:{q.id}",
+            payload={"op": REVIEW_OP, "review_id": q.id}, case=None, now=now)
+    return q
 
 
 class _QuarantineSource:
@@ -247,6 +312,10 @@ def retry_quarantined(engine: Engine, services: Services, qid: int) -> Outcome:
             raise LookupError(f"no quarantined input with id {qid}")
         if q.resolved_at is not None:
             raise LookupError(f"quarantined input {qid} was already resolved")
+        if q.lane == Lane.REVIEW.value:
+            # A human decides these (the post's buttons); a retry would only ask again.
+            raise LookupError(f"{qid} is in the review lane: use `complaint-bot review open "
+                              f"{qid}` or `review dismiss {qid}`")
         mail = InboundMail(raw=q.raw, received_at=q.received_at or q.at, mailbox=q.source,
                            position=q.source_key)
     return process_mail(engine, services, _QuarantineSource(qid), mail)

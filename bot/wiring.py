@@ -128,6 +128,7 @@ class Runtime:
     @cached_property
     def outlets(self) -> Outlets:
         blocks = self.overrides.get("blocks")
+        review_blocks = self.overrides.get("review_blocks")
         if blocks is None and self.cfg.chat.kind == "slack":
             try:
                 from handlers.slack.messages import build_blocks
@@ -135,8 +136,10 @@ class Runtime:
                 blocks = build_blocks
             except ImportError:  # pragma: no cover - until the Slack blocks exist
                 blocks = None
+        if review_blocks is None and self.cfg.chat.kind == "slack":
+            from handlers.slack.review import review_blocks
         return Outlets(cfg=self.cfg, mailer=self.mailer, chat=self.chat,
-                       renderer=self.renderer, blocks=blocks)
+                       renderer=self.renderer, blocks=blocks, review_blocks=review_blocks)
 
     def close(self) -> None:
         for name in ("mailbox", "mailer"):

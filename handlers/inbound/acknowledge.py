@@ -21,6 +21,9 @@ def process(ctx: InboundContext) -> None:
     assert case is not None and complainant is not None and p is not None and ctx.classification
     if not ctx.new_case:
         return
+    if ctx.no_ack_reason:  # opened from review over the classifier's doubt: when unsure, don't
+        audit(ctx.session, case, "system", "ack_skipped", ctx.now, reason=ctx.no_ack_reason)
+        return
     cfg = ctx.cfg
     if not ctx.classification.may_acknowledge:
         # no address of the person's own, or RFC 3834 form mail: never auto-reply

@@ -28,7 +28,7 @@ from slack_sdk import WebClient
 
 from bot.adapters.slack_chat import make_web_client
 from bot.config import ConfigError
-from handlers.slack import actions, home, intake, offers, ombudsman, views
+from handlers.slack import actions, home, intake, offers, ombudsman, review, views
 from handlers.slack.errors import report_error
 from handlers.slack.messages import set_staff_language
 
@@ -74,6 +74,7 @@ def build_app(rt: Runtime, *, listener_executor: Executor | None = None) -> App:
     home.register(app, rt)
     ombudsman.register(app, rt)
     offers.register(app, rt)
+    review.register(app, rt)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], client: WebClient) -> None:

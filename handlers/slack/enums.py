@@ -29,6 +29,9 @@ class ActionId(StrEnum):
     ACCEPT_OFFER = "offer.accept"
     DECLINE_OFFER = "offer.decline"
     HAND_OVER = "case.hand_over"
+    # on a review lane post (the value is the review item's id)
+    REVIEW_OPEN = "review.open_as_case"
+    REVIEW_DISMISS = "review.not_a_complaint"
     # The one input element inside each modal input block.
     INPUT = "input"
 
@@ -73,6 +76,11 @@ class BlockId(StrEnum):
     # offer DM
     OFFER = "offer.text"
     OFFER_ANSWER = "offer.answer"
+    # review lane post
+    REVIEW_REASON = "review.reason"
+    REVIEW_FACTS = "review.facts"
+    REVIEW_SUMMARY = "review.summary"
+    REVIEW_DECISION = "review.decision"
     # App Home
     LOAD = "home.load"
     # register modal

@@ -172,6 +172,19 @@ SV: dict[str, str] = {
     "number_request_bounced": "{ref}: e-post till den klagande studsar. Inget skickades.",
     "number_request_already": "{ref}: den klagande har redan fått en fråga om nummer i dag. "
                               "Inget nytt skickades.",
+    "review_title": "🔎 Kan vara ett klagomål från en person",
+    "review_reason": "Varför det behöver granskas",
+    "review_from": "Från",
+    "review_no_sender": "(ingen läsbar avsändare)",
+    "review_received": "Inkom",
+    "review_historical": "Fanns i brevlådan innan boten startade.",
+    "review_open": "Öppna som ärende",
+    "review_dismiss": "Inte ett klagomål",
+    "review_opened": "✅ Öppnat som ärende {ref} av {user} ({when})",
+    "review_dismissed": "🚫 Inte ett klagomål, enligt {user} ({when})",
+    "review_opened_now": "{ref} är öppnat. Uppmaningen att ringa kommer i triagekanalen.",
+    "review_dismissed_now": "Markerat som inte ett klagomål. Meddelandet sparas.",
+    "review_already": "Det här är redan avgjort av {user}.",
 }
 
 NB: dict[str, str] = {
@@ -333,6 +346,19 @@ NB: dict[str, str] = {
     "number_request_bounced": "{ref}: e-post til klageren kommer i retur. Ingenting ble sendt.",
     "number_request_already": "{ref}: klageren har allerede fått spørsmål om nummer i dag. "
                               "Ingen ny e-post ble sendt.",
+    "review_title": "🔎 Kan være en klage fra en person",
+    "review_reason": "Hvorfor den må gås gjennom",
+    "review_from": "Fra",
+    "review_no_sender": "(ingen lesbar avsender)",
+    "review_received": "Mottatt",
+    "review_historical": "Lå i postkassen før boten startet.",
+    "review_open": "Åpne som sak",
+    "review_dismiss": "Ikke en klage",
+    "review_opened": "✅ Åpnet som sak {ref} av {user} ({when})",
+    "review_dismissed": "🚫 Ikke en klage, ifølge {user} ({when})",
+    "review_opened_now": "{ref} er åpnet. Oppfordringen om å ringe kommer i triagekanalen.",
+    "review_dismissed_now": "Markert som ikke en klage. Meldingen blir tatt vare på.",
+    "review_already": "Dette er allerede avgjort av {user}.",
 }
 
 NN: dict[str, str] = {
@@ -455,6 +481,19 @@ NN: dict[str, str] = {
     "number_request_bounced": "{ref}: e-post til klagaren kjem i retur. Ingenting vart sendt.",
     "number_request_already": "{ref}: klagaren har alt fått spørsmål om nummer i dag. Inga ny "
                               "e-post vart send.",
+    "review_title": "🔎 Kan vere ei klage frå ein person",
+    "review_reason": "Kvifor ho må gåast gjennom",
+    "review_from": "Frå",
+    "review_no_sender": "(ingen lesbar avsendar)",
+    "review_received": "Motteke",
+    "review_historical": "Låg i postkassa før boten starta.",
+    "review_open": "Opne som sak",
+    "review_dismiss": "Ikkje ei klage",
+    "review_opened": "✅ Opna som sak {ref} av {user} ({when})",
+    "review_dismissed": "🚫 Ikkje ei klage, ifølgje {user} ({when})",
+    "review_opened_now": "{ref} er opna. Oppmodinga om å ringje kjem i triagekanalen.",
+    "review_dismissed_now": "Markert som ikkje ei klage. Meldinga blir teken vare på.",
+    "review_already": "Dette er allereie avgjort av {user}.",
 }
 
 EN: dict[str, str] = {
@@ -619,6 +658,19 @@ EN: dict[str, str] = {
     "number_request_bounced": "{ref}: email to the complainant bounces. Nothing was sent.",
     "number_request_already": "{ref}: the complainant was already asked for a number today. "
                               "Nothing new was sent.",
+    "review_title": "🔎 May be a complaint from a person",
+    "review_reason": "Why it needs a look",
+    "review_from": "From",
+    "review_no_sender": "(no readable sender)",
+    "review_received": "Received",
+    "review_historical": "Was in the mailbox before the bot started.",
+    "review_open": "Open as case",
+    "review_dismiss": "Not a complaint",
+    "review_opened": "✅ Opened as case {ref} by {user} ({when})",
+    "review_dismissed": "🚫 Not a complaint, says {user} ({when})",
+    "review_opened_now": "{ref} is open. The call-back prompt follows in the triage channel.",
+    "review_dismissed_now": "Marked as not a complaint. The message is kept.",
+    "review_already": "This was already decided by {user}.",
 }
 
 LABELS: dict[str, dict[str, str]] = {"sv": SV, "nb": NB, "nn": NN, "en": EN}

@@ -125,7 +125,7 @@ def test_socket_mode_starts_with_the_same_listeners_and_closes(world: SlackWorld
 
     assert isinstance(handle, SocketChatApp)
     assert handle.handler.app is app
-    assert len(app._listeners) == len(build_app(world.rt)._listeners) == 23
+    assert len(app._listeners) == len(build_app(world.rt)._listeners) == 25  # +take-over, +2 review
     # The fake has no Socket Mode endpoint: the handle keeps trying in the background
     # (the mailbox watcher is not held up), against the configured API base URL.
     wait_until(lambda: world.fake.count("apps.connections.open") >= 1)

@@ -1,0 +1,41 @@
+"""A test-only pipeline step that sends doubtful mail to the review lane.
+
+Until the classifier raises :class:`bot.errors.NeedsReview` itself, the review
+lane's tests put this step right after ``classify`` (fixture ``review_step``):
+mail without a readable sender, and mail the server flagged as spam, "might
+be a person's" and is kept for a human.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import ModuleType
+
+import pytest
+
+from bot import pipeline
+from bot.errors import NeedsReview
+from bot.pipeline import InboundContext
+
+
+def process(ctx: InboundContext) -> None:
+    p = ctx.parsed
+    assert p is not None
+    if p.from_address is None:
+        raise NeedsReview("no readable sender address")
+    if (p.header("X-Spam-Flag") or "").strip().upper() == "YES":
+        raise NeedsReview("flagged as spam by the mail server")
+
+
+@pytest.fixture
+def review_step(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The inbound pipeline with :func:`process` after ``classify``."""
+    import sys
+
+    steps: list[tuple[str, ModuleType]] = []
+    for name, module in pipeline._STEPS:
+        steps.append((name, module))
+        if name == "classify":
+            steps.append(("review_test", sys.modules[__name__]))
+    monkeypatch.setattr(pipeline, "_STEPS", steps)
+    yield
