@@ -37,9 +37,10 @@ pieces is masked when it has the shape and either its checksum holds or it is
 split where identity numbers are split (before the last four digits, or the
 last five for a Norwegian number). Phone numbers stay readable, because staff
 need them for the call-back: a run that follows ``+``; pieces led by ``00``
-and at most four digits (``0046 ...``); ten digits in pieces led by a 2-4
-digit group starting with ``0`` (an area code: ``070-123 45 67``), unless the
-pieces are exactly the date parts and the serial (``05 03 12-1234``).
+and a country code (``0046 ...``) whose checksum fails; ten digits in pieces
+led by a 2-4 digit group starting with ``0`` (an area code: ``070-123 45
+67``), unless the pieces are exactly the date parts and the serial (``05 03
+12-1234``), or the checksum holds and the pieces are pairs (``05 03 12 12 34``).
 
 Letters or punctuation glued in front (``pnr-``, ``fnr.``, ``personnr:``)
 do not protect a number; case references (``KL-2026-000123``) and dates
@@ -216,8 +217,11 @@ def _shape(digits: str) -> _Shape | None:
     return None
 
 
-def _masks(shape: _Shape, groups: list[str], phone_led: bool) -> bool:
-    """Whether a candidate of these digit ``groups`` (one or more) is an identity number."""
+def _masks(shape: _Shape, groups: list[str], wraps: list[bool], phone_led: bool) -> bool:
+    """Whether a candidate of these digit ``groups`` (one or more) is an identity number.
+
+    ``wraps[k]`` tells whether groups ``k`` and ``k + 1`` are joined by a line break.
+    """
     digits = "".join(groups)
     if len(groups) == 1:
         # "0701234567" is a phone number unless its checksum says otherwise.
@@ -226,11 +230,14 @@ def _masks(shape: _Shape, groups: list[str], phone_led: bool) -> bool:
         return False
     cuts = {sum(len(g) for g in groups[:k]) for k in range(1, len(groups))}
     serial_cut = len(digits) - shape.serial_digits
-    first = groups[0]
-    if len(digits) == 10 and first.startswith("0") and len(first) <= 4:
+    # Where the writer put spaces or dashes; a line break is the mail client's doing.
+    typed_cuts = {cut for cut, wrap in zip(sorted(cuts), wraps, strict=True) if not wrap}
+    first = len(digits) if not typed_cuts else min(typed_cuts)
+    if len(digits) == 10 and digits.startswith("0") and first <= 4:
         # An area code (070-123 45 67) unless the pieces are the date parts and the serial.
-        date_cuts = {2, 4, serial_cut}
-        return serial_cut in cuts and cuts <= date_cuts
+        if serial_cut in typed_cuts and typed_cuts <= {2, 4, serial_cut}:
+            return True
+        return shape.valid and typed_cuts <= {2, 4, 6, 8}
     return shape.valid or serial_cut in cuts
 
 
@@ -239,6 +246,7 @@ def _candidates(normal: str) -> list[tuple[int, int, _Shape, bool]]:
     found: list[tuple[int, int, _Shape, bool]] = []
     for run in _RUN.finditer(normal):
         groups = list(_GROUP.finditer(normal, run.start(), run.end()))
+        wraps = ["\n" in normal[a.end() : b.start()] for a, b in zip(groups, groups[1:])]
         before = normal[: run.start()].rstrip(" ")
         plus_led = before.endswith("+")
         for i in range(len(groups)):
@@ -253,10 +261,13 @@ def _candidates(normal: str) -> list[tuple[int, int, _Shape, bool]]:
                 shape = _shape("".join(texts))
                 if shape is None:
                     continue
-                phone_led = (i == 0 and plus_led) or (texts[0].startswith("00") and len(texts[0]) <= 4)
                 if i == 0 and plus_led and j == i:
                     continue  # +4670...: an international phone number
-                if _masks(shape, texts, phone_led):
+                # +46 70..., or 0046 70... unless the checksum says it is an ID after all
+                phone_led = (i == 0 and plus_led) or (texts[0].startswith("00")
+                                                      and 3 <= len(texts[0]) <= 5
+                                                      and not shape.valid)
+                if _masks(shape, texts, wraps[i:j], phone_led):
                     separated = j > i or shape.century
                     found.append((groups[i].start(), groups[j].end(), shape, separated))
     return found
