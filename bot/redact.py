@@ -52,6 +52,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Literal
 
 IdKind = Literal[
@@ -246,7 +247,7 @@ def _candidates(normal: str) -> list[tuple[int, int, _Shape, bool]]:
     found: list[tuple[int, int, _Shape, bool]] = []
     for run in _RUN.finditer(normal):
         groups = list(_GROUP.finditer(normal, run.start(), run.end()))
-        wraps = ["\n" in normal[a.end() : b.start()] for a, b in zip(groups, groups[1:])]
+        wraps = ["\n" in normal[a.end() : b.start()] for a, b in pairwise(groups)]
         before = normal[: run.start()].rstrip(" ")
         plus_led = before.endswith("+")
         for i in range(len(groups)):
