@@ -143,6 +143,7 @@ class ChatConfig(_Section):
     intake_reaction: str = "klagomal"
     slash_command: str = "/klagomal"
     console_path: str = ""  # console chat: also append what is shown to this file
+    team_id: str = ""  # when set, requests from any other Slack workspace are refused
     staff_language: Language = "sv"
 
 

@@ -49,11 +49,13 @@ do not protect a number; case references (``KL-2026-000123``) and dates
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Literal
+from typing import Any, Literal
 
 IdKind = Literal[
     "se_personnummer",
@@ -319,6 +321,32 @@ def redact(text: str) -> str:
         parts.append(text[position:])
         text = "".join(parts)
     return text
+
+
+def redact_tree(value: Any, keep: frozenset[str] = frozenset()) -> Any:
+    """A copy of a JSON-like ``value`` with every string in it redacted.
+
+    Values under a key in ``keep`` (ids, timestamps, URLs: where digits are
+    data, not text) are left as they are. A string that holds a JSON object or
+    array (Slack's form-encoded ``blocks``, ``view`` and ``files``) is walked
+    as JSON and encoded again, so escaped characters cannot hide a number.
+    """
+    if isinstance(value, str):
+        stripped = value.lstrip()
+        if stripped[:1] in ("{", "["):
+            try:
+                decoded = json.loads(value)
+            except ValueError:
+                decoded = None
+            if isinstance(decoded, dict | list):
+                return json.dumps(redact_tree(decoded, keep), ensure_ascii=False)
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {key: item if key in keep else redact_tree(item, keep)
+                for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_tree(item, keep) for item in value]
+    return value
 
 
 def redact_email_address(address: str) -> str:
