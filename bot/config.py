@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -35,8 +36,41 @@ class ConfigError(Exception):
     """The configuration cannot be used. The message names file, key and problem."""
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Prefixes of tokens people paste by mistake (Slack, GitHub, GitLab, Stripe, AWS...).
+_SECRET_PREFIXES = ("xox", "xapp-", "ghp_", "gho_", "ghs_", "github_pat_", "glpat-", "sk_",
+                    "sk-", "pk_", "AKIA", "ASIA", "eyJ")
+
+
+def env_name_problem(value: str) -> str | None:
+    """Why ``value`` cannot be the name of an environment variable, or None.
+
+    A ``*_env`` key names a variable; a value that looks like the secret itself
+    (not a valid name, a known token prefix, long, or a random-looking mix of
+    upper case, lower case and digits) is refused. The reason never repeats it.
+    """
+    random_looking = (any(c.islower() for c in value) and any(c.isupper() for c in value)
+                      and any(c.isdigit() for c in value))
+    if (not _ENV_NAME.fullmatch(value) or value.startswith(_SECRET_PREFIXES)
+            or len(value) > 64 or random_looking
+            or (len(value) >= 20 and "_" not in value and any(c.isdigit() for c in value))):
+        return ("must be the name of an environment variable (such as SLACK_BOT_TOKEN), "
+                "and this looks like a secret itself; put the secret in the environment "
+                "(the value is not shown)")
+    return None
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _env_names_only(cls, v: Any, info: ValidationInfo) -> Any:
+        if (info.field_name or "").endswith("_env") and isinstance(v, str) and v:
+            problem = env_name_problem(v)
+            if problem:
+                raise ValueError(problem)
+        return v
 
 
 class DatabaseConfig(_Section):
@@ -143,6 +177,7 @@ class ChatConfig(_Section):
     intake_reaction: str = "klagomal"
     slash_command: str = "/klagomal"
     console_path: str = ""  # console chat: also append what is shown to this file
+    team_id: str = ""  # when set, requests from any other Slack workspace are refused
     staff_language: Language = "sv"
 
 
@@ -373,8 +408,10 @@ def _env(cfg: Config, section: str, key: str, name: str, required: bool) -> Secr
     value = os.environ.get(name)
     if value is None or value == "":
         if required:
+            # The name was checked on loading; never echo something that looks like a secret.
+            shown = "named there" if env_name_problem(name) else name
             raise ConfigError(
-                f"{cfg.source_path}: [{section}] {key}: environment variable {name} is not set"
+                f"{cfg.source_path}: [{section}] {key}: environment variable {shown} is not set"
             )
         return None
     return SecretStr(value)

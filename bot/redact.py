@@ -2,32 +2,60 @@
 
 Complaints often contain a Swedish personnummer or a Norwegian fødselsnummer
 ("my mother, 19340512-1234, ..."). They must never reach Slack or a log in
-clear, so :func:`redact` masks *every* number shaped like one, whether or not
-its checksum holds: a mistyped number is still personal data. The checksum
-only decides the label (``valid``) that :func:`find_national_ids` reports.
+clear, whoever typed them and however they are spelled, so :func:`redact`
+masks *every* number shaped like one, whether or not its checksum holds: a
+mistyped number is still personal data. The checksum decides the label
+(``valid``) that :func:`find_national_ids` reports, and, for numbers written
+in several pieces, whether an unusual grouping still counts (see below).
 
-What counts as "shaped like one":
+Matching runs on a *normalised* copy of the text, and the masks are put back
+into the original (positions are mapped back), so everything around a number
+is left exactly as it was. Normalising means:
 
-* Swedish personnummer / samordningsnummer: ``YYMMDD`` or ``YYYYMMDD``
-  (century 19 or 20), an optional separator (``-``, ``+`` or one space), then
-  four digits. The month must be 01-12 and the day 01-91 (samordningsnummer add
-  60 to the day). One exception, because it is how people write phone numbers:
-  an unseparated ten-digit run that starts with ``0`` and fails the Luhn check
-  is a phone number (``0701234567``), not an identity number.
+* every Unicode dash (en/em dash, minus sign, non-breaking hyphen, figure
+  dash...) reads as ``-``, every space (NBSP, narrow NBSP, thin space...) as
+  a space, fullwidth and other Unicode digits as ASCII digits;
+* invisible characters (zero-width space/joiners, word joiner, soft hyphen,
+  BOM, bidi marks, combining marks, control characters) are dropped;
+* a line break, with any quote markers after it (``> ``, ``>> ``), is a
+  separator like a space, so a number wrapped over two lines is one number.
+
+Then the text is cut into *digit runs*: digit groups joined by short
+separators (spaces, ``-``, ``.``, ``+``, a line break). Any consecutive groups
+of a run with 10, 11 or 12 digits in all are a candidate:
+
+* Swedish personnummer / samordningsnummer: ``YYMMDDNNNN`` or
+  ``YYYYMMDDNNNN`` (century 19 or 20), month 01-12, day 01-91 (samordnings-
+  nummer add 60 to the day).
 * Norwegian fødselsnummer, D-number (day + 40), H-number (month + 40):
-  eleven digits ``DDMMYYIIIKK``, optionally split after the date by one space
-  or ``-``. Day 01-71, month 01-12 or 41-52.
+  ``DDMMYYIIIKK``, day 01-71, month 01-12 or 41-52.
 
-The digits must not be glued to other digits, letters or hyphens, so case
-references (``KL-2026-000123``), dates (``2026-11-23``) and amounts are left
-alone.
+A candidate in one piece is masked whenever it has the shape, with one
+exception because it is how people write phone numbers: ten digits that start
+with ``0`` and fail the Luhn check (``0701234567``). A candidate in several
+pieces is masked when it has the shape and either its checksum holds or it is
+split where identity numbers are split (before the last four digits, or the
+last five for a Norwegian number). Phone numbers stay readable, because staff
+need them for the call-back: a run that follows ``+``; pieces led by ``00``
+and a country code (``0046 ...``) whose checksum fails; ten digits in pieces
+led by a 2-4 digit group starting with ``0`` (an area code: ``070-123 45
+67``), unless the pieces are exactly the date parts and the serial (``05 03
+12-1234``), or the checksum holds and the pieces are pairs (``05 03 12 12 34``).
+
+Letters or punctuation glued in front (``pnr-``, ``fnr.``, ``personnr:``)
+do not protect a number; case references (``KL-2026-000123``) and dates
+(``2026-11-23``) have no identity-number shape and stay.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from itertools import pairwise
+from typing import Any, Literal
 
 IdKind = Literal[
     "se_personnummer",
@@ -40,23 +68,21 @@ IdKind = Literal[
 
 MASK = "[ID-nummer]"
 
-# Not glued to other digits, nor hyphen-joined to a word or number on either
-# side (KL-..., 2026-11-...), so references and dates stay whole.
-_LEFT = r"(?<!\d)(?<!\w-)"
-_RIGHT = r"(?!\d)(?!-\d)"
+_SE_SHAPE = re.compile(
+    r"(?P<century>19|20)?(?P<yy>\d{2})(?P<mm>0[1-9]|1[0-2])(?P<dd>[0-8]\d|9[01])"
+    r"(?P<serial>\d{3})(?P<check>\d)"
+)
+_NO_SHAPE = re.compile(
+    r"(?P<dd>[0-6]\d|7[01])(?P<mm>0[1-9]|1[0-2]|4[1-9]|5[0-2])(?P<yy>\d{2})"
+    r"(?P<individual>\d{3})(?P<k1>\d)(?P<k2>\d)"
+)
+# Digit groups joined by short separators; a line break may carry quote markers.
+_SEP = r"(?:[ \-.+]{1,5}|[ \-.+]{0,4}\n[ >]{0,8}[ \-.+]{0,4})"
+_RUN = re.compile(r"\d+(?:" + _SEP + r"\d+)*")
+_GROUP = re.compile(r"\d+")
 
-_SE_PATTERN = re.compile(
-    _LEFT
-    + r"(?P<century>19|20)?(?P<yy>\d{2})(?P<mm>0[1-9]|1[0-2])(?P<dd>[0-8]\d|9[01])"
-    + r"(?P<sep>[-+ ]?)(?P<serial>\d{3})(?P<check>\d)"
-    + _RIGHT
-)
-_NO_PATTERN = re.compile(
-    _LEFT
-    + r"(?P<dd>[0-6]\d|7[01])(?P<mm>0[1-9]|1[0-2]|4[1-9]|5[0-2])(?P<yy>\d{2})"
-    + r"(?P<sep>[- ]?)(?P<individual>\d{3})(?P<k1>\d)(?P<k2>\d)"
-    + _RIGHT
-)
+# Dashes that are not in Unicode's "Pd" category but are used as one.
+_EXTRA_DASHES = frozenset("\u2212\u02d7\u2796\u2043")
 
 _NO_K1_WEIGHTS = (3, 7, 6, 1, 8, 9, 4, 5, 2, 1)
 _NO_K2_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
@@ -106,79 +132,181 @@ def _plausible_day(day: int, month: int) -> bool:
     return 1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month - 1]
 
 
-def _swedish(match: re.Match[str]) -> NationalId | None:
-    digits10 = match["yy"] + match["mm"] + match["dd"] + match["serial"] + match["check"]
-    separated = bool(match["sep"]) or bool(match["century"])
-    checksum = luhn_ok(digits10)
-    if not separated and digits10.startswith("0") and not checksum:
-        return None  # a phone number written as 07xxxxxxxx, see the module docstring
-    day, month = int(match["dd"]), int(match["mm"])
-    kind: IdKind
-    if _plausible_day(day, month):
-        kind = "se_personnummer"
-    elif _plausible_day(day - 60, month):
-        kind = "se_samordningsnummer"
-    else:
-        kind = "unknown"
-    return NationalId(
-        text=match.group(0),
-        start=match.start(),
-        end=match.end(),
-        kind=kind,
-        valid=checksum and kind != "unknown",
-        separated=separated,
-    )
+# --- normalising ------------------------------------------------------------
 
 
-def _norwegian(match: re.Match[str]) -> NationalId:
-    digits = re.sub(r"\D", "", match.group(0))
+def _normal_char(char: str) -> str:
+    """What ``char`` reads as for matching; "" for a character nobody sees."""
+    if char.isascii():
+        if char == "\n" or " " <= char <= "~":
+            return char
+        return " " if char == "\t" else ("\n" if char in "\v\f" else "")
+    category = unicodedata.category(char)
+    if category in ("Cf", "Mn", "Me", "Cc", "Cs", "Co"):
+        return "\n" if char == "\x85" else ""
+    digit = unicodedata.digit(char, None)
+    if digit is not None:
+        return str(digit)
+    if category == "Pd" or char in _EXTRA_DASHES:
+        return "-"
+    if category == "Zs":
+        return " "
+    if category in ("Zl", "Zp"):
+        return "\n"
+    folded = unicodedata.normalize("NFKC", char)
+    return folded if len(folded) == 1 else char
+
+
+def normalise(text: str) -> tuple[str, list[int]]:
+    """The text as matched, and for each of its characters the index it came from."""
+    chars: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        if char == "\r":
+            if text[index + 1 : index + 2] == "\n":
+                continue  # CRLF is one line break
+            char = "\n"
+        normal = _normal_char(char)
+        if normal:
+            chars.append(normal)
+            origin.append(index)
+    return "".join(chars), origin
+
+
+# --- matching ---------------------------------------------------------------
+
+
+def _se_kind(match: re.Match[str]) -> IdKind:
     day, month = int(match["dd"]), int(match["mm"])
-    kind: IdKind
     if _plausible_day(day, month):
-        kind = "no_fodselsnummer"
-    elif _plausible_day(day - 40, month):
-        kind = "no_d_number"
-    elif _plausible_day(day, month - 40):
-        kind = "no_h_number"
-    else:
-        kind = "unknown"
-    return NationalId(
-        text=match.group(0),
-        start=match.start(),
-        end=match.end(),
-        kind=kind,
-        valid=no_control_digits_ok(digits) and kind != "unknown",
-        separated=bool(match["sep"]),
-    )
+        return "se_personnummer"
+    if _plausible_day(day - 60, month):
+        return "se_samordningsnummer"
+    return "unknown"
+
+
+def _no_kind(match: re.Match[str]) -> IdKind:
+    day, month = int(match["dd"]), int(match["mm"])
+    if _plausible_day(day, month):
+        return "no_fodselsnummer"
+    if _plausible_day(day - 40, month):
+        return "no_d_number"
+    if _plausible_day(day, month - 40):
+        return "no_h_number"
+    return "unknown"
+
+
+@dataclass(frozen=True)
+class _Shape:
+    kind: IdKind
+    valid: bool
+    serial_digits: int  # 4 (Swedish) or 5 (Norwegian): where an ID is usually split
+    century: bool
+
+
+def _shape(digits: str) -> _Shape | None:
+    """The identity number ``digits`` (10-12 digits, nothing else) is shaped like, if any."""
+    if len(digits) in (10, 12):
+        match = _SE_SHAPE.fullmatch(digits)
+        if match and bool(match["century"]) == (len(digits) == 12):
+            kind = _se_kind(match)
+            return _Shape(kind, luhn_ok(digits[-10:]) and kind != "unknown", 4,
+                          bool(match["century"]))
+    elif len(digits) == 11:
+        match = _NO_SHAPE.fullmatch(digits)
+        if match:
+            kind = _no_kind(match)
+            return _Shape(kind, no_control_digits_ok(digits) and kind != "unknown", 5, False)
+    return None
+
+
+def _masks(shape: _Shape, groups: list[str], wraps: list[bool], phone_led: bool) -> bool:
+    """Whether a candidate of these digit ``groups`` (one or more) is an identity number.
+
+    ``wraps[k]`` tells whether groups ``k`` and ``k + 1`` are joined by a line break.
+    """
+    digits = "".join(groups)
+    if len(groups) == 1:
+        # "0701234567" is a phone number unless its checksum says otherwise.
+        return not (len(digits) == 10 and digits.startswith("0") and not shape.valid)
+    if phone_led:
+        return False
+    cuts = {sum(len(g) for g in groups[:k]) for k in range(1, len(groups))}
+    serial_cut = len(digits) - shape.serial_digits
+    # Where the writer put spaces or dashes; a line break is the mail client's doing.
+    typed_cuts = {cut for cut, wrap in zip(sorted(cuts), wraps, strict=True) if not wrap}
+    first = len(digits) if not typed_cuts else min(typed_cuts)
+    if len(digits) == 10 and digits.startswith("0") and first <= 4:
+        # An area code (070-123 45 67) unless the pieces are the date parts and the serial.
+        if serial_cut in typed_cuts and typed_cuts <= {2, 4, serial_cut}:
+            return True
+        return shape.valid and typed_cuts <= {2, 4, 6, 8}
+    return shape.valid or serial_cut in cuts
+
+
+def _candidates(normal: str) -> list[tuple[int, int, _Shape, bool]]:
+    """(start, end, shape, separated) in ``normal`` for every candidate that is masked."""
+    found: list[tuple[int, int, _Shape, bool]] = []
+    for run in _RUN.finditer(normal):
+        groups = list(_GROUP.finditer(normal, run.start(), run.end()))
+        wraps = ["\n" in normal[a.end() : b.start()] for a, b in pairwise(groups)]
+        before = normal[: run.start()].rstrip(" ")
+        plus_led = before.endswith("+")
+        for i in range(len(groups)):
+            total = 0
+            for j in range(i, len(groups)):
+                total += len(groups[j].group())
+                if total > 12:
+                    break
+                if total < 10:
+                    continue
+                texts = [g.group() for g in groups[i : j + 1]]
+                shape = _shape("".join(texts))
+                if shape is None:
+                    continue
+                if i == 0 and plus_led and j == i:
+                    continue  # +4670...: an international phone number
+                # +46 70..., or 0046 70... unless the checksum says it is an ID after all
+                phone_led = (i == 0 and plus_led) or (texts[0].startswith("00")
+                                                      and 3 <= len(texts[0]) <= 5
+                                                      and not shape.valid)
+                if _masks(shape, texts, wraps[i:j], phone_led):
+                    separated = j > i or shape.century
+                    found.append((groups[i].start(), groups[j].end(), shape, separated))
+    return found
 
 
 def find_national_ids(text: str) -> list[NationalId]:
     """Every number in ``text`` shaped like a Swedish or Norwegian identity number.
 
-    Ordered by position; overlapping candidates are resolved in favour of the
-    one that starts first (then the longer one).
+    Positions and ``text`` refer to the original ``text`` (from the first digit
+    to the last, invisible characters and separators in between included).
+    Ordered by position; overlapping candidates are resolved in favour of one
+    whose checksum holds, then the one that starts first, then the longer one.
     """
-    candidates: list[NationalId] = []
-    for match in _SE_PATTERN.finditer(text):
-        found = _swedish(match)
-        if found is not None:
-            candidates.append(found)
-    candidates.extend(_norwegian(match) for match in _NO_PATTERN.finditer(text))
-    candidates.sort(key=lambda found: (found.start, -(found.end - found.start)))
-    result: list[NationalId] = []
-    for found in candidates:
-        if result and found.start < result[-1].end:
+    normal, origin = normalise(text)
+    candidates = _candidates(normal)
+    candidates.sort(key=lambda c: (not c[2].valid, c[0], -(c[1] - c[0])))
+    chosen: list[tuple[int, int, _Shape, bool]] = []
+    for candidate in candidates:
+        if any(candidate[0] < end and start < candidate[1] for start, end, _, _ in chosen):
             continue
-        result.append(found)
+        chosen.append(candidate)
+    result: list[NationalId] = []
+    for start, end, shape, separated in sorted(chosen, key=lambda c: c[0]):
+        first, last = origin[start], origin[end - 1] + 1
+        result.append(NationalId(text=text[first:last], start=first, end=last,
+                                 kind=shape.kind, valid=shape.valid, separated=separated))
     return result
 
 
 def redact(text: str) -> str:
     """``text`` with every identity-number-shaped match replaced by ``[ID-nummer]``.
 
-    Masking repeats until nothing is left, because replacing one number can
-    glue its neighbours into a new candidate only in contrived input; the loop
-    makes the guarantee unconditional.
+    Only the numbers change; every other character of ``text`` stays as it
+    was. Masking repeats until nothing is left, because replacing one number
+    can glue its neighbours into a new candidate only in contrived input; the
+    loop makes the guarantee unconditional.
     """
     for _ in range(10):
         found = find_national_ids(text)
@@ -193,6 +321,32 @@ def redact(text: str) -> str:
         parts.append(text[position:])
         text = "".join(parts)
     return text
+
+
+def redact_tree(value: Any, keep: frozenset[str] = frozenset()) -> Any:
+    """A copy of a JSON-like ``value`` with every string in it redacted.
+
+    Values under a key in ``keep`` (ids, timestamps, URLs: where digits are
+    data, not text) are left as they are. A string that holds a JSON object or
+    array (Slack's form-encoded ``blocks``, ``view`` and ``files``) is walked
+    as JSON and encoded again, so escaped characters cannot hide a number.
+    """
+    if isinstance(value, str):
+        stripped = value.lstrip()
+        if stripped[:1] in ("{", "["):
+            try:
+                decoded = json.loads(value)
+            except ValueError:
+                decoded = None
+            if isinstance(decoded, dict | list):
+                return json.dumps(redact_tree(decoded, keep), ensure_ascii=False)
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {key: item if key in keep else redact_tree(item, keep)
+                for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_tree(item, keep) for item in value]
+    return value
 
 
 def redact_email_address(address: str) -> str:

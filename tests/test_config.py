@@ -86,6 +86,31 @@ def test_missing_secret_env_names_the_variable(monkeypatch: pytest.MonkeyPatch) 
         load_secrets(cfg)
 
 
+@pytest.mark.parametrize(("section", "key", "value"), [
+    ("chat", "bot_token_env", "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"),
+    ("chat", "signing_secret_env", "8f14e45fceea167a5a36dedd4bea2543"),
+    ("chat", "app_token_env", "xapp_1_A0APP_1234567890_abcdef"),
+    ("mailbox", "password_env", "Sommar2026!"),
+    ("outgoing", "password_env", "hunter2 with spaces"),
+    ("chat", "bot_token_env", "kP9xTq2LmZ7vRb4N"),
+])
+def test_a_secret_in_an_env_key_is_refused_without_being_shown(section: str, key: str,
+                                                               value: str) -> None:
+    raw = {section: {key: value}}
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw, source="c.toml")
+    message = str(err.value)
+    assert f"[{section}] {key}:" in message and "not shown" in message
+    assert value not in message and value[:6] not in message
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def test_ordinary_env_names_are_accepted() -> None:
+    cfg = parse_config({"chat": {"bot_token_env": "SLACK_BOT_TOKEN_2",
+                                 "signing_secret_env": "slack_signing_secret"}})
+    assert cfg.chat.bot_token_env == "SLACK_BOT_TOKEN_2"
+
+
 @pytest.mark.parametrize("content,needle", [
     ('[mailbox]\nkind = "maildir"\nfoo = 1\n', "[mailbox] foo: unknown key"),
     ('[mailbox]\nport = "x"\n', "[mailbox] port"),

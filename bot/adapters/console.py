@@ -1,6 +1,8 @@
 """The embedded chat: what would be posted to staff is printed as readable text.
 
 Staff act through the ``complaint-bot case ...`` commands instead of buttons.
+Like the Slack client, it masks identity numbers in everything it shows, whoever
+wrote the text.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.ports import ChatPost, ChatRef
+from bot.redact import redact
 
 _RULE = "─" * 72
 
@@ -25,7 +28,7 @@ class ConsoleChat:
 
     def _show(self, header: str, post: ChatPost) -> str:
         ts = f"{next(self._seq)}.000000"
-        block = f"{_RULE}\n{header}\n{post.text}\n{_RULE}\n"
+        block = f"{_RULE}\n{redact(header)}\n{redact(post.text)}\n{_RULE}\n"
         with self._lock:
             self.stream.write(block)
             self.stream.flush()

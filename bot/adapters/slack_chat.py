@@ -24,10 +24,12 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.handler import default_interval_calculator
 from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+from slack_sdk.web import SlackResponse
 
 from bot.config import ChatConfig
 from bot.errors import DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
 from bot.ports import ChatPost, ChatRef
+from bot.redact import redact_tree
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +155,53 @@ class SlackChat:
             raise error from exc
 
 
+# Keys whose values Slack reads as ids, timestamps or URLs: digits there are not text
+# (a message ts such as 1712345678.123456 looks like a personnummer to the matcher).
+SLACK_DATA_KEYS = frozenset({
+    "channel", "channel_id", "ts", "thread_ts", "message_ts", "user", "users", "user_id",
+    "trigger_id", "view_id", "external_id", "hash", "action_id", "block_id", "callback_id",
+    "private_metadata", "url", "image_url", "response_url", "team_id", "token", "cursor",
+    "oldest", "latest", "limit", "challenge", "id", "file_id", "upload_url",
+})
+
+
+class RedactingWebClient(WebClient):
+    """A WebClient that masks identity numbers in everything it sends to Slack.
+
+    The last line of defence: every Web API call (messages, updates, ephemerals,
+    modals, the home tab, file titles) goes through :meth:`api_call`, whatever
+    built the text (citizen mail, staff typing, templates). Block Kit structures
+    are walked; ids and timestamps (:data:`SLACK_DATA_KEYS`) are left alone.
+    """
+
+    def api_call(self, api_method: str, *, http_verb: str = "POST",
+                 files: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
+                 params: dict[str, Any] | None = None, json: dict[str, Any] | None = None,
+                 headers: dict[str, Any] | None = None, auth: dict[str, Any] | None = None,
+                 ) -> SlackResponse:
+        return super().api_call(
+            api_method, http_verb=http_verb, files=files, headers=headers, auth=auth,
+            data=redact_tree(data, SLACK_DATA_KEYS) if isinstance(data, dict) else data,
+            params=redact_tree(params, SLACK_DATA_KEYS) if params else params,
+            json=redact_tree(json, SLACK_DATA_KEYS) if json else json,
+        )
+
+
+def redacting(client: WebClient) -> RedactingWebClient:
+    """``client`` itself if it already redacts, else a redacting client with its settings.
+
+    Bolt builds a plain WebClient for every request; the app swaps it for this.
+    """
+    if isinstance(client, RedactingWebClient):
+        return client
+    return RedactingWebClient(
+        token=client.token, base_url=client.base_url, timeout=client.timeout,
+        ssl=client.ssl, proxy=client.proxy, headers=dict(client.headers),
+        team_id=client.default_params.get("team_id"), logger=client.logger,
+        retry_handlers=list(client.retry_handlers or []),
+    )
+
+
 def make_web_client(
     cfg: ChatConfig,
     token: str,
@@ -161,12 +210,12 @@ def make_web_client(
     interval_calculator: RetryIntervalCalculator = default_interval_calculator,
     timeout: int = 30,
 ) -> WebClient:
-    """A WebClient for ``cfg.api_base_url`` that retries 429 (after ``Retry-After``),
+    """A (redacting) WebClient for ``cfg.api_base_url`` that retries 429 (after ``Retry-After``),
     500/503 and dropped connections up to ``max_retries`` times each.
 
     ``interval_calculator`` spaces the 5xx and connection retries (tests pass a tiny one).
     """
-    return WebClient(
+    return RedactingWebClient(
         token=token,
         base_url=cfg.api_base_url,
         timeout=timeout,

@@ -9,8 +9,13 @@ ephemeral message. ``start_chat_app`` serves it in the background for
   background, so a Slack outage at start-up does not stop the mailbox watcher.
 * HTTP mode: ``POST /slack/events`` on ``[chat] http_host:http_port`` (events,
   interactivity and slash commands on one endpoint, as in Bolt's default).
-  Bolt verifies the signing secret and refuses stale or unsigned requests
-  with 401.
+  :class:`handlers.slack.gate.SlackGate` stands before Bolt: unsigned, stale,
+  forged, malformed, oversized or other-workspace requests get 400/401/413 and
+  one log line (reason and size, never the body).
+
+Every listener's Slack client masks identity numbers in what it sends
+(:func:`handlers.slack.gate.redacting_client`), and Bolt logs through our
+``slack_bolt`` logger, which :mod:`bot.logs` keeps at WARNING.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from bot.adapters.slack_chat import make_web_client
 from bot.config import ConfigError
 from handlers.slack import actions, home, intake, offers, ombudsman, review, views
 from handlers.slack.errors import report_error
+from handlers.slack.gate import SlackGate, redacting_client, workspace_guard
 from handlers.slack.messages import set_staff_language
 
 if TYPE_CHECKING:
@@ -67,7 +73,13 @@ def build_app(rt: Runtime, *, listener_executor: Executor | None = None) -> App:
         # at start-up does not keep the bot (and its mailbox watcher) from starting.
         token_verification_enabled=False,
         listener_executor=listener_executor,
+        # Bolt's loggers inherit from "slack_bolt" (level set in bot.logs) instead
+        # of copying the root level, as they do without a logger of ours.
+        logger=logging.getLogger("slack_bolt.complaint_bot"),
     )
+    app.use(redacting_client)
+    if chat.team_id:
+        app.use(workspace_guard(chat.team_id))
     intake.register(app, rt)
     actions.register(app, rt)
     views.register(app, rt)
@@ -93,8 +105,14 @@ class ChatAppHandle(Protocol):
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints a traceback to stderr; one line in our log instead.
+        log.warning("Slack HTTP: connection failed", exc_info=True)
+
 
 class _QuietHandler(WSGIRequestHandler):
+    timeout = 30  # a client that announces more body than it sends is dropped
+
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("slack http: " + format, *args)
 
@@ -102,9 +120,11 @@ class _QuietHandler(WSGIRequestHandler):
 class HttpChatApp:
     """``POST /slack/events`` served by a threaded WSGI server in a background thread."""
 
-    def __init__(self, app: App, host: str, port: int) -> None:
-        self.server = make_server(host, port, SlackRequestHandler(app, path=EVENTS_PATH),
-                                  server_class=_ThreadingWSGIServer,
+    def __init__(self, app: App, host: str, port: int, *, signing_secret: str,
+                 team_id: str = "") -> None:
+        gate = SlackGate(SlackRequestHandler(app, path=EVENTS_PATH), path=EVENTS_PATH,
+                         signing_secret=signing_secret, team_id=team_id)
+        self.server = make_server(host, port, gate, server_class=_ThreadingWSGIServer,
                                   handler_class=_QuietHandler)
         self.port = int(self.server.server_address[1])
         self.thread = threading.Thread(target=self.server.serve_forever, name="slack-http",
@@ -159,9 +179,15 @@ def start_chat_app(rt: Runtime, stop: threading.Event, *, app: App | None = None
     """Serve the Slack app in the background until ``close()``: Socket Mode or HTTP."""
     chat = rt.cfg.chat
     app = app or build_app(rt)
-    if chat.mode == "http":
-        return HttpChatApp(app, chat.http_host, chat.http_port)
     secrets = rt.secrets
+    if chat.mode == "http":
+        secret = (secrets.slack_signing_secret.get_secret_value()
+                  if secrets is not None and secrets.slack_signing_secret else "")
+        if not secret:
+            raise ConfigError(
+                f"{rt.cfg.source_path}: [chat] signing_secret_env: required in HTTP mode")
+        return HttpChatApp(app, chat.http_host, chat.http_port, signing_secret=secret,
+                           team_id=chat.team_id)
     if secrets is None or secrets.slack_app_token is None:
         raise ConfigError(f"{rt.cfg.source_path}: [chat] app_token_env: required in Socket Mode")
     return SocketChatApp(app, secrets.slack_app_token.get_secret_value(), stop)
