@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from bot.cases import complainant_of
 from bot.config import Config
 from bot.mail.extract import format_phone_national
-from bot.models import Case, ContactAttempt, Escalation
+from bot.models import Audit, Case, ContactAttempt, Escalation
 from bot.ports import ChatPost
 from bot.redact import redact
 from bot.render import Renderer
@@ -74,11 +74,15 @@ class CaseView:
     closed: bool
     resolution: str
     historical: bool
+    # Personal data erased (retention or erasure): show a neutral stub, nothing else.
+    anonymised: bool = False
 
 
 def case_view(session: Session, cfg: Config, case: Case, now: datetime) -> CaseView:
     lang = cfg.chat.staff_language
     c = complainant_of(session, case)
+    anonymised = session.exec(select(Audit.id).where(
+        Audit.case_id == case.id, Audit.action == "anonymised")).first() is not None
     attempts = session.exec(select(ContactAttempt).where(ContactAttempt.case_id == case.id)
                             .order_by(col(ContactAttempt.at))).all()
     reasons = session.exec(select(Escalation.reason).where(Escalation.case_id == case.id)).all()
@@ -106,6 +110,7 @@ def case_view(session: Session, cfg: Config, case: Case, now: datetime) -> CaseV
         closed=case.closed_at is not None,
         resolution=case.resolution or "",
         historical=case.historical,
+        anonymised=anonymised,
     )
 
 
