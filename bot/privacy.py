@@ -26,6 +26,7 @@ file too. Only counts are logged, never content.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -623,11 +624,20 @@ class PurgeCounts:
                 f"{self.complainants_deleted} complainant records deleted")
 
 
+def erased_external_id(external_id: str) -> str:
+    """What an erased email's Message-ID becomes (it may hold a name or an address):
+    a hash, so that the same message delivered again is still known as seen."""
+    return "erased:" + hashlib.sha256(external_id.encode("utf-8", "replace")).hexdigest()
+
+
 def _blank_message(m: Message) -> bool:
     changed = bool(m.body_text or m.raw is not None or m.subject or m.sender or m.sender_name
                    or (m.attachments or "[]") != "[]")
     m.body_text, m.raw, m.subject, m.sender, m.sender_name = "", None, "", None, None
     m.attachments = "[]"
+    if m.channel == "email" and not m.external_id.startswith("erased:"):
+        m.external_id = erased_external_id(m.external_id)
+        changed = True
     return changed
 
 
