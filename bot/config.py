@@ -306,6 +306,15 @@ class OrganisationConfig(_Section):
     templates_dir: str = ""
 
 
+class PrivacyConfig(_Section):
+    """Retention and subject access (see docs/privacy.md)."""
+
+    retention_sweep: bool = True  # run the retention sweep in ``run`` and ``tick``
+    closed_case_days: int = Field(730, ge=0)  # anonymise cases closed this long ago (0: never)
+    quarantine_days: int = Field(90, ge=0)  # delete quarantined and unattached mail (0: never)
+    export_dir: str = "var/exports"  # subject-access exports without --out go here (0700)
+
+
 class Config(_Section):
     """The whole configuration. Frozen: nothing changes it after load."""
 
@@ -316,6 +325,7 @@ class Config(_Section):
     policy: PolicyConfig = PolicyConfig()
     organisation: OrganisationConfig = OrganisationConfig()
     roster: RosterConfig = RosterConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     source_path: str = Field("", exclude=True)
     base_dir: str = Field(".", exclude=True)
 

@@ -27,6 +27,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # Deleted and overwritten content is zeroed, not left in free pages: an erasure
+    # must take personal data out of the file itself (see bot.privacy).
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 

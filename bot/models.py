@@ -117,6 +117,7 @@ class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"  # permanent failure, kept for humans
+    CANCELLED = "cancelled"  # its case was anonymised: never to be sent
 
 
 class Complainant(SQLModel, table=True):

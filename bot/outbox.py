@@ -335,6 +335,18 @@ def _send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: d
             assert c is not None
             c.prompt_channel, c.prompt_ts = ref.channel, ref.ts
         return f"{'found' if found else POSTED} {ref.channel}:{ref.ts}", store_ref
+    if op == "erased":
+        # The case was anonymised: every staff message about it becomes a neutral stub.
+        post = _post(outlets, "prompt", view, {})
+        replaced = 0
+        for channel, ts in payload.get("refs") or []:
+            try:
+                outlets.chat.update(ChatRef(str(channel), str(ts)), post)
+                replaced += 1
+            except PermanentDeliveryError as exc:  # deleted meanwhile: nothing left to replace
+                log.warning("outbox: case %s: a chat message could not be replaced: %s",
+                            view.ref, exc)
+        return f"replaced {replaced} message(s)", no_effect
     if op == "case_message":
         post = _post(outlets, "case_message", view, {
             "reopened": bool(payload.get("reopened")),

@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 SWEEP_JOB_ID = "sweep"
 
 # Each name is a module in handlers/sweeps/ with ``run(runtime) -> int`` (items acted on).
-SWEEPS: tuple[str, ...] = ("reminders", "assignment", "action_plans", "digest", "monthly_report")
+SWEEPS: tuple[str, ...] = ("reminders", "assignment", "action_plans", "digest", "monthly_report",
+                           "retention")
 
 
 @dataclass

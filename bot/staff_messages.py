@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from bot.cases import complainant_of, mentioned_refs, phone_alternatives
 from bot.config import Config
 from bot.mail.extract import format_phone_national
-from bot.models import Case, ContactAttempt, Escalation
+from bot.models import Audit, Case, ContactAttempt, Escalation
 from bot.ports import ChatPost
 from bot.redact import redact
 from bot.render import Renderer
@@ -78,11 +78,15 @@ class CaseView:
     # join (someone else pointed at them).
     phone_alternatives: tuple[str, ...] = ()
     mentions: tuple[str, ...] = ()
+    # Personal data erased (retention or erasure): show a neutral stub, nothing else.
+    anonymised: bool = False
 
 
 def case_view(session: Session, cfg: Config, case: Case, now: datetime) -> CaseView:
     lang = cfg.chat.staff_language
     c = complainant_of(session, case)
+    anonymised = session.exec(select(Audit.id).where(
+        Audit.case_id == case.id, Audit.action == "anonymised")).first() is not None
     attempts = session.exec(select(ContactAttempt).where(ContactAttempt.case_id == case.id)
                             .order_by(col(ContactAttempt.at))).all()
     reasons = session.exec(select(Escalation.reason).where(Escalation.case_id == case.id)).all()
@@ -112,6 +116,7 @@ def case_view(session: Session, cfg: Config, case: Case, now: datetime) -> CaseV
         historical=case.historical,
         phone_alternatives=tuple(phone_alternatives(session, case)),
         mentions=tuple(mentioned_refs(session, case)),
+        anonymised=anonymised,
     )
 
 

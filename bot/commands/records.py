@@ -13,6 +13,7 @@ import functools
 import inspect
 import json
 import logging
+import os
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +25,13 @@ from bot.cli import ConfigOpt, _actor, _config, _fail, _runtime
 
 log = logging.getLogger("bot")
 
+
+
+class Language(StrEnum):
+    sv = "sv"
+    nb = "nb"
+    nn = "nn"
+    en = "en"
 
 
 class RecordFmt(StrEnum):
@@ -113,16 +121,41 @@ def _add_chart_to_report(app: typer.Typer) -> None:
 # --- subject access --------------------------------------------------------
 
 
+def _private_dir(path: Path) -> Path:
+    """``path``, created owner-only (0700) when it does not exist yet."""
+    if not path.exists():
+        path.mkdir(parents=True, mode=0o700)
+        path.chmod(0o700)  # whatever the umask
+    elif path.stat().st_mode & 0o077:
+        typer.echo(f"warning: {path} can be read by others than its owner", err=True)
+    return path
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a file only its owner can read (0600), also when it existed."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(text)
+
+
 def export(
     config: ConfigOpt = None,
     email: Annotated[str | None, typer.Option("--email", help="The person's email "
                                                               "address.")] = None,
     phone: Annotated[str | None, typer.Option("--phone", help="The person's phone "
                                                               "number.")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the export to.",
-                                      file_okay=False)] = Path("."),
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Folder to write the export to (default: [privacy] export_dir).",
+        file_okay=False)] = None,
+    lang: Annotated[Language | None, typer.Option(
+        "--lang", help="Language of the readable document (default: the person's).")] = None,
 ) -> None:
-    """Subject access: everything held about one person, as JSON and a readable document."""
+    """Subject access: everything held about one person, as JSON and a readable document.
+
+    Both files are written owner-only (0600) into ``--out``, or into ``[privacy]
+    export_dir`` (created 0700); never into the current folder by default.
+    """
     if bool(email) == bool(phone):
         _fail("give exactly one of --email or --phone", 2)
     cfg = _config(config)
@@ -138,21 +171,24 @@ def export(
     now = rt.clock()
     try:
         with session_scope(rt.db) as s:
-            data = subject_access(s, cfg, person, now)
+            data = subject_access(s, cfg, person, now, lang=lang.value if lang else None)
     finally:
         rt.close()
-    out.mkdir(parents=True, exist_ok=True)
+    folder = _private_dir(out if out is not None else cfg.resolve_path(cfg.privacy.export_dir))
     stem = f"registerutdrag-{now.astimezone(cfg.policy.tz):%Y%m%d-%H%M%S}"
-    json_path, md_path = out / f"{stem}.json", out / f"{stem}.md"
-    json_path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    md_path.write_text(subject_access_markdown(data), encoding="utf-8")
+    json_path, md_path = folder / f"{stem}.json", folder / f"{stem}.md"
+    _write_private(json_path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    _write_private(md_path, subject_access_markdown(data))
     # Counts only: the files hold the content.
-    log.info("subject access export: %d cases, %d other messages",
-             len(data["cases"]), len(data["messages_on_other_cases"]))
+    log.info("subject access export: %d cases, %d other messages, %d quarantined",
+             len(data["cases"]), len(data["messages_on_other_cases"]),
+             len(data["quarantined_mail"]))
     typer.echo(f"{len(data['complainant_records'])} complainant record(s), "
                f"{len(data['cases'])} case(s), "
                f"{len(data['messages_on_other_cases'])} message(s) on other cases, "
-               f"{len(data['quarantined_mail'])} quarantined mail")
+               f"{len(data['unattached_messages'])} message(s) on no case, "
+               f"{len(data['quarantined_mail'])} quarantined mail, "
+               f"{len(data['outgoing_email'])} email(s) to them")
     typer.echo(str(json_path))
     typer.echo(str(md_path))
 
@@ -166,23 +202,32 @@ def purge(
         "--closed-before", help="Anonymise cases closed before this day, YYYY-MM-DD "
                                 "(default: [policy] retention_days ago).")] = None,
     person: Annotated[str | None, typer.Option(
-        "--person", help="Erase one person on request: email address or phone "
-                         "number.")] = None,
+        "--person", help="Erase one person on request: email address, phone number "
+                         "or name.")] = None,
+    retention: Annotated[bool, typer.Option(
+        "--retention", help="What the retention sweep does ([privacy] closed_case_days, "
+                            "quarantine_days); a dry run unless --apply.")] = False,
     apply: Annotated[bool, typer.Option("--apply", help="Do it (default: a dry run that "
                                                         "only counts).")] = False,
     by: Annotated[str | None, typer.Option("--by", help="Who is acting (default: your "
                                                         "login).")] = None,
     fmt: Annotated[RecordFmt, typer.Option("--format")] = RecordFmt.json,
 ) -> None:
-    """Retention: anonymise closed cases, keeping the statistics; or erase one person."""
-    if closed_before and person:
-        _fail("give --closed-before or --person, not both", 2)
+    """Retention: anonymise closed cases, keeping the statistics; or erase one person.
+
+    With ``--apply``, the old bytes are then taken out of the database file (SQLite
+    checkpoint, PostgreSQL vacuum) and the staff messages about the anonymised
+    cases are replaced by a neutral stub before the command exits.
+    """
+    if sum(map(bool, (closed_before, person, retention))) > 1:
+        _fail("give one of --closed-before, --person or --retention", 2)
     cfg = _config(config)
     _setup_logging()
     from sqlmodel import Session
 
     from bot import privacy
     from bot.errors import InvalidAction
+    from bot.outbox import deliver_due
 
     rt = _runtime(cfg)
     now = rt.clock()
@@ -192,11 +237,14 @@ def purge(
         with Session(rt.db, expire_on_commit=False) as s:
             if person:
                 try:
-                    who = privacy.person_from(person, cfg.policy.country)
+                    who = privacy.person_from(person, cfg.policy.country, allow_name=True)
                 except ValueError as exc:
                     _fail(str(exc), 2)
                 what = "erasure of one person"
                 counts = privacy.erase_person(s, who, now, actor)
+            elif retention:
+                what = "retention ([privacy])"
+                counts = privacy.retention_purge(s, cfg, now, actor)
             else:
                 before = _purge_cutoff(cfg, closed_before, now)
                 what = f"cases closed before {before.astimezone(cfg.policy.tz).date()}"
@@ -206,6 +254,12 @@ def purge(
                 s.commit()
             else:
                 s.rollback()
+        if apply:
+            privacy.erase_from_storage(rt.db)
+            if cfg.chat.kind != "console":
+                # Replace the staff messages now; the console (stdout) has nothing to
+                # edit, so there the stubs are shown by the next ``tick`` or ``run``.
+                deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
     except InvalidAction as exc:
         _fail(str(exc), 4)
     finally:
@@ -223,7 +277,8 @@ def _purge_cutoff(cfg: Any, closed_before: str | None, now: datetime) -> datetim
     day = _date(closed_before, "--closed-before")
     if day is None:
         if not cfg.policy.retention_days:
-            _fail("give --closed-before DATE or --person, or set [policy] retention_days", 2)
+            _fail("give --closed-before DATE, --person or --retention, "
+                  "or set [policy] retention_days", 2)
         day = now.astimezone(cfg.policy.tz).date() - timedelta(days=cfg.policy.retention_days)
     return datetime.combine(day, time.min, cfg.policy.tz)
 

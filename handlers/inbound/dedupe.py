@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.errors import Discard
 from bot.models import Direction, Message
+from bot.privacy import erased_external_id
 
 if TYPE_CHECKING:  # the pipeline imports its steps; a step needs it for types only
     from bot.pipeline import InboundContext
@@ -49,7 +50,9 @@ def external_id(ctx: InboundContext) -> str:
 
 def process(ctx: InboundContext) -> None:
     ext = external_id(ctx)
-    seen = ctx.session.exec(select(Message.id).where(Message.external_id == ext)).first()
+    # An erased message keeps only a hash of its Message-ID: a redelivery is still known.
+    seen = ctx.session.exec(select(Message.id).where(
+        col(Message.external_id).in_([ext, erased_external_id(ext)]))).first()
     if seen is not None:
         raise Discard("duplicate: this message was handled before")
     if ctx.parsed is not None and ctx.parsed.message_id is None:

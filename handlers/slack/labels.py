@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 SV: dict[str, str] = {
+    "erased": "Ärendet är avslutat och personuppgifterna är raderade.",
     "title_open": "☎️ Ring tillbaka: {ref}",
     "title_closed": "✅ {ref} är avslutat",
     "serious": "⚠️ allvarligt",
@@ -188,6 +189,7 @@ SV: dict[str, str] = {
 }
 
 NB: dict[str, str] = {
+    "erased": "Saken er avsluttet og personopplysningene er slettet.",
     "title_open": "☎️ Ring tilbake: {ref}",
     "title_closed": "✅ {ref} er avsluttet",
     "serious": "⚠️ alvorlig",
@@ -362,6 +364,7 @@ NB: dict[str, str] = {
 }
 
 NN: dict[str, str] = {
+    "erased": "Saka er avslutta og personopplysningane er sletta.",
     **NB,
     "title_open": "☎️ Ring tilbake: {ref}",
     "title_closed": "✅ {ref} er avslutta",
@@ -497,6 +500,7 @@ NN: dict[str, str] = {
 }
 
 EN: dict[str, str] = {
+    "erased": "The case is closed and its personal data erased.",
     "title_open": "☎️ Call back: {ref}",
     "title_closed": "✅ {ref} is closed",
     "serious": "⚠️ serious",

@@ -189,6 +189,9 @@ def prompt_actions(w: Mapping[str, str], view: CaseView) -> Block:
 def prompt_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
     """The call-back prompt: who, the number to dial, what it is about, the method, buttons."""
     w = words(staff_language(ctx))
+    if view.anonymised:  # personal data erased: a neutral stub, no name, number or text
+        return [header(w["title_closed"].format(ref=view.ref), BlockId.HEADER),
+                section(w["erased"], BlockId.SUMMARY)]
     blocks: list[Block] = [
         header(title(w, view), BlockId.HEADER),
         fields(fact_fields(w, view), BlockId.FACTS),
