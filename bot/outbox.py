@@ -392,8 +392,18 @@ def _send_review(engine: Engine, outlets: Outlets, payload: dict[str, Any], now:
     review_id = int(payload["review_id"])
     with session_scope(engine) as session:
         q = session.get(Quarantine, review_id)
-        if q is None:  # erased meanwhile: nothing left to show
-            return "gone", lambda _s, _e: None
+        if q is None:  # erased meanwhile: its post, if any, becomes a neutral stub
+            erased = payload.get("erased_post")
+            if not erased:
+                return "gone", lambda _s, _e: None
+            stub = render_staff(outlets.renderer, cfg, "review_erased",
+                                marker=review_marker(review_id))
+            try:
+                outlets.chat.update(ChatRef(str(erased[0]), str(erased[1])), stub)
+            except PermanentDeliveryError as exc:  # deleted meanwhile: nothing to replace
+                log.warning("outbox: review %s: the post could not be replaced: %s",
+                            review_id, exc)
+            return "replaced 1 message(s)", lambda _s, _e: None
         view = review_view(cfg, q, now)
         posted = ChatRef(q.post_channel, q.post_ts) if q.post_channel and q.post_ts else None
     post = render_staff(outlets.renderer, cfg, "review", view=view,

@@ -767,15 +767,28 @@ def closed_cases_before(session: Session, before: datetime) -> list[Case]:
         .order_by(col(Case.closed_at), col(Case.id))).all())
 
 
-def _purge_leftovers(session: Session, before: datetime, counts: PurgeCounts) -> None:
+def _delete_quarantined(session: Session, q: Quarantine, counts: PurgeCounts,
+                        now: datetime) -> None:
+    """Delete a quarantined or review item; its review post in chat becomes a stub."""
+    if q.post_channel and q.post_ts:
+        enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"review-erased:{q.id}",
+                payload={"op": "review", "review_id": q.id,
+                         "erased_post": [q.post_channel, q.post_ts]},
+                case=None, now=now)
+        counts.chat_messages_to_stub += 1
+    session.delete(q)
+    counts.quarantine_entries += 1
+
+
+def _purge_leftovers(session: Session, before: datetime, counts: PurgeCounts,
+                     now: datetime) -> None:
     """Mail that never opened a case (blanked: its Message-ID stays, so a redelivery is
     still known) and quarantined mail, resolved or not (deleted), older than ``before``."""
     for m in session.exec(select(Message).where(col(Message.case_id).is_(None),
                                                 col(Message.at) < before)).all():
         counts.messages += _blank_message(m)
     for q in session.exec(select(Quarantine).where(col(Quarantine.at) < before)).all():
-        session.delete(q)
-        counts.quarantine_entries += 1
+        _delete_quarantined(session, q, counts, now)
 
 
 def purge_closed_before(session: Session, before: datetime, now: datetime, actor: str,
@@ -784,7 +797,7 @@ def purge_closed_before(session: Session, before: datetime, now: datetime, actor
     never opened a case, quarantined mail) from before ``leftovers_before`` (default:
     the same day)."""
     counts = _anonymise(session, closed_cases_before(session, before), now, actor, "retention")
-    _purge_leftovers(session, leftovers_before or before, counts)
+    _purge_leftovers(session, leftovers_before or before, counts, now)
     log.info("purge (retention): %s", counts.summary())
     return counts
 
@@ -804,7 +817,7 @@ def retention_purge(session: Session, cfg: Config, now: datetime, actor: str = S
     counts = (_anonymise(session, closed_cases_before(session, cases_before), now, actor,
                          "retention") if cases_before else PurgeCounts())
     if rest_before:
-        _purge_leftovers(session, rest_before, counts)
+        _purge_leftovers(session, rest_before, counts, now)
     return counts
 
 
@@ -826,7 +839,8 @@ def _payload_text(payload: str) -> str:
     return "\n".join(texts)
 
 
-def _scrub_mentions(session: Session, needles: Needles, counts: PurgeCounts) -> None:
+def _scrub_mentions(session: Session, needles: Needles, counts: PurgeCounts,
+                    now: datetime) -> None:
     """The person's address, number and name, wherever else they are written: in
     other people's messages and cases, staff notes, audit details, the outbox."""
     def fix(row: Any, *columns: str) -> bool:
@@ -862,8 +876,7 @@ def _scrub_mentions(session: Session, needles: Needles, counts: PurgeCounts) -> 
             _cancel_or_blank(o, counts)
     for q in _rows(session, Quarantine):
         if needles.found(_mail_text(bytes(q.raw))):
-            session.delete(q)
-            counts.quarantine_entries += 1
+            _delete_quarantined(session, q, counts, now)
 
 
 def erase_person(session: Session, person: Person, now: datetime, actor: str) -> PurgeCounts:
@@ -895,7 +908,8 @@ def erase_person(session: Session, person: Person, now: datetime, actor: str) ->
             sa.func.lower(col(Message.sender_name)) == person.name.lower()))
     for m in session.exec(written).all():
         counts.messages += _blank_message(m)
-    _scrub_mentions(session, Needles.of(emails=emails, phones=phones, names=names), counts)
+    _scrub_mentions(session, Needles.of(emails=emails, phones=phones, names=names), counts,
+                    now)
     log.info("purge (erasure): %s", counts.summary())
     return counts
 

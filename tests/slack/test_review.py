@@ -168,3 +168,25 @@ def test_someone_not_on_the_staff_list_is_refused(lane: SlackWorld) -> None:
                                                        ActionId.REVIEW_DISMISS]
     assert [json.loads(a.detail)["attempted"] for a in lane.audit("refused")] == [
         "review_open", "review_dismiss"]
+
+
+def test_erasing_the_sender_turns_the_review_post_into_a_stub(world: SlackWorld) -> None:
+    # A spam-flagged complaint waits for review; then Karin asks to be erased. The
+    # item goes, and its post in the triage channel no longer shows her words.
+    from bot.privacy import Person, erase_person
+
+    [outcome] = receive(world, "review_spam_flagged.eml")
+    assert outcome.review
+    assert "Storgatan" in json.dumps(review_post(world))
+    with session_scope(world.engine) as s:
+        counts = erase_person(s, Person(email="karin.berg@example.se"), world.clock(),
+                              "cli:operator")
+    assert counts.quarantine_entries == 1
+    world.flush()
+    with session_scope(world.engine) as s:
+        assert s.exec(select(Quarantine)).all() == []
+    [post] = [m for m in world.fake.messages(TRIAGE) if "[R-" in str(m.get("text"))]
+    shown = json.dumps(post, ensure_ascii=False)
+    assert "raderat" in shown
+    for trace in ("Storgatan", "Karin", "k***@example.se", "070", "plogats"):
+        assert trace not in shown
