@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, StatementError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot import metrics
 from bot.cases import enqueue
@@ -181,8 +181,13 @@ def process_mail(engine: Engine, services: Services, mailbox: Mailbox, mail: Inb
                                   discarded=d.reason)
             except NeedsReview as r:
                 session.rollback()  # nothing of the half-run steps stays
-                keep_for_review(session, mail, r.reason, now)
-                outcome = Outcome(mail.position, review=r.reason)
+                seen = session.exec(select(Quarantine.id).where(
+                    Quarantine.lane == Lane.REVIEW.value, Quarantine.raw == mail.raw)).first()
+                if seen is not None:  # delivered again: one item, one post
+                    outcome = Outcome(mail.position, discarded=f"duplicate of review item {seen}")
+                else:
+                    keep_for_review(session, mail, r.reason, now)
+                    outcome = Outcome(mail.position, review=r.reason)
             mailbox.record(session, mail)
     except Exception as exc:
         if database_unavailable(exc):

@@ -303,3 +303,12 @@ def test_an_erased_review_item_can_only_be_dismissed(bot: Bot) -> None:
     bot.flush()
     updated = bot.staff_text().split("updated message")[-1]  # the post, re-rendered
     assert "inte ett klagomål" in updated and "hemtjänsten har inte kommit" not in updated
+
+
+def test_the_same_doubtful_message_delivered_twice_is_one_item(bot: Bot) -> None:
+    bot.deliver(SPAM_FLAGGED)
+    [first] = bot.run_once()
+    bot.deliver(SPAM_FLAGGED)
+    [second] = bot.run_once()
+    assert first.review and second.discarded and "duplicate" in second.discarded
+    assert len(items(bot.engine)) == 1
