@@ -39,6 +39,7 @@ from bot.models import (
     Resolution,
     Status,
 )
+from bot.redact import redact
 from bot.refs import allocate_ref
 
 log = logging.getLogger(__name__)
@@ -551,7 +552,7 @@ def case_detail(session: Session, cfg: Config, case: Case) -> dict[str, Any]:
     ]
     data["messages"] = [
         {"at": iso(m.at, cfg), "direction": m.direction, "channel": m.channel,
-         "id": m.message_id, "classification": m.classification, "subject": m.subject}
+         "id": m.message_id, "classification": m.classification, "subject": redact(m.subject)}
         for m in session.exec(select(Message).where(Message.case_id == case.id)
                               .order_by(col(Message.at), col(Message.id))).all()
     ]

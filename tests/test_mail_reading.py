@@ -237,3 +237,19 @@ def test_quarantine_reason_never_carries_message_text_or_sql_parameters() -> Non
         raise ValueError(secret)
     except ValueError as exc:
         assert secret not in _reason(exc) and _reason(exc).startswith("ValueError at ")
+
+
+def test_a_web_form_case_carries_the_citizens_name_not_the_relays(bot: Bot) -> None:
+    one(bot, fixture("webform_noreply_body_address.eml"))
+    [case] = bot.cases()
+    assert case["complainant"]["name"] == "Birgitta Lind"
+
+
+def test_case_show_masks_an_identity_number_in_a_message_subject(bot: Bot) -> None:
+    from bot.cases import case_detail, get_case
+
+    one(bot, email(subject="Mitt pnr 19121212\u20131212", body="Maten var kall igen."))
+    [case] = bot.cases()
+    with session_scope(bot.engine) as s:
+        shown = case_detail(s, bot.cfg, get_case(s, case["ref"]))
+    assert "1212" not in str(shown["messages"]) and "[ID-nummer]" in str(shown["messages"])

@@ -228,11 +228,26 @@ def _as_person(candidate: str) -> str | None:
     return name.title() if name.isupper() else name  # "ANNA ANDERSSON" -> "Anna Andersson"
 
 
-def guess_name(mail: ParsedEmail) -> str | None:
-    """The complainant's name: the From display name if it is a person's, else the
+_NAME_LABEL = re.compile(
+    r"^[ \t]*(?:namn|ditt namn|fullständigt namn|navn|ditt navn|fullt navn|name|your name|"
+    r"full name)[ \t]*[:：][ \t]*(\S.*?)[ \t]*$", re.IGNORECASE | re.MULTILINE)
+
+
+def guess_name(mail: ParsedEmail, contact: str | None = None) -> str | None:
+    """The complainant's name: the display name of the address the case is filed under
+    (``contact``; From when not given) if it is a person's — a web form's relay name is
+    not the citizen's — else a labelled "Namn:" / "Navn:" / "Name:" line of a form, else the
     line signed under a closing such as "Med vänlig hälsning" or "Mvh"."""
-    if mail.from_name and (name := _as_person(mail.from_name)):
+    from_is_contact = contact is None or (mail.from_address or "").lower() == contact.lower()
+    if from_is_contact and mail.from_name and (name := _as_person(mail.from_name)):
         return name
+    reply_is_contact = contact is not None and (mail.reply_to_address or "").lower() == \
+        contact.lower()
+    if reply_is_contact and mail.reply_to_name and (name := _as_person(mail.reply_to_name)):
+        return name
+    for labelled in _NAME_LABEL.finditer(mail.body_text[:20_000]):
+        if name := _as_person(labelled.group(1)):
+            return name
     lines = [line.strip() for line in mail.summary_text.splitlines()]
     for index, line in enumerate(lines):
         match = _CLOSING.match(line)

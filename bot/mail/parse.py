@@ -132,6 +132,7 @@ class ParsedEmail:
     # Message-IDs of every message this one carries or quotes (attached originals,
     # "Message-ID:" lines in the text); a bounce without DSN structure names ours here.
     returned_message_ids: tuple[str, ...] = ()
+    reply_to_name: str | None = None  # the display name of the Reply-To address
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (any case), or None."""
@@ -814,6 +815,7 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedEmail:
         from_name=from_name,
         from_address=from_address,
         reply_to_address=reply_to[0][1] if reply_to else None,
+        reply_to_name=(reply_to[0][0] or None) if reply_to else None,
         to_addresses=tuple(addr for _, addr in recipients),
         sender_address=on_behalf[0][1] if on_behalf else None,
         return_path=_return_path(headers.text("Return-Path")),

@@ -96,7 +96,7 @@ def process(ctx: InboundContext) -> None:
     ctx.case = open_case(ctx.session, cfg, NewComplaint(
         source=Source.EMAIL.value,
         received_at=ctx.mail.received_at,
-        name=_fit(guess_name(p), 200),
+        name=_fit(guess_name(p, contact), 200),
         email=contact,
         phone=ctx.phone,
         language=language,

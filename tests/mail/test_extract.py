@@ -232,3 +232,15 @@ def test_own_words_leave_out_quotes_and_forwarded_messages() -> None:
     only_forward = parse_email(
         b"From: a@example.se\nSubject: Fwd\n\nBegin forwarded message:\n\nHot!\n")
     assert "Hot" not in own_words(only_forward)
+
+
+@pytest.mark.parametrize(("fixture", "contact", "name"), [
+    ("webform_noreply_body_address.eml", "birgitta.lind@example.se", "Birgitta Lind"),
+    ("webform_auto_generated.eml", "jonas.ek@example.se", "Jonas Ek"),
+    ("webform_reply_to.eml", "helena.lund@example.se", "Helena Lund"),
+])
+def test_a_web_forms_relay_name_is_not_the_citizens(fixture: str, contact: str,
+                                                    name: str) -> None:
+    mail = parse_email((Path(__file__).parent.parent / "fixtures" / "eml" / fixture).read_bytes())
+    assert guess_name(mail, contact) == name
+    assert mail.from_name and guess_name(mail, contact) != mail.from_name
