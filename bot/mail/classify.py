@@ -13,6 +13,9 @@ first that matches decides:
 1. ``OWN`` - our own mail: the :data:`BOT_HEADER` we stamp on everything we
    send, or a From address that is one of ours, also with a ``+tag``
    (``synpunkter+x@``), in any case. First, because a loop is the worst outcome.
+   One exception: From is ours, but without our header or ``Auto-Submitted`` and
+   with someone else's Reply-To (the organisation's own web form sending in its
+   name) is a ``REVIEW``, so that a citizen behind it is not lost.
 2. ``FEEDBACK_REPORT`` - an abuse/spam feedback report (ARF):
    ``multipart/report; report-type=feedback-report`` or a
    ``message/feedback-report`` part.
@@ -238,6 +241,14 @@ def _own(mail: ParsedEmail, own: set[str]) -> str | None:
     return None
 
 
+def _person_in_reply_to(mail: ParsedEmail, own: set[str]) -> str | None:
+    """The Reply-To address when it is someone else's: not ours, not a no-reply."""
+    reply = mail.reply_to_address
+    if reply and base_address(reply) not in own and not is_no_reply_address(reply):
+        return reply
+    return None
+
+
 def _feedback_report(mail: ParsedEmail) -> str | None:
     if mail.is_report and _report_type(mail) == "feedback-report":
         return "Content-Type is multipart/report; report-type=feedback-report (an abuse report)."
@@ -356,6 +367,13 @@ def classify(mail: ParsedEmail, own_addresses: Collection[str]) -> Classificatio
     # marks its case "ack bounced" whichever robot kind won.
     bounced = bounce is not None or _BOUNCE_SUBJECT.match(mail.subject) is not None
     if reason := _own(mail, own):
+        if (mail.header(BOT_HEADER) is None and (relayed := _person_in_reply_to(mail, own))
+                and not mail.header("auto-submitted")):
+            # Not our bot's mail (it stamps every email): perhaps the organisation's own
+            # web form sending in our name for a citizen. Never answered; a human looks.
+            return Classification(MailKind.REVIEW, "From is one of our own addresses but "
+                                  "Reply-To names someone else: a form sending in our name?",
+                                  contact=relayed)
         return Classification(MailKind.OWN, reason, bounce=bounced)
     if reason := _feedback_report(mail):
         return Classification(MailKind.FEEDBACK_REPORT, reason)

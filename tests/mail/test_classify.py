@@ -324,3 +324,19 @@ def test_no_address_and_a_phone_number_reads_like_a_complaint() -> None:
     result = classify(mail, OWN)
     assert result.kind is MailKind.COMPLAINT and result.contact is None
     assert not result.may_acknowledge
+
+
+def test_our_own_from_with_a_citizen_in_reply_to_is_a_doubt_not_a_drop() -> None:
+    def raw(extra: str) -> bytes:
+        return (f"From: Exempel kommun <synpunkter@example.org>\r\n{extra}"
+                "To: synpunkter@example.org\r\nSubject: Synpunkt\r\nMessage-ID: <f1@x>\r\n\r\n"
+                "Parken ar skrapig, ring mig.\r\n").encode()
+
+    own = {"synpunkter@example.org"}
+    form = classify(parse_email(raw("Reply-To: Lisa Ek <lisa@example.se>\r\n")), own)
+    assert form.kind is MailKind.REVIEW and form.contact == "lisa@example.se"
+    assert classify(parse_email(raw("")), own).kind is MailKind.OWN
+    ours = raw(f"{BOT_HEADER}: KL-2026-000001\r\nReply-To: lisa@example.se\r\n")
+    assert classify(parse_email(ours), own).kind is MailKind.OWN
+    auto = raw("Auto-Submitted: auto-replied\r\nReply-To: lisa@example.se\r\n")
+    assert classify(parse_email(auto), own).kind is MailKind.OWN
