@@ -35,7 +35,7 @@ from bot.adapters.slack_chat import make_web_client
 from bot.config import ConfigError
 from handlers.slack import actions, home, intake, offers, ombudsman, review, views
 from handlers.slack.errors import report_error
-from handlers.slack.gate import SlackGate, redacting_client, workspace_guard
+from handlers.slack.gate import SlackGate, learned_workspace, redacting_client, workspace_guard
 from handlers.slack.messages import set_staff_language
 
 if TYPE_CHECKING:
@@ -78,8 +78,8 @@ def build_app(rt: Runtime, *, listener_executor: Executor | None = None) -> App:
         logger=logging.getLogger("slack_bolt.complaint_bot"),
     )
     app.use(redacting_client)
-    if chat.team_id:
-        app.use(workspace_guard(chat.team_id))
+    # Only our own workspace is served: the configured one, else the bot token's own.
+    app.use(workspace_guard(chat.team_id or learned_workspace(app.client)))
     intake.register(app, rt)
     actions.register(app, rt)
     views.register(app, rt)

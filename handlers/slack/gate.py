@@ -18,6 +18,7 @@ import hmac
 import io
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
+from slack_sdk import WebClient
 
 from bot.adapters.slack_chat import SLACK_DATA_KEYS, redacting
 from bot.redact import redact_tree
@@ -196,13 +198,40 @@ class SlackGate:
 # --- Bolt middleware (Socket Mode and app.dispatch come this way) ------------
 
 
-def workspace_guard(team_id: str) -> Callable[..., BoltResponse | None]:
-    """Bolt middleware refusing requests from any workspace but ``team_id``."""
+def learned_workspace(client: WebClient) -> Callable[[], str]:
+    """The workspace the bot's own token belongs to (``auth.test``), asked once.
+
+    Used when ``[chat] team_id`` is not configured: a signed request from any other
+    workspace is still refused. Until Slack has answered (an outage at start-up),
+    nothing is refused on this ground; the signature check still applies.
+    """
+    known: list[str] = []
+    lock = threading.Lock()
+
+    def team() -> str:
+        with lock:
+            if not known:
+                try:
+                    answer = client.auth_test()
+                    if answer.get("team_id"):
+                        known.append(str(answer["team_id"]))
+                except Exception as exc:  # any failure: ask again next time
+                    log.warning("Slack auth.test failed (%s): the workspace is not known yet",
+                                type(exc).__name__)
+            return known[0] if known else ""
+
+    return team
+
+
+def workspace_guard(team_id: str | Callable[[], str]) -> Callable[..., BoltResponse | None]:
+    """Bolt middleware refusing requests from any workspace but ``team_id`` (a fixed id,
+    or a function that returns the bot's own workspace)."""
 
     def guard(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
               ) -> BoltResponse | None:
         body = req.body if isinstance(req.body, Mapping) else {}
-        refusal = workspace_refusal(body, team_id)
+        expected = team_id if isinstance(team_id, str) else team_id()
+        refusal = workspace_refusal(body, expected)
         if refusal is not None:
             log.warning("Slack request refused: %s (HTTP %s, %d bytes)", refusal.reason,
                         refusal.status, len(req.raw_body or ""))

@@ -164,3 +164,21 @@ def test_check_request_decides_from_headers_body_time_and_workspace(world: Slack
     wrong = check_request(headers, body, signing_secret="test-signing-secret", now=now,
                           team_id="T0ELSE")
     assert wrong is not None and wrong.reason == "another workspace"
+
+
+def test_without_a_configured_workspace_the_bot_tokens_own_is_the_only_one_served(
+        world: SlackWorld) -> None:
+    # No [chat] team_id: the bot asks Slack (auth.test) which workspace its token is
+    # for, once, and refuses a signed request from any other.
+    from handlers.slack.app import build_app
+
+    assert not world.cfg.chat.team_id
+    app = build_app(world.rt)
+    foreign = world.signer.message_event(INTAKE, "Klagomål", team_id="T0OTHER")
+    assert app.dispatch(foreign.to_bolt()).status == 401
+    home = world.signer.message_event(INTAKE, "Klagomål från en i vår egen arbetsyta")
+    assert app.dispatch(home.to_bolt()).status == 200
+    asked = world.fake.count("auth.test")  # ours, once (and Bolt's own, once)
+    again = world.signer.message_event(INTAKE, "Klagomål", team_id="T0THIRD")
+    assert app.dispatch(again.to_bolt()).status == 401
+    assert world.fake.count("auth.test") == asked
