@@ -25,7 +25,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +45,19 @@ class ImapUser:
 
     name: str
     password: str
+
+
+def arrival(clock: Callable[[], datetime]) -> datetime:
+    """An arrival time for an APPEND (INTERNALDATE) from a test's clock: the clock's
+    now, after which a second passes (INTERNALDATE has whole seconds), so mail that
+    came before the bot looked is strictly older than the bot's first connection.
+    Without an explicit INTERNALDATE Dovecot stamps the real time; tests must not
+    depend on that."""
+    at = clock()
+    advance = getattr(clock, "advance", None)
+    if advance is not None:
+        advance(seconds=1)
+    return at
 
 
 def free_port() -> int:
@@ -313,8 +326,12 @@ service stats {{
             raise RuntimeError(f"server did not report the UID: {reply!r}")
         return int(match.group(1))
 
-    def deliver_offline(self, user: ImapUser, raw: bytes) -> Path:
-        """Drop ``raw`` into the user's INBOX Maildir directly (works while the server is down)."""
+    def deliver_offline(self, user: ImapUser, raw: bytes,
+                        internaldate: datetime | None = None) -> Path:
+        """Drop ``raw`` into the user's INBOX Maildir directly (works while the server is down).
+
+        Dovecot takes a Maildir file's INTERNALDATE from its mtime: ``internaldate`` sets it
+        (the real time otherwise)."""
         home = self.root / "home" / user.name
         new = home / "Maildir" / "new"
         maildir = home / "Maildir"
@@ -325,6 +342,8 @@ service stats {{
         tmp = home / "Maildir" / "tmp" / name
         tmp.write_bytes(raw)
         os.chown(tmp, *self._mail_owner)
+        if internaldate is not None:
+            os.utime(tmp, (internaldate.timestamp(), internaldate.timestamp()))
         return Path(shutil.move(str(tmp), new / name))
 
     def uidvalidity(self, user: ImapUser, folder: str = "INBOX") -> int:
