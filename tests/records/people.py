@@ -15,7 +15,7 @@ from bot.db import session_scope
 from bot.models import ActionPlan, EscalationReason, Outcome
 from tests.conftest import make_config
 from tests.harness import Bot, email
-from tests.test_cli import write_config
+from tests.support.cli import write_config
 
 ANNA_BODY = "Hej, hemtjänsten kom inte i går. Ring mig på 070-123 45 67."
 BERTIL_BODY = "Skolskjutsen kom inte i morse. Mitt nummer är 070-765 43 21."

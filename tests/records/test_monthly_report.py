@@ -12,8 +12,7 @@ from bot.clock import FixedClock
 from bot.config import Config
 from handlers.sweeps import monthly_report
 from tests.harness import Bot, email
-from tests.records.history import STHLM
-from tests.records.test_reports import week_history
+from tests.records.history import STHLM, week_history
 
 
 def test_sent_once_from_nine_on_the_first_working_day(cfg: Config, engine: Engine,

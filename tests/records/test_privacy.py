@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from bot.clock import FixedClock
 from bot.db import session_scope
 from bot.privacy import Person, subject_access
-from tests.records.clirun import run as cli
 from tests.records.people import ANNA_BODY, ANNA_NOTE, BERTIL_BODY, BERTIL_NOTE, two_people
+from tests.support.cli import run as cli
 
 BERTIL_TRACES = ("Bertil", "bertil@example.se", "+46707654321", "070-765 43 21", "Skolskjuts",
                  BERTIL_NOTE)
