@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.cases import NewComplaint, close_case, escalate, log_contact, open_case, reopen
 from bot.config import Config
 from bot.db import session_scope
-from bot.models import ActionPlan, EscalationReason, Outcome, Resolution
+from bot.models import ActionPlan, Case, EscalationReason, Outcome, Resolution
 
 STHLM = ZoneInfo("Europe/Stockholm")
 STAFF = "slack:U0STAFF1"
@@ -74,9 +76,13 @@ def week_history(engine: Engine, cfg: Config) -> None:
 
     Working hours 08:00–16:30; first call due 8.5 working hours after receipt.
     """
-    def new(s: object, source: str, received: datetime, **kw: object) -> object:
-        return open_case(s, cfg, NewComplaint(source=source, received_at=received,  # type: ignore[arg-type]
-                                              **kw), received)  # type: ignore[arg-type]
+    def new(s: Session, source: str, received: datetime, **kw: Any) -> Case:
+        return open_case(s, cfg, NewComplaint(source=source, received_at=received, **kw),
+                         received)
+
+    def plan(case: Case, **kw: Any) -> ActionPlan:
+        assert case.id is not None
+        return ActionPlan(case_id=case.id, **kw)
 
     with session_scope(engine) as s:
         # A: called after 4 working hours, well inside the deadline (Tue 09:00).
@@ -85,7 +91,7 @@ def week_history(engine: Engine, cfg: Config) -> None:
         a.ack_sent_at = at(23, 9, 2)  # what the outbox records on delivery
         log_contact(s, cfg, a, STAFF, at(23, 13), outcome=Outcome.REACHED)
         close_case(s, cfg, a, STAFF, at(24, 9), resolution=Resolution.DIALOGUE)
-        s.add(ActionPlan(case_id=a.id, owner="chef", due_at=at(27, 16), created_at=at(24, 9),
+        s.add(plan(a, owner="chef", due_at=at(27, 16), created_at=at(24, 9),
                          done_at=at(26, 9)))
         # B: Friday 15:00, called Monday 10:00: 1.5 + 2 = 3.5 working hours, 67 clock hours.
         b = new(s, "email", at(27, 15), name="B", email="b@example.se")
@@ -102,12 +108,12 @@ def week_history(engine: Engine, cfg: Config) -> None:
         log_contact(s, cfg, c, STAFF, at(26, 12), outcome=Outcome.REACHED)
         close_case(s, cfg, c, STAFF, at(26, 15), resolution=Resolution.NOT_RESOLVED)
         c.reminders_sent = 3  # as the reminder sweep counts them
-        s.add(ActionPlan(case_id=c.id, owner="chef", due_at=at(27, 16), created_at=at(26, 15)))
+        s.add(plan(c, owner="chef", due_at=at(27, 16), created_at=at(26, 15)))
         # D: never acknowledged, never called, deadline (Thu 10:00) long passed.
         d = new(s, "email", at(25, 10), name="D", email="d@example.se")
         escalate(s, cfg, d, STAFF, at(26, 9), reason=EscalationReason.STAFF)
         d.reminders_sent = 2
-        s.add(ActionPlan(case_id=d.id, owner="chef", due_at=at(10, 16, month=12),
+        s.add(plan(d, owner="chef", due_at=at(10, 16, month=12),
                          created_at=at(27, 9)))
         # E: received this morning; its deadline has not passed: left out of the deadline share.
         new(s, "phone", at(30, 10, 30), name="E", phone="+46701234567")

@@ -49,6 +49,7 @@ def two_people(tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock) -
         anna = get_case(s, refs["anna@example.se"])
         escalate(s, cfg, anna, "slack:U0STAFF1", now, reason=EscalationReason.STAFF,
                  note="Anna vill prata med chefen.")
+        assert anna.id is not None
         s.add(ActionPlan(case_id=anna.id, owner="chef", steps="Nytt schema för Anna.",
                          due_at=now + timedelta(days=7), created_at=now))
     return People(bot, write_config(tmp_path, db_url), refs["anna@example.se"],

@@ -17,7 +17,7 @@ from bot.cases import NewComplaint, open_case
 from bot.clock import FixedClock
 from bot.config import Secrets
 from bot.db import session_scope
-from bot.roster import on_duty, today_roster
+from bot.roster import RosterEntry, on_duty, today_roster
 from bot.scheduler import run_tick
 from bot.wiring import Runtime
 from tests.conftest import make_config
@@ -28,7 +28,7 @@ STHLM = ZoneInfo("Europe/Stockholm")
 TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=STHLM)
 
 
-def reasons(entries: list) -> dict[str, str]:  # type: ignore[type-arg]
+def reasons(entries: list[RosterEntry]) -> dict[str, str]:
     return {e.user: ("on duty" if e.on_duty else e.reason) for e in entries}
 
 
