@@ -33,6 +33,8 @@ from pathlib import Path
 import pytest
 from imapclient import IMAPClient
 
+from tests.support.net import free_port
+
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
 INSTALL_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "install-test-servers"
@@ -58,13 +60,6 @@ def arrival(clock: Callable[[], datetime]) -> datetime:
     if advance is not None:
         advance(seconds=1)
     return at
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def ensure_dovecot() -> bool:
