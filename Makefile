@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/complaint-bot run
 
-## Lint, type checks and the fast tests on SQLite (no proof tests, no Dovecot-heavy ones).
+## Lint, type checks and the fast tests on SQLite (not the `slow` ones: tests/proof/).
 check: $(STAMP)
 	$(LINT)
 	$(BIN)/mypy
