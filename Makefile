@@ -1,11 +1,16 @@
-# The two commands a newcomer needs:  make run   and   make test
+# The commands a newcomer needs:  make run,  make check (a few minutes)  and  make test
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres lint bench clean
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider
+# Test processes per database pass (pytest-xdist); the two passes run side by side.
+WORKERS ?= 2
+LINT := $(BIN)/ruff check --no-cache bot handlers tests $(wildcard bench)
+
+.PHONY: run check test test-sqlite test-postgres lint bench clean pass-sqlite pass-postgres
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -17,22 +22,38 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/complaint-bot run
 
-## Run lint, type checks and the whole test suite on SQLite and on PostgreSQL.
+## Lint, type checks and the fast tests on SQLite (not the `slow` ones: tests/proof/).
+check: $(STAMP)
+	$(LINT)
+	$(BIN)/mypy
+	$(PYTEST) -n $(WORKERS) -m "not slow"
+
+## Lint, type checks and the whole test suite on SQLite and on PostgreSQL (side by side),
+## with branch coverage of bot/ and handlers/ over both, printed as one total.
 test: $(STAMP)
 	scripts/install-test-servers
-	$(BIN)/ruff check --no-cache bot handlers tests $(wildcard bench)
+	$(LINT)
 	$(BIN)/mypy
-	$(BIN)/pytest -q -p no:cacheprovider
-	CB_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -p no:cacheprovider
+	rm -f .coverage .coverage.*
+	$(MAKE) --no-print-directory -j2 --output-sync=target pass-sqlite pass-postgres
+	$(BIN)/coverage combine -q .coverage.sqlite .coverage.postgres
+	@echo "coverage (branch; bot and handlers; SQLite + PostgreSQL): $$($(BIN)/coverage report --format=total)%"
+
+# One database pass of `make test`, with coverage data for the total.
+pass-sqlite:
+	COVERAGE_FILE=.coverage.sqlite $(PYTEST) -n $(WORKERS) --cov --cov-report=
+pass-postgres:
+	COVERAGE_FILE=.coverage.postgres CB_TEST_DATABASE_URL=$(PG_URL) \
+	    $(PYTEST) -n $(WORKERS) --cov --cov-report=
 
 test-sqlite: $(STAMP)
-	$(BIN)/pytest -q
+	$(PYTEST) -n $(WORKERS)
 
 test-postgres: $(STAMP)
-	CB_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q
+	CB_TEST_DATABASE_URL=$(PG_URL) $(PYTEST) -n $(WORKERS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check --no-cache bot handlers tests $(wildcard bench)
+	$(LINT)
 	$(BIN)/mypy
 
 bench: $(STAMP)
@@ -40,4 +61,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var .coverage .coverage.*

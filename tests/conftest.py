@@ -35,6 +35,19 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite'}"
 
 
+PROOF = Path(__file__).parent / "proof"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The proof tests (real processes, crashes, outages) are ``slow``: ``make check``
+    leaves them out. Slow tests go first, so that spread over pytest-xdist workers the
+    long ones start early instead of finishing last, alone."""
+    for item in items:
+        if PROOF in item.path.parents:
+            item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def _db_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if PG_URL:

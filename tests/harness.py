@@ -97,3 +97,10 @@ def email(*, frm: str = "Anna Andersson <anna@example.se>", subject: str = "Hemt
     for k, v in (headers or {}).items():
         lines.append(f"{k}: {v}")
     return ("\r\n".join(lines) + "\r\n\r\n" + body + "\r\n").encode("utf-8")
+
+
+def body_text(msg: EmailMessage, kind: str = "plain") -> str:
+    """The text of an email's ``kind`` ("plain" or "html") body; fails if it has none."""
+    body = msg.get_body((kind,))
+    assert body is not None, f"no text/{kind} body"
+    return str(body.get_content())

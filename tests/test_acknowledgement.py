@@ -10,6 +10,7 @@ import pytest
 from bot.acknowledgement import AckHistory, can_acknowledge
 from bot.emails import build_citizen_email
 from bot.render import Renderer
+from tests.harness import body_text
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 OWN = frozenset({"synpunkter@example.org"})
@@ -64,4 +65,4 @@ def test_an_organisation_overrides_one_template_and_keeps_the_rest(tmp_path: Pat
         to_address="anna@example.se", to_name=None, ref="KL-2026-000001",
         message_id="m@example.org", now=NOW)
     assert msg["Subject"] == "Tack! Ärende KL-2026-000001"
-    assert "KL-2026-000001" in msg.get_body(("plain",)).get_content()  # the package's body
+    assert "KL-2026-000001" in body_text(msg)  # the package's body

@@ -18,8 +18,8 @@ from bot.db import session_scope
 from bot.errors import InvalidAction
 from bot.models import Outcome
 from tests.conftest import make_config
-from tests.harness import Bot, email
-from tests.support.smtp import SmtpTestServer
+from tests.harness import Bot, body_text, email
+from tests.support.smtp import ReceivedMail, SmtpTestServer
 
 
 @pytest.fixture
@@ -34,8 +34,9 @@ def smtp_bot(tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock,
     return bot
 
 
-def received(bot: Bot) -> list:  # type: ignore[type-arg]
-    return bot.smtp.messages  # type: ignore[attr-defined, no-any-return]
+def received(bot: Bot) -> list[ReceivedMail]:
+    smtp: SmtpTestServer = bot.smtp  # type: ignore[attr-defined]
+    return smtp.messages
 
 
 @pytest.mark.parametrize("body,lang,needle", [
@@ -57,8 +58,8 @@ def test_ack_in_the_citizens_language(smtp_bot: Bot, body: str, lang: str, needl
     assert mail.mail_from == "synpunkter@example.org"
     assert msg["Content-Language"] == lang
     assert "[KL-2026-000001]" in msg["Subject"]
-    assert needle in msg.get_body(("plain",)).get_content()
-    assert "KL-2026-000001" in msg.get_body(("html",)).get_content()
+    assert needle in body_text(msg)
+    assert "KL-2026-000001" in body_text(msg, "html")
     assert msg["Reply-To"] == "Synpunkter <svar@example.org>"
     assert msg["Auto-Submitted"] == "auto-replied"
     assert msg["In-Reply-To"] == "<lang@x.se>"
@@ -148,5 +149,5 @@ def test_number_request_and_written_confirmation(smtp_bot: Bot) -> None:
                           smtp_bot.clock())
     smtp_bot.flush()
     confirm = received(smtp_bot)[-1].message
-    assert "Nytt besök på fredag kl 10" in confirm.get_body(("plain",)).get_content()
+    assert "Nytt besök på fredag kl 10" in body_text(confirm)
     assert len(received(smtp_bot)) == 3

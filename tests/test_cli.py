@@ -1,4 +1,8 @@
-"""The command line as an operator (and outside checks) use it: real processes."""
+"""The command line as an operator (and outside checks) use it.
+
+Most commands run in-process through the real Typer app (``run``: fast); one
+smoke test per command group starts the installed entry point as a real
+process (``cli``), as an operator or systemd would."""
 
 from __future__ import annotations
 
@@ -16,49 +20,24 @@ import pytest
 
 from tests.conftest import EXAMPLES
 from tests.harness import email
+from tests.support.cli import cli, run, write_config
+from tests.support.dovecot import Dovecot, ImapUser
+from tests.support.smtp import SmtpTestServer
 
 ROOT = Path(__file__).parent.parent
-
-
-def write_config(tmp_path: Path, db_url: str, extra: str = "") -> Path:
-    (tmp_path / "samples").mkdir(exist_ok=True)
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(f'''
-[database]
-url = "{db_url}"
-[mailbox]
-kind = "maildir"
-path = "inbox"
-seed_dir = "samples"
-[outgoing]
-kind = "folder"
-path = "outbox"
-[chat]
-kind = "console"
-staff_users = ["U0STAFF1"]
-ombudsman_users = ["U0OMBUD"]
-{extra}
-''')
-    return cfg
-
-
-def cli(cfg: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "bot", *args, "--config", str(cfg)],
-                          capture_output=True, text=True, cwd=cfg.parent, timeout=120)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
+__all__ = ["cli", "write_config"]  # other test modules imported them from here
 
 
 def cases_json(cfg: Path, *flags: str) -> list[dict[str, Any]]:
-    return json.loads(cli(cfg, "cases", "--format", "json", *flags).stdout)  # type: ignore[no-any-return]
+    cases: list[dict[str, Any]] = json.loads(run(cfg, "cases", "--format", "json", *flags).stdout)
+    return cases
 
 
 def test_ingest_list_log_call_close(tmp_path: Path, db_url: str) -> None:
     cfg = write_config(tmp_path, db_url)
     for f in sorted(EXAMPLES.glob("*.eml"))[:3]:
         shutil.copyfile(f, tmp_path / "samples" / f.name)
-    out = cli(cfg, "ingest", "--once")
+    out = run(cfg, "ingest", "--once")
     assert "3 new cases" in out.stderr
     assert "Ring tillbaka" in out.stdout  # the staff prompt, on the console
 
@@ -74,11 +53,12 @@ def test_ingest_list_log_call_close(tmp_path: Path, db_url: str) -> None:
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 3
 
     ref = cases[0]["ref"]
-    cli(cfg, "case", "log-call", ref, "--outcome", "no_answer", "--by", "anna")
-    cli(cfg, "case", "log-call", ref, "--outcome", "reached", "--note", "Pratade 10 min.",
+    run(cfg, "case", "log-call", ref, "--outcome", "no_answer", "--by", "anna")
+    run(cfg, "case", "log-call", ref, "--outcome", "reached", "--note", "Pratade 10 min.",
         "--remedy", "apology", "--next-step", "Ny tid på torsdag")
-    cli(cfg, "case", "close", ref, "--resolution", "dialogue")
+    run(cfg, "case", "close", ref, "--resolution", "dialogue")
 
+    # The installed entry point, as a real process: the smoke test of the ``case`` group.
     shown = json.loads(cli(cfg, "case", "show", ref, "--format", "json").stdout)
     assert shown["status"] == "closed" and shown["resolution"] == "dialogue"
     assert [a["outcome"] for a in shown["attempts"]] == ["no_answer", "reached"]
@@ -86,34 +66,34 @@ def test_ingest_list_log_call_close(tmp_path: Path, db_url: str) -> None:
     actions = [a["action"] for a in shown["audit"]]
     assert actions[:1] == ["opened"] and "contact_logged" in actions and actions[-1] == "closed"
     assert shown["audit"][-1]["actor"].startswith("cli:")
-    table = cli(cfg, "case", "show", ref).stdout
+    table = run(cfg, "case", "show", ref).stdout
     assert "Pratade 10 min." in table and "closed" in table
 
     assert ref not in [c["ref"] for c in cases_json(cfg)]
     assert ref in [c["ref"] for c in cases_json(cfg, "--all")]
 
-    report = json.loads(cli(cfg, "report", "--format", "json").stdout)
+    report = json.loads(run(cfg, "report", "--format", "json").stdout)
     assert report["received"] == 3 and report["resolved_through_dialogue"] == pytest.approx(1 / 3)
-    assert "metric,value" in cli(cfg, "report", "--format", "csv").stdout
+    assert "metric,value" in run(cfg, "report", "--format", "csv").stdout
 
 
 def test_exit_codes(tmp_path: Path, db_url: str) -> None:
     cfg = write_config(tmp_path, db_url)
-    assert cli(cfg, "case", "show", "KL-2026-999999", check=False).returncode == 3
-    cli(cfg, "ingest", "--once")
+    assert run(cfg, "case", "show", "KL-2026-999999", check=False).returncode == 3
+    run(cfg, "ingest", "--once")
     assert cases_json(cfg) == []
     (tmp_path / "inbox" / "new" / "x").write_bytes(email())
-    cli(cfg, "ingest", "--once")
+    run(cfg, "ingest", "--once")
     [c] = cases_json(cfg)
-    cli(cfg, "case", "close", c["ref"], "--resolution", "withdrawn")
-    assert cli(cfg, "case", "close", c["ref"], "--resolution", "dialogue",
+    run(cfg, "case", "close", c["ref"], "--resolution", "withdrawn")
+    assert run(cfg, "case", "close", c["ref"], "--resolution", "dialogue",
                check=False).returncode == 4
-    assert cli(cfg, "tick", "--now", "not-a-time", check=False).returncode == 2
+    assert run(cfg, "tick", "--now", "not-a-time", check=False).returncode == 2
 
 
 def test_check_reports_each_server(tmp_path: Path, db_url: str) -> None:
     cfg = write_config(tmp_path, db_url)
-    out = cli(cfg, "check")
+    out = run(cfg, "check")
     lines = out.stdout.splitlines()
     assert lines[0].startswith("ok   config")
     assert any(line.startswith("ok   database") for line in lines)
@@ -121,7 +101,7 @@ def test_check_reports_each_server(tmp_path: Path, db_url: str) -> None:
     text = bad.read_text().replace('kind = "folder"', 'kind = "smtp"\nhost = "127.0.0.1"\n'
                                    'port = 1\nsecurity = "none"\nusername = ""')
     bad.write_text(text)
-    proc = cli(bad, "check", check=False)
+    proc = run(bad, "check", check=False)
     assert proc.returncode == 1
     assert any(line.startswith("FAIL outgoing") for line in proc.stdout.splitlines())
 
@@ -161,30 +141,31 @@ def test_run_picks_up_new_mail_within_seconds_and_stops_on_sigterm(tmp_path: Pat
 def test_citizen_email_and_action_plan_commands(tmp_path: Path, db_url: str) -> None:
     cfg = write_config(tmp_path, db_url)
     (tmp_path / "samples" / "a.eml").write_bytes(email(body="Ingen kom. Inget nummer här."))
-    cli(cfg, "ingest", "--once")
+    run(cfg, "ingest", "--once")
     [c] = cases_json(cfg)
     ref = c["ref"]
-    assert cli(cfg, "case", "confirm", ref, check=False).returncode == 4  # no call yet
-    cli(cfg, "case", "log-call", ref, "--outcome", "no_answer")
-    cli(cfg, "case", "request-number", ref)
-    cli(cfg, "case", "log-call", ref, "--outcome", "reached", "--next-step", "Besök fredag")
-    cli(cfg, "case", "confirm", ref)
-    cli(cfg, "case", "plan", ref, "--owner", "U0STAFF1", "--steps", "Ny rutin", "--due",
+    assert run(cfg, "case", "confirm", ref, check=False).returncode == 4  # no call yet
+    run(cfg, "case", "log-call", ref, "--outcome", "no_answer")
+    run(cfg, "case", "request-number", ref)
+    run(cfg, "case", "log-call", ref, "--outcome", "reached", "--next-step", "Besök fredag")
+    run(cfg, "case", "confirm", ref)
+    run(cfg, "case", "plan", ref, "--owner", "U0STAFF1", "--steps", "Ny rutin", "--due",
         "2099-01-15")
-    cli(cfg, "case", "plan-done", ref, "--note", "Klart")
+    run(cfg, "case", "plan-done", ref, "--note", "Klart")
     from email import message_from_bytes, policy
 
     subjects = [str(message_from_bytes(f.read_bytes(), policy=policy.default)["Subject"])
                 for f in (tmp_path / "outbox").glob("*.eml")]
     assert len(subjects) == 3 and all(ref in s for s in subjects)
     actions = [a["action"] for a in json.loads(
-        cli(cfg, "case", "show", ref, "--format", "json").stdout)["audit"]]
+        run(cfg, "case", "show", ref, "--format", "json").stdout)["audit"]]
     assert {"number_requested", "confirmation_sent", "action_plan_added",
             "action_plan_done"} <= set(actions)
 
 
-def test_check_reaches_real_imap_and_smtp(tmp_path: Path, db_url: str, dovecot, imap_user,  # type: ignore[no-untyped-def]
-                                          smtp_server) -> None:
+def test_check_reaches_real_imap_and_smtp(tmp_path: Path, db_url: str, dovecot: Dovecot,
+                                          imap_user: ImapUser,
+                                          smtp_server: SmtpTestServer) -> None:
     extra_env = {"CB_IMAP_PW": imap_user.password}
     cfg = write_config(tmp_path, db_url)
     text = cfg.read_text().replace('[mailbox]\nkind = "maildir"', (
@@ -194,15 +175,11 @@ def test_check_reaches_real_imap_and_smtp(tmp_path: Path, db_url: str, dovecot, 
         f'[outgoing]\nkind = "smtp"\nhost = "127.0.0.1"\nport = {smtp_server.port}\n'
         'security = "none"\nusername = ""'))
     cfg.write_text(text)
-    env = {**os.environ, **extra_env}
-    proc = subprocess.run([sys.executable, "-m", "bot", "check", "--config", str(cfg)],
-                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "ok   mailbox: IMAP 127.0.0.1" in proc.stdout
-    assert "ok   outgoing: SMTP 127.0.0.1" in proc.stdout
+    ran = run(cfg, "check", env=extra_env, check=False)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "ok   mailbox: IMAP 127.0.0.1" in ran.stdout
+    assert "ok   outgoing: SMTP 127.0.0.1" in ran.stdout
     smtp_server.stop()
-    broken = subprocess.run([sys.executable, "-m", "bot", "check", "--config", str(cfg)],
-                                  capture_output=True, text=True, cwd=tmp_path,
-                                  env={**env, "CB_IMAP_PW": "wrong"}, timeout=60)
+    broken = run(cfg, "check", env={"CB_IMAP_PW": "wrong"}, check=False)
     assert broken.returncode == 1
     assert "FAIL mailbox" in broken.stdout and "FAIL outgoing" in broken.stdout

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.config import ConfigError, load_config, load_secrets, parse_config
+from tests.support.cli import run
 
 ROOT = Path(__file__).parent.parent
 
@@ -123,9 +121,8 @@ def test_cli_reports_config_errors_without_traceback(tmp_path: Path, content: st
     path = tmp_path / "config.toml"
     path.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/x.db"\n' + content
                     if "not toml" not in content else content)
-    env = {k: v for k, v in os.environ.items() if k != "CB_TEST_UNSET_TOKEN"}
-    proc = subprocess.run([sys.executable, "-m", "bot", "cases", "--config", str(path)],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    # In-process: an exception that escaped the command would fail this test itself.
+    proc = run(path, "cases", env={"CB_TEST_UNSET_TOKEN": None}, check=False)
     assert proc.returncode == 2
     assert needle in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.clock import FixedClock
 from bot.config import Config
-from tests.harness import Bot, email
+from bot.ports import InboundMail
+from tests.harness import Bot, body_text, email
 
 
 @pytest.fixture
@@ -38,7 +41,7 @@ def test_complaint_opens_case_acks_and_prompts(bot: Bot) -> None:
     assert ack["In-Reply-To"] == "<m1@example.se>"
     assert ack["Auto-Submitted"] == "auto-replied"
     assert ack["X-Auto-Response-Suppress"] == "All"
-    text = ack.get_body(("plain",)).get_content()
+    text = body_text(ack)
     assert "KL-2026-000001" in text and "070-123 45 67" in text
 
     staff = bot.staff_text()
@@ -70,7 +73,7 @@ def test_reply_to_ack_threads_onto_case_and_adds_phone(bot: Bot) -> None:
     bot.run_once()
     [ack] = bot.sent_emails()
     assert bot.cases()[0]["complainant"]["phone"] is None
-    assert "inget telefonnummer" in ack.get_body(("plain",)).get_content()
+    assert "inget telefonnummer" in body_text(ack)
 
     reply = email(subject=f"Re: {ack['Subject']}", msgid="<b@x.se>",
                   body="Ni kan ringa mig på 0701234567 efter lunch.",
@@ -160,8 +163,8 @@ def test_untrusted_text_is_inert(bot: Bot) -> None:
     assert ack["Bcc"] is None and ack["X-Evil"] is None
     assert ack["To"].addresses[0].addr_spec == "eve@example.se"
     assert "\n" not in str(ack["To"])
-    html = ack.get_body(("html",)).get_content()
-    text = ack.get_body(("plain",)).get_content()
+    html = body_text(ack, "html")
+    text = body_text(ack)
     assert "<script>" not in html and "<b>hi</b>" not in html
     assert "49" not in text and "{{" not in text  # nothing of the complaint is a template
     [case] = bot.cases()
@@ -178,8 +181,6 @@ def test_national_id_never_reaches_staff(bot: Bot) -> None:
 
 def test_historical_mail_opens_silently(cfg: Config, engine: Engine, clock: FixedClock,
                                          tmp_path: Path) -> None:
-    from bot.ports import InboundMail
-
     class OldMailbox:
         key = "test:old"
 
@@ -187,13 +188,13 @@ def test_historical_mail_opens_silently(cfg: Config, engine: Engine, clock: Fixe
             self.mails = [InboundMail(email(msgid="<old@x.se>"), clock(), self.key, "1",
                                       historical=True)]
 
-        def pending(self):  # type: ignore[no-untyped-def]
+        def pending(self) -> Iterator[InboundMail]:
             yield from self.mails
 
-        def record(self, session, mail) -> None:  # type: ignore[no-untyped-def]
+        def record(self, session: Session, mail: InboundMail) -> None:
             return None
 
-        def done(self, mail) -> None:  # type: ignore[no-untyped-def]
+        def done(self, mail: InboundMail) -> None:
             return None
 
         def wait(self, timeout: float) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.db import make_engine, session_scope
@@ -11,7 +12,7 @@ from bot.models import RefCounter
 from bot.refs import allocate_ref, find_refs, format_ref
 
 
-def _allocate(url: str, n: int, queue: mp.Queue) -> None:  # type: ignore[type-arg]
+def _allocate(url: str, n: int, queue: mp.Queue[list[str]]) -> None:
     engine = make_engine(url)
     refs = []
     for _ in range(n):
@@ -23,7 +24,7 @@ def _allocate(url: str, n: int, queue: mp.Queue) -> None:  # type: ignore[type-a
 
 def test_refs_are_unique_across_processes(db_url: str, engine: object) -> None:
     ctx = mp.get_context("spawn")
-    queue: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    queue: mp.Queue[list[str]] = ctx.Queue()
     procs = [ctx.Process(target=_allocate, args=(db_url, 25, queue)) for _ in range(4)]
     for p in procs:
         p.start()
@@ -35,7 +36,7 @@ def test_refs_are_unique_across_processes(db_url: str, engine: object) -> None:
     assert sorted(refs) == [format_ref("KL", 2026, i) for i in range(1, 101)]
 
 
-def test_rolled_back_number_is_reused_not_skipped(engine) -> None:  # type: ignore[no-untyped-def]
+def test_rolled_back_number_is_reused_not_skipped(engine: Engine) -> None:
     try:
         with session_scope(engine) as s:
             assert allocate_ref(s, "KL", 2026) == "KL-2026-000001"

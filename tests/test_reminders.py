@@ -6,8 +6,10 @@ Times are Europe/Stockholm; 2026-11-24 is a Tuesday. Working hours 08:00–16:30
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -34,7 +36,7 @@ def bot(cfg: Config, engine: Engine, tmp_path: Path) -> Bot:
     return Bot(cfg, engine, FixedClock(at(24, 9)), tmp_path)
 
 
-def open_one(bot: Bot, when: datetime, **kw: str) -> str:
+def open_one(bot: Bot, when: datetime, **kw: Any) -> str:
     bot.clock.set(when)
     path = bot.deliver(email(**kw))
     import os
@@ -54,7 +56,7 @@ def reminders(bot: Bot) -> list[str]:
     return [b for b in bot.staff_text().split("─" * 72) if "Påminnelse" in b]
 
 
-def act(bot: Bot, ref: str, fn, *args, **kw) -> None:  # type: ignore[no-untyped-def]
+def act(bot: Bot, ref: str, fn: Callable[..., object], *args: object, **kw: object) -> None:
     with session_scope(bot.engine) as s:
         fn(s, bot.cfg, get_case(s, ref), *args, bot.clock(), **kw)
     bot.flush()

@@ -14,18 +14,12 @@ from bot.config import ChatConfig
 from bot.errors import PermanentDeliveryError, TemporaryDeliveryError
 from bot.ports import ChatPost, ChatRef
 from tests.support.fake_slack import FakeSlack
+from tests.support.slack_chat import chat_for
 
 PROMPT = ChatPost(
     text="Nytt klagomål KL-2026-000123: ring Anna",
     blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "*Ring Anna*"}}],
 )
-
-
-def chat_for(fake: FakeSlack, *, max_retries: int = 2) -> SlackChat:
-    cfg = ChatConfig(kind="slack", api_base_url=fake.url)
-    client = make_web_client(cfg, fake.token, max_retries=max_retries,
-                             interval_calculator=FixedValueRetryIntervalCalculator(0.01))
-    return SlackChat(client)
 
 
 def test_post_sends_text_and_blocks_without_unfurling(fake_slack: FakeSlack) -> None:

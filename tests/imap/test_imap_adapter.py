@@ -17,9 +17,11 @@ from pydantic import SecretStr
 
 from bot import db
 from bot.adapters.imap import ImapMailbox
+from bot.clock import FixedClock
 from bot.config import ConfigError, MailboxConfig, Secrets, parse_config
 from bot.models import MailboxState
 from bot.ports import InboundMail
+from tests.support.dovecot import arrival
 
 if TYPE_CHECKING:
     from tests.support.dovecot import Dovecot, ImapUser
@@ -28,10 +30,6 @@ pytestmark = pytest.mark.dovecot
 
 
 MailboxConfigWithCA = MailboxConfig  # ca_file is part of the config tree
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def message(n: int, size: int = 0) -> bytes:
@@ -59,12 +57,12 @@ def message_number(mail: InboundMail) -> int:
 
 @pytest.fixture
 def open_mailbox(
-    dovecot: Dovecot, imap_user: ImapUser, engine: sa.Engine
+    dovecot: Dovecot, imap_user: ImapUser, engine: sa.Engine, clock: FixedClock
 ) -> Iterator[Callable[..., ImapMailbox]]:
     """Makes ImapMailbox instances for this test's user (plain IMAP unless told otherwise)."""
     opened: list[ImapMailbox] = []
 
-    def make(clock: Callable[[], datetime] = now, **overrides: Any) -> ImapMailbox:
+    def make(**overrides: Any) -> ImapMailbox:
         fields: dict[str, Any] = {
             "kind": "imap", "host": dovecot.host, "port": dovecot.port, "security": "none",
             "username": imap_user.name, "password_env": "IMAP_PASSWORD", "batch_size": 7,
@@ -114,13 +112,13 @@ def test_backlog_is_yielded_in_order_with_internaldate_as_received_time(
 
 def test_mail_present_at_first_connection_is_historical_and_later_mail_is_not(
     dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine,
+    engine: sa.Engine, clock: FixedClock,
 ) -> None:
     for n in (1, 2):
-        dovecot.append(imap_user, message(n))
+        dovecot.append(imap_user, message(n), internaldate=arrival(clock))
     mailbox = open_mailbox()
     first = handle_all(mailbox, engine)
-    dovecot.append(imap_user, message(3))
+    dovecot.append(imap_user, message(3), internaldate=arrival(clock))
 
     later = handle_all(mailbox, engine)
 
@@ -143,17 +141,17 @@ def test_mail_older_than_since_is_historical(
 
 def test_recorded_checkpoint_survives_a_restart_and_unrecorded_mail_comes_again(
     dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine,
+    engine: sa.Engine, clock: FixedClock,
 ) -> None:
     for n in range(1, 4):
-        dovecot.append(imap_user, message(n))
+        dovecot.append(imap_user, message(n), internaldate=arrival(clock))
     first = open_mailbox()
     mails = list(first.pending())
     with db.session_scope(engine) as session:
         first.record(session, mails[0])
         first.record(session, mails[1])
     first.close()
-    dovecot.append(imap_user, message(4))
+    dovecot.append(imap_user, message(4), internaldate=arrival(clock))
 
     after_restart = list(open_mailbox().pending())
 
@@ -165,10 +163,10 @@ def test_recorded_checkpoint_survives_a_restart_and_unrecorded_mail_comes_again(
 
 def test_record_never_moves_the_checkpoint_backwards(
     dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine,
+    engine: sa.Engine, clock: FixedClock,
 ) -> None:
     for n in (1, 2):
-        dovecot.append(imap_user, message(n))
+        dovecot.append(imap_user, message(n), internaldate=arrival(clock))
     mailbox = open_mailbox()
     mails = list(mailbox.pending())
     with db.session_scope(engine) as session:
@@ -181,11 +179,12 @@ def test_record_never_moves_the_checkpoint_backwards(
 
 def test_idle_wakes_wait_soon_after_new_mail_arrives(
     dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine,
+    engine: sa.Engine, clock: FixedClock,
 ) -> None:
     mailbox = open_mailbox()
     assert handle_all(mailbox, engine) == []
-    timer = threading.Timer(0.5, dovecot.append, args=(imap_user, message(1)))
+    timer = threading.Timer(0.5, dovecot.append, args=(imap_user, message(1)),
+                            kwargs={"internaldate": arrival(clock)})
     timer.start()
     started = time.monotonic()
 
@@ -199,11 +198,11 @@ def test_idle_wakes_wait_soon_after_new_mail_arrives(
 
 def test_wait_returns_at_once_for_mail_that_came_before_idle_started(
     dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine,
+    engine: sa.Engine, clock: FixedClock,
 ) -> None:
     mailbox = open_mailbox()
     handle_all(mailbox, engine)
-    dovecot.append(imap_user, message(1))
+    dovecot.append(imap_user, message(1), internaldate=arrival(clock))
     started = time.monotonic()
 
     mailbox.wait(20)
@@ -224,17 +223,17 @@ def test_wait_without_news_lasts_its_timeout(open_mailbox: Callable[..., ImapMai
 @pytest.mark.parametrize("crash", [False, True], ids=["graceful-restart", "crash"])
 def test_wait_survives_a_server_restart_and_then_reads_mail_that_came_meanwhile(
     dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine, crash: bool,
+    engine: sa.Engine, crash: bool, clock: FixedClock,
 ) -> None:
     mailbox = open_mailbox()
-    dovecot.append(imap_user, message(1))
+    dovecot.append(imap_user, message(1), internaldate=arrival(clock))
     assert [message_number(m) for m in handle_all(mailbox, engine)] == [1]
     waiter = threading.Thread(target=mailbox.wait, args=(30,))
     waiter.start()
     time.sleep(0.3)  # let it enter IDLE
 
     dovecot.stop(crash=crash)
-    dovecot.deliver_offline(imap_user, message(2))
+    dovecot.deliver_offline(imap_user, message(2), internaldate=arrival(clock))
     dovecot.start()
     waiter.join(timeout=15)
 
@@ -246,13 +245,13 @@ def test_wait_survives_a_server_restart_and_then_reads_mail_that_came_meanwhile(
 
 def test_pending_yields_nothing_while_the_server_is_down_and_catches_up_later(
     dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine,
+    engine: sa.Engine, clock: FixedClock,
 ) -> None:
     mailbox = open_mailbox()
     handle_all(mailbox, engine)
     dovecot.stop(crash=True)
     try:
-        dovecot.deliver_offline(imap_user, message(1))
+        dovecot.deliver_offline(imap_user, message(1), internaldate=arrival(clock))
         assert handle_all(mailbox, engine) == []
     finally:
         dovecot.start()
@@ -263,7 +262,7 @@ def test_pending_yields_nothing_while_the_server_is_down_and_catches_up_later(
 
 def test_uidvalidity_change_reads_everything_again_with_history_kept(
     dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine,
+    engine: sa.Engine, clock: FixedClock,
 ) -> None:
     long_ago = datetime(2024, 1, 1, tzinfo=UTC)
     dovecot.append(imap_user, message(1), internaldate=long_ago)
@@ -271,7 +270,7 @@ def test_uidvalidity_change_reads_everything_again_with_history_kept(
     first = open_mailbox()
     handle_all(first, engine)
     # Later mail; its own date, because INTERNALDATE has whole seconds only.
-    dovecot.append(imap_user, message(3), internaldate=now() + timedelta(minutes=1))
+    dovecot.append(imap_user, message(3), internaldate=clock() + timedelta(minutes=1))
     handle_all(first, engine)
     first.close()
     old, new = dovecot.uidvalidity(imap_user), dovecot.change_uidvalidity(imap_user)
@@ -287,10 +286,10 @@ def test_uidvalidity_change_reads_everything_again_with_history_kept(
 
 def test_nothing_is_ever_deleted_or_marked_seen(
     dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine,
+    engine: sa.Engine, clock: FixedClock,
 ) -> None:
     for n in range(5):
-        dovecot.append(imap_user, message(n))
+        dovecot.append(imap_user, message(n), internaldate=arrival(clock))
 
     assert len(handle_all(open_mailbox(), engine)) == 5
 
@@ -301,10 +300,10 @@ def test_nothing_is_ever_deleted_or_marked_seen(
 
 def test_processed_folder_receives_handled_mail_unread(
     dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine,
+    engine: sa.Engine, clock: FixedClock,
 ) -> None:
     for n in range(3):
-        dovecot.append(imap_user, message(n))
+        dovecot.append(imap_user, message(n), internaldate=arrival(clock))
     mailbox = open_mailbox(processed_folder="Behandlat")
 
     assert len(handle_all(mailbox, engine)) == 3
@@ -313,15 +312,16 @@ def test_processed_folder_receives_handled_mail_unread(
     assert dovecot.message_count(imap_user, "Behandlat") == 3
     for flags in dovecot.flags(imap_user, "Behandlat").values():
         assert not flags & {b"\\Seen", b"\\Deleted"}
-    dovecot.append(imap_user, message(3))
+    dovecot.append(imap_user, message(3), internaldate=arrival(clock))
     assert [message_number(m) for m in handle_all(mailbox, engine)] == [3]
 
 
 def test_message_over_the_size_limit_comes_truncated_with_a_marker(
     dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
+    clock: FixedClock,
 ) -> None:
-    dovecot.append(imap_user, message(1, size=10_000))
-    dovecot.append(imap_user, message(2))
+    dovecot.append(imap_user, message(1, size=10_000), internaldate=arrival(clock))
+    dovecot.append(imap_user, message(2), internaldate=arrival(clock))
 
     mails = list(open_mailbox(max_message_bytes=2048).pending())
 
@@ -336,9 +336,9 @@ def test_message_over_the_size_limit_comes_truncated_with_a_marker(
 @pytest.mark.parametrize("security", ["ssl", "starttls"])
 def test_tls_login_reads_mail(
     dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    security: str,
+    security: str, clock: FixedClock,
 ) -> None:
-    dovecot.append(imap_user, message(1))
+    dovecot.append(imap_user, message(1), internaldate=arrival(clock))
     port = dovecot.ssl_port if security == "ssl" else dovecot.port
 
     mails = list(open_mailbox(security=security, port=port).pending())
@@ -349,9 +349,9 @@ def test_tls_login_reads_mail(
 @pytest.mark.parametrize("security", ["ssl", "starttls"])
 def test_tls_refuses_a_certificate_it_cannot_verify(
     dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    security: str,
+    security: str, clock: FixedClock,
 ) -> None:
-    dovecot.append(imap_user, message(1))
+    dovecot.append(imap_user, message(1), internaldate=arrival(clock))
     port = dovecot.ssl_port if security == "ssl" else dovecot.port
     mailbox = open_mailbox(security=security, port=port, ca_file="")
 
@@ -360,12 +360,12 @@ def test_tls_refuses_a_certificate_it_cannot_verify(
 
 
 def test_wrong_password_reads_nothing_and_says_why(
-    dovecot: Dovecot, imap_user: ImapUser, engine: sa.Engine,
+    dovecot: Dovecot, imap_user: ImapUser, engine: sa.Engine, clock: FixedClock,
 ) -> None:
     cfg = MailboxConfig(kind="imap", host=dovecot.host, port=dovecot.port, security="none",
                         username=imap_user.name, password_env="IMAP_PASSWORD")
-    mailbox = ImapMailbox(cfg, Secrets(imap_password=SecretStr("wrong")), engine, clock=now)
-    dovecot.append(imap_user, message(1))
+    mailbox = ImapMailbox(cfg, Secrets(imap_password=SecretStr("wrong")), engine, clock=clock)
+    dovecot.append(imap_user, message(1), internaldate=arrival(clock))
 
     assert list(mailbox.pending()) == []
     assert mailbox.last_error is not None and "LoginError" in mailbox.last_error
@@ -397,20 +397,20 @@ def old_dovecot() -> Iterator[Dovecot]:
 
 
 def test_without_idle_wait_polls_and_without_move_mail_is_copied_and_marked(
-    old_dovecot: Dovecot, engine: sa.Engine,
+    old_dovecot: Dovecot, engine: sa.Engine, clock: FixedClock,
 ) -> None:
     user = old_dovecot.add_user("old@example.org", "secret")
     cfg = MailboxConfig(kind="imap", host=old_dovecot.host, port=old_dovecot.port,
                         security="none", username=user.name, password_env="IMAP_PASSWORD",
                         poll_seconds=0.5, processed_folder="Behandlat")
     mailbox = ImapMailbox(cfg, Secrets(imap_password=SecretStr(user.password)), engine,
-                          clock=now)
+                          clock=clock)
     try:
         handle_all(mailbox, engine)
         started = time.monotonic()
         mailbox.wait(20)
         waited = time.monotonic() - started
-        old_dovecot.append(user, message(1))
+        old_dovecot.append(user, message(1), internaldate=arrival(clock))
 
         handled = handle_all(mailbox, engine)
     finally:

@@ -9,7 +9,6 @@ import tempfile
 import threading
 import urllib.parse
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,9 @@ from pydantic import SecretStr
 from bot import db
 from bot.adapters.imap import ImapMailbox
 from bot.adapters.oauth2 import ClientCredentialsTokens
+from bot.clock import FixedClock
 from bot.config import MailboxConfig, OAuth2Config, Secrets
+from tests.support.dovecot import arrival
 
 if TYPE_CHECKING:
     from tests.support.dovecot import Dovecot
@@ -101,26 +102,24 @@ def engine(tmp_path: Path) -> Iterator[sa.Engine]:
     eng.dispose()
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 @pytest.mark.parametrize("mechanism", ["XOAUTH2", "OAUTHBEARER"])
 def test_token_login_reads_the_mailbox(
     oauth_dovecot: Dovecot, idp: IdentityProvider, engine: sa.Engine, mechanism: str,
+    clock: FixedClock,
 ) -> None:
     idp.mailbox = f"synpunkter-{mechanism.lower()}@example.org"
     # The mailbox also has a password, to put mail in; the bot never uses it.
     owner = oauth_dovecot.add_user(idp.mailbox, "owner-password")
-    oauth_dovecot.append(owner, b"Subject: Klagomal\r\nMessage-ID: <o@example.org>\r\n\r\nHej\r\n")
+    oauth_dovecot.append(owner, b"Subject: Klagomal\r\nMessage-ID: <o@example.org>\r\n\r\nHej\r\n",
+                         internaldate=arrival(clock))
     oauth2 = OAuth2Config(token_url=f"{idp.base}/token", client_id="bot",
                           client_secret_env="IMAP_OAUTH_SECRET", mechanism=mechanism)
     cfg = MailboxConfig(kind="imap", host=oauth_dovecot.host, port=oauth_dovecot.port,
                         security="none", username=idp.mailbox, oauth2=oauth2)
     tokens = ClientCredentialsTokens(oauth2.token_url, oauth2.client_id,
-                                     SecretStr("app-secret"), oauth2.scope, now)
+                                     SecretStr("app-secret"), oauth2.scope, clock)
     mailbox = ImapMailbox(cfg, Secrets(imap_oauth_secret=SecretStr("app-secret")), engine,
-                          clock=now, token_provider=tokens)
+                          clock=clock, token_provider=tokens)
     try:
         mails = list(mailbox.pending())
     finally:
@@ -132,7 +131,7 @@ def test_token_login_reads_the_mailbox(
 
 
 def test_a_token_the_provider_did_not_issue_is_refused(
-    oauth_dovecot: Dovecot, idp: IdentityProvider, engine: sa.Engine,
+    oauth_dovecot: Dovecot, idp: IdentityProvider, engine: sa.Engine, clock: FixedClock,
 ) -> None:
     idp.mailbox = "synpunkter-forged@example.org"
     oauth_dovecot.add_user(idp.mailbox, "owner-password")
@@ -140,7 +139,7 @@ def test_a_token_the_provider_did_not_issue_is_refused(
                           client_secret_env="IMAP_OAUTH_SECRET")
     cfg = MailboxConfig(kind="imap", host=oauth_dovecot.host, port=oauth_dovecot.port,
                         security="none", username=idp.mailbox, oauth2=oauth2)
-    mailbox = ImapMailbox(cfg, Secrets(), engine, clock=now, token_provider=lambda: "forged")
+    mailbox = ImapMailbox(cfg, Secrets(), engine, clock=clock, token_provider=lambda: "forged")
 
     assert list(mailbox.pending()) == []
     assert mailbox.last_error is not None and "LoginError" in mailbox.last_error

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ from bot.config import Secrets
 from bot.service import watch_mailbox
 from tests.conftest import make_config
 from tests.harness import Bot, email
+from tests.support.dovecot import arrival
 
 if TYPE_CHECKING:
     from tests.support.dovecot import Dovecot, ImapUser
@@ -26,32 +27,33 @@ pytestmark = pytest.mark.dovecot
 
 
 def imap_bot(tmp_path: Path, db_url: str, engine: Engine, dovecot: Dovecot, user: ImapUser,
-             clock: FixedClock | None = None, **mailbox: object) -> Bot:
+             clock: FixedClock, **mailbox: object) -> Bot:
     cfg = make_config(tmp_path, db_url, mailbox={
         "kind": "imap", "host": dovecot.host, "port": dovecot.port, "security": "none",
         "username": user.name, "password_env": "IMAP_PASSWORD", **mailbox})
-    clock = clock or FixedClock(datetime.now(UTC))
     box = ImapMailbox(cfg.mailbox, Secrets(imap_password=SecretStr(user.password)), engine,
                       clock=clock)
     return Bot(cfg, engine, clock, tmp_path, mailbox=box)
 
 
 def test_new_mail_becomes_cases_old_mail_is_silent(tmp_path: Path, db_url: str, engine: Engine,
-                                                  dovecot: Dovecot, imap_user: ImapUser) -> None:
-    old = datetime.now(UTC) - timedelta(days=30)
+                                                  dovecot: Dovecot, imap_user: ImapUser,
+                                                  clock: FixedClock) -> None:
+    old = clock() - timedelta(days=30)
     for n in range(3):
         dovecot.append(imap_user, email(msgid=f"<old{n}@x.se>", frm=f"o{n}@example.se"),
                        internaldate=old + timedelta(minutes=n))
-    bot = imap_bot(tmp_path, db_url, engine, dovecot, imap_user)
+    bot = imap_bot(tmp_path, db_url, engine, dovecot, imap_user, clock)
     bot.run_once()
     assert len(bot.cases()) == 3
     assert all(c["historical"] and c["ack_sent_at"] is None for c in bot.cases())
     assert bot.sent_emails() == [] and bot.staff_text() == ""
 
-    dovecot.append(imap_user, email(msgid="<new@x.se>", frm="new@example.se"))
-    dovecot.append(imap_user, email(msgid="<new@x.se>", frm="new@example.se"))  # duplicate
-    time.sleep(1.1)  # INTERNALDATE has one-second resolution
-    bot.clock.set(datetime.now(UTC))
+    clock.advance(minutes=5)
+    dovecot.append(imap_user, email(msgid="<new@x.se>", frm="new@example.se"),
+                   internaldate=arrival(clock))
+    dovecot.append(imap_user, email(msgid="<new@x.se>", frm="new@example.se"),  # duplicate
+                   internaldate=arrival(clock))
     outcomes = bot.run_once()
     assert [o.new_case for o in outcomes] == [True, False]
     new = [c for c in bot.cases() if "new@x.se" in c["message_ids"]]
@@ -62,39 +64,39 @@ def test_new_mail_becomes_cases_old_mail_is_silent(tmp_path: Path, db_url: str, 
 
 def test_reply_to_ack_threads_and_restart_does_not_repeat(tmp_path: Path, db_url: str,
                                                          engine: Engine, dovecot: Dovecot,
-                                                         imap_user: ImapUser) -> None:
-    bot = imap_bot(tmp_path, db_url, engine, dovecot, imap_user)
+                                                         imap_user: ImapUser,
+                                                         clock: FixedClock) -> None:
+    bot = imap_bot(tmp_path, db_url, engine, dovecot, imap_user, clock)
     bot.run_once()  # first connection: empty mailbox
-    dovecot.append(imap_user, email(msgid="<q1@x.se>", body="Ingen kom. Inget nummer här."))
+    dovecot.append(imap_user, email(msgid="<q1@x.se>", body="Ingen kom. Inget nummer här."),
+                   internaldate=arrival(clock))
     bot.run_once()
     [ack] = bot.sent_emails()
     dovecot.append(imap_user, email(msgid="<q2@x.se>", subject=f"Re: {ack['Subject']}",
                                     body="Ring 070-123 45 67.",
-                                    headers={"In-Reply-To": ack["Message-ID"]}))
+                                    headers={"In-Reply-To": ack["Message-ID"]}),
+                   internaldate=arrival(clock))
     bot.run_once()
     [case] = bot.cases()
     assert {"q1@x.se", "q2@x.se"} <= set(case["message_ids"])
     assert case["complainant"]["phone"] == "+46701234567"
     bot.rt.mailbox.close()
 
-    again = imap_bot(tmp_path, db_url, engine, dovecot, imap_user)  # a restart
+    again = imap_bot(tmp_path, db_url, engine, dovecot, imap_user, clock)  # a restart
     assert again.run_once() == []
     assert len(again.cases()) == 1 and len(again.sent_emails()) == 1
 
 
 def test_push_opens_case_within_a_second(tmp_path: Path, db_url: str, engine: Engine,
-                                         dovecot: Dovecot, imap_user: ImapUser) -> None:
-    from bot.clock import system_clock
-
-    bot = imap_bot(tmp_path, db_url, engine, dovecot, imap_user)
-    bot.rt.clock = system_clock
-    bot.rt.services.clock = system_clock
+                                         dovecot: Dovecot, imap_user: ImapUser,
+                                         clock: FixedClock) -> None:
+    bot = imap_bot(tmp_path, db_url, engine, dovecot, imap_user, clock)
     stop = threading.Event()
     watcher = threading.Thread(target=watch_mailbox, args=(bot.rt, stop, 5.0), daemon=True)
     watcher.start()
     try:
         time.sleep(1.0)  # in IDLE now
-        dovecot.append(imap_user, email(msgid="<push@x.se>"))
+        dovecot.append(imap_user, email(msgid="<push@x.se>"), internaldate=arrival(clock))
         sent = time.monotonic()
         while time.monotonic() - sent < 10 and not bot.cases():
             time.sleep(0.05)

@@ -17,7 +17,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,7 @@ from sqlalchemy.engine import Engine
 from bot.adapters.imap import ImapMailbox
 from bot.adapters.slack_chat import SlackChat, make_web_client
 from bot.adapters.smtp import SmtpMailer
-from bot.clock import FixedClock, system_clock
+from bot.clock import FixedClock
 from bot.config import Secrets
 from bot.service import serve
 from bot.wiring import Runtime
@@ -36,7 +35,7 @@ from tests.conftest import PG_URL, make_config
 from tests.harness import Bot, email
 from tests.proof.botproc import acks_by_recipient, prompts_by_ref, wait_until
 from tests.proof.tcpproxy import TcpProxy
-from tests.support.dovecot import Dovecot, ensure_dovecot
+from tests.support.dovecot import Dovecot, arrival, ensure_dovecot
 from tests.support.fake_slack import FakeSlack
 from tests.support.smtp import SmtpTestServer
 
@@ -90,29 +89,34 @@ def own_dovecot() -> Iterator[Dovecot]:
 
 @pytest.mark.dovecot
 def test_dovecot_restart_during_idle_misses_nothing(tmp_path: Path, db_url: str, engine: Engine,
-                                                    own_dovecot: Dovecot) -> None:
+                                                    own_dovecot: Dovecot,
+                                                    clock: FixedClock) -> None:
     user = own_dovecot.add_user("restart@example.org", "secret")
     cfg = make_config(tmp_path, db_url, mailbox={
         "kind": "imap", "host": own_dovecot.host, "port": own_dovecot.port,
         "security": "none", "username": user.name, "password_env": "IMAP_PASSWORD"})
     box = ImapMailbox(cfg.mailbox, Secrets(imap_password=SecretStr(user.password)), engine,
-                      clock=system_clock)
-    rt = Runtime(cfg, secrets=Secrets(), engine=engine, overrides={"mailbox": box})
+                      clock=clock)
+    rt = Runtime(cfg, clock=clock, secrets=Secrets(), engine=engine,
+                 overrides={"mailbox": box})
     with Running(rt) as bot:
         wait_until(lambda: box.connected, 15, what="the first connection")
         time.sleep(1.0)  # in IDLE now
-        own_dovecot.append(user, email(msgid="<before@x.se>", frm="a@example.se"))
+        own_dovecot.append(user, email(msgid="<before@x.se>", frm="a@example.se"),
+                           internaldate=arrival(clock))
         wait_until(lambda: _cases(engine) == 1, 5, what="the pushed message")
 
         own_dovecot.stop(crash=True)  # the connection drops in the middle of IDLE
-        own_dovecot.deliver_offline(user, email(msgid="<during@x.se>", frm="b@example.se"))
+        own_dovecot.deliver_offline(user, email(msgid="<during@x.se>", frm="b@example.se"),
+                                    internaldate=arrival(clock))
         time.sleep(2.0)
         own_dovecot.start()
         back = time.monotonic()
         wait_until(lambda: _cases(engine) == 2, 20, interval=0.1,
                    what="the mail delivered while the server was down")
         reconnect = time.monotonic() - back
-        own_dovecot.append(user, email(msgid="<after@x.se>", frm="c@example.se"))
+        own_dovecot.append(user, email(msgid="<after@x.se>", frm="c@example.se"),
+                           internaldate=arrival(clock))
         wait_until(lambda: _cases(engine) == 3, 10, what="mail after the restart (IDLE again)")
         assert bot.thread.is_alive()
     assert reconnect < 10, f"reconnected only after {reconnect:.1f} s"
@@ -180,14 +184,14 @@ def test_slack_rate_limits_and_errors_delay_prompts_but_double_none(
 
 @pytest.mark.skipif(not PG_URL, reason="the proxy stands between the bot and PostgreSQL")
 def test_postgres_unreachable_for_a_while_the_bot_waits_and_resumes(
-        tmp_path: Path, db_url: str, engine: Engine) -> None:
+        tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock) -> None:
     url = sa.engine.make_url(db_url)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
     via_proxy = url.set(host=proxy.host, port=proxy.port).render_as_string(hide_password=False)
     cfg = make_config(tmp_path, via_proxy)
     try:
-        rt = Runtime(cfg, secrets=Secrets())
-        bot = Bot(cfg, rt.db, FixedClock(datetime.now(UTC)), tmp_path)  # for deliver() only
+        rt = Runtime(cfg, clock=clock, secrets=Secrets())
+        bot = Bot(cfg, rt.db, clock, tmp_path)  # for deliver() only
         with Running(rt) as running:
             bot.deliver(email(msgid="<d1@x.se>", frm="a@example.se"))
             wait_until(lambda: _cases(engine) == 1, 10, what="the first case")
@@ -207,10 +211,11 @@ def test_postgres_unreachable_for_a_while_the_bot_waits_and_resumes(
 
 @pytest.mark.skipif(bool(PG_URL), reason="SQLite: another process holds the database's lock")
 def test_sqlite_locked_for_a_while_the_bot_waits_and_resumes(tmp_path: Path, db_url: str,
-                                                            engine: Engine) -> None:
+                                                            engine: Engine,
+                                                            clock: FixedClock) -> None:
     cfg = make_config(tmp_path, db_url)
-    rt = Runtime(cfg, secrets=Secrets(), engine=engine)
-    bot = Bot(cfg, engine, FixedClock(datetime.now(UTC)), tmp_path)
+    rt = Runtime(cfg, clock=clock, secrets=Secrets(), engine=engine)
+    bot = Bot(cfg, engine, clock, tmp_path)
     with Running(rt) as running:
         bot.deliver(email(msgid="<l1@x.se>", frm="a@example.se"))
         wait_until(lambda: _cases(engine) == 1, 10, what="the first case")

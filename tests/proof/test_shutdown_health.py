@@ -8,9 +8,6 @@ restart goes on where it stopped, without a second case or acknowledgement.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -18,7 +15,6 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from tests.proof.botproc import (
-    ROOT,
     BotProcess,
     acks_by_recipient,
     append_many,
@@ -28,6 +24,7 @@ from tests.proof.botproc import (
     write_config,
 )
 from tests.proof.corpus import complaints, sender
+from tests.support.cli import Ran, run
 from tests.support.dovecot import Dovecot, ImapUser, free_port
 from tests.support.fake_slack import FakeSlack
 from tests.support.smtp import SmtpTestServer
@@ -102,10 +99,9 @@ def test_sigterm_finishes_flushes_and_exits_0_then_metrics_count_the_rest(
     assert len(prompts_by_ref(fake_slack)) == BACKLOG
 
 
-def _check(config: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", "check", "--config", str(config)],
-                          cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True,
-                          timeout=60)
+def _check(config: Path, env: dict[str, str]) -> Ran:
+    """``complaint-bot check`` (in-process: the real app, no new interpreter)."""
+    return run(config, "check", env=env, check=False)
 
 
 def test_check_fails_when_imap_or_smtp_is_unreachable(

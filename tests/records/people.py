@@ -15,7 +15,7 @@ from bot.db import session_scope
 from bot.models import ActionPlan, EscalationReason, Outcome
 from tests.conftest import make_config
 from tests.harness import Bot, email
-from tests.test_cli import write_config
+from tests.support.cli import write_config
 
 ANNA_BODY = "Hej, hemtjänsten kom inte i går. Ring mig på 070-123 45 67."
 BERTIL_BODY = "Skolskjutsen kom inte i morse. Mitt nummer är 070-765 43 21."
@@ -49,6 +49,7 @@ def two_people(tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock) -
         anna = get_case(s, refs["anna@example.se"])
         escalate(s, cfg, anna, "slack:U0STAFF1", now, reason=EscalationReason.STAFF,
                  note="Anna vill prata med chefen.")
+        assert anna.id is not None
         s.add(ActionPlan(case_id=anna.id, owner="chef", steps="Nytt schema för Anna.",
                          due_at=now + timedelta(days=7), created_at=now))
     return People(bot, write_config(tmp_path, db_url), refs["anna@example.se"],

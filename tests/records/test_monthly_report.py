@@ -12,8 +12,8 @@ from bot.clock import FixedClock
 from bot.config import Config
 from handlers.sweeps import monthly_report
 from tests.harness import Bot, email
-from tests.records.history import STHLM
-from tests.records.test_reports import week_history
+from tests.records.history import STHLM, week_history
+from tests.support.fake_slack import FakeSlack
 
 
 def test_sent_once_from_nine_on_the_first_working_day(cfg: Config, engine: Engine,
@@ -59,7 +59,8 @@ def test_no_report_for_months_before_the_first_case(cfg: Config, engine: Engine,
 
 
 def test_the_chart_is_shared_with_the_ombudsman_in_slack(cfg: Config, engine: Engine,
-                                                         tmp_path: Path, fake_slack) -> None:  # type: ignore[no-untyped-def]
+                                                         tmp_path: Path,
+                                                         fake_slack: FakeSlack) -> None:
     from slack_sdk import WebClient
 
     from bot.adapters.slack_chat import SlackChat

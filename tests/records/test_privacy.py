@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -13,26 +14,33 @@ from sqlalchemy.engine import Engine
 from bot.clock import FixedClock
 from bot.db import session_scope
 from bot.privacy import Person, subject_access
-from tests.records.clirun import run as cli
-from tests.records.people import ANNA_BODY, ANNA_NOTE, BERTIL_BODY, BERTIL_NOTE, two_people
+from tests.records.people import (
+    ANNA_BODY,
+    ANNA_NOTE,
+    BERTIL_BODY,
+    BERTIL_NOTE,
+    People,
+    two_people,
+)
+from tests.support.cli import run as cli
 
 BERTIL_TRACES = ("Bertil", "bertil@example.se", "+46707654321", "070-765 43 21", "Skolskjuts",
                  BERTIL_NOTE)
 
 
-def export(config: Path, out: Path, *who: str) -> tuple[dict, str]:  # type: ignore[type-arg]
+def export(config: Path, out: Path, *who: str) -> tuple[dict[str, Any], str]:
     proc = cli(config, "export", *who, "--out", str(out))
     json_path, md_path = proc.stdout.strip().splitlines()[-2:]
     return json.loads(Path(json_path).read_text()), Path(md_path).read_text()
 
 
 @pytest.fixture
-def people(tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock):  # type: ignore[no-untyped-def]
+def people(tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock) -> People:
     return two_people(tmp_path, db_url, engine, clock)
 
 
 def test_export_finds_everything_about_the_person_and_nothing_about_anyone_else(
-        people, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        people: People, tmp_path: Path) -> None:
     data, doc = export(people.config, tmp_path / "anna", "--email", "Anna@Example.se")
     assert [c["name"] for c in data["complainant_records"]] == ["Anna Andersson"]
     [case] = data["cases"]
@@ -56,7 +64,7 @@ def test_export_finds_everything_about_the_person_and_nothing_about_anyone_else(
 
 
 def test_export_is_quick_and_answers_also_when_nothing_is_held(
-        people, engine: Engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        people: People, engine: Engine, tmp_path: Path) -> None:
     started = time.monotonic()
     with session_scope(engine) as s:
         data = subject_access(s, people.bot.cfg, Person(email="anna@example.se"),
@@ -71,7 +79,7 @@ def test_export_is_quick_and_answers_also_when_nothing_is_held(
 
 
 def test_purge_dry_run_then_apply_keeps_the_statistics(
-        people, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+        people: People, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     cfg = people.config
     cli(cfg, "case", "close", people.anna, "--resolution", "dialogue")
     before = json.loads(cli(cfg, "report", "--format", "json").stdout)
@@ -113,7 +121,7 @@ def test_purge_dry_run_then_apply_keeps_the_statistics(
     assert again["cases"] == 0
 
 
-def test_erasure_of_one_person_on_request(people, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_erasure_of_one_person_on_request(people: People, tmp_path: Path) -> None:
     cfg = people.config
     refused = cli(cfg, "purge", "--person", "bertil@example.se", "--apply", check=False)
     assert refused.returncode == 4 and people.bertil in refused.stderr

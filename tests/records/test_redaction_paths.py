@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 from bot.clock import FixedClock
 from bot.config import Config
 from bot.logs import RedactingFilter
-from tests.adapters.test_slack_chat import chat_for
 from tests.harness import Bot, email
 from tests.support.fake_slack import FakeSlack
+from tests.support.slack_chat import chat_for
 
 IDS = ("19811218-9876", "811218-9875", "19811278-9873", "02016126007", "42016126009")
 DIGITS = tuple(i.replace("-", "")[-4:] for i in IDS)

@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 
 from bot.clock import FixedClock
 from bot.registration import CSV_FIELDS
-from tests.records.clirun import run as cli
 from tests.records.people import People, two_people
+from tests.support.cli import run as cli
 
 
 @pytest.fixture

@@ -5,76 +5,23 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.cases import NewComplaint, close_case, escalate, log_contact, open_case, reopen
 from bot.config import Config
 from bot.db import session_scope
-from bot.models import ActionPlan, EscalationReason, Outcome, Resolution
 from bot.reports import build_report, monthly_summary, percentile
-from tests.records.history import STAFF, STHLM, published_history
-from tests.test_cli import cli, write_config
+from tests.records.history import at, published_history, week_history
+from tests.support.cli import run as cli
+from tests.support.cli import write_config
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def at(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
-    """Local Stockholm time in 2026; 23 November is a Monday."""
-    return datetime(2026, month, day, hour, minute, tzinfo=STHLM)
-
-
 NOW = at(30, 11)
-
-
-def week_history(engine: Engine, cfg: Config) -> None:
-    """Six cases in the week of 23 November 2026 whose figures are worked out by hand.
-
-    Working hours 08:00–16:30; first call due 8.5 working hours after receipt.
-    """
-    def new(s: object, source: str, received: datetime, **kw: object) -> object:
-        return open_case(s, cfg, NewComplaint(source=source, received_at=received,  # type: ignore[arg-type]
-                                              **kw), received)  # type: ignore[arg-type]
-
-    with session_scope(engine) as s:
-        # A: called after 4 working hours, well inside the deadline (Tue 09:00).
-        a = new(s, "email", at(23, 9), name="A", email="a@example.se")
-        a.theme, a.unit = "hemtjänst", "Norr"
-        a.ack_sent_at = at(23, 9, 2)  # what the outbox records on delivery
-        log_contact(s, cfg, a, STAFF, at(23, 13), outcome=Outcome.REACHED)
-        close_case(s, cfg, a, STAFF, at(24, 9), resolution=Resolution.DIALOGUE)
-        s.add(ActionPlan(case_id=a.id, owner="chef", due_at=at(27, 16), created_at=at(24, 9),
-                         done_at=at(26, 9)))
-        # B: Friday 15:00, called Monday 10:00: 1.5 + 2 = 3.5 working hours, 67 clock hours.
-        b = new(s, "email", at(27, 15), name="B", email="b@example.se")
-        b.ack_sent_at = at(27, 15, 10)  # ten minutes: too late
-        log_contact(s, cfg, b, STAFF, at(30, 10), outcome=Outcome.REACHED)
-        close_case(s, cfg, b, STAFF, at(30, 10, 30), resolution=Resolution.OTHER_MEASURE)
-        reopen(s, cfg, b, at(30, 10, 40))
-        close_case(s, cfg, b, STAFF, at(30, 10, 50), resolution=Resolution.OTHER_MEASURE)
-        # C: a "no answer" does not stop the clock; reached Thursday 12:00 = 21 working hours.
-        c = new(s, "slack", at(24, 8), name="C")
-        c.theme = "skola"
-        log_contact(s, cfg, c, STAFF, at(24, 10), outcome=Outcome.NO_ANSWER)
-        escalate(s, cfg, c, "system", at(24, 16, 30), reason=EscalationReason.DEADLINE)
-        log_contact(s, cfg, c, STAFF, at(26, 12), outcome=Outcome.REACHED)
-        close_case(s, cfg, c, STAFF, at(26, 15), resolution=Resolution.NOT_RESOLVED)
-        c.reminders_sent = 3  # as the reminder sweep counts them
-        s.add(ActionPlan(case_id=c.id, owner="chef", due_at=at(27, 16), created_at=at(26, 15)))
-        # D: never acknowledged, never called, deadline (Thu 10:00) long passed.
-        d = new(s, "email", at(25, 10), name="D", email="d@example.se")
-        escalate(s, cfg, d, STAFF, at(26, 9), reason=EscalationReason.STAFF)
-        d.reminders_sent = 2
-        s.add(ActionPlan(case_id=d.id, owner="chef", due_at=at(10, 16, month=12),
-                         created_at=at(27, 9)))
-        # E: received this morning; its deadline has not passed: left out of the deadline share.
-        new(s, "phone", at(30, 10, 30), name="E", phone="+46701234567")
-        # F: historical mail: counted, resolved, but not in any timeliness figure.
-        f = new(s, "email", at(23, 7), name="F", email="f@example.se", historical=True)
-        close_case(s, cfg, f, STAFF, at(25, 9), resolution=Resolution.DIALOGUE)
 
 
 def test_week_history_figures_match_the_hand_worked_answers(engine: Engine, cfg: Config) -> None:

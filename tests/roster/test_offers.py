@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.assignment import accept_offer as accept
 from bot.assignment import decline_offer as decline
@@ -71,7 +71,8 @@ def offers(bot: Bot, ref: str) -> list[tuple[str, str | None]]:
     with session_scope(bot.engine) as s:
         case = get_case(s, ref)
         return [(o.user, o.outcome) for o in s.exec(
-            select(CaseOffer).where(CaseOffer.case_id == case.id).order_by(CaseOffer.id))]
+            select(CaseOffer).where(CaseOffer.case_id == case.id)
+            .order_by(col(CaseOffer.id)))]
 
 
 def act(bot: Bot, ref: str, fn: Any, *args: Any, **kw: Any) -> Any:

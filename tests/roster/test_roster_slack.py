@@ -4,8 +4,6 @@ slack_sdk WebClient against the fake Slack Web API; and the command line."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,17 +17,18 @@ from bot.cases import NewComplaint, open_case
 from bot.clock import FixedClock
 from bot.config import Secrets
 from bot.db import session_scope
-from bot.roster import on_duty, today_roster
+from bot.roster import RosterEntry, on_duty, today_roster
 from bot.scheduler import run_tick
 from bot.wiring import Runtime
 from tests.conftest import make_config
+from tests.support.cli import Ran, run
 from tests.support.fake_slack import FakeSlack
 
 STHLM = ZoneInfo("Europe/Stockholm")
 TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=STHLM)
 
 
-def reasons(entries: list) -> dict[str, str]:  # type: ignore[type-arg]
+def reasons(entries: list[RosterEntry]) -> dict[str, str]:
     return {e.user: ("on duty" if e.on_duty else e.reason) for e in entries}
 
 
@@ -97,9 +96,8 @@ def test_offer_goes_to_the_on_duty_person_by_slack_dm(tmp_path: Path, db_url: st
     assert len(dm) == 1 and "Kan du ta återuppringningen" in dm[0].params["text"]
 
 
-def cli(cfg: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args, "--config", str(cfg)],
-                          capture_output=True, text=True, cwd=cfg.parent, timeout=120)
+def cli(cfg: Path, *args: str) -> Ran:
+    return run(cfg, *args, check=False)
 
 
 def test_command_line_roster_and_staff_load(tmp_path: Path, db_url: str) -> None:

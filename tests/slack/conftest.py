@@ -9,7 +9,6 @@ after ``ack()`` is done; the HTTP-mode test serves the app with Bolt's own threa
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from email import message_from_bytes, policy
@@ -39,6 +38,7 @@ from handlers.slack.app import build_app
 from handlers.slack.enums import ActionId
 from tests.conftest import make_config
 from tests.support.fake_slack import FakeSlack, SlackCall, fake_slack  # noqa: F401
+from tests.support.net import free_port
 from tests.support.slack_signing import SignedRequest, SlackSigner
 
 SECRET = "test-signing-secret"
@@ -64,12 +64,6 @@ class InlineExecutor(Executor):
         except BaseException as exc:
             future.set_exception(exc)
         return future
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # Minimal stand-ins, used only when the package does not ship these templates yet.

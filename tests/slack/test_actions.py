@@ -16,7 +16,7 @@ from tests.slack.conftest import (
     block_text,
 )
 
-NO_ANSWER = {BlockId.OUTCOME: {"input": {"type": "radio_buttons",
+NO_ANSWER: dict[str, Any] = {BlockId.OUTCOME: {"input": {"type": "radio_buttons",
                                           "selected_option": {"value": "no_answer"}}}}
 
 

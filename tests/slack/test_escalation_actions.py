@@ -16,6 +16,8 @@ from bot.models import ActionPlan, Escalation
 from bot.scheduler import run_tick
 from handlers.slack.enums import ActionId, BlockId
 from tests.slack.conftest import OMBUD, STAFF, STAFF2, SlackWorld, action_ids, block_text
+from tests.support import slack_ui
+from tests.support.slack_ui import button_value
 
 OMBUD_DM = f"D{OMBUD}"
 
@@ -49,11 +51,6 @@ def plans(world: SlackWorld) -> list[ActionPlan]:
         return list(s.exec(select(ActionPlan)).all())
 
 
-def button_value(blocks: list[dict[str, Any]], action_id: ActionId) -> str:
-    return next(str(e["value"]) for b in blocks if b.get("type") == "actions"
-                for e in b["elements"] if e.get("action_id") == action_id)
-
-
 def press_on_alert(world: SlackWorld, action_id: ActionId, message: dict[str, Any], *,
                    user: str = OMBUD) -> None:
     world.press(action_id, button_value(message["blocks"], action_id), user=user,
@@ -70,12 +67,7 @@ def plan_values(owner: str | None = STAFF2, steps: str = "Ny planering av besök
 
 
 def open_home(world: SlackWorld, user: str = OMBUD) -> dict[str, Any]:
-    world.dispatch(world.signer.event({"type": "app_home_opened", "user": user,
-                                       "channel": f"D{user}", "tab": "home",
-                                       "event_ts": "1700000000.000100"},
-                                      event_id=world.event_id()))
-    view: dict[str, Any] = world.fake.views()[f"VHOME{user}"]
-    return view
+    return slack_ui.open_home(world, user)
 
 
 def test_the_deadline_alert_reaches_the_ombudsman_with_their_buttons(world: SlackWorld) -> None:

@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -64,9 +65,9 @@ def test_the_staff_flow_over_http(world: SlackWorld, served: HttpChatApp) -> Non
         status, _ = world.signer.block_actions(ActionId.LOG_CALL, ref, user=STAFF,
                                                message_ts=prompt_ts).post_to_port(port)
         assert status == 200
-        wait_until(lambda n=calls: world.fake.count("views.open") == n + 1)  # type: ignore[misc]
+        wait_until(lambda n=calls: world.fake.count("views.open") == n + 1)
         modal = world.last_view()
-        values = {BlockId.OUTCOME: {"input": {"type": "radio_buttons",
+        values: dict[str, Any] = {BlockId.OUTCOME: {"input": {"type": "radio_buttons",
                                               "selected_option": {"value": outcome}}},
                   BlockId.RESOLUTION: {"input": {"type": "static_select", "selected_option":
                                                  {"value": resolution} if resolution else None}}}
@@ -74,7 +75,7 @@ def test_the_staff_flow_over_http(world: SlackWorld, served: HttpChatApp) -> Non
             modal["callback_id"], values, private_metadata=modal["private_metadata"],
             user=STAFF, view_id=modal["id"]).post_to_port(port)
         assert status == 200
-        wait_until(lambda o=outcome: [a["outcome"] for a in world.case()["attempts"]][-1:]  # type: ignore[misc]
+        wait_until(lambda o=outcome: [a["outcome"] for a in world.case()["attempts"]][-1:]
                    == [o])
     wait_until(lambda: world.case()["status"] == "closed")
     wait_until(lambda: "är avslutat" in block_text(world.prompt()["blocks"]))

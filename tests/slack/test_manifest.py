@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from bot.config import load_config
 from tests.slack.conftest import SlackWorld
@@ -12,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_manifest_subscribes_to_the_events_the_app_handles(world: SlackWorld) -> None:
     manifest = (ROOT / "slack_manifest.yaml").read_text(encoding="utf-8")
-    events = {
+    events: dict[str, dict[str, Any]] = {
         "message.channels": {"type": "message", "channel": "C0OTHER", "channel_type": "channel",
                              "user": "U0X", "text": "hej", "ts": "1.0"},
         "message.groups": {"type": "message", "channel": "G0OTHER", "channel_type": "group",

@@ -18,7 +18,7 @@ from bot.scheduler import run_tick
 from handlers.slack.enums import ActionId, BlockId
 from handlers.slack.labels import say
 from tests.slack.conftest import OMBUD, STAFF, STAFF2, SlackWorld, action_ids, block_text
-from tests.slack.test_escalation_actions import button_value, open_home
+from tests.support.slack_ui import button_value, open_home
 
 
 def dm(user: str) -> str:

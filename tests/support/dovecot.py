@@ -25,13 +25,15 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from imapclient import IMAPClient
+
+from tests.support.net import free_port
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
@@ -47,11 +49,17 @@ class ImapUser:
     password: str
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
+def arrival(clock: Callable[[], datetime]) -> datetime:
+    """An arrival time for an APPEND (INTERNALDATE) from a test's clock: the clock's
+    now, after which a second passes (INTERNALDATE has whole seconds), so mail that
+    came before the bot looked is strictly older than the bot's first connection.
+    Without an explicit INTERNALDATE Dovecot stamps the real time; tests must not
+    depend on that."""
+    at = clock()
+    advance = getattr(clock, "advance", None)
+    if advance is not None:
+        advance(seconds=1)
+    return at
 
 
 def ensure_dovecot() -> bool:
@@ -313,8 +321,12 @@ service stats {{
             raise RuntimeError(f"server did not report the UID: {reply!r}")
         return int(match.group(1))
 
-    def deliver_offline(self, user: ImapUser, raw: bytes) -> Path:
-        """Drop ``raw`` into the user's INBOX Maildir directly (works while the server is down)."""
+    def deliver_offline(self, user: ImapUser, raw: bytes,
+                        internaldate: datetime | None = None) -> Path:
+        """Drop ``raw`` into the user's INBOX Maildir directly (works while the server is down).
+
+        Dovecot takes a Maildir file's INTERNALDATE from its mtime: ``internaldate`` sets it
+        (the real time otherwise)."""
         home = self.root / "home" / user.name
         new = home / "Maildir" / "new"
         maildir = home / "Maildir"
@@ -325,6 +337,8 @@ service stats {{
         tmp = home / "Maildir" / "tmp" / name
         tmp.write_bytes(raw)
         os.chown(tmp, *self._mail_owner)
+        if internaldate is not None:
+            os.utime(tmp, (internaldate.timestamp(), internaldate.timestamp()))
         return Path(shutil.move(str(tmp), new / name))
 
     def uidvalidity(self, user: ImapUser, folder: str = "INBOX") -> int:

@@ -17,7 +17,6 @@ Use the fixtures from a test module or a conftest::
 from __future__ import annotations
 
 import base64
-import socket
 import ssl
 import subprocess
 import threading
@@ -34,6 +33,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from tests.support.net import free_port
 
 HOST = "127.0.0.1"
 
@@ -62,13 +63,6 @@ def make_tls_cert(directory: Path) -> TlsCert:
         check=True, capture_output=True,
     )
     return TlsCert(cert=cert, key=key)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
