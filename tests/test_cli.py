@@ -14,23 +14,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import EXAMPLES
 from tests.harness import email
-from tests.support.cli import cli, run, write_config
+from tests.support.cli import cases_json, cli, run, write_config
 from tests.support.dovecot import Dovecot, ImapUser
 from tests.support.smtp import SmtpTestServer
 
 ROOT = Path(__file__).parent.parent
-__all__ = ["cli", "write_config"]  # other test modules imported them from here
-
-
-def cases_json(cfg: Path, *flags: str) -> list[dict[str, Any]]:
-    cases: list[dict[str, Any]] = json.loads(run(cfg, "cases", "--format", "json", *flags).stdout)
-    return cases
+__all__ = ["cases_json", "cli", "write_config"]  # other test modules imported them from here
 
 
 def test_ingest_list_log_call_close(tmp_path: Path, db_url: str) -> None:

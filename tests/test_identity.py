@@ -24,7 +24,7 @@ from handlers.inbound.thread import may_join
 from tests.conftest import FIXTURES
 from tests.harness import Bot
 from tests.records.clirun import run as cli
-from tests.test_cli import write_config
+from tests.support.cli import write_config
 
 EML = FIXTURES / "eml"
 ANNA = "anna.andersson@example.se"

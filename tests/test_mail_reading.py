@@ -31,7 +31,7 @@ def fixture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
 
-def one(bot: Bot, raw: bytes):  # type: ignore[no-untyped-def]
+def one(bot: Bot, raw: bytes):
     bot.deliver(raw)
     [outcome] = bot.run_once()
     return outcome

@@ -78,7 +78,8 @@ def spelled(draw: st.DrawFn) -> str:
     # a line wrap at a space or separator, or (rarely) between two digits
     if draw(st.booleans()):
         spots = [i for i, ch in enumerate(chars) if not ch.isdigit() and 0 < i < len(chars) - 1]
-        if spots and draw(st.booleans()):
+        at_separator = draw(st.booleans())
+        if spots and at_separator:
             where = draw(st.sampled_from(spots))
             chars[where] = chars[where].strip() + draw(st.sampled_from(WRAPS))
         else:

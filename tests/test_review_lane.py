@@ -26,8 +26,8 @@ from bot.pipeline import keep_for_review
 from bot.ports import InboundMail
 from bot.review import ReviewNotFound, dismiss, open_as_case
 from tests.harness import Bot
+from tests.support.cli import cli, write_config
 from tests.support.review_step import review_step  # noqa: F401
-from tests.test_cli import cli, write_config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eml"
 NO_SENDER = (FIXTURES / "review_no_sender.eml").read_bytes()

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from bot.clock import FixedClock
 from tests.conftest import FIXTURES
-from tests.imap.test_imap_pipeline import imap_bot
+from tests.support.imap_bot import imap_bot
 
 if TYPE_CHECKING:
     from tests.support.dovecot import Dovecot, ImapUser

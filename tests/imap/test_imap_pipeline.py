@@ -9,31 +9,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from bot.adapters.imap import ImapMailbox
 from bot.clock import FixedClock
-from bot.config import Secrets
 from bot.service import watch_mailbox
-from tests.conftest import make_config
-from tests.harness import Bot, email
+from tests.harness import email
 from tests.support.dovecot import arrival
+from tests.support.imap_bot import imap_bot
 
 if TYPE_CHECKING:
     from tests.support.dovecot import Dovecot, ImapUser
 
 pytestmark = pytest.mark.dovecot
-
-
-def imap_bot(tmp_path: Path, db_url: str, engine: Engine, dovecot: Dovecot, user: ImapUser,
-             clock: FixedClock, **mailbox: object) -> Bot:
-    cfg = make_config(tmp_path, db_url, mailbox={
-        "kind": "imap", "host": dovecot.host, "port": dovecot.port, "security": "none",
-        "username": user.name, "password_env": "IMAP_PASSWORD", **mailbox})
-    box = ImapMailbox(cfg.mailbox, Secrets(imap_password=SecretStr(user.password)), engine,
-                      clock=clock)
-    return Bot(cfg, engine, clock, tmp_path, mailbox=box)
 
 
 def test_new_mail_becomes_cases_old_mail_is_silent(tmp_path: Path, db_url: str, engine: Engine,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -39,7 +39,7 @@ class Crossing:
     anna_quarantine_ids: list[int]
 
 
-def _message(case_id: int | None, frm: str, body: str, msgid: str, at: object) -> Message:
+def _message(case_id: int | None, frm: str, body: str, msgid: str, at: datetime) -> Message:
     raw = email(frm=frm, body=body, msgid=f"<{msgid}>", subject="Samma sak")
     parsed = parse_email(raw)
     return Message(case_id=case_id, direction=Direction.INBOUND.value, channel="email",
@@ -78,5 +78,5 @@ def cross(people: People, engine: Engine) -> Crossing:
         s.flush()
         s.execute(sa.update(Quarantine).where(Quarantine.source_key == "q2")  # type: ignore[arg-type]
                   .values(resolved_at=at))
-        ids = {q.source_key: q.id for q in s.exec(sa.select(Quarantine)).scalars()}
+        ids = {q.source_key: q.id for q in s.execute(sa.select(Quarantine)).scalars()}
     return Crossing([ids["q1"], ids["q2"]], [ids["q3"]])

@@ -31,7 +31,7 @@ from tests.records.people import ANNA_NOTE, two_people
 
 
 @pytest.fixture
-def people(tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock):  # type: ignore[no-untyped-def]
+def people(tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock):
     return two_people(tmp_path, db_url, engine, clock)
 
 
@@ -56,7 +56,7 @@ def database_files(db_url: str) -> list[Path]:
 
 @pytest.mark.parametrize("who", ["bertil@example.se", "+46 70 765 43 21", "Bertil Berg"])
 def test_erasure_reaches_every_copy_and_keeps_the_statistics(
-        people, engine: Engine, db_url: str, who: str) -> None:  # type: ignore[no-untyped-def]
+        people, engine: Engine, db_url: str, who: str) -> None:
     crossing = cross(people, engine)
     cfg = people.config
     cli(cfg, "case", "close", people.bertil, "--resolution", "other_measure")
@@ -82,7 +82,7 @@ def test_erasure_reaches_every_copy_and_keeps_the_statistics(
 
     # Quarantine: both of his entries are gone (one unresolved, one resolved), Anna's stays.
     with session_scope(engine) as s:
-        kept = set(s.exec(sa.select(Quarantine.id)).scalars())  # type: ignore[call-overload]
+        kept = {q.id for q in s.execute(sa.select(Quarantine)).scalars()}
     assert not kept & set(crossing.bertil_quarantine_ids)
     assert set(crossing.anna_quarantine_ids) <= kept
     # Anna keeps her case, her own mail, and the note (his name blanked). (Her words on
@@ -96,7 +96,7 @@ def test_erasure_reaches_every_copy_and_keeps_the_statistics(
     assert json.loads(cli(cfg, "report", "--format", "json").stdout) == before
 
 
-def test_erased_case_prompt_becomes_a_neutral_stub(people, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+def test_erased_case_prompt_becomes_a_neutral_stub(people, engine: Engine) -> None:
     cfg = people.config
     cli(cfg, "case", "close", people.bertil, "--resolution", "dialogue")
     people.bot.flush()
@@ -142,7 +142,7 @@ def test_purge_cancels_the_pending_acknowledgement_of_an_anonymised_case(
     assert "cecilia" not in everything_stored(engine)
 
 
-def test_erased_mail_delivered_again_is_still_a_duplicate(people, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+def test_erased_mail_delivered_again_is_still_a_duplicate(people, engine: Engine) -> None:
     cli(people.config, "case", "close", people.bertil, "--resolution", "dialogue")
     with session_scope(engine) as s:
         erase_person(s, Person(email="bertil@example.se"), people.bot.clock(), "cli:test")

@@ -24,13 +24,13 @@ from tests.records.people import ANNA_BODY, ANNA_NOTE, two_people
 
 
 @pytest.fixture
-def people(tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock):  # type: ignore[no-untyped-def]
+def people(tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock):
     p = two_people(tmp_path, db_url, engine, clock)
     cross(p, engine)
     return p
 
 
-def export(config: Path, *args: str) -> tuple[dict, str, list[Path]]:  # type: ignore[type-arg]
+def export(config: Path, *args: str) -> tuple[dict, str, list[Path]]:
     proc = cli(config, "export", *args)
     json_path, md_path = (Path(p) for p in proc.stdout.strip().splitlines()[-2:])
     return json.loads(json_path.read_text()), md_path.read_text(), [json_path, md_path]
@@ -38,7 +38,7 @@ def export(config: Path, *args: str) -> tuple[dict, str, list[Path]]:  # type: i
 
 @pytest.mark.parametrize("who", [("--email", "anna@example.se"), ("--phone", "070-123 45 67")])
 def test_export_holds_all_of_annas_data_and_none_of_bertils(
-        people, tmp_path: Path, who: tuple[str, str]) -> None:  # type: ignore[no-untyped-def]
+        people, tmp_path: Path, who: tuple[str, str]) -> None:
     data, doc, _ = export(people.config, *who, "--out", str(tmp_path / "out"))
     [case] = data["cases"]
     texts = [m["text"] for m in case["messages"]]
@@ -64,7 +64,7 @@ def test_export_holds_all_of_annas_data_and_none_of_bertils(
 
 
 def test_the_document_speaks_the_persons_language_without_codes(
-        people, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        people, tmp_path: Path) -> None:
     _, sv, _ = export(people.config, "--email", "anna@example.se", "--out", str(tmp_path / "sv"))
     assert "ett samtal eller kontaktförsök antecknades" in sv
     assert "samtal, vi nådde dig" in sv and "ärendet lämnades till klagomålsombudet" in sv
@@ -82,7 +82,7 @@ def test_the_document_speaks_the_persons_language_without_codes(
 
 
 def test_export_files_are_owner_only_and_not_in_the_current_folder(
-        people, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        people, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)

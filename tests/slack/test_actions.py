@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from handlers.slack.enums import ActionId, BlockId, CallOption
 from tests.slack.conftest import (
     OMBUD,
@@ -15,26 +13,7 @@ from tests.slack.conftest import (
     action_ids,
     block_text,
 )
-
-NO_ANSWER: dict[str, Any] = {BlockId.OUTCOME: {"input": {"type": "radio_buttons",
-                                          "selected_option": {"value": "no_answer"}}}}
-
-
-def call_values(outcome: str, *, note: str = "", remedy: str = "", next_step: str = "",
-                resolution: str | None = None, options: tuple[str, ...] = ()
-                ) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        BlockId.OUTCOME: {"input": {"type": "radio_buttons",
-                                    "selected_option": {"value": outcome}}},
-        BlockId.NOTE: {"input": {"type": "plain_text_input", "value": note}},
-        BlockId.REMEDY: {"input": {"type": "plain_text_input", "value": remedy}},
-        BlockId.NEXT_STEP: {"input": {"type": "plain_text_input", "value": next_step}},
-        BlockId.RESOLUTION: {"input": {"type": "static_select", "selected_option":
-                                       {"value": resolution} if resolution else None}},
-        BlockId.OPTIONS: {"input": {"type": "checkboxes",
-                                    "selected_options": [{"value": o} for o in options]}},
-    }
-    return values
+from tests.support.slack_cases import NO_ANSWER, call_values
 
 
 def open_case(world: SlackWorld, text: str = "Hemtjänsten kom inte i går. Ring 070-123 45 67."

@@ -14,8 +14,8 @@ from bot.adapters.slack_chat import SlackChat, make_web_client
 from handlers.slack.enums import ActionId, BlockId
 from tests.harness import Bot, email
 from tests.slack.conftest import OMBUD, STAFF, STAFF2, SlackWorld, block_text
-from tests.slack.test_escalation_actions import escalated_case, plan_values, press_on_alert
 from tests.support.log_capture import log_output  # noqa: F401
+from tests.support.slack_cases import escalated_case, plan_values, press_on_alert
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "eml"
 # The digits of every number planted below (the last ten of a Swedish one).

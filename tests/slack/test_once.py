@@ -23,8 +23,13 @@ from bot.models import ActionPlan, Case, CaseOffer, Complainant, Escalation, Mes
 from handlers.slack.enums import ActionId, BlockId
 from handlers.slack.once import Replayed, acting_once, payload_key
 from tests.slack.conftest import OMBUD, STAFF, STAFF2, TRIAGE, SlackWorld, action_ids
-from tests.slack.test_actions import NO_ANSWER, call_values
-from tests.slack.test_escalation_actions import escalated_case, plan_values, press_on_alert
+from tests.support.slack_cases import (
+    NO_ANSWER,
+    call_values,
+    escalated_case,
+    plan_values,
+    press_on_alert,
+)
 from tests.support.slack_signing import SignedRequest
 
 

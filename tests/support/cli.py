@@ -9,12 +9,14 @@ config.toml for either.
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -80,3 +82,8 @@ def cli(cfg: Path, *args: str, check: bool = True) -> subprocess.CompletedProces
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def cases_json(cfg: Path, *flags: str) -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = json.loads(run(cfg, "cases", "--format", "json", *flags).stdout)
+    return cases
