@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -78,8 +79,18 @@ def db_url(_db_template: dict[str, Any], tmp_path: Path) -> Iterator[str]:
         url = _db_template["url"]
         engine = sa.create_engine(url)
         tables = ", ".join(f'"{t.name}"' for t in ALL_TABLES.sorted_tables)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        for attempt in range(5):
+            try:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+                break
+            except sa.exc.OperationalError:
+                # A thread the previous test left (a Slack listener finishing its query)
+                # can still hold a lock here; PostgreSQL breaks the deadlock by failing
+                # the TRUNCATE, which goes through once that query is done.
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
         engine.dispose()
         yield url
     else:
