@@ -62,8 +62,11 @@ def test_sigterm_finishes_flushes_and_exits_0_then_metrics_count_the_rest(
     port = free_port()
     try:
         bot.start()
-        wait_until(lambda: _one(engine, "SELECT count(*) FROM lease") == 1, 60,
-                   what=f"the mailbox lease\n{bot.tail()}")
+        # The mailbox's first connection is recorded: mail appended after it is new
+        # (acknowledged); mail already there when it connected would be historical.
+        wait_until(lambda: _one(engine, "SELECT count(*) FROM lease") == 1
+                   and _one(engine, "SELECT count(*) FROM mailbox_state") == 1, 60,
+                   what=f"the mailbox lease and first connection\n{bot.tail()}")
         append_many(dovecot, imap_user, list(complaints(BACKLOG, tag="term")))
         wait_until(lambda: _one(engine, 'SELECT count(*) FROM "case"') >= 10, 60,
                    what="the backlog to start")
