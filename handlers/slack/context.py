@@ -195,9 +195,13 @@ class Button(Generic[V]):
 
 def press(rt: Runtime, body: Body, client: WebClient, button: Button[V]) -> None:
     """Parse, authorise once, act once in one transaction, then do what comes after."""
-    value = button.value(action_value(body))
     user = user_id_of(body)
     require = require_ombudsman if button.who is Who.OMBUDSMAN else require_staff
+    try:
+        value = button.value(action_value(body))
+    except InvalidAction:
+        require(rt, user, button.action, None)  # a stranger is refused (and audited) first
+        raise
     actor = require(rt, user, button.action, value.ref)
     if button.own_transactions:
         pressed = Press(rt, body, client, value, user, actor, None, None)

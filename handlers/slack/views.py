@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from bot.cases import close_case, complainant_of, escalate, get_case, log_contact
 from bot.citizen_mail import send_confirmation
 from bot.models import EscalationReason
-from handlers.slack.common import answer, deliver, lang_of, require_staff, user_id_of
+from handlers.slack.common import Body, answer, deliver, lang_of, require_staff, user_id_of
 from handlers.slack.enums import BlockId, CallbackId
 from handlers.slack.errors import after_ack
 from handlers.slack.labels import say
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Body = Mapping[str, Any]
 
 
 def record_call(rt: Runtime, body: Body, view: Mapping[str, Any], form: CallForm,
