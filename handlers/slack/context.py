@@ -46,6 +46,7 @@ from handlers.slack.common import (
     user_id_of,
 )
 from handlers.slack.errors import after_ack
+from handlers.slack.modals import read_metadata
 from handlers.slack.once import acting_once
 
 if TYPE_CHECKING:
@@ -144,6 +145,7 @@ class Press(Generic[V]):
     actor: str  # the authorised actor (``slack:U…``)
     open_session: Session | None  # None for a button whose action keeps its own transactions
     case: Case | None  # the case the value names, when it names one
+    reply_to: str | None = None  # where a modal's answers go: the channel it was opened from
     afterwards: list[Callable[[], object]] = field(default_factory=list)
 
     @property
@@ -157,7 +159,8 @@ class Press(Generic[V]):
 
     @property
     def channel(self) -> str | None:
-        return channel_of(self.body)
+        """Where to answer: the channel pressed in, or the one a modal was opened from."""
+        return self.reply_to or channel_of(self.body)
 
     @property
     def the_case(self) -> Case:
@@ -194,22 +197,36 @@ class Button(Generic[V]):
 
 
 def press(rt: Runtime, body: Body, client: WebClient, button: Button[V]) -> None:
+    """A button press: see :func:`act`."""
+    act(rt, body, client, button, action_value(body), None)
+
+
+def submit(rt: Runtime, body: Body, client: WebClient, view: Mapping[str, Any],
+           button: Button[V]) -> None:
+    """A modal submission about the case in the modal's metadata, with the same steps as
+    a press; answers go to the channel the modal was opened from."""
+    meta = read_metadata(view)
+    act(rt, body, client, button, meta.get("ref", ""), meta.get("channel") or None)
+
+
+def act(rt: Runtime, body: Body, client: WebClient, button: Button[V], raw: str,
+        reply_to: str | None) -> None:
     """Parse, authorise once, act once in one transaction, then do what comes after."""
     user = user_id_of(body)
     require = require_ombudsman if button.who is Who.OMBUDSMAN else require_staff
     try:
-        value = button.value(action_value(body))
+        value = button.value(raw)
     except InvalidAction:
         require(rt, user, button.action, None)  # a stranger is refused (and audited) first
         raise
     actor = require(rt, user, button.action, value.ref)
     if button.own_transactions:
-        pressed = Press(rt, body, client, value, user, actor, None, None)
+        pressed = Press(rt, body, client, value, user, actor, None, None, reply_to)
         button.work(pressed)
     else:
         with acting_once(rt, body) as session:
             case = get_case(session, value.ref) if value.ref is not None else None
-            pressed = Press(rt, body, client, value, user, actor, session, case)
+            pressed = Press(rt, body, client, value, user, actor, session, case, reply_to)
             button.work(pressed)
     for work in pressed.afterwards:
         work()

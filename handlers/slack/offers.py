@@ -10,7 +10,6 @@ prompt opens a modal to pick a colleague, who gets an offer DM of their own.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
@@ -18,18 +17,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from bot.assignment import accept_offer, decline_offer, hand_over
-from bot.cases import get_case, slack_actor
+from bot.cases import slack_actor
 from bot.errors import InvalidAction
 from bot.models import Case, CaseOffer
 from handlers.slack.blockkit import mention
 from handlers.slack.common import (
     Body,
-    answer,
     channel_of,
-    deliver,
     lang_of,
-    require_staff,
-    user_id_of,
 )
 from handlers.slack.context import (
     Button,
@@ -39,14 +34,14 @@ from handlers.slack.context import (
     on_press,
     parse_case,
     parse_offer,
+    submit,
 )
 from handlers.slack.enums import ActionId, CallbackId
 from handlers.slack.errors import after_ack
 from handlers.slack.labels import say
 from handlers.slack.messages import offer_answered_blocks
-from handlers.slack.modals import hand_over_modal, read_hand_over, read_metadata
+from handlers.slack.modals import hand_over_modal, read_hand_over
 from handlers.slack.ombudsman import message_ts_of
-from handlers.slack.once import acting_once
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -92,19 +87,12 @@ def open_hand_over(p: Press[CaseValue]) -> None:
     p.open_modal(hand_over_modal(p.lang, p.value.ref, p.channel or ""))
 
 
-def record_hand_over(rt: Runtime, body: Body, view: Mapping[str, Any], to_user: str,
-                     client: WebClient) -> None:
+def record_hand_over(p: Press[CaseValue], to_user: str) -> None:
     """Ask ``to_user`` to take the case over; they get an offer DM with the buttons."""
-    meta = read_metadata(view)
-    ref = meta.get("ref", "")
-    user = user_id_of(body)
-    actor = require_staff(rt, user, "hand_over", ref)
-    with acting_once(rt, body) as session:
-        case = get_case(session, ref)
-        hand_over(session, rt.cfg, case, actor, to_user, rt.clock())
-    answer(client, user, meta.get("channel") or None,
-           say(lang_of(rt), "handed_over", ref=case.ref, user=mention(slack_actor(to_user))))
-    deliver(rt)
+    hand_over(p.session, p.rt.cfg, p.the_case, p.actor, to_user, p.rt.clock())
+    p.answer(say(p.lang, "handed_over", ref=p.the_case.ref,
+                 user=mention(slack_actor(to_user))))
+    p.deliver()
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -126,4 +114,5 @@ def register(app: App, rt: Runtime) -> None:
             ack(response_action="errors", errors=to_user)
             return
         ack()
-        after_ack(rt, body, client, lambda: record_hand_over(rt, body, view, to_user, client))
+        button = Button(lambda p: record_hand_over(p, to_user), "hand_over", parse_case)
+        after_ack(rt, body, client, lambda: submit(rt, body, client, view, button))

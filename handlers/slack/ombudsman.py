@@ -38,22 +38,21 @@ from bot.staff_messages import case_view, local_when
 from handlers.slack.blockkit import esc, mention
 from handlers.slack.common import (
     Body,
-    answer,
     channel_of,
-    deliver,
     lang_of,
-    require_ombudsman,
-    user_id_of,
 )
 from handlers.slack.context import (
     Button,
+    CaseValue,
     EscalationValue,
     PlanValue,
     Press,
     Who,
     on_press,
+    parse_case,
     parse_escalation,
     parse_plan,
+    submit,
 )
 from handlers.slack.enums import ActionId, CallbackId
 from handlers.slack.errors import after_ack
@@ -64,9 +63,7 @@ from handlers.slack.modals import (
     ActionPlanForm,
     action_plan_modal,
     read_action_plan_form,
-    read_metadata,
 )
-from handlers.slack.once import acting_once
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -202,35 +199,26 @@ def open_action_plan(p: Press[EscalationValue]) -> None:
     p.open_modal(action_plan_modal(p.lang, p.the_case.ref, p.channel or "", initial_due))
 
 
-def plan_request_text(rt: Runtime, by: str, ref: str, due: str, steps: str) -> str:
+def plan_request_text(lang: str, by: str, ref: str, due: str, steps: str) -> str:
     """The DM to the plan's owner; the steps are escaped (typed text, never mentions)."""
-    lang = lang_of(rt)
     return "\n".join([say(lang, "plan_dm", by=mention(by), ref=ref, due=due),
                       f"*{say(lang, 'plan_dm_steps')}*", esc(steps, 5000)])
 
 
-def record_action_plan(rt: Runtime, body: Body, view: Mapping[str, Any], form: ActionPlanForm,
-                       client: WebClient) -> None:
+def record_action_plan(p: Press[CaseValue], form: ActionPlanForm) -> None:
     """Record the plan and queue a DM to its owner with the case reference and due date."""
-    meta = read_metadata(view)
-    ref = meta.get("ref", "")
-    user = user_id_of(body)
-    actor = require_ombudsman(rt, user, "ask_for_action_plan", ref)
-    now = rt.clock()
-    due_at = end_of_day(form.due, rt.cfg)
-    due = due_day(due_at, rt.cfg, lang_of(rt))
-    with acting_once(rt, body) as session:
-        case = get_case(session, ref)
-        plan = add_action_plan(session, rt.cfg, case, actor, now,
-                               owner=slack_actor(form.owner), steps=form.steps, due_at=due_at)
-        enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"action-plan-request:{plan.id}",
-                payload={"op": "raw", "user": form.owner,
-                         "text": plan_request_text(rt, actor, case.ref, due, form.steps)},
-                case=case, now=now)
-    answer(client, user, meta.get("channel") or None,
-           say(lang_of(rt), "plan_requested", ref=case.ref,
-               owner=mention(slack_actor(form.owner)), due=due))
-    deliver(rt)
+    now, case = p.rt.clock(), p.the_case
+    due_at = end_of_day(form.due, p.rt.cfg)
+    due = due_day(due_at, p.rt.cfg, p.lang)
+    plan = add_action_plan(p.session, p.rt.cfg, case, p.actor, now,
+                           owner=slack_actor(form.owner), steps=form.steps, due_at=due_at)
+    enqueue(p.session, kind=OutboxKind.CHAT, dedupe_key=f"action-plan-request:{plan.id}",
+            payload={"op": "raw", "user": form.owner,
+                     "text": plan_request_text(p.lang, p.actor, case.ref, due, form.steps)},
+            case=case, now=now)
+    p.answer(say(p.lang, "plan_requested", ref=case.ref,
+                 owner=mention(slack_actor(form.owner)), due=due))
+    p.deliver()
 
 
 # --- App Home ------------------------------------------------------------------
@@ -264,4 +252,6 @@ def register(app: App, rt: Runtime) -> None:
             ack(response_action="errors", errors=form)
             return
         ack()
-        after_ack(rt, body, client, lambda: record_action_plan(rt, body, view, form, client))
+        button = Button(lambda p: record_action_plan(p, form), "ask_for_action_plan",
+                        parse_case, OMBUDSMAN)
+        after_ack(rt, body, client, lambda: submit(rt, body, client, view, button))
