@@ -17,7 +17,10 @@ registers it; for every press the middleware then, in this order:
 5. after the commit, runs what the work asked for afterwards: answers to the
    presser, delivering the outbox, opening a modal, updating a message.
 
-Domain errors are reported to the presser once (:func:`handlers.slack.errors.after_ack`).
+A modal submission about a case goes through the same steps with :func:`submit`:
+the value is the reference in the modal's metadata, and answers go to the channel
+the modal was opened from. Domain errors are reported to the presser once
+(:func:`handlers.slack.errors.after_ack`).
 """
 
 from __future__ import annotations
@@ -135,7 +138,7 @@ class Who(enum.StrEnum):
 
 @dataclass
 class Press(Generic[V]):
-    """One button press, authorised, inside its transaction."""
+    """One button press (or modal submission), authorised, inside its transaction."""
 
     rt: Runtime
     body: Body
