@@ -8,15 +8,27 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 # Test processes per database pass (pytest-xdist); the two passes run side by side.
 WORKERS ?= 2
-LINT := $(BIN)/ruff check --no-cache bot handlers tests $(wildcard bench)
+LINT := $(BIN)/ruff check --no-cache bot handlers templates tests $(wildcard bench)
 
-.PHONY: run check test test-sqlite test-postgres lint bench clean pass-sqlite pass-postgres
+.PHONY: run check test test-sqlite test-postgres lint bench clean pass-sqlite pass-postgres messages catalogs
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev,postgres]'
+	$(MAKE) catalogs
 	touch $(STAMP)
+
+LOCALE := templates/locale
+
+## Compile the word catalogs (.po -> .mo); a stale or missing .mo is compiled in memory anyway.
+catalogs:
+	for d in staff access; do $(BIN)/pybabel -q compile -d $(LOCALE) -D $$d; done
+
+## Extract the message keys the Slack code names into var/staff.pot (a template for a new language).
+messages: $(STAMP)
+	mkdir -p var
+	$(BIN)/pybabel -q extract -F babel.cfg --sort-output -o var/staff.pot handlers/slack
 
 ## Run the bot on its embedded default: SQLite, examples/ maildir inbox, console chat, folder outbox.
 run: $(STAMP)

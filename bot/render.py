@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 
 from bot.config import LANGUAGES, Config
+from templates.letters import LetterLoader
 
 PACKAGE_TEMPLATES = Path(str(files("templates")))
 
@@ -52,7 +53,8 @@ class Renderer:
     def __init__(self, override_dir: str | Path | None = None, default_language: str = "sv"):
         search = [str(override_dir)] if override_dir else []
         search.append(str(PACKAGE_TEMPLATES))
-        loader = jinja2.FileSystemLoader(search)
+        # A full template name first (overrides, staff texts), then a letter's formats.
+        loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(search), LetterLoader(search)])
         self.default_language = default_language
         self.env = jinja2.Environment(
             loader=loader,

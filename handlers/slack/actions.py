@@ -1,130 +1,94 @@
 """What the buttons on the call-back prompt do.
 
-Each listener acknowledges at once and then calls one function here, which
-checks that the user is on the staff list (refusals are audited), acts through
-:mod:`bot.cases` / :mod:`bot.citizen_mail` with the Slack user as actor, and
-delivers what was queued so the prompt updates in place.
+Each button is declared in :func:`register` and receives a
+:class:`~handlers.slack.context.Press`: the presser is already checked against the
+staff list (refusals are audited), the transaction is open and the case is loaded.
+The work acts through :mod:`bot.cases` / :mod:`bot.citizen_mail` with the presser as
+actor, and delivers what was queued so the prompt updates in place.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from slack_bolt import App
-from slack_sdk import WebClient
 from sqlmodel import col, select
 
-from bot.cases import audit, claim, complainant_of, get_case, snooze
+from bot.cases import audit, claim, complainant_of, snooze
 from bot.citizen_mail import NumberRequest, request_number
-from bot.db import session_scope
 from bot.errors import AlreadyClaimed
 from bot.models import Direction, Message
 from bot.redact import redact
 from bot.staff_messages import local_when
 from handlers.slack.blockkit import mention
-from handlers.slack.common import (
-    action_value,
-    answer,
-    channel_of,
-    deliver,
-    lang_of,
-    require_staff,
-    user_id_of,
+from handlers.slack.context import (
+    Button,
+    CaseValue,
+    Press,
+    SnoozeValue,
+    on_press,
+    parse_case,
+    parse_snooze,
 )
 from handlers.slack.enums import ActionId
-from handlers.slack.errors import on_buttons
 from handlers.slack.labels import say
-from handlers.slack.messages import claimed_by_other_blocks, full_text_blocks, parse_snooze_value
+from handlers.slack.messages import claimed_by_other_blocks, full_text_blocks
 from handlers.slack.modals import escalate_modal, log_call_modal
-from handlers.slack.once import acting_once, first_report, mark_handled
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
 
 log = logging.getLogger(__name__)
 
-Body = Mapping[str, Any]
 
-
-def claim_case(rt: Runtime, body: Body, client: WebClient, take_over: bool = False) -> None:
-    """"I'll call": the clicker becomes the assignee. When someone else has the case,
-    the clicker is told who, with a "take over" button; nothing changes until they press
+def claim_case(p: Press[CaseValue], take_over: bool = False) -> None:
+    """"I'll call": the presser becomes the assignee. When someone else has the case,
+    the presser is told who, with a "take over" button; nothing changes until they press
     it (``take_over``), and then the previous assignee is told."""
-    ref = action_value(body)
-    user = user_id_of(body)
-    actor = require_staff(rt, user, "take_over_claim" if take_over else "claim", ref)
     try:
-        with acting_once(rt, body) as session:
-            case = get_case(session, ref)
-            claim(session, rt.cfg, case, actor, rt.clock(), take_over=take_over)
+        claim(p.session, p.rt.cfg, p.the_case, p.actor, p.rt.clock(), take_over=take_over)
     except AlreadyClaimed as taken:
-        if not first_report(rt, body):
-            return  # a replay of a press that was already answered
-        lang = lang_of(rt)
-        answer(client, user, channel_of(body),
-               say(lang, "claimed_by_other", ref=taken.ref, user=mention(taken.assignee)),
-               claimed_by_other_blocks(lang, taken.ref, mention(taken.assignee)))
+        # Nothing changed; the press is recorded, so a replay of it is not answered again.
+        who = mention(taken.assignee)
+        p.answer(say(p.lang, "claimed_by_other", ref=taken.ref, user=who),
+                 claimed_by_other_blocks(p.lang, taken.ref, who))
         return
     if take_over:
-        answer(client, user, channel_of(body), say(lang_of(rt), "taken_over", ref=case.ref))
-    deliver(rt)
+        p.answer(say(p.lang, "taken_over", ref=p.the_case.ref))
+    p.deliver()
 
 
-def snooze_case(rt: Runtime, body: Body, client: WebClient) -> None:
-    ref, minutes = parse_snooze_value(action_value(body))
-    user = user_id_of(body)
-    actor = require_staff(rt, user, "snooze", ref)
-    now = rt.clock()
-    with acting_once(rt, body) as session:
-        case = get_case(session, ref)
-        snooze(session, rt.cfg, case, actor, now, minutes)
-    until = local_when(now + timedelta(minutes=minutes), rt.cfg, lang_of(rt))
-    answer(client, user, channel_of(body), say(lang_of(rt), "snoozed", ref=case.ref, when=until))
+def snooze_case(p: Press[SnoozeValue]) -> None:
+    now = p.rt.clock()
+    snooze(p.session, p.rt.cfg, p.the_case, p.actor, now, p.value.minutes)
+    until = local_when(now + timedelta(minutes=p.value.minutes), p.rt.cfg, p.lang)
+    p.answer(say(p.lang, "snoozed", ref=p.the_case.ref, when=until))
 
 
-def can_confirm_in_writing(rt: Runtime, ref: str) -> bool:
-    with session_scope(rt.db) as session:
-        complainant = complainant_of(session, get_case(session, ref))
-        return bool(complainant.email) and complainant.email_bounced_at is None
+def open_log_call(p: Press[CaseValue]) -> None:
+    complainant = complainant_of(p.session, p.the_case)
+    can_confirm = bool(complainant.email) and complainant.email_bounced_at is None
+    p.open_modal(log_call_modal(p.lang, p.value.ref, p.channel or "", can_confirm))
 
 
-def open_log_call(rt: Runtime, body: Body, client: WebClient) -> None:
-    ref = action_value(body)
-    require_staff(rt, user_id_of(body), "log_call", ref)
-    mark_handled(rt, body)
-    view = log_call_modal(lang_of(rt), ref, channel_of(body) or "",
-                          can_confirm_in_writing(rt, ref))
-    client.views_open(trigger_id=body["trigger_id"], view=view)
+def open_escalate(p: Press[CaseValue]) -> None:
+    # The case is loaded first: a missing case is reported now, not after typing a reason.
+    p.open_modal(escalate_modal(p.lang, p.value.ref, p.channel or ""))
 
 
-def open_escalate(rt: Runtime, body: Body, client: WebClient) -> None:
-    ref = action_value(body)
-    require_staff(rt, user_id_of(body), "escalate", ref)
-    with acting_once(rt, body) as session:
-        get_case(session, ref)  # a missing case is reported now, not after typing a reason
-    client.views_open(trigger_id=body["trigger_id"],
-                      view=escalate_modal(lang_of(rt), ref, channel_of(body) or ""))
-
-
-def show_full_text(rt: Runtime, body: Body, client: WebClient) -> None:
-    """The complaint's whole text, to the clicker only; identity numbers stay masked."""
-    ref = action_value(body)
-    user = user_id_of(body)
-    actor = require_staff(rt, user, "show_full_text", ref)
-    with acting_once(rt, body) as session:
-        case = get_case(session, ref)
-        texts = list(session.exec(
-            select(Message.body_text).where(Message.case_id == case.id,
-                                            Message.direction == Direction.INBOUND.value)
-            .order_by(col(Message.at), col(Message.id))).all())
-        audit(session, case, actor, "full_text_viewed", rt.clock())
+def show_full_text(p: Press[CaseValue]) -> None:
+    """The complaint's whole text, to the presser only; identity numbers stay masked."""
+    case = p.the_case
+    texts = list(p.session.exec(
+        select(Message.body_text).where(Message.case_id == case.id,
+                                        Message.direction == Direction.INBOUND.value)
+        .order_by(col(Message.at), col(Message.id))).all())
+    audit(p.session, case, p.actor, "full_text_viewed", p.rt.clock())
     redacted = [redact(t) for t in texts]
-    blocks = full_text_blocks(lang_of(rt), case.ref, redacted)
-    answer(client, user, channel_of(body),
-           say(lang_of(rt), "full_text_title", ref=case.ref), blocks)
+    p.answer(say(p.lang, "full_text_title", ref=case.ref),
+             full_text_blocks(p.lang, case.ref, redacted))
 
 
 NUMBER_REQUEST_LABEL = {
@@ -136,30 +100,26 @@ NUMBER_REQUEST_LABEL = {
 }
 
 
-def ask_for_number(rt: Runtime, body: Body, client: WebClient) -> None:
+def ask_for_number(p: Press[CaseValue]) -> None:
     """Email the complainant asking for a good number and time (the fallback): at most
     once per case per working day; the presser is told when nothing was sent, and why."""
-    ref = action_value(body)
-    user = user_id_of(body)
-    actor = require_staff(rt, user, "ask_for_number", ref)
-    with acting_once(rt, body) as session:
-        case = get_case(session, ref)
-        outcome = request_number(session, rt.cfg, rt.renderer, case, actor, rt.clock())
-    answer(client, user, channel_of(body),
-           say(lang_of(rt), NUMBER_REQUEST_LABEL[outcome], ref=case.ref))
+    outcome = request_number(p.session, p.rt.cfg, p.rt.renderer, p.the_case, p.actor,
+                             p.rt.clock())
+    p.answer(say(p.lang, NUMBER_REQUEST_LABEL[outcome], ref=p.the_case.ref))
     if outcome == NumberRequest.SENT:
-        deliver(rt)
+        p.deliver()
 
 
 def register(app: App, rt: Runtime) -> None:
     """Attach the prompt's button listeners to ``app``."""
 
-    on_buttons(app, rt, {
-        ActionId.CLAIM: claim_case,
-        ActionId.LOG_CALL: open_log_call,
-        ActionId.SNOOZE: snooze_case,
-        ActionId.ESCALATE: open_escalate,
-        ActionId.SHOW_FULL_TEXT: show_full_text,
-        ActionId.ASK_FOR_NUMBER: ask_for_number,
-        ActionId.TAKE_OVER_CLAIM: lambda rt, body, client: claim_case(rt, body, client, True),
+    on_press(app, rt, {
+        ActionId.CLAIM: Button(claim_case, "claim", parse_case),
+        ActionId.TAKE_OVER_CLAIM: Button(lambda p: claim_case(p, take_over=True),
+                                         "take_over_claim", parse_case),
+        ActionId.LOG_CALL: Button(open_log_call, "log_call", parse_case),
+        ActionId.SNOOZE: Button(snooze_case, "snooze", parse_snooze),
+        ActionId.ESCALATE: Button(open_escalate, "escalate", parse_case),
+        ActionId.SHOW_FULL_TEXT: Button(show_full_text, "show_full_text", parse_case),
+        ActionId.ASK_FOR_NUMBER: Button(ask_for_number, "ask_for_number", parse_case),
     })

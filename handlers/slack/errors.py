@@ -11,14 +11,13 @@ raises afterwards, and Slack would then wait three seconds for an answer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.errors import CaseNotFound, InvalidAction, NotAllowed
-from handlers.slack.common import NotOmbudsman, answer, channel_of, lang_of, user_id_of
+from handlers.slack.common import Body, NotOmbudsman, answer, channel_of, lang_of, user_id_of
 from handlers.slack.labels import say
 from handlers.slack.once import Replayed, first_report
 
@@ -43,7 +42,7 @@ def error_text(lang: str, error: BaseException) -> str | None:
     return None
 
 
-def report_error(rt: Runtime, error: BaseException, body: Mapping[str, Any],
+def report_error(rt: Runtime, error: BaseException, body: Body,
                  client: WebClient) -> None:
     text = error_text(lang_of(rt), error)
     if text is None:
@@ -54,26 +53,7 @@ def report_error(rt: Runtime, error: BaseException, body: Mapping[str, Any],
         answer(client, user, channel_of(body), text)
 
 
-ButtonWork = Callable[["Runtime", Mapping[str, Any], WebClient], None]
-
-
-def on_buttons(app: App, rt: Runtime, buttons: Mapping[str, ButtonWork]) -> None:
-    """Register one listener per ``action_id``: ack at once, then the work, with
-    domain errors reported to the clicker (see :func:`after_ack`)."""
-    for action_id, work in buttons.items():
-        app.action(action_id)(_button_listener(rt, work))
-
-
-def _button_listener(rt: Runtime, work: ButtonWork) -> Callable[..., None]:
-    # Bolt passes arguments by parameter name, so the listener takes exactly these.
-    def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        after_ack(rt, body, client, lambda: work(rt, body, client))
-
-    return listener
-
-
-def after_ack(rt: Runtime, body: Mapping[str, Any], client: WebClient,
+def after_ack(rt: Runtime, body: Body, client: WebClient,
               work: Callable[[], None]) -> None:
     """Run a listener's work; a domain error is reported to the user, not raised.
 

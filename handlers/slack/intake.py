@@ -57,6 +57,7 @@ from bot.models import (
 from bot.redact import redact
 from handlers.inbound.open_case import is_serious, phone_region, summarise
 from handlers.slack.common import (
+    Body,
     answer,
     deliver,
     lang_of,
@@ -351,7 +352,7 @@ def fetch_message(client: WebClient, channel: str, ts: str) -> dict[str, Any] | 
 # --- the work behind each listener -----------------------------------------
 
 
-def handle_message(rt: Runtime, body: Mapping[str, Any], event: Mapping[str, Any],
+def handle_message(rt: Runtime, body: Body, event: Mapping[str, Any],
                    client: WebClient, bot_user_id: str | None) -> None:
     kind = classify_message(event, rt.cfg.chat.intake_channels, bot_user_id)
     if kind == MessageKind.IGNORE:
@@ -375,7 +376,7 @@ def handle_message(rt: Runtime, body: Mapping[str, Any], event: Mapping[str, Any
         deliver(rt)
 
 
-def handle_reaction(rt: Runtime, body: Mapping[str, Any], event: Mapping[str, Any],
+def handle_reaction(rt: Runtime, body: Body, event: Mapping[str, Any],
                     client: WebClient) -> None:
     item = event.get("item") or {}
     if event.get("reaction") != rt.cfg.chat.intake_reaction or item.get("type") != "message":
@@ -399,7 +400,7 @@ def handle_reaction(rt: Runtime, body: Mapping[str, Any], event: Mapping[str, An
         deliver(rt)
 
 
-def open_register_modal(rt: Runtime, body: Mapping[str, Any], client: WebClient) -> None:
+def open_register_modal(rt: Runtime, body: Body, client: WebClient) -> None:
     require_staff(rt, user_id_of(body), "register")
     mark_handled(rt, body)
     client.views_open(trigger_id=body["trigger_id"],
@@ -422,7 +423,7 @@ def check_register(rt: Runtime, view: Mapping[str, Any]
     return form, phone, {}
 
 
-def submit_register(rt: Runtime, body: Mapping[str, Any], view: Mapping[str, Any],
+def submit_register(rt: Runtime, body: Body, view: Mapping[str, Any],
                     form: RegisterForm, phone: str | None, client: WebClient) -> None:
     user = user_id_of(body)
     actor = require_staff(rt, user, "register")

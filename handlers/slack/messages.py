@@ -55,12 +55,6 @@ def snooze_value(ref: str, minutes: int) -> str:
     return f"{ref}|{minutes}"
 
 
-def parse_snooze_value(value: str) -> tuple[str, int]:
-    """``KL-2026-000001|30`` -> (``KL-2026-000001``, 30)."""
-    ref, _, minutes = value.rpartition("|")
-    return ref, int(minutes)
-
-
 # --- pieces ----------------------------------------------------------------
 
 
@@ -207,12 +201,6 @@ def prompt_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
 def escalation_value(ref: str, escalation_id: object) -> str:
     """The value of the alert's buttons: the case and which escalation it is about."""
     return f"{ref}|{escalation_id}" if escalation_id else ref
-
-
-def parse_escalation_value(value: str) -> tuple[str, int | None]:
-    """``KL-2026-000001|7`` -> (``KL-2026-000001``, 7); a bare reference -> (ref, None)."""
-    ref, _, escalation_id = value.partition("|")
-    return ref, int(escalation_id) if escalation_id.isdigit() else None
 
 
 def escalation_actions(w: Mapping[str, str], view: CaseView, ctx: Mapping[str, Any]) -> Block:

@@ -10,7 +10,6 @@ prompt opens a modal to pick a colleague, who gets an offer DM of their own.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
@@ -18,63 +17,54 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from bot.assignment import accept_offer, decline_offer, hand_over
-from bot.cases import get_case, slack_actor
+from bot.cases import slack_actor
 from bot.errors import InvalidAction
 from bot.models import Case, CaseOffer
 from handlers.slack.blockkit import mention
 from handlers.slack.common import (
-    action_value,
-    answer,
+    Body,
     channel_of,
-    deliver,
     lang_of,
-    require_staff,
-    user_id_of,
+)
+from handlers.slack.context import (
+    Button,
+    CaseValue,
+    IdValue,
+    Press,
+    on_press,
+    parse_case,
+    parse_offer,
+    submit,
 )
 from handlers.slack.enums import ActionId, CallbackId
-from handlers.slack.errors import after_ack, on_buttons
+from handlers.slack.errors import after_ack
 from handlers.slack.labels import say
 from handlers.slack.messages import offer_answered_blocks
-from handlers.slack.modals import hand_over_modal, read_hand_over, read_metadata
+from handlers.slack.modals import hand_over_modal, read_hand_over
 from handlers.slack.ombudsman import message_ts_of
-from handlers.slack.once import acting_once
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
 
 log = logging.getLogger(__name__)
 
-Body = Mapping[str, Any]
 
-
-def offer_id_of(body: Body) -> int:
-    """The offer a DM button is about (its value); InvalidAction for anything else."""
-    value = action_value(body)
-    if not value.isdigit():
-        raise InvalidAction(f"not an offer: {value[:40]!r}")
-    return int(value)
-
-
-def answer_offer(rt: Runtime, body: Body, client: WebClient, accepted: bool) -> None:
+def answer_offer(p: Press[IdValue], accepted: bool) -> None:
     """Accept or decline the offer whose button was pressed, deliver what that queued
     (the prompt shows the new assignee; a colleague who asked is told), and update
     the DM to show the answer."""
-    user = user_id_of(body)
-    actor = require_staff(rt, user, "accept_offer" if accepted else "decline_offer")
-    now = rt.clock()
-    with acting_once(rt, body) as session:
-        offer = session.get(CaseOffer, offer_id_of(body))
-        if offer is None:
-            raise InvalidAction("this offer no longer exists")
-        case = session.get(Case, offer.case_id)
-        assert case is not None  # foreign key
-        ref = case.ref
-        if accepted:
-            accept_offer(session, rt.cfg, offer, actor, now)
-        else:
-            decline_offer(session, rt.cfg, offer, actor, now)
-    deliver(rt)
-    show_answer(rt, body, client, ref, accepted)
+    offer = p.session.get(CaseOffer, p.value.id)
+    if offer is None:
+        raise InvalidAction("this offer no longer exists")
+    case = p.session.get(Case, offer.case_id)
+    assert case is not None  # foreign key
+    ref = case.ref
+    if accepted:
+        accept_offer(p.session, p.rt.cfg, offer, p.actor, p.rt.clock())
+    else:
+        decline_offer(p.session, p.rt.cfg, offer, p.actor, p.rt.clock())
+    p.deliver()
+    p.then(lambda: show_answer(p.rt, p.body, p.client, ref, accepted))
 
 
 def show_answer(rt: Runtime, body: Body, client: WebClient, ref: str, accepted: bool) -> None:
@@ -92,37 +82,28 @@ def show_answer(rt: Runtime, body: Body, client: WebClient, ref: str, accepted: 
         log.warning("could not update the offer DM about %s", ref, exc_info=True)
 
 
-def open_hand_over(rt: Runtime, body: Body, client: WebClient) -> None:
-    ref = action_value(body)
-    require_staff(rt, user_id_of(body), "hand_over", ref)
-    with acting_once(rt, body) as session:
-        get_case(session, ref)  # a missing case is reported now, not after choosing
-    client.views_open(trigger_id=body["trigger_id"],
-                      view=hand_over_modal(lang_of(rt), ref, channel_of(body) or ""))
+def open_hand_over(p: Press[CaseValue]) -> None:
+    # The case is loaded first: a missing case is reported now, not after choosing.
+    p.open_modal(hand_over_modal(p.lang, p.value.ref, p.channel or ""))
 
 
-def record_hand_over(rt: Runtime, body: Body, view: Mapping[str, Any], to_user: str,
-                     client: WebClient) -> None:
+def record_hand_over(p: Press[CaseValue], to_user: str) -> None:
     """Ask ``to_user`` to take the case over; they get an offer DM with the buttons."""
-    meta = read_metadata(view)
-    ref = meta.get("ref", "")
-    user = user_id_of(body)
-    actor = require_staff(rt, user, "hand_over", ref)
-    with acting_once(rt, body) as session:
-        case = get_case(session, ref)
-        hand_over(session, rt.cfg, case, actor, to_user, rt.clock())
-    answer(client, user, meta.get("channel") or None,
-           say(lang_of(rt), "handed_over", ref=case.ref, user=mention(slack_actor(to_user))))
-    deliver(rt)
+    hand_over(p.session, p.rt.cfg, p.the_case, p.actor, to_user, p.rt.clock())
+    p.answer(say(p.lang, "handed_over", ref=p.the_case.ref,
+                 user=mention(slack_actor(to_user))))
+    p.deliver()
 
 
 def register(app: App, rt: Runtime) -> None:
     """Attach the offer buttons, the hand-over button and its modal to ``app``."""
 
-    on_buttons(app, rt, {
-        ActionId.ACCEPT_OFFER: lambda rt, body, client: answer_offer(rt, body, client, True),
-        ActionId.DECLINE_OFFER: lambda rt, body, client: answer_offer(rt, body, client, False),
-        ActionId.HAND_OVER: open_hand_over,
+    on_press(app, rt, {
+        ActionId.ACCEPT_OFFER: Button(lambda p: answer_offer(p, True), "accept_offer",
+                                      parse_offer),
+        ActionId.DECLINE_OFFER: Button(lambda p: answer_offer(p, False), "decline_offer",
+                                       parse_offer),
+        ActionId.HAND_OVER: Button(open_hand_over, "hand_over", parse_case),
     })
 
     @app.view(CallbackId.HAND_OVER.value)
@@ -133,4 +114,5 @@ def register(app: App, rt: Runtime) -> None:
             ack(response_action="errors", errors=to_user)
             return
         ack()
-        after_ack(rt, body, client, lambda: record_hand_over(rt, body, view, to_user, client))
+        button = Button(lambda p: record_hand_over(p, to_user), "hand_over", parse_case)
+        after_ack(rt, body, client, lambda: submit(rt, body, client, view, button))

@@ -37,33 +37,40 @@ from bot.outbox import ESCALATION_REASON_TEXT
 from bot.staff_messages import case_view, local_when
 from handlers.slack.blockkit import esc, mention
 from handlers.slack.common import (
-    action_value,
-    answer,
+    Body,
     channel_of,
-    deliver,
     lang_of,
-    require_ombudsman,
-    user_id_of,
+)
+from handlers.slack.context import (
+    Button,
+    CaseValue,
+    EscalationValue,
+    PlanValue,
+    Press,
+    Who,
+    on_press,
+    parse_case,
+    parse_escalation,
+    parse_plan,
+    submit,
 )
 from handlers.slack.enums import ActionId, CallbackId
-from handlers.slack.errors import after_ack, on_buttons
+from handlers.slack.errors import after_ack
 from handlers.slack.home import due_day, publish_home
 from handlers.slack.labels import say, words
-from handlers.slack.messages import build_blocks, parse_escalation_value
+from handlers.slack.messages import build_blocks
 from handlers.slack.modals import (
     ActionPlanForm,
     action_plan_modal,
     read_action_plan_form,
-    read_metadata,
 )
-from handlers.slack.once import acting_once
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
 
 log = logging.getLogger(__name__)
 
-Body = Mapping[str, Any]
+OMBUDSMAN = Who.OMBUDSMAN
 
 # The due date the modal suggests: two weeks gives a manager time to write a real plan.
 DEFAULT_PLAN_DAYS = 14
@@ -160,100 +167,81 @@ def refresh_alert(rt: Runtime, body: Body, client: WebClient, ref: str,
         log.warning("could not update the escalation alert of %s", case.ref, exc_info=True)
 
 
-def take_over(rt: Runtime, body: Body, client: WebClient) -> None:
+def then_refresh_alert(p: Press[EscalationValue], escalation_id: int | None) -> None:
+    ref = p.the_case.ref
+    p.then(lambda: refresh_alert(p.rt, p.body, p.client, ref, escalation_id))
+
+
+def take_over(p: Press[EscalationValue]) -> None:
     """The ombudsman takes the case: they become its assignee."""
-    ref, escalation_id = parse_escalation_value(action_value(body))
-    user = user_id_of(body)
-    actor = require_ombudsman(rt, user, "take_over", ref)
-    now = rt.clock()
-    with acting_once(rt, body) as session:
-        case = get_case(session, ref)
-        claim(session, rt.cfg, case, actor, now, take_over=True)
-        audit(session, case, actor, "taken_over", now)
-    answer(client, user, channel_of(body), say(lang_of(rt), "taken_over", ref=case.ref))
-    refresh_alert(rt, body, client, case.ref, escalation_id)
-    deliver(rt)  # the staff prompt shows the new assignee
+    now = p.rt.clock()
+    claim(p.session, p.rt.cfg, p.the_case, p.actor, now, take_over=True)
+    audit(p.session, p.the_case, p.actor, "taken_over", now)
+    p.answer(say(p.lang, "taken_over", ref=p.the_case.ref))
+    then_refresh_alert(p, p.value.escalation_id)
+    p.deliver()  # the staff prompt shows the new assignee
 
 
-def acknowledge(rt: Runtime, body: Body, client: WebClient) -> None:
+def acknowledge(p: Press[EscalationValue]) -> None:
     """The ombudsman has seen the escalation; the alert says who and when."""
-    ref, escalation_id = parse_escalation_value(action_value(body))
-    actor = require_ombudsman(rt, user_id_of(body), "acknowledge_escalation", ref)
-    now = rt.clock()
-    with acting_once(rt, body) as session:
-        case = get_case(session, ref)
-        escalation = find_escalation(session, case, escalation_id)
-        if escalation.acknowledged_at is None:  # a second press changes nothing
-            escalation.acknowledged_at = now
-            audit(session, case, actor, "escalation_acknowledged", now,
-                  escalation_id=escalation.id)
-        escalation_id = escalation.id
-    refresh_alert(rt, body, client, case.ref, escalation_id)
+    now = p.rt.clock()
+    escalation = find_escalation(p.session, p.the_case, p.value.escalation_id)
+    if escalation.acknowledged_at is None:  # a second press changes nothing
+        escalation.acknowledged_at = now
+        audit(p.session, p.the_case, p.actor, "escalation_acknowledged", now,
+              escalation_id=escalation.id)
+    then_refresh_alert(p, escalation.id)
 
 
-def open_action_plan(rt: Runtime, body: Body, client: WebClient) -> None:
-    ref, _ = parse_escalation_value(action_value(body))
-    require_ombudsman(rt, user_id_of(body), "ask_for_action_plan", ref)
-    with acting_once(rt, body) as session:
-        case = get_case(session, ref)  # a missing case is reported now, not after typing
-    initial_due = today(rt) + timedelta(days=DEFAULT_PLAN_DAYS)
-    client.views_open(trigger_id=body["trigger_id"], view=action_plan_modal(
-        lang_of(rt), case.ref, channel_of(body) or "", initial_due))
+def open_action_plan(p: Press[EscalationValue]) -> None:
+    # The case is loaded first: a missing case is reported now, not after typing.
+    initial_due = today(p.rt) + timedelta(days=DEFAULT_PLAN_DAYS)
+    p.open_modal(action_plan_modal(p.lang, p.the_case.ref, p.channel or "", initial_due))
 
 
-def plan_request_text(rt: Runtime, by: str, ref: str, due: str, steps: str) -> str:
+def plan_request_text(lang: str, by: str, ref: str, due: str, steps: str) -> str:
     """The DM to the plan's owner; the steps are escaped (typed text, never mentions)."""
-    lang = lang_of(rt)
     return "\n".join([say(lang, "plan_dm", by=mention(by), ref=ref, due=due),
                       f"*{say(lang, 'plan_dm_steps')}*", esc(steps, 5000)])
 
 
-def record_action_plan(rt: Runtime, body: Body, view: Mapping[str, Any], form: ActionPlanForm,
-                       client: WebClient) -> None:
+def record_action_plan(p: Press[CaseValue], form: ActionPlanForm) -> None:
     """Record the plan and queue a DM to its owner with the case reference and due date."""
-    meta = read_metadata(view)
-    ref = meta.get("ref", "")
-    user = user_id_of(body)
-    actor = require_ombudsman(rt, user, "ask_for_action_plan", ref)
-    now = rt.clock()
-    due_at = end_of_day(form.due, rt.cfg)
-    due = due_day(due_at, rt.cfg, lang_of(rt))
-    with acting_once(rt, body) as session:
-        case = get_case(session, ref)
-        plan = add_action_plan(session, rt.cfg, case, actor, now,
-                               owner=slack_actor(form.owner), steps=form.steps, due_at=due_at)
-        enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"action-plan-request:{plan.id}",
-                payload={"op": "raw", "user": form.owner,
-                         "text": plan_request_text(rt, actor, case.ref, due, form.steps)},
-                case=case, now=now)
-    answer(client, user, meta.get("channel") or None,
-           say(lang_of(rt), "plan_requested", ref=case.ref,
-               owner=mention(slack_actor(form.owner)), due=due))
-    deliver(rt)
+    now, case = p.rt.clock(), p.the_case
+    due_at = end_of_day(form.due, p.rt.cfg)
+    due = due_day(due_at, p.rt.cfg, p.lang)
+    plan = add_action_plan(p.session, p.rt.cfg, case, p.actor, now,
+                           owner=slack_actor(form.owner), steps=form.steps, due_at=due_at)
+    enqueue(p.session, kind=OutboxKind.CHAT, dedupe_key=f"action-plan-request:{plan.id}",
+            payload={"op": "raw", "user": form.owner,
+                     "text": plan_request_text(p.lang, p.actor, case.ref, due, form.steps)},
+            case=case, now=now)
+    p.answer(say(p.lang, "plan_requested", ref=case.ref,
+                 owner=mention(slack_actor(form.owner)), due=due))
+    p.deliver()
 
 
 # --- App Home ------------------------------------------------------------------
 
 
-def follow_up_done(rt: Runtime, body: Body, client: WebClient) -> None:
+def follow_up_done(p: Press[PlanValue]) -> None:
     """The ombudsman has followed up the case's open action plan: it is done."""
-    ref, _, plan = action_value(body).partition("|")
-    user = user_id_of(body)
-    actor = require_ombudsman(rt, user, "follow_up_done", ref)
-    with acting_once(rt, body) as session:
-        complete_action_plan(session, rt.cfg, get_case(session, ref), actor, rt.clock(),
-                             plan_id=int(plan) if plan.isdigit() else None)
-    publish_home(rt, {"user": user, "tab": "home"}, client)
+    complete_action_plan(p.session, p.rt.cfg, p.the_case, p.actor, p.rt.clock(),
+                         plan_id=p.value.plan_id)
+    p.then(lambda: publish_home(p.rt, {"user": p.user, "tab": "home"}, p.client))
 
 
 def register(app: App, rt: Runtime) -> None:
     """Attach the ombudsman's button and modal listeners to ``app``."""
 
-    on_buttons(app, rt, {
-        ActionId.TAKE_OVER: take_over,
-        ActionId.ASK_FOR_ACTION_PLAN: open_action_plan,
-        ActionId.ACKNOWLEDGE_ESCALATION: acknowledge,
-        ActionId.FOLLOW_UP_DONE: follow_up_done,
+    on_press(app, rt, {
+        ActionId.TAKE_OVER: Button(take_over, "take_over", parse_escalation, OMBUDSMAN),
+        ActionId.ASK_FOR_ACTION_PLAN: Button(open_action_plan, "ask_for_action_plan",
+                                             parse_escalation, OMBUDSMAN),
+        ActionId.ACKNOWLEDGE_ESCALATION: Button(acknowledge, "acknowledge_escalation",
+                                                parse_escalation, OMBUDSMAN),
+        ActionId.FOLLOW_UP_DONE: Button(follow_up_done, "follow_up_done", parse_plan,
+                                        OMBUDSMAN),
     })
 
     @app.view(CallbackId.ACTION_PLAN.value)
@@ -264,4 +252,6 @@ def register(app: App, rt: Runtime) -> None:
             ack(response_action="errors", errors=form)
             return
         ack()
-        after_ack(rt, body, client, lambda: record_action_plan(rt, body, view, form, client))
+        button = Button(lambda p: record_action_plan(p, form), "ask_for_action_plan",
+                        parse_case, OMBUDSMAN)
+        after_ack(rt, body, client, lambda: submit(rt, body, client, view, button))

@@ -33,13 +33,13 @@ from sqlmodel import Session
 
 from bot.db import session_scope
 from bot.models import ProcessedEvent
+from handlers.slack.common import Body
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
 
 log = logging.getLogger(__name__)
 
-Body = Mapping[str, Any]
 
 
 class Replayed(Exception):

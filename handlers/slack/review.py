@@ -15,22 +15,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
-from slack_sdk import WebClient
 
-from bot.errors import InvalidAction
 from bot.review import ReviewResult, ReviewView, dismiss, open_as_case
 from handlers.slack.blockkit import button, context, esc, fields, header, mention, section
-from handlers.slack.common import (
-    action_value,
-    answer,
-    channel_of,
-    deliver,
-    lang_of,
-    require_staff,
-    user_id_of,
-)
+from handlers.slack.context import Button, IdValue, Press, on_press, parse_review
 from handlers.slack.enums import ActionId, BlockId
-from handlers.slack.errors import on_buttons
 from handlers.slack.labels import say, words
 from handlers.slack.messages import age_text, staff_language
 
@@ -38,7 +27,6 @@ if TYPE_CHECKING:
     from bot.wiring import Runtime
 
 Block = dict[str, Any]
-Body = Mapping[str, Any]
 
 
 # --- the post -------------------------------------------------------------------
@@ -84,45 +72,37 @@ def review_blocks(view: ReviewView, ctx: Mapping[str, Any]) -> list[Block]:
 # --- the buttons ----------------------------------------------------------------
 
 
-def review_id_of(body: Body) -> int:
-    value = action_value(body)
-    if not value.isdigit():
-        raise InvalidAction(f"not a review item: {value[:40]!r}")
-    return int(value)
-
-
-def tell(rt: Runtime, body: Body, client: WebClient, result: ReviewResult) -> None:
+def tell(p: Press[IdValue], result: ReviewResult) -> None:
     """Tell the presser what happened: done now, or decided before (by whom)."""
-    lang = lang_of(rt)
     if not result.changed:
-        text = say(lang, "review_already", user=mention(result.decided_by))
+        text = say(p.lang, "review_already", user=mention(result.decided_by))
     elif result.decision == "opened":
-        text = say(lang, "review_opened_now", ref=result.case_ref or "")
+        text = say(p.lang, "review_opened_now", ref=result.case_ref or "")
     else:
-        text = say(lang, "review_dismissed_now")
-    answer(client, user_id_of(body), channel_of(body), text)
+        text = say(p.lang, "review_dismissed_now")
+    p.answer(text)
 
 
-def open_review(rt: Runtime, body: Body, client: WebClient) -> None:
+def open_review(p: Press[IdValue]) -> None:
     """"Open as case": the message becomes a case with the normal call-back prompt."""
-    actor = require_staff(rt, user_id_of(body), "review_open")
-    result = open_as_case(rt.db, rt.services, review_id_of(body), actor)
-    tell(rt, body, client, result)
-    deliver(rt)  # the post shows the decision; the prompt goes out
+    tell(p, open_as_case(p.rt.db, p.rt.services, p.value.id, p.actor))
+    p.deliver()  # the post shows the decision; the prompt goes out
 
 
-def dismiss_review(rt: Runtime, body: Body, client: WebClient) -> None:
+def dismiss_review(p: Press[IdValue]) -> None:
     """"Not a complaint": the item is resolved; the message stays stored."""
-    actor = require_staff(rt, user_id_of(body), "review_dismiss")
-    result = dismiss(rt.db, rt.cfg, review_id_of(body), actor, rt.clock())
-    tell(rt, body, client, result)
-    deliver(rt)
+    tell(p, dismiss(p.rt.db, p.rt.cfg, p.value.id, p.actor, p.rt.clock()))
+    p.deliver()
 
 
 def register(app: App, rt: Runtime) -> None:
     """Attach the review lane's buttons to ``app``."""
 
-    on_buttons(app, rt, {
-        ActionId.REVIEW_OPEN: open_review,
-        ActionId.REVIEW_DISMISS: dismiss_review,
+    # Deciding opens its own transactions and is idempotent (a second press is told who
+    # decided), so these buttons get no session from the middleware.
+    on_press(app, rt, {
+        ActionId.REVIEW_OPEN: Button(open_review, "review_open", parse_review,
+                                     own_transactions=True),
+        ActionId.REVIEW_DISMISS: Button(dismiss_review, "review_dismiss", parse_review,
+                                        own_transactions=True),
     })

@@ -1,0 +1,95 @@
+"""The word catalogs: complete in sv, nb, nn and en, and every key the code names exists."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from handlers.slack.labels import say, words
+from templates.catalogs import (
+    DOMAINS,
+    LANGUAGES,
+    extract_keys,
+    keys_in_source,
+    load,
+    messages,
+    placeholders,
+    po_path,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+# Where each domain's keys are named in code.
+USERS = {"staff": sorted((ROOT / "handlers" / "slack").glob("*.py")),
+         "access": [ROOT / "bot" / "privacy.py"]}
+
+
+def _read(domain: str, lang: str) -> dict[str, tuple[str, bool]]:
+    with po_path(domain, lang).open("rb") as fh:
+        catalog = read_po(fh)
+    return {str(m.id): (str(m.string or ""), m.fuzzy) for m in catalog if m.id}
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_every_message_is_translated_in_every_language(domain: str) -> None:
+    swedish = _read(domain, "sv")
+    assert len(swedish) > 50
+    for lang in LANGUAGES:
+        table = _read(domain, lang)
+        assert set(table) == set(swedish), (lang, set(table) ^ set(swedish))
+        for key, (text, fuzzy) in table.items():
+            assert text.strip(), f"{domain}/{lang}: {key} is not translated"
+            assert not fuzzy, f"{domain}/{lang}: {key} is marked fuzzy"
+            assert placeholders(text) == placeholders(swedish[key][0]), (
+                f"{domain}/{lang}: {key} has other placeholders than Swedish")
+
+
+def test_the_call_method_has_seven_steps_in_every_language() -> None:
+    for lang in LANGUAGES:
+        assert len(words(lang)["method_steps"].split("|")) == 7, lang
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_every_key_named_in_code_is_in_the_catalog(domain: str) -> None:
+    known = set(messages(domain, "sv"))
+    used = {(path.name, key) for path in USERS[domain]
+            for _, key in keys_in_source(path.read_text(encoding="utf-8"))}
+    assert len(used) > 20
+    missing = sorted(f"{name}: {key}" for name, key in used if key not in known)
+    assert not missing, missing
+
+
+def test_the_extractor_finds_keys_the_way_code_names_them() -> None:
+    source = b'w = words(lang)\nx = w["review_open"] + say(lang, "claim", ref=r)\n' \
+             b'y = words("sv")["home_more"]\nz = other["not_a_key"]\n'
+    found = [(line, key) for line, _, key, _ in extract_keys(io.BytesIO(source), (), (), {})]
+    assert sorted(found) == [(2, "claim"), (2, "review_open"), (3, "home_more")]
+
+
+def test_words_come_from_the_catalog_with_swedish_as_fallback() -> None:
+    assert say("sv", "title_open", ref="K-1") == "☎️ Ring tillbaka: K-1"
+    assert say("en", "claim") == "I'll call"
+    assert say("xx", "claim") == say("sv", "claim") == "Jag ringer"
+
+
+def test_a_compiled_catalog_says_the_same_as_its_source(tmp_path: Path) -> None:
+    # The build compiles .po -> .mo with Babel; the .mo must carry every word.
+    for domain in DOMAINS:
+        for lang in LANGUAGES:
+            target = tmp_path / lang / "LC_MESSAGES"
+            target.mkdir(parents=True, exist_ok=True)
+            (target / f"{domain}.po").write_bytes(po_path(domain, lang).read_bytes())
+        subprocess.run([str(Path(sys.executable).parent / "pybabel"), "-q", "compile",
+                        "-d", str(tmp_path), "-D", domain], check=True,
+                       env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        for lang in LANGUAGES:
+            with (tmp_path / lang / "LC_MESSAGES" / f"{domain}.mo").open("rb") as fh:
+                compiled = {str(m.id): m.string for m in read_mo(fh) if m.id}
+            source = {str(m.id): m.string for m in load(domain, lang) if m.id}
+            assert compiled == source, (domain, lang)
