@@ -15,13 +15,13 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bot import db
 from bot.clock import Clock, system_clock
 from bot.config import Config, Secrets, load_secrets
-from bot.outbox import Outlets
-from bot.pipeline import Services
 from bot.ports import Chat, Mailbox, Mailer
-from bot.render import Renderer, renderer_for
+from bot.presenters.render import Renderer, renderer_for
+from bot.runners.outbox import Outlets
+from bot.runners.pipeline import Services
+from bot.store import db
 
 log = logging.getLogger(__name__)
 

@@ -44,9 +44,9 @@ from imapclient import IMAPClient
 from sqlmodel import Session
 
 from bot.config import LOOPBACK_HOSTS, ConfigError, MailboxConfig, Secrets
-from bot.db import session_scope
-from bot.models import MailboxState
 from bot.ports import InboundMail
+from bot.store.db import session_scope
+from bot.store.models import MailboxState
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.cases import (
+from bot.actions.cases import (
     SYSTEM_ACTOR,
     NewComplaint,
     complainant_of,
@@ -27,9 +27,9 @@ from bot.mail.extract import (
     own_words,
     serious_keywords_in,
 )
-from bot.models import EscalationReason, Source, Status
-from bot.pipeline import InboundContext
 from bot.redact import redact
+from bot.runners.pipeline import InboundContext
+from bot.store.models import EscalationReason, Source, Status
 
 
 def is_serious(text: str, keywords: tuple[str, ...]) -> bool:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.cases import enqueue, unique_key
-from bot.models import OutboxKind
-from bot.pipeline import InboundContext
+from bot.actions.cases import enqueue, unique_key
+from bot.runners.pipeline import InboundContext
+from bot.store.models import OutboxKind
 
 
 def process(ctx: InboundContext) -> None:

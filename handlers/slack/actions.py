@@ -2,7 +2,7 @@
 
 Each listener acknowledges at once and then calls one function here, which
 checks that the user is on the staff list (refusals are audited), acts through
-:mod:`bot.cases` / :mod:`bot.citizen_mail` with the Slack user as actor, and
+:mod:`bot.actions.cases` / :mod:`bot.actions.citizen_mail` with the Slack user as actor, and
 delivers what was queued so the prompt updates in place.
 """
 
@@ -17,13 +17,13 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from sqlmodel import col, select
 
-from bot.cases import audit, claim, complainant_of, get_case, snooze
-from bot.citizen_mail import NumberRequest, request_number
-from bot.db import session_scope
+from bot.actions.cases import audit, claim, complainant_of, get_case, snooze
+from bot.actions.citizen_mail import NumberRequest, request_number
 from bot.errors import AlreadyClaimed
-from bot.models import Direction, Message
+from bot.presenters.staff_messages import local_when
 from bot.redact import redact
-from bot.staff_messages import local_when
+from bot.store.db import session_scope
+from bot.store.models import Direction, Message
 from handlers.slack.blockkit import mention
 from handlers.slack.common import (
     action_value,

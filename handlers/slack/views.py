@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.cases import close_case, complainant_of, escalate, get_case, log_contact
-from bot.citizen_mail import send_confirmation
-from bot.models import EscalationReason
+from bot.actions.cases import close_case, complainant_of, escalate, get_case, log_contact
+from bot.actions.citizen_mail import send_confirmation
+from bot.store.models import EscalationReason
 from handlers.slack.common import answer, deliver, lang_of, require_staff, user_id_of
 from handlers.slack.enums import BlockId, CallbackId
 from handlers.slack.errors import after_ack

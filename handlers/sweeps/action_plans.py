@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 
-from bot.calendar import WorkingCalendar
-from bot.cases import audit, enqueue
-from bot.db import session_scope
-from bot.models import ActionPlan, Case, OutboxKind
+from bot.actions.cases import audit, enqueue
+from bot.domain.calendar import WorkingCalendar
+from bot.store.db import session_scope
+from bot.store.models import ActionPlan, Case, OutboxKind
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime

@@ -4,7 +4,7 @@ lightest load, and move unanswered offers on.
 Runs in working hours only. First every open offer is settled (taken,
 withdrawn, or expired after ``answer_within_minutes`` working minutes); then
 each case unclaimed for ``offer_after_minutes`` working minutes, with no open
-offer, is offered to whom :func:`bot.domain.assignment.choose_assignee`
+offer, is offered to whom :func:`bot.domain.fair_share.choose_assignee`
 picks among today's roster, leaving out anyone already asked about it. Each
 case is handled in its own transaction with its row locked, so two instances
 never offer the same case twice and one failure never stops the others.
@@ -18,18 +18,18 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from bot.assignment import (
+from bot.actions.assignment import (
     day_facts,
     last_offered_user,
     offer_case,
     settle_offer,
 )
-from bot.calendar import WorkingCalendar
+from bot.actions.roster import on_duty, slack_client, today_roster
 from bot.config import Config
-from bot.db import session_scope
-from bot.domain.assignment import choose_assignee
-from bot.models import Case, CaseOffer, Status
-from bot.roster import on_duty, slack_client, today_roster
+from bot.domain.calendar import WorkingCalendar
+from bot.domain.fair_share import choose_assignee
+from bot.store.db import session_scope
+from bot.store.models import Case, CaseOffer, Status
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime

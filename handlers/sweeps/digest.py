@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from bot.calendar import WorkingCalendar
-from bot.cases import enqueue
+from bot.actions.cases import enqueue
 from bot.config import Config
-from bot.db import session_scope
-from bot.models import Audit, Case, OutboxKind, Status
+from bot.domain.calendar import WorkingCalendar
 from bot.redact import redact
+from bot.store.db import session_scope
+from bot.store.models import Audit, Case, OutboxKind, Status
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime

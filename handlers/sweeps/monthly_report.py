@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bot.calendar import WorkingCalendar
-from bot.cases import enqueue
-from bot.db import session_scope
-from bot.models import Case, Outbox, OutboxKind
-from bot.reports import monthly_summary
+from bot.actions.cases import enqueue
+from bot.domain.calendar import WorkingCalendar
+from bot.presenters.reports import monthly_summary
+from bot.store.db import session_scope
+from bot.store.models import Case, Outbox, OutboxKind
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime

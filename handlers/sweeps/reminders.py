@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.calendar import WorkingCalendar
-from bot.cases import (
+from bot.actions.cases import (
     audit,
     enqueue,
     enqueue_prompt_refresh,
@@ -26,9 +25,10 @@ from bot.cases import (
     slack_user,
 )
 from bot.config import Config
-from bot.db import session_scope
+from bot.domain.calendar import WorkingCalendar
 from bot.domain.ladder import ActionKind, CaseSnapshot, LadderPolicy, next_action
-from bot.models import Case, ContactAttempt, Escalation, EscalationReason, OutboxKind, Outcome
+from bot.store.db import session_scope
+from bot.store.models import Case, ContactAttempt, Escalation, EscalationReason, OutboxKind, Outcome
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime

@@ -15,11 +15,11 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from bot import db
 from bot.adapters.imap import ImapMailbox
 from bot.config import ConfigError, MailboxConfig, Secrets, parse_config
-from bot.models import MailboxState
 from bot.ports import InboundMail
+from bot.store import db
+from bot.store.models import MailboxState
 
 if TYPE_CHECKING:
     from tests.support.dovecot import Dovecot, ImapUser

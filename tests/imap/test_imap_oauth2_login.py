@@ -18,10 +18,10 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from bot import db
 from bot.adapters.imap import ImapMailbox
 from bot.adapters.oauth2 import ClientCredentialsTokens
 from bot.config import MailboxConfig, OAuth2Config, Secrets
+from bot.store import db
 
 if TYPE_CHECKING:
     from tests.support.dovecot import Dovecot

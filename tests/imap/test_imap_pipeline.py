@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from bot.adapters.imap import ImapMailbox
 from bot.clock import FixedClock
 from bot.config import Secrets
-from bot.service import watch_mailbox
+from bot.runners.service import watch_mailbox
 from tests.conftest import make_config
 from tests.harness import Bot, email
 

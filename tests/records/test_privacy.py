@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from bot.actions.privacy import Person, subject_access
 from bot.clock import FixedClock
-from bot.db import session_scope
-from bot.privacy import Person, subject_access
+from bot.store.db import session_scope
 from tests.records.clirun import run as cli
 from tests.records.people import ANNA_BODY, ANNA_NOTE, BERTIL_BODY, BERTIL_NOTE, two_people
 

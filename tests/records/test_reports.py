@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.cases import NewComplaint, close_case, escalate, log_contact, open_case, reopen
+from bot.actions.cases import NewComplaint, close_case, escalate, log_contact, open_case, reopen
 from bot.config import Config
-from bot.db import session_scope
-from bot.models import ActionPlan, EscalationReason, Outcome, Resolution
-from bot.reports import build_report, monthly_summary, percentile
+from bot.presenters.reports import build_report, monthly_summary, percentile
+from bot.store.db import session_scope
+from bot.store.models import ActionPlan, EscalationReason, Outcome, Resolution
 from tests.records.history import STAFF, STHLM, published_history
 from tests.test_cli import cli, write_config
 

@@ -13,9 +13,9 @@ from types import ModuleType
 
 import pytest
 
-from bot import pipeline
 from bot.errors import NeedsReview
-from bot.pipeline import InboundContext
+from bot.runners import pipeline
+from bot.runners.pipeline import InboundContext
 
 
 def process(ctx: InboundContext) -> None:
