@@ -30,7 +30,8 @@ RENDERER = Renderer()
 
 
 def citizen_context(**overrides: Any) -> dict[str, Any]:
-    """What ``bot.actions.citizen_mail`` passes: ``citizen_context()`` plus the confirmation extras."""
+    """What ``bot.actions.citizen_mail`` passes: ``citizen_context()`` plus the confirmation
+    extras."""
     context: dict[str, Any] = {
         "ref": REF, "name": "Anna Andersson", "phone": "070-123 45 67",
         "call_within_days": 1, "organisation": "Exempel kommun", "org_phone": "08-123 456 78",

@@ -10,20 +10,31 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from bot.actions.care import after_hard_call, tell_taken_over
+from bot.actions.trail import (  # noqa: F401 - imported from here by callers
+    ABOUT_OTHERS,
+    CLI_ACTOR_PREFIX,
+    OTHER_SENDER,
+    SYSTEM_ACTOR,
+    audit,
+    authorize,
+    enqueue,
+    is_ombudsman,
+    slack_actor,
+    slack_user,
+    unique_key,
+)
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.ladder import LadderPolicy, first_contact_due
-from bot.errors import AlreadyClaimed, CaseNotFound, InvalidAction, NotAllowed
+from bot.errors import AlreadyClaimed, CaseNotFound, InvalidAction
 from bot.redact import redact
 from bot.store.models import (
     ActionPlan,
@@ -34,89 +45,15 @@ from bot.store.models import (
     Escalation,
     EscalationReason,
     Message,
-    Outbox,
     OutboxKind,
     Outcome,
     Resolution,
     Status,
 )
+from bot.store.queries import complainant_of, mentioned_refs, phone_alternatives
 from bot.store.refs import allocate_ref
 
 log = logging.getLogger(__name__)
-
-CLI_ACTOR_PREFIX = "cli:"
-# The classification of a message kept on a case that came from someone other than its
-# complainant and staff (a stranger's reply in an intake thread): recorded, acts on nothing.
-OTHER_SENDER = "other_sender"
-# Audit entries on a case about someone else (another person's case that mentions this one,
-# a stranger's reply): kept for staff, left out of the complainant's subject-access export.
-ABOUT_OTHERS = frozenset({"mentioned_by_case", "other_sender_message"})
-SYSTEM_ACTOR = "system"
-
-
-# --- who may act -----------------------------------------------------------
-
-
-def slack_actor(user_id: str) -> str:
-    return f"slack:{user_id}"
-
-
-def slack_user(actor: str | None) -> str | None:
-    """The Slack user id of a ``slack:U…`` actor; None for anyone else."""
-    return actor[6:] if actor and actor.startswith("slack:") else None
-
-
-def is_ombudsman(cfg: Config, actor: str) -> bool:
-    return actor.startswith(CLI_ACTOR_PREFIX) or slack_user(actor) in cfg.chat.ombudsman_users
-
-
-def authorize(cfg: Config, actor: str) -> None:
-    """Raise :class:`NotAllowed` unless ``actor`` may act on cases.
-
-    The command line is the operator's own shell and is trusted; in Slack only
-    ``staff_users`` and ``ombudsman_users`` may act.
-    """
-    if actor.startswith(CLI_ACTOR_PREFIX) or actor == SYSTEM_ACTOR:
-        return
-    user = slack_user(actor)
-    if user is not None and (user in cfg.chat.staff_users or user in cfg.chat.ombudsman_users):
-        return
-    raise NotAllowed("you are not on the staff list for complaints")
-
-
-# --- audit and outbox ------------------------------------------------------
-
-
-def audit(session: Session, case: Case | None, actor: str, action: str, now: datetime,
-          **detail: Any) -> None:
-    """Append one entry to the audit trail. Detail must hold no complaint text."""
-    session.add(Audit(case_id=case.id if case else None, at=now, actor=actor, action=action,
-                      detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True)))
-
-
-def enqueue(session: Session, *, kind: OutboxKind, dedupe_key: str, payload: dict[str, Any],
-            case: Case | None, now: datetime, not_before: datetime | None = None) -> bool:
-    """Queue a side effect once: a second call with the same ``dedupe_key`` does nothing.
-
-    Returns True when the entry was new.
-    """
-    table = Outbox.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = session.execute(
-        insert(table)
-        .values(kind=kind.value, case_id=case.id if case else None, dedupe_key=dedupe_key,
-                payload=json.dumps(payload, ensure_ascii=False, sort_keys=True),
-                status="pending", attempts=0, next_try_at=not_before or now, created_at=now)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(table.c.id)  # a row back means it was inserted (rowcount is -1 on psycopg)
-    )
-    return result.first() is not None
-
-
-def unique_key(prefix: str) -> str:
-    return f"{prefix}:{uuid.uuid4().hex}"
-
 
 def enqueue_prompt_refresh(session: Session, case: Case, now: datetime) -> None:
     """Re-render the staff prompt in place (or post it, if it was never posted)."""
@@ -139,12 +76,6 @@ def get_case_by_id(session: Session, case_id: int) -> Case:
     if case is None:
         raise CaseNotFound(f"no case with id {case_id}")
     return case
-
-
-def complainant_of(session: Session, case: Case) -> Complainant:
-    c = session.get(Complainant, case.complainant_id)
-    assert c is not None  # foreign key
-    return c
 
 
 # --- opening ---------------------------------------------------------------
@@ -243,34 +174,6 @@ def set_case_phone(session: Session, case: Case, phone: str | None, now: datetim
     return True
 
 
-def phone_alternatives(session: Session, case: Case) -> list[str]:
-    """Other numbers the same person gave: earlier on this case, on their other cases, and
-    on their complainant record. Shown next to the number to call, never instead of it."""
-    found = list(reversed(case.previous_phones.split()))  # the latest first
-    others = session.exec(select(Case.phone).where(Case.complainant_id == case.complainant_id,
-                                                   Case.id != case.id)
-                          .order_by(col(Case.received_at).desc(), col(Case.id).desc())).all()
-    found += [p for p in others if p]
-    record = complainant_of(session, case).phone
-    if record:
-        found.append(record)
-    alternatives: list[str] = []
-    for number in found:
-        if number != case.phone and number not in alternatives:
-            alternatives.append(number)
-    return alternatives
-
-
-def mentioned_refs(session: Session, case: Case) -> list[str]:
-    """Cases this one mentions: the message that opened it pointed at them (a reference
-    or a reply) but came from someone else, so it could not join them."""
-    rows = session.exec(select(Audit.detail).where(Audit.case_id == case.id,
-                                                   Audit.action == "mentions_case")
-                        .order_by(col(Audit.id))).all()
-    refs = [str(json.loads(d).get("ref") or "") for d in rows]
-    return [r for r in dict.fromkeys(refs) if r]
-
-
 def note_mention(session: Session, new_case: Case, old_case: Case, now: datetime,
                  via: str) -> None:
     """``new_case`` was opened by someone else pointing at ``old_case``: both audit trails
@@ -333,8 +236,7 @@ def claim(session: Session, cfg: Config, case: Case, actor: str, now: datetime, 
         audit(session, case, actor, "claimed", now)
     else:
         audit(session, case, actor, "claimed", now, taken_over_from=previous)
-        if tell_previous:  # imported here: bot.actions.assignment imports this module
-            from bot.actions.assignment import tell_taken_over
+        if tell_previous:
             tell_taken_over(session, cfg, case, previous, actor, now)
     enqueue_prompt_refresh(session, case, now)
 
@@ -363,7 +265,6 @@ def log_contact(session: Session, cfg: Config, case: Case, actor: str, now: date
     audit(session, case, actor, "contact_logged", now, outcome=outcome.value, hard=hard,
           remedy=remedy or None)
     if hard:  # thank the caller, offer a debrief (imported here: it imports this module)
-        from bot.actions.assignment import after_hard_call
         after_hard_call(session, cfg, case, actor, now)
     enqueue_prompt_refresh(session, case, now)
     return attempt

@@ -123,16 +123,6 @@ def on_duty(entries: list[RosterEntry]) -> list[str]:
 
 
 def slack_client(rt: Runtime) -> WebClient | None:
-    """The Web API client for roster look-ups; None with console chat.
-
-    Tests (and the Slack app) hand theirs in as ``overrides["slack_client"]``.
-    """
-    if rt.cfg.chat.kind != "slack":
-        return None
-    if "slack_client" in rt.overrides:
-        client: WebClient = rt.overrides["slack_client"]
-        return client
-    from bot.adapters.slack_chat import make_web_client
-
-    assert rt.secrets is not None and rt.secrets.slack_bot_token is not None
-    return make_web_client(rt.cfg.chat, rt.secrets.slack_bot_token.get_secret_value())
+    """The Web API client for roster look-ups; None with console chat (see
+    :meth:`bot.wiring.Runtime.web_client`)."""
+    return rt.web_client()

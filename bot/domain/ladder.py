@@ -38,7 +38,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from bot.domain.calendar import WorkingCalendar
-from bot.store.models import EscalationReason  # the same words as the escalation rows
+from bot.domain.vocabulary import EscalationReason  # the same words as the escalation rows
 
 if TYPE_CHECKING:
     from bot.config import PolicyConfig

@@ -13,9 +13,10 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.presenters.render import Renderer
+if TYPE_CHECKING:  # the caller renders with its own templates; this module only builds
+    from bot.presenters.render import Renderer
 
 BOT_HEADER = "X-Complaint-Bot-Ref"
 _ADDR_RE = re.compile(

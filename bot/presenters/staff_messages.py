@@ -13,13 +13,13 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.actions.cases import complainant_of, mentioned_refs, phone_alternatives
 from bot.config import Config
 from bot.mail.extract import format_phone_national
 from bot.ports import ChatPost
 from bot.presenters.render import Renderer
 from bot.redact import redact
 from bot.store.models import Audit, Case, ContactAttempt, Escalation
+from bot.store.queries import complainant_of, mentioned_refs, phone_alternatives
 
 WEEKDAYS = {
     "sv": ("mån", "tis", "ons", "tors", "fre", "lör", "sön"),

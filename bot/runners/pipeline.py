@@ -1,7 +1,8 @@
 """The inbound pipeline: what happens to an incoming email, as data.
 
-Reading ``INBOUND_PIPELINE`` tells the whole story. Each name is a module in
-``handlers/inbound/`` with one ``process(ctx)`` function. A step ends the run
+Reading ``INBOUND_PIPELINE`` (in :mod:`bot.wiring`, which hands the steps over)
+tells the whole story. Each name is a module in ``handlers/inbound/`` with one
+``process(ctx)`` function. A step ends the run
 on purpose by raising :class:`bot.errors.Discard`; any other exception sends
 the message to quarantine with its reason. A step that cannot tell whether a
 message is a person's raises :class:`bot.errors.NeedsReview`: the message goes
@@ -15,7 +16,6 @@ commit together, or not at all.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 import traceback
@@ -23,8 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, StatementError
@@ -44,20 +43,6 @@ if TYPE_CHECKING:
     from bot.mail.parse import ParsedEmail
 
 log = logging.getLogger(__name__)
-
-INBOUND_PIPELINE: tuple[str, ...] = (
-    "parse",         # bytes -> ParsedEmail; not an email at all -> quarantine
-    "classify",      # a person's complaint, robot mail (positive evidence only), or a doubt
-    "dedupe",        # this Message-ID (or content, without one) was handled before: stop
-    "thread",        # find its case (In-Reply-To/References, reference in the subject); only
-                     # its complainant joins it, anyone else gets a new case that mentions it
-    "robots",        # robot mail is kept and stops (a bounce marks the ack); a doubt -> review
-    "open_case",     # no case yet: open one (complainant, phone, language, serious?)
-    "record",        # store the message on the case
-    "acknowledge",   # can_acknowledge? -> acknowledgement email into the outbox
-    "prompt_staff",  # call-back prompt (or "new message" note) into the outbox
-)
-
 
 @dataclass
 class Services:
@@ -100,11 +85,20 @@ class InboundContext:
         return self.services.cfg
 
 
-def _load(names: tuple[str, ...]) -> list[tuple[str, ModuleType]]:
-    return [(n, importlib.import_module(f"handlers.inbound.{n}")) for n in names]
+class Step(Protocol):
+    """A pipeline step: a module in handlers/inbound/ (bot.wiring hands them over)."""
+
+    def process(self, ctx: InboundContext) -> None: ...
 
 
-_STEPS = _load(INBOUND_PIPELINE)
+# The steps in order, installed by bot.wiring (see INBOUND_PIPELINE there).
+_STEPS: list[tuple[str, Step]] = []
+
+
+def use_steps(steps: list[tuple[str, Step]]) -> None:
+    """Install the inbound steps (bot.wiring does, once, on import)."""
+    global _STEPS
+    _STEPS = list(steps)
 
 
 @dataclass(frozen=True)
@@ -120,6 +114,8 @@ class Outcome:
 
 
 def run_steps(ctx: InboundContext) -> None:
+    if not _STEPS:
+        raise RuntimeError("no inbound steps installed: bot.wiring installs them")
     for name, module in _STEPS:
         if ctx.forced_by is None:
             module.process(ctx)

@@ -190,8 +190,8 @@ def _parsed(raw: bytes) -> ParsedEmail | None:
 
 def review_view(cfg: Config, q: Quarantine, now: datetime) -> ReviewView:
     # The summary helper the case prompt uses, so both read alike.
+    from bot.mail.extract import summarise
     from bot.presenters.staff_messages import local_when
-    from handlers.inbound.open_case import summarise
 
     lang = cfg.chat.staff_language
     p = _parsed(bytes(q.raw))

@@ -8,7 +8,6 @@ one failure never stops the others.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -22,9 +21,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_JOB_ID = "sweep"
 
-# Each name is a module in handlers/sweeps/ with ``run(runtime) -> int`` (items acted on).
-SWEEPS: tuple[str, ...] = ("reminders", "assignment", "action_plans", "digest", "monthly_report",
-                           "retention")
+# The sweeps themselves are named in bot.wiring (SWEEPS) and handed over as runtime.sweeps.
 
 
 @dataclass
@@ -44,13 +41,9 @@ class TickResult:
 def run_tick(runtime: Runtime) -> TickResult:
     """Run every sweep once at the runtime's clock, then deliver what they queued."""
     result = TickResult()
-    for name in SWEEPS:
+    for name, sweep in runtime.sweeps:
         try:
-            module = importlib.import_module(f"handlers.sweeps.{name}")
-        except ModuleNotFoundError:
-            continue
-        try:
-            result.acted[name] = int(module.run(runtime))
+            result.acted[name] = int(sweep(runtime))
         except Exception as exc:
             log.exception("sweep %s failed", name)
             result.errors.append(f"{name}: {exc}")

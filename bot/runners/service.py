@@ -8,7 +8,6 @@ flush what can be flushed, exit 0.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import signal
 import threading
@@ -148,13 +147,6 @@ def start_metrics(rt: Runtime, port: int, host: str = "127.0.0.1") -> None:
     log.info("metrics on http://%s:%d/metrics", host, port)
 
 
-def _slack_app_available() -> bool:
-    try:
-        return importlib.util.find_spec("handlers.slack.app") is not None
-    except ModuleNotFoundError:
-        return False
-
-
 def serve(rt: Runtime, stop: threading.Event | None = None) -> int:
     stop = stop or threading.Event()
 
@@ -171,12 +163,7 @@ def serve(rt: Runtime, stop: threading.Event | None = None) -> int:
                       max_instances=1, coalesce=True, replace_existing=True,
                       next_run_time=rt.clock())
     scheduler.start()
-    chat_app = None
-    if rt.cfg.chat.kind == "slack" and _slack_app_available():
-        # Until the Slack app exists, staff prompts still go out through the Web API.
-        from handlers.slack.app import start_chat_app
-
-        chat_app = start_chat_app(rt, stop)
+    chat_app = rt.start_chat_app(stop)
     log.info("complaint-bot running: mailbox %s, chat %s, outgoing %s",
              rt.cfg.mailbox.kind, rt.cfg.chat.kind, rt.cfg.outgoing.kind)
     try:

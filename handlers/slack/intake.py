@@ -42,7 +42,13 @@ from bot.actions.cases import (
 from bot.actions.citizen_mail import last_ack_to, queue_citizen_email
 from bot.config import Config
 from bot.domain.acknowledgement import AckHistory, can_acknowledge, own_addresses_of
-from bot.mail.extract import detect_language, find_phone_numbers
+from bot.mail.extract import (
+    detect_language,
+    find_phone_numbers,
+    is_serious,
+    phone_region,
+    summarise,
+)
 from bot.redact import redact
 from bot.store.db import session_scope
 from bot.store.models import (
@@ -55,7 +61,6 @@ from bot.store.models import (
     Source,
     Status,
 )
-from handlers.inbound.open_case import is_serious, phone_region, summarise
 from handlers.slack.common import (
     answer,
     deliver,
