@@ -22,6 +22,7 @@ test: $(STAMP)
 	scripts/install-test-servers
 	$(BIN)/ruff check --no-cache bot handlers tests $(wildcard bench)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q -p no:cacheprovider
 	CB_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -p no:cacheprovider
 
@@ -34,6 +35,7 @@ test-postgres: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check --no-cache bot handlers tests $(wildcard bench)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	scripts/install-test-servers

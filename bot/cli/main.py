@@ -8,19 +8,32 @@ allowed or does not fit the case.
 from __future__ import annotations
 
 import csv
-import getpass
 import io
 import json
 import logging
 import sys
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
-from bot.clock import FixedClock, parse_instant
+from bot.cli.common import (
+    ByOpt,
+    ConfigOpt,
+    Fmt,
+    ReportFmt,
+    actor_of,
+    config_from,
+    fail,
+    format_table,
+    parse_now,
+    print_json,
+    runtime_for,
+    setup_cli_logging,
+    with_case,
+)
+from bot.clock import parse_instant
 from bot.config import Config, ConfigError, default_config_path, load_config
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -35,70 +48,6 @@ app.add_typer(quarantine_app, name="quarantine")
 
 log = logging.getLogger("bot")
 
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="Configuration file (default ./config.toml, else "
-                 "config.example.toml).", show_default=False),
-]
-
-
-class Fmt(StrEnum):
-    table = "table"
-    json = "json"
-
-
-class ReportFmt(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"complaint-bot: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _config(path: Path | None) -> Config:
-    try:
-        return load_config(path or default_config_path())
-    except ConfigError as exc:
-        _fail(f"configuration error:\n{exc}", 2)
-
-
-def _setup_logging(verbose: bool = False) -> None:
-    from bot.logs import setup_logging
-
-    setup_logging(logging.DEBUG if verbose else logging.INFO)
-
-
-def _runtime(cfg: Config, now: datetime | None = None) -> Any:
-    from bot.wiring import Runtime
-
-    try:
-        if now is not None:
-            return Runtime(cfg, clock=FixedClock(now))
-        return Runtime(cfg)
-    except ConfigError as exc:
-        _fail(f"configuration error:\n{exc}", 2)
-
-
-def _actor(by: str | None) -> str:
-    return f"cli:{by or getpass.getuser()}"
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
-    out.append("  ".join("-" * w for w in widths))
-    out += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
-    return "\n".join(out)
-
-
 # --- running ---------------------------------------------------------------
 
 
@@ -111,16 +60,16 @@ def run(config: ConfigOpt = None,
             "--metrics-host", help="Address for --metrics-port (0.0.0.0: all interfaces).")
         ] = "127.0.0.1") -> None:
     """The long-running bot: mailbox watcher, chat app and scheduler."""
-    cfg = _config(config)
-    _setup_logging(verbose)
+    cfg = config_from(config)
+    setup_cli_logging(verbose)
     from bot.runners.service import serve, start_metrics
 
-    rt = _runtime(cfg)
+    rt = runtime_for(cfg)
     if metrics_port is not None:
         try:
             start_metrics(rt, metrics_port, metrics_host)
         except OSError as exc:
-            _fail(f"--metrics-port {metrics_port}: {exc}", 2)
+            fail(f"--metrics-port {metrics_port}: {exc}", 2)
     code = serve(rt)
     raise typer.Exit(code)
 
@@ -133,13 +82,13 @@ def ingest(config: ConfigOpt = None,
            verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """Fetch and process waiting mail, then deliver what it queued."""
     if not once:
-        _fail("ingest needs --once (use `complaint-bot run` to keep watching)", 2)
-    cfg = _config(config)
-    _setup_logging(verbose)
+        fail("ingest needs --once (use `complaint-bot run` to keep watching)", 2)
+    cfg = config_from(config)
+    setup_cli_logging(verbose)
     from bot.runners.outbox import deliver_due
     from bot.runners.pipeline import ingest as run_ingest
 
-    rt = _runtime(cfg)
+    rt = runtime_for(cfg)
     try:
         outcomes = run_ingest(rt.db, rt.services, rt.mailbox)
         report = deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
@@ -160,27 +109,18 @@ def tick(config: ConfigOpt = None,
                                                               "were (default: now).")] = None,
          verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """Run every scheduled job once: reminders, escalations, outbox, digests."""
-    cfg = _config(config)
-    _setup_logging(verbose)
-    at = _parse_now(now, cfg)
+    cfg = config_from(config)
+    setup_cli_logging(verbose)
+    at = parse_now(now, cfg)
     from bot.runners.scheduler import run_tick
 
-    rt = _runtime(cfg, at)
+    rt = runtime_for(cfg, at)
     try:
         result = run_tick(rt)
     finally:
         rt.close()
     typer.echo(result.summary(), err=True)
     raise typer.Exit(1 if result.failed else 0)
-
-
-def _parse_now(now: str | None, cfg: Config) -> datetime:
-    if not now:
-        return datetime.now(UTC)
-    try:
-        return parse_instant(now, cfg.policy.timezone)
-    except ValueError:
-        _fail(f"--now: not an ISO-8601 time: {now!r}", 2)
 
 
 # --- reading ---------------------------------------------------------------
@@ -191,16 +131,16 @@ def cases(config: ConfigOpt = None,
           all_: Annotated[bool, typer.Option("--all", help="Include closed cases.")] = False,
           fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table) -> None:
     """List open (or all) cases."""
-    cfg = _config(config)
+    cfg = config_from(config)
     from bot.actions.cases import case_to_dict, list_cases
     from bot.store.db import session_scope
 
-    rt = _runtime(cfg)
+    rt = runtime_for(cfg)
     with session_scope(rt.db) as s:
         rows = [case_to_dict(s, cfg, c) for c in list_cases(s, include_closed=all_)]
         quarantined = _quarantine_count(s)
     if fmt == Fmt.json:
-        _print_json(rows)
+        print_json(rows)
         return
     flat = [{"ref": r["ref"], "status": r["status"], "source": r["source"],
              "received": (r["received_at"] or "")[:16].replace("T", " "),
@@ -211,7 +151,7 @@ def cases(config: ConfigOpt = None,
                                                ("historical", r["historical"]),
                                                ("ack-bounced", r["ack_bounced_at"])) if on)}
             for r in rows]
-    typer.echo(_table(flat, ["ref", "status", "source", "received", "name", "phone", "lang",
+    typer.echo(format_table(flat, ["ref", "status", "source", "received", "name", "phone", "lang",
                              "assignee", "flags"]))
     if quarantined:
         typer.echo(f"\n{quarantined} input(s) in quarantine: see `complaint-bot quarantine list`")
@@ -226,48 +166,23 @@ def _quarantine_count(session: Any) -> int:
                                .where(Quarantine.resolved_at.is_(None))).scalar_one())  # type: ignore[union-attr]
 
 
-def _with_case(config: Path | None, ref: str, action: Any) -> Any:
-    """Run ``action(session, cfg, case, now)`` in one transaction, mapping errors to exit codes."""
-    cfg = _config(config)
-    from bot.actions.cases import get_case
-    from bot.errors import CaseNotFound, InvalidAction, NotAllowed
-    from bot.store.db import session_scope
-
-    rt = _runtime(cfg)
-    try:
-        with session_scope(rt.db) as s:
-            case = get_case(s, ref)
-            result = action(s, cfg, case, rt.clock())
-        from bot.runners.outbox import deliver_due
-
-        # What the action queued (prompt update, escalation alert) goes out now.
-        deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
-        return result
-    except CaseNotFound as exc:
-        _fail(str(exc), 3)
-    except (NotAllowed, InvalidAction) as exc:
-        _fail(str(exc), 4)
-    finally:
-        rt.close()
-
-
 @case_app.command("show")
 def case_show(ref: str, config: ConfigOpt = None,
               fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table) -> None:
     """Everything about one case, with its audit trail."""
-    cfg = _config(config)
+    cfg = config_from(config)
     from bot.actions.cases import case_detail, get_case
     from bot.errors import CaseNotFound
     from bot.store.db import session_scope
 
-    rt = _runtime(cfg)
+    rt = runtime_for(cfg)
     try:
         with session_scope(rt.db) as s:
             data = case_detail(s, cfg, get_case(s, ref))
     except CaseNotFound as exc:
-        _fail(str(exc), 3)
+        fail(str(exc), 3)
     if fmt == Fmt.json:
-        _print_json(data)
+        print_json(data)
         return
     c = data["complainant"]
     lines = [
@@ -320,7 +235,7 @@ class ReasonOpt(StrEnum):
     serious = "serious"
 
 
-ByOpt = Annotated[str | None, typer.Option("--by", help="Who is acting (default: your login).")]
+
 
 
 @case_app.command("claim")
@@ -332,7 +247,7 @@ def case_claim(ref: str, config: ConfigOpt = None, by: ByOpt = None,
     naming who has it) unless --take-over."""
     from bot.actions.cases import claim
 
-    _with_case(config, ref, lambda s, cfg, c, now: claim(s, cfg, c, _actor(by), now,
+    with_case(config, ref, lambda s, cfg, c, now: claim(s, cfg, c, actor_of(by), now,
                                                          take_over=take_over))
     typer.echo(f"{ref}: claimed")
 
@@ -353,8 +268,8 @@ def case_log_call(
     from bot.actions.cases import log_contact
     from bot.store.models import Outcome
 
-    _with_case(config, ref, lambda s, cfg, c, now: log_contact(
-        s, cfg, c, _actor(by), now, outcome=Outcome(outcome.value), note=note, remedy=remedy,
+    with_case(config, ref, lambda s, cfg, c, now: log_contact(
+        s, cfg, c, actor_of(by), now, outcome=Outcome(outcome.value), note=note, remedy=remedy,
         next_step=next_step, hard=hard))
     typer.echo(f"{ref}: call logged ({outcome.value})")
 
@@ -371,8 +286,8 @@ def case_close(
     from bot.actions.cases import close_case
     from bot.store.models import Resolution
 
-    _with_case(config, ref, lambda s, cfg, c, now: close_case(
-        s, cfg, c, _actor(by), now, resolution=Resolution(resolution.value), lesson=lesson))
+    with_case(config, ref, lambda s, cfg, c, now: close_case(
+        s, cfg, c, actor_of(by), now, resolution=Resolution(resolution.value), lesson=lesson))
     typer.echo(f"{ref}: closed ({resolution.value})")
 
 
@@ -392,11 +307,11 @@ def case_escalate(
     def act(s: Any, cfg: Config, c: Any, now: datetime) -> None:
         if serious:
             c.serious = True
-        escalate(s, cfg, c, _actor(by), now,
+        escalate(s, cfg, c, actor_of(by), now,
                  reason=EscalationReason.SERIOUS if serious else EscalationReason.STAFF,
                  note=reason)
 
-    _with_case(config, ref, act)
+    with_case(config, ref, act)
     typer.echo(f"{ref}: escalated to the ombudsman")
 
 
@@ -406,7 +321,7 @@ def case_snooze(ref: str, minutes: Annotated[int, typer.Option("--minutes")] = 6
     """Hold reminders for a while."""
     from bot.actions.cases import snooze
 
-    _with_case(config, ref, lambda s, cfg, c, now: snooze(s, cfg, c, _actor(by), now, minutes))
+    with_case(config, ref, lambda s, cfg, c, now: snooze(s, cfg, c, actor_of(by), now, minutes))
     typer.echo(f"{ref}: snoozed for {minutes} minutes")
 
 
@@ -422,13 +337,13 @@ def case_plan(
     """Record the manager's action plan; the ombudsman follows it up."""
     from bot.actions.cases import add_action_plan
 
-    cfg = _config(config)
+    cfg = config_from(config)
     try:
         due_at = parse_instant(due if "T" in due else f"{due}T16:00", cfg.policy.timezone)
     except ValueError:
-        _fail(f"--due: not a date: {due!r}", 2)
-    _with_case(config, ref, lambda s, cfg, c, now: add_action_plan(
-        s, cfg, c, _actor(by), now, owner=owner, steps=steps, due_at=due_at))
+        fail(f"--due: not a date: {due!r}", 2)
+    with_case(config, ref, lambda s, cfg, c, now: add_action_plan(
+        s, cfg, c, actor_of(by), now, owner=owner, steps=steps, due_at=due_at))
     local_due = due_at.astimezone(cfg.policy.tz)
     typer.echo(f"{ref}: action plan recorded, due {local_due:%Y-%m-%d %H:%M}")
 
@@ -443,11 +358,11 @@ def case_request_number(ref: str, config: ConfigOpt = None, by: ByOpt = None) ->
         from bot.actions.citizen_mail import NUMBER_REQUEST_TEXT, NumberRequest
         from bot.errors import InvalidAction
 
-        outcome = request_number(s, cfg, renderer_for(cfg), c, _actor(by), now)
+        outcome = request_number(s, cfg, renderer_for(cfg), c, actor_of(by), now)
         if outcome != NumberRequest.SENT:
             raise InvalidAction(f"{c.ref}: nothing sent: {NUMBER_REQUEST_TEXT[outcome]}")
 
-    _with_case(config, ref, act)
+    with_case(config, ref, act)
     typer.echo(f"{ref}: number request queued")
 
 
@@ -458,9 +373,9 @@ def case_confirm(ref: str, config: ConfigOpt = None, by: ByOpt = None) -> None:
     from bot.presenters.render import renderer_for
 
     def act(s: Any, cfg: Config, c: Any, now: datetime) -> None:
-        send_confirmation(s, cfg, renderer_for(cfg), c, _actor(by), now)
+        send_confirmation(s, cfg, renderer_for(cfg), c, actor_of(by), now)
 
-    _with_case(config, ref, act)
+    with_case(config, ref, act)
     typer.echo(f"{ref}: written confirmation queued")
 
 
@@ -472,8 +387,8 @@ def case_plan_done(ref: str,
     """Follow up the action plan: it is done."""
     from bot.actions.cases import complete_action_plan
 
-    _with_case(config, ref, lambda s, cfg, c, now: complete_action_plan(
-        s, cfg, c, _actor(by), now, note=note))
+    with_case(config, ref, lambda s, cfg, c, now: complete_action_plan(
+        s, cfg, c, actor_of(by), now, note=note))
     typer.echo(f"{ref}: action plan followed up")
 
 
@@ -495,7 +410,7 @@ def report(config: ConfigOpt = None,
 
         staff_load(config=config, fmt=Fmt.json if fmt == ReportFmt.json else Fmt.table)
         return
-    cfg = _config(config)
+    cfg = config_from(config)
     from bot.presenters.reports import build_report
     from bot.store.db import session_scope
 
@@ -503,13 +418,13 @@ def report(config: ConfigOpt = None,
         start = date.fromisoformat(from_) if from_ else None
         end = date.fromisoformat(to) if to else None
     except ValueError as exc:
-        _fail(f"--from/--to: {exc}", 2)
-    rt = _runtime(cfg)
+        fail(f"--from/--to: {exc}", 2)
+    rt = runtime_for(cfg)
     with session_scope(rt.db) as s:
         rep = build_report(s, cfg, start, end, rt.clock())
     rows = rep.rows()
     if fmt == ReportFmt.json:
-        _print_json(rep.as_dict())
+        print_json(rep.as_dict())
     elif fmt == ReportFmt.csv:
         buf = io.StringIO()
         w = csv.writer(buf)
@@ -517,7 +432,7 @@ def report(config: ConfigOpt = None,
         w.writerows(rows)
         typer.echo(buf.getvalue().rstrip("\n"))
     else:
-        typer.echo(_table([{"metric": k, "value": v} for k, v in rows], ["metric", "value"]))
+        typer.echo(format_table([{"metric": k, "value": v} for k, v in rows], ["metric", "value"]))
 
 
 # --- operations ------------------------------------------------------------
@@ -546,7 +461,7 @@ def check(config: ConfigOpt = None) -> None:
 def db_upgrade(config: ConfigOpt = None,
                revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Bring the database schema up to date."""
-    cfg = _config(config)
+    cfg = config_from(config)
     from bot.store import db
 
     engine = db.make_engine(cfg.database_url)
@@ -557,7 +472,7 @@ def db_upgrade(config: ConfigOpt = None,
 @db_app.command("current")
 def db_current(config: ConfigOpt = None) -> None:
     """Show the schema revision."""
-    cfg = _config(config)
+    cfg = config_from(config)
     from bot.store import db
 
     typer.echo(db.current_revision(db.make_engine(cfg.database_url)) or "(empty)")
@@ -571,7 +486,7 @@ def quarantine_list(config: ConfigOpt = None,
                     ] = None) -> None:
     """Inputs waiting for a human, with the reason: broken ones (lane ``quarantine``) and
     messages that might be a person's (lane ``review``, see ``complaint-bot review``)."""
-    cfg = _config(config)
+    cfg = config_from(config)
     from sqlmodel import col, select
 
     from bot.actions.cases import iso
@@ -579,7 +494,7 @@ def quarantine_list(config: ConfigOpt = None,
     from bot.store.db import session_scope
     from bot.store.models import Quarantine
 
-    rt = _runtime(cfg, _parse_now(now, cfg) if now else None)
+    rt = runtime_for(cfg, parse_now(now, cfg) if now else None)
     at = rt.clock()
     with session_scope(rt.db) as s:
         rows = [{"id": q.id, "lane": q.lane, "at": iso(q.at, cfg),
@@ -590,25 +505,25 @@ def quarantine_list(config: ConfigOpt = None,
                  "decided_by": q.decided_by, "case": q.case_ref}
                 for q in s.exec(select(Quarantine).order_by(col(Quarantine.id))).all()]
     if fmt == Fmt.json:
-        _print_json(rows)
+        print_json(rows)
     else:
-        typer.echo(_table(rows, ["id", "lane", "at", "age", "key", "bytes", "resolved",
+        typer.echo(format_table(rows, ["id", "lane", "at", "age", "key", "bytes", "resolved",
                                  "reason"]))
 
 
 @quarantine_app.command("retry")
 def quarantine_retry(qid: int, config: ConfigOpt = None) -> None:
     """Run a quarantined message through the pipeline again (after a fix)."""
-    cfg = _config(config)
+    cfg = config_from(config)
     from bot.runners.pipeline import retry_quarantined
 
-    rt = _runtime(cfg)
+    rt = runtime_for(cfg)
     try:
         outcome = retry_quarantined(rt.db, rt.services, qid)
     except LookupError as exc:
-        _fail(str(exc), 3)
+        fail(str(exc), 3)
     if outcome.quarantined:
-        _fail(f"still failing: {outcome.quarantined}", 1)
+        fail(f"still failing: {outcome.quarantined}", 1)
     from bot.runners.outbox import deliver_due
 
     deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
@@ -623,7 +538,7 @@ def preview_email(kind: Annotated[str, typer.Argument(help="ack")] = "ack",
                   html: Annotated[bool, typer.Option("--html")] = False,
                   config: ConfigOpt = None) -> None:
     """Render a citizen email with sample data, to check the wording."""
-    cfg = _config(config)
+    cfg = config_from(config)
     from bot.actions.citizen_mail import call_within_days
     from bot.mail.compose import build_citizen_email
     from bot.presenters.render import renderer_for
@@ -643,7 +558,7 @@ def preview_email(kind: Annotated[str, typer.Argument(help="ack")] = "ack",
                                   message_id="preview@example.org",
                                   now=datetime.now(UTC))
     except Exception as exc:
-        _fail(f"cannot render {kind!r} in {lang!r}: {exc}", 2)
+        fail(f"cannot render {kind!r} in {lang!r}: {exc}", 2)
     for k, v in msg.items():
         typer.echo(f"{k}: {v}")
     typer.echo("")

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.cli.main import ConfigOpt, _actor, _config, _fail, _runtime
+from bot.cli.common import ConfigOpt, actor_of, config_from, fail, runtime_for
 
 log = logging.getLogger("bot")
 
@@ -39,7 +39,7 @@ class RecordFmt(StrEnum):
     csv = "csv"
 
 
-def _setup_logging() -> None:
+def setup_cli_logging() -> None:
     """Counts go to the log on stderr; a program that embeds the CLI keeps its own logging."""
     if not logging.getLogger().handlers:
         from bot.logs import setup_logging
@@ -53,7 +53,7 @@ def _date(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        _fail(f"{option}: not a date (YYYY-MM-DD): {value!r}", 2)
+        fail(f"{option}: not a date (YYYY-MM-DD): {value!r}", 2)
 
 
 # --- report --chart --------------------------------------------------------
@@ -61,12 +61,12 @@ def _date(value: str | None, option: str) -> date | None:
 
 def write_chart(config: Path | None, start: date | None, end: date | None, out: Path) -> None:
     """Build the report of the period and write its chart to ``out`` (PNG)."""
-    cfg = _config(config)
+    cfg = config_from(config)
     from bot.presenters.charts import ChartsUnavailable, render_chart
     from bot.presenters.reports import build_report
     from bot.store.db import session_scope
 
-    rt = _runtime(cfg)
+    rt = runtime_for(cfg)
     try:
         with session_scope(rt.db) as s:
             rep = build_report(s, cfg, start, end, rt.clock())
@@ -76,7 +76,7 @@ def write_chart(config: Path | None, start: date | None, end: date | None, out: 
         png = render_chart(rep, deadline_hours=cfg.policy.first_contact_working_hours,
                            title=cfg.organisation.name)
     except ChartsUnavailable as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     out.write_bytes(png)
     typer.echo(f"chart written to {out}", err=True)
 
@@ -157,17 +157,17 @@ def export(
     export_dir`` (created 0700); never into the current folder by default.
     """
     if bool(email) == bool(phone):
-        _fail("give exactly one of --email or --phone", 2)
-    cfg = _config(config)
-    _setup_logging()
+        fail("give exactly one of --email or --phone", 2)
+    cfg = config_from(config)
+    setup_cli_logging()
     from bot.actions.privacy import person_from, subject_access, subject_access_markdown
     from bot.store.db import session_scope
 
     try:
         person = person_from(email or phone or "", cfg.policy.country)
     except ValueError as exc:
-        _fail(str(exc), 2)
-    rt = _runtime(cfg)
+        fail(str(exc), 2)
+    rt = runtime_for(cfg)
     now = rt.clock()
     try:
         with session_scope(rt.db) as s:
@@ -220,18 +220,18 @@ def purge(
     cases are replaced by a neutral stub before the command exits.
     """
     if sum(map(bool, (closed_before, person, retention))) > 1:
-        _fail("give one of --closed-before, --person or --retention", 2)
-    cfg = _config(config)
-    _setup_logging()
+        fail("give one of --closed-before, --person or --retention", 2)
+    cfg = config_from(config)
+    setup_cli_logging()
     from sqlmodel import Session
 
     from bot.actions import privacy
     from bot.errors import InvalidAction
     from bot.runners.outbox import deliver_due
 
-    rt = _runtime(cfg)
+    rt = runtime_for(cfg)
     now = rt.clock()
-    actor = _actor(by)
+    actor = actor_of(by)
     what: str
     try:
         with Session(rt.db, expire_on_commit=False) as s:
@@ -239,7 +239,7 @@ def purge(
                 try:
                     who = privacy.person_from(person, cfg.policy.country, allow_name=True)
                 except ValueError as exc:
-                    _fail(str(exc), 2)
+                    fail(str(exc), 2)
                 what = "erasure of one person"
                 counts = privacy.erase_person(s, who, now, actor)
             elif retention:
@@ -261,7 +261,7 @@ def purge(
                 # edit, so there the stubs are shown by the next ``tick`` or ``run``.
                 deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
     except InvalidAction as exc:
-        _fail(str(exc), 4)
+        fail(str(exc), 4)
     finally:
         rt.close()
     data = {"mode": "applied" if apply else "dry run", "what": what, **counts.as_dict()}
@@ -277,7 +277,7 @@ def _purge_cutoff(cfg: Any, closed_before: str | None, now: datetime) -> datetim
     day = _date(closed_before, "--closed-before")
     if day is None:
         if not cfg.policy.retention_days:
-            _fail("give --closed-before DATE, --person or --retention, "
+            fail("give --closed-before DATE, --person or --retention, "
                   "or set [policy] retention_days", 2)
         day = now.astimezone(cfg.policy.tz).date() - timedelta(days=cfg.policy.retention_days)
     return datetime.combine(day, time.min, cfg.policy.tz)
@@ -298,17 +298,17 @@ def export_record(
 ) -> None:
     """Registration records for the records system (diarium): one case, or a period."""
     if ref and (from_ or to):
-        _fail("give a reference or --from/--to, not both", 2)
+        fail("give a reference or --from/--to, not both", 2)
     if not ref and not (from_ or to):
-        _fail("give a case reference, or --from/--to for a batch", 2)
-    cfg = _config(config)
+        fail("give a case reference, or --from/--to for a batch", 2)
+    cfg = config_from(config)
     start, end = _date(from_, "--from"), _date(to, "--to")
     from bot.actions.cases import get_case
     from bot.actions.registration import records_csv, registration_record, registration_records
     from bot.errors import CaseNotFound
     from bot.store.db import session_scope
 
-    rt = _runtime(cfg)
+    rt = runtime_for(cfg)
     try:
         with session_scope(rt.db) as s:
             if ref:
@@ -316,7 +316,7 @@ def export_record(
             else:
                 records = registration_records(s, cfg, start, end)
     except CaseNotFound as exc:
-        _fail(str(exc), 3)
+        fail(str(exc), 3)
     finally:
         rt.close()
     if fmt == RecordFmt.csv:

@@ -11,17 +11,17 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.cli.main import (
+from bot.cli.common import (
     ByOpt,
     ConfigOpt,
     Fmt,
-    _actor,
-    _config,
-    _fail,
-    _parse_now,
-    _print_json,
-    _runtime,
-    _table,
+    actor_of,
+    config_from,
+    fail,
+    format_table,
+    parse_now,
+    print_json,
+    runtime_for,
 )
 
 review_app = typer.Typer(no_args_is_help=True,
@@ -44,12 +44,12 @@ def review_list(config: ConfigOpt = None,
                 fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
                 now: NowOpt = None) -> None:
     """Items waiting for a decision (or all), with the reason, a redacted sender and age."""
-    cfg = _config(config)
+    cfg = config_from(config)
     from bot.actions.cases import iso
     from bot.runners.review import review_items, review_view
     from bot.store.db import session_scope
 
-    rt = _runtime(cfg, _parse_now(now, cfg) if now else None)
+    rt = runtime_for(cfg, parse_now(now, cfg) if now else None)
     at = rt.clock()
     with session_scope(rt.db) as s:
         rows: list[dict[str, Any]] = []
@@ -61,9 +61,10 @@ def review_list(config: ConfigOpt = None,
                          "decided_by": q.decided_by, "case": q.case_ref})
     rt.close()
     if fmt == Fmt.json:
-        _print_json(rows)
+        print_json(rows)
         return
-    typer.echo(_table(rows, ["id", "received", "age", "sender", "decision", "case", "reason"]))
+    columns = ["id", "received", "age", "sender", "decision", "case", "reason"]
+    typer.echo(format_table(rows, columns))
 
 
 def _decided(review_id: int, result: Any) -> str:
@@ -75,22 +76,22 @@ def _decided(review_id: int, result: Any) -> str:
 
 
 def _decide(config: Any, review_id: int, by: str | None, now: str | None, what: str) -> None:
-    cfg = _config(config)
+    cfg = config_from(config)
     from bot.errors import InvalidAction, NotAllowed
     from bot.runners.outbox import deliver_due
     from bot.runners.review import ReviewNotFound, dismiss, open_as_case
 
-    rt = _runtime(cfg, _parse_now(now, cfg) if now else None)
+    rt = runtime_for(cfg, parse_now(now, cfg) if now else None)
     try:
         try:
             if what == "open":
-                result = open_as_case(rt.db, rt.services, review_id, _actor(by))
+                result = open_as_case(rt.db, rt.services, review_id, actor_of(by))
             else:
-                result = dismiss(rt.db, cfg, review_id, _actor(by), rt.clock())
+                result = dismiss(rt.db, cfg, review_id, actor_of(by), rt.clock())
         except ReviewNotFound as exc:
-            _fail(str(exc), 3)
+            fail(str(exc), 3)
         except (NotAllowed, InvalidAction) as exc:
-            _fail(str(exc), 4)
+            fail(str(exc), 4)
         deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
     finally:
         rt.close()

@@ -9,17 +9,18 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.cli.main import (
+from bot.cli.common import (
     ByOpt,
     ConfigOpt,
     Fmt,
-    _actor,
-    _config,
-    _fail,
-    _parse_now,
-    _print_json,
-    _runtime,
-    _table,
+    actor_of,
+    config_from,
+    fail,
+    format_table,
+    parse_now,
+    print_json,
+    runtime_for,
+    with_case,
 )
 
 offer_app = typer.Typer(no_args_is_help=True,
@@ -32,19 +33,19 @@ def roster(config: ConfigOpt = None,
                "--now", help="ISO-8601 time to show the roster for (default: now).")] = None,
            ) -> None:
     """Today's on-duty roster: who takes call-backs, and why anyone else does not."""
-    cfg = _config(config)
+    cfg = config_from(config)
     from bot.actions.roster import slack_client, today_roster
 
-    rt = _runtime(cfg, _parse_now(now, cfg) if now else None)
+    rt = runtime_for(cfg, parse_now(now, cfg) if now else None)
     try:
         entries = today_roster(cfg, rt.clock(), slack_client(rt))
     finally:
         rt.close()
     rows = [{"user": e.user, "on_duty": e.on_duty, "reason": e.reason} for e in entries]
     if fmt == Fmt.json:
-        _print_json(rows)
+        print_json(rows)
         return
-    typer.echo(_table([{**r, "on_duty": "yes" if r["on_duty"] else "no"} for r in rows],
+    typer.echo(format_table([{**r, "on_duty": "yes" if r["on_duty"] else "no"} for r in rows],
                       ["user", "on_duty", "reason"]))
     if not cfg.roster.enabled:
         typer.echo("\n[roster] enabled = false: unclaimed cases are not offered")
@@ -55,20 +56,20 @@ def staff_load(config: ConfigOpt = None,
                fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
                by: ByOpt = None) -> None:
     """Call-backs and hard calls per person per week (for managers and the ombudsman)."""
-    cfg = _config(config)
+    cfg = config_from(config)
     from bot.actions.assignment import load_view
     from bot.store.db import session_scope
 
-    rt = _runtime(cfg)
+    rt = runtime_for(cfg)
     try:
         with session_scope(rt.db) as s:
-            rows = load_view(s, cfg, _actor(by), rt.clock(), weeks=weeks)
+            rows = load_view(s, cfg, actor_of(by), rt.clock(), weeks=weeks)
     finally:
         rt.close()
     if fmt == Fmt.json:
-        _print_json(rows)
+        print_json(rows)
         return
-    typer.echo(_table(rows, ["week", "user", "claimed", "calls", "hard_calls",
+    typer.echo(format_table(rows, ["week", "user", "claimed", "calls", "hard_calls",
                              "offers_declined"]))
 
 
@@ -80,21 +81,19 @@ def _answer(config: Any, ref: str, by: str | None, what: str, to: str | None = N
         hand_over,
         staff_id,
     )
-    from bot.cli.main import _with_case
-
-    actor = _actor(by)
+    actor = actor_of(by)
     user = staff_id(actor) or ""
 
     def act(s: Any, cfg: Any, case: Any, now: Any) -> None:
         if what == "hand-over":
             if not to:
-                _fail("hand-over needs --to USER", 2)
+                fail("hand-over needs --to USER", 2)
             hand_over(s, cfg, case, actor, to, now)
             return
         offer = find_open_offer(s, case, user)
         (accept_offer if what == "accept" else decline_offer)(s, cfg, offer, actor, now)
 
-    _with_case(config, ref, act)
+    with_case(config, ref, act)
     typer.echo(f"{ref}: {what}" + (f" to {to}" if to else ""))
 
 
