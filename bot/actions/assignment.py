@@ -34,6 +34,7 @@ from bot.actions.roster import may_act
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.fair_share import load
+from bot.domain.vocabulary import ChatOp
 from bot.errors import InvalidAction, NotAllowed
 from bot.presenters.staff_messages import local_when
 from bot.store.models import Audit, Case, CaseOffer, ContactAttempt, Status
@@ -99,7 +100,7 @@ def offer_case(session: Session, cfg: Config, case: Case, user: str, now: dateti
     text = _render(cfg, "offer", kind=kind.value, ref=case.ref,
                    received=local_when(case.received_at, cfg, cfg.chat.staff_language),
                    by=staff_id(by) or "", minutes=cfg.roster.answer_within_minutes, user=user)
-    _dm(session, case, user, text, now, "offer", op="offer", offer_id=offer.id,
+    _dm(session, case, user, text, now, "offer", op=ChatOp.OFFER, offer_id=offer.id,
         offer_kind=kind.value)
     audit(session, case, by, "offered", now, to=user, kind=kind.value, offer_id=offer.id)
     return offer

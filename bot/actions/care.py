@@ -13,6 +13,7 @@ from sqlmodel import Session
 from bot.actions.roster import may_act
 from bot.actions.trail import CLI_ACTOR_PREFIX, SYSTEM_ACTOR, audit, enqueue, unique_key
 from bot.config import Config
+from bot.domain.vocabulary import ChatOp
 from bot.presenters.render import renderer_for
 from bot.store.models import Case, OutboxKind
 
@@ -52,7 +53,7 @@ def _render(cfg: Config, name: str, **context: Any) -> str:
 
 
 def _dm(session: Session, case: Case, user: str, text: str, now: datetime, purpose: str,
-        op: str = "raw", **extra: Any) -> None:
+        op: ChatOp = ChatOp.RAW, **extra: Any) -> None:
     """Queue a direct message to ``user`` (the outbox's "raw" chat operation, or "offer",
     which adds the chat's answer buttons)."""
     enqueue(session, kind=OutboxKind.CHAT, dedupe_key=unique_key(f"{purpose}:{case.id}"),

@@ -34,6 +34,7 @@ from bot.actions.trail import (  # noqa: F401 - imported from here by callers
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.ladder import LadderPolicy, first_contact_due
+from bot.domain.vocabulary import ChatOp
 from bot.errors import AlreadyClaimed, CaseNotFound, InvalidAction
 from bot.redact import redact
 from bot.store.models import (
@@ -58,7 +59,7 @@ log = logging.getLogger(__name__)
 def enqueue_prompt_refresh(session: Session, case: Case, now: datetime) -> None:
     """Re-render the staff prompt in place (or post it, if it was never posted)."""
     enqueue(session, kind=OutboxKind.CHAT, dedupe_key=unique_key(f"prompt-refresh:{case.id}"),
-            payload={"op": "prompt", "case_id": case.id}, case=case, now=now)
+            payload={"op": ChatOp.PROMPT, "case_id": case.id}, case=case, now=now)
 
 
 # --- finding cases ---------------------------------------------------------
@@ -304,7 +305,7 @@ def escalate(session: Session, cfg: Config, case: Case, actor: str, now: datetim
     _touch(case, now)
     audit(session, case, actor, "escalated", now, reason=reason.value)
     enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"escalation:{esc.id}",
-            payload={"op": "escalation", "case_id": case.id, "escalation_id": esc.id},
+            payload={"op": ChatOp.ESCALATION, "case_id": case.id, "escalation_id": esc.id},
             case=case, now=now)
     enqueue_prompt_refresh(session, case, now)
     return esc

@@ -13,7 +13,16 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.actions.cases import audit, authorize, complainant_of, enqueue, unique_key
+from bot.actions.cases import (
+    SYSTEM_ACTOR,
+    audit,
+    authorize,
+    complainant_of,
+    enqueue,
+    get_case_by_id,
+    mark_ack_bounced,
+    unique_key,
+)
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.errors import InvalidAction
@@ -180,3 +189,30 @@ def send_confirmation(session: Session, cfg: Config, renderer: Renderer, case: C
                         extra=extra, in_reply_to=latest_inbound_id(session, case),
                         automatic=False)
     audit(session, case, actor, "confirmation_sent", now)
+
+
+# --- after delivery (the outbox calls these once the mail server answered) ---
+
+
+def email_delivered(session: Session, case_id: int | None, purpose: str | None,
+                    now: datetime) -> None:
+    """An email went out: the acknowledgement marks the case acknowledged."""
+    if not case_id:
+        return
+    case = get_case_by_id(session, case_id)
+    if purpose == "ack" and case.ack_sent_at is None:
+        case.ack_sent_at = now
+        if case.status == Status.NEW.value:
+            case.status = Status.ACKNOWLEDGED.value
+        case.updated_at = now
+    audit(session, case, SYSTEM_ACTOR, "email_sent", now, purpose=purpose)
+
+
+def email_rejected(session: Session, cfg: Config, case_id: int | None, purpose: str | None,
+                   now: datetime) -> None:
+    """The mail server refused an email for good: recorded, and the ack counts as bounced."""
+    if not case_id:
+        return
+    case = get_case_by_id(session, case_id)
+    audit(session, case, SYSTEM_ACTOR, "email_rejected", now, purpose=purpose)
+    mark_ack_bounced(session, cfg, case, now)

@@ -50,6 +50,7 @@ from bot.actions.cases import (
     iso,
 )
 from bot.config import Config
+from bot.domain.vocabulary import ChatOp
 from bot.errors import InvalidAction
 from bot.mail.parse import Unprocessable, parse_email
 from bot.presenters.privacy_words import access_words, word_for
@@ -729,7 +730,7 @@ def _anonymise_case(session: Session, case: Case, blank: Complainant, counts: Pu
     if refs:
         # Every staff message about the case becomes a neutral stub (see bot.runners.outbox).
         enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"erased:{case.id}",
-                payload={"op": "erased", "case_id": case.id, "refs": [list(r) for r in refs]},
+                payload={"op": ChatOp.ERASED, "case_id": case.id, "refs": [list(r) for r in refs]},
                 case=case, now=now)
         counts.chat_messages_to_stub += len(refs)
     audit(session, case, actor, ANONYMISED, now, reason=why)
@@ -780,7 +781,7 @@ def _delete_quarantined(session: Session, q: Quarantine, counts: PurgeCounts,
     """Delete a quarantined or review item; its review post in chat becomes a stub."""
     if q.post_channel and q.post_ts:
         enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"review-erased:{q.id}",
-                payload={"op": "review", "review_id": q.id,
+                payload={"op": ChatOp.REVIEW, "review_id": q.id,
                          "erased_post": [q.post_channel, q.post_ts]},
                 case=None, now=now)
         counts.chat_messages_to_stub += 1

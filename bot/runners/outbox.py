@@ -24,14 +24,25 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from bot import metrics
-from bot.actions.cases import audit, get_case_by_id, mark_ack_bounced
+from bot.actions.cases import get_case_by_id
+from bot.actions.citizen_mail import email_delivered, email_rejected
 from bot.config import Config
+from bot.domain.vocabulary import ChatOp
 from bot.errors import PermanentDeliveryError, TemporaryDeliveryError
 from bot.ports import Chat, ChatPost, ChatRef, Mailer
-from bot.presenters.render import Renderer, mrkdwn_escape
-from bot.presenters.staff_messages import CaseView, case_view, render_staff
+from bot.presenters.chat import (
+    PRESENTERS,
+    About,
+    BlocksBuilder,
+    Presentation,
+    ReviewBlocksBuilder,
+    review_erased_post,
+    review_marker,
+)
+from bot.presenters.render import Renderer
+from bot.presenters.staff_messages import case_view
 from bot.store.db import session_scope
-from bot.store.models import Case, Escalation, Outbox, OutboxKind, OutboxStatus, Quarantine, Status
+from bot.store.models import Case, Escalation, Outbox, OutboxKind, OutboxStatus, Quarantine
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +52,8 @@ FIND_MARGIN = timedelta(minutes=2)  # clock skew between us and the chat server
 POSTED = "posted"  # receipt prefix of a chat message newly posted (not updated, not found)
 MAX_BACKOFF = timedelta(hours=1)
 
-ESCALATION_REASON_TEXT = {
-    "deadline": "tidsfristen för första kontakt har passerat",
-    "serious": "ärendet är flaggat som allvarligt",
-    "ack_bounced": "kvittensen studsade och inget telefonnummer finns",
-    "reopened": "den klagande skrev igen efter att ärendet avslutats",
-    "staff": "personalen bad om det",
-}
-
-# Block Kit builders for Slack (filled in by the Slack adapter); the console shows text.
-BlocksBuilder = Callable[[str, CaseView, dict[str, Any]], list[dict[str, Any]]]
-# The review lane's post is about a message, not a case (see bot.runners.review.ReviewView).
-ReviewBlocksBuilder = Callable[[Any, dict[str, Any]], list[dict[str, Any]]]
+# A chat entry's effect once it is out (e.g. remembering where a post went).
+Effect = Callable[[Session, Outbox], None]
 
 
 @dataclass
@@ -65,7 +66,7 @@ class DeliveryReport:
 
 @dataclass
 class Outlets:
-    """Where side effects go, and how staff messages are rendered."""
+    """Where side effects go, and how staff messages are rendered (by the presenters)."""
 
     cfg: Config
     mailer: Mailer
@@ -73,6 +74,10 @@ class Outlets:
     renderer: Renderer
     blocks: BlocksBuilder | None = None
     review_blocks: ReviewBlocksBuilder | None = None
+
+    @property
+    def presentation(self) -> Presentation:
+        return Presentation(self.cfg, self.renderer, self.blocks, self.review_blocks)
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -169,7 +174,8 @@ def _deliver_one(engine: Engine, outlets: Outlets, clock: Callable[[], datetime]
             entry.lease_until = None
             entry.result = None
             if isinstance(exc, PermanentDeliveryError) and kind == OutboxKind.EMAIL.value:
-                _email_rejected(session, outlets.cfg, payload, clock())
+                email_rejected(session, outlets.cfg, payload.get("case_id"),
+                               payload.get("purpose"), clock())
         report.failed += 1
         report.errors.append(f"outbox {entry_id}: {type(exc).__name__}: {exc}")
         metrics.DELIVERY_FAILURES.labels(kind=kind, permanent="yes").inc()
@@ -234,156 +240,143 @@ def _send_email(outlets: Outlets, payload: dict[str, Any]) -> str:
     return outlets.mailer.send(msg)
 
 
-def _email_sent(outlets: Outlets, payload: dict[str, Any]) -> Callable[[Session, Outbox], None]:
+def _email_sent(outlets: Outlets, payload: dict[str, Any]) -> Effect:
     def effect(session: Session, entry: Outbox) -> None:
-        case_id = payload.get("case_id")
-        if not case_id:
-            return
-        case = get_case_by_id(session, case_id)
-        now = entry.sent_at
-        assert now is not None
-        if payload.get("purpose") == "ack" and case.ack_sent_at is None:
-            case.ack_sent_at = now
-            if case.status == Status.NEW.value:
-                case.status = Status.ACKNOWLEDGED.value
-            case.updated_at = now
-        audit(session, case, "system", "email_sent", now, purpose=payload.get("purpose"))
+        assert entry.sent_at is not None
+        email_delivered(session, payload.get("case_id"), payload.get("purpose"), entry.sent_at)
     return effect
-
-
-def _email_rejected(session: Session, cfg: Config, payload: dict[str, Any], now: datetime
-                    ) -> None:
-    case_id = payload.get("case_id")
-    if not case_id:
-        return
-    case = get_case_by_id(session, case_id)
-    audit(session, case, "system", "email_rejected", now, purpose=payload.get("purpose"))
-    mark_ack_bounced(session, cfg, case, now)
 
 
 # --- chat ------------------------------------------------------------------
 
 
-def _post(outlets: Outlets, kind: str, view: CaseView, context: dict[str, Any]) -> ChatPost:
-    post = render_staff(outlets.renderer, outlets.cfg, kind, view=view,
-                        cli=outlets.cfg.chat.kind == "console", **context)
-    if outlets.blocks is not None:
-        # The builder has no config of its own: tell it the staff language.
-        blocks = outlets.blocks(kind, view, {**context, "lang": outlets.cfg.chat.staff_language})
-        # Slack parses the fallback text for mentions and links too: all of it inert.
-        return ChatPost(text=mrkdwn_escape(post.text), blocks=blocks)
-    return post
+def _no_effect(_s: Session, _e: Outbox) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a case's chat entry goes: what it is about and where its prompt is."""
+
+    payload: dict[str, Any]
+    about: About
+    prompt: ChatRef | None
+    interrupted_since: datetime | None
 
 
 def _send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: datetime,
-               interrupted_since: datetime | None = None
-               ) -> tuple[str, Callable[[Session, Outbox], None]]:
+               interrupted_since: datetime | None = None) -> tuple[str, Effect]:
     """Render from the case as it is now, then post. Returns a receipt and the effect.
 
     ``interrupted_since``: an earlier attempt (of an entry made then) died mid-send.
     A prompt is then first looked up in the triage channel, so that it is not
     posted twice (chats that cannot look up post again).
     """
-    cfg = outlets.cfg
-    op = payload["op"]
+    try:
+        op = ChatOp(payload["op"])
+    except ValueError:
+        raise PermanentDeliveryError(f"unknown chat operation {payload['op']!r}") from None
+    if op is ChatOp.MONTHLY_CHART:
+        return _send_monthly_chart(engine, outlets, payload, now), _no_effect
+    if op is ChatOp.REVIEW:
+        return _send_review(engine, outlets, payload, now, interrupted_since)
     with session_scope(engine) as session:
         case = get_case_by_id(session, payload["case_id"]) if payload.get("case_id") else None
-        view = case_view(session, cfg, case, now) if case else None
+        view = case_view(session, outlets.cfg, case, now) if case else None
         prompt = ChatRef(case.prompt_channel, case.prompt_ts) if (
             case and case.prompt_channel and case.prompt_ts) else None
         escalation = (session.get(Escalation, payload["escalation_id"])
                       if payload.get("escalation_id") else None)
-
-    def no_effect(_s: Session, _e: Outbox) -> None:
-        return None
-
-    if op == "monthly_chart":
-        return _send_monthly_chart(engine, outlets, payload, now), no_effect
-    if op == "review":
-        return _send_review(engine, outlets, payload, now, interrupted_since)
-    if op == "raw":
-        post = ChatPost(text=payload["text"], blocks=payload.get("blocks") or [])
-        if payload.get("user"):
-            ref = outlets.chat.direct(payload["user"], post)
-        else:
-            ref = outlets.chat.post(payload["channel"], post, payload.get("thread_ts"))
-        return f"{POSTED} {ref.channel}:{ref.ts}", no_effect
-    assert view is not None and case is not None
-    if op == "offer":
-        # The text was rendered when the offer was made; the chat adds its answer buttons.
-        post = ChatPost(text=payload["text"])
-        if outlets.blocks is not None:
-            post = ChatPost(text=payload["text"], blocks=outlets.blocks("offer", view, {
-                "text": payload["text"], "offer_id": payload.get("offer_id"),
-                "offer_kind": payload.get("offer_kind", ""),
-                "lang": cfg.chat.staff_language}))
-        ref = outlets.chat.direct(payload["user"], post)
-        return f"{POSTED} {ref.channel}:{ref.ts}", no_effect
-    if op == "prompt":
-        post = _post(outlets, "prompt", view, {})
-        if prompt is not None:
-            outlets.chat.update(prompt, post)
-            return f"updated {prompt.channel}:{prompt.ts}", no_effect
-        found = None
-        find = getattr(outlets.chat, "find", None)
-        if interrupted_since is not None and find is not None:
-            found = find(cfg.chat.triage_channel, view.ref, interrupted_since - FIND_MARGIN)
-        ref = found or outlets.chat.post(cfg.chat.triage_channel, post)
-
-        def store_ref(session: Session, _e: Outbox) -> None:
-            c = session.get(Case, view.case_id)
-            assert c is not None
-            c.prompt_channel, c.prompt_ts = ref.channel, ref.ts
-        return f"{'found' if found else POSTED} {ref.channel}:{ref.ts}", store_ref
-    if op == "erased":
-        # The case was anonymised: every staff message about it becomes a neutral stub.
-        post = _post(outlets, "prompt", view, {})
-        replaced = 0
-        for channel, ts in payload.get("refs") or []:
-            try:
-                outlets.chat.update(ChatRef(str(channel), str(ts)), post)
-                replaced += 1
-            except PermanentDeliveryError as exc:  # deleted meanwhile: nothing left to replace
-                log.warning("outbox: case %s: a chat message could not be replaced: %s",
-                            view.ref, exc)
-        return f"replaced {replaced} message(s)", no_effect
-    if op == "case_message":
-        post = _post(outlets, "case_message", view, {
-            "reopened": bool(payload.get("reopened")),
-            "other_sender": bool(payload.get("other_sender"))})
-        ref = outlets.chat.post(prompt.channel if prompt else cfg.chat.triage_channel, post,
-                                prompt.ts if prompt else None)
-        return f"{POSTED} {ref.channel}:{ref.ts}", no_effect
-    if op == "escalation":
-        reason = escalation.reason if escalation else "staff"
-        post = _post(outlets, "escalation", view, {
-            "reason": reason, "reason_text": ESCALATION_REASON_TEXT.get(reason, reason),
-            "note": escalation.note if escalation else "",
-            # The ombudsman's buttons say which escalation they acknowledge.
-            "escalation_id": escalation.id if escalation else None})
-        targets = list(cfg.chat.ombudsman_users)
-        refs = [outlets.chat.direct(u, post) for u in targets] or [
-            outlets.chat.post(cfg.chat.triage_channel, post)]
-        return POSTED + " " + ", ".join(f"{r.channel}:{r.ts}" for r in refs), no_effect
-    if op == "reminder":
-        post = _post(outlets, "reminder", view, {"rung": payload.get("rung", "")})
-        if payload.get("user"):
-            ref = outlets.chat.direct(payload["user"], post)
-        else:
-            ref = outlets.chat.post(cfg.chat.triage_channel, post,
-                                    prompt.ts if prompt else None)
-        return f"{POSTED} {ref.channel}:{ref.ts}", no_effect
-    raise PermanentDeliveryError(f"unknown chat operation {op!r}")
+        about = About(payload, view, escalation_id=escalation.id if escalation else None,
+                      escalation_reason=escalation.reason if escalation else None,
+                      escalation_note=escalation.note if escalation else "")
+    post = PRESENTERS[op](outlets.presentation, about)
+    return _DELIVERIES[op](outlets, post, _Target(payload, about, prompt, interrupted_since))
 
 
-def review_marker(review_id: int) -> str:
-    """In every review post's text, so a post that may have gone out can be found again."""
-    return f"[R-{review_id}]"
+def _posted(ref: ChatRef) -> str:
+    return f"{POSTED} {ref.channel}:{ref.ts}"
+
+
+def _to_user_or_channel(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
+    if t.payload.get("user"):
+        return _posted(outlets.chat.direct(t.payload["user"], post)), _no_effect
+    return _posted(outlets.chat.post(t.payload["channel"], post,
+                                     t.payload.get("thread_ts"))), _no_effect
+
+
+def _to_user(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
+    return _posted(outlets.chat.direct(t.payload["user"], post)), _no_effect
+
+
+def _prompt_in_triage(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
+    """Update the case's prompt in place, or post it (found again after a crash)."""
+    if t.prompt is not None:
+        outlets.chat.update(t.prompt, post)
+        return f"updated {t.prompt.channel}:{t.prompt.ts}", _no_effect
+    cfg, view = outlets.cfg, t.about.case
+    found = None
+    find = getattr(outlets.chat, "find", None)
+    if t.interrupted_since is not None and find is not None:
+        found = find(cfg.chat.triage_channel, view.ref, t.interrupted_since - FIND_MARGIN)
+    ref = found or outlets.chat.post(cfg.chat.triage_channel, post)
+
+    def store_ref(session: Session, _e: Outbox) -> None:
+        c = session.get(Case, view.case_id)
+        assert c is not None
+        c.prompt_channel, c.prompt_ts = ref.channel, ref.ts
+    return f"{'found' if found else POSTED} {ref.channel}:{ref.ts}", store_ref
+
+
+def _replace_all(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
+    """The case was anonymised: every staff message about it becomes the neutral stub."""
+    replaced = 0
+    for channel, ts in t.payload.get("refs") or []:
+        try:
+            outlets.chat.update(ChatRef(str(channel), str(ts)), post)
+            replaced += 1
+        except PermanentDeliveryError as exc:  # deleted meanwhile: nothing left to replace
+            log.warning("outbox: case %s: a chat message could not be replaced: %s",
+                        t.about.case.ref, exc)
+    return f"replaced {replaced} message(s)", _no_effect
+
+
+def _in_prompt_thread(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
+    ref = outlets.chat.post(t.prompt.channel if t.prompt else outlets.cfg.chat.triage_channel,
+                            post, t.prompt.ts if t.prompt else None)
+    return _posted(ref), _no_effect
+
+
+def _to_ombudsman(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
+    refs = [outlets.chat.direct(u, post) for u in outlets.cfg.chat.ombudsman_users] or [
+        outlets.chat.post(outlets.cfg.chat.triage_channel, post)]
+    return POSTED + " " + ", ".join(f"{r.channel}:{r.ts}" for r in refs), _no_effect
+
+
+def _reminder(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
+    if t.payload.get("user"):
+        return _posted(outlets.chat.direct(t.payload["user"], post)), _no_effect
+    return _posted(outlets.chat.post(outlets.cfg.chat.triage_channel, post,
+                                     t.prompt.ts if t.prompt else None)), _no_effect
+
+
+Delivery = Callable[[Outlets, ChatPost, _Target], tuple[str, Effect]]
+
+# How each operation about a case (or none, for RAW) goes out; REVIEW and
+# MONTHLY_CHART load what they are about themselves (below).
+_DELIVERIES: dict[ChatOp, Delivery] = {
+    ChatOp.RAW: _to_user_or_channel,
+    ChatOp.OFFER: _to_user,
+    ChatOp.PROMPT: _prompt_in_triage,
+    ChatOp.ERASED: _replace_all,
+    ChatOp.CASE_MESSAGE: _in_prompt_thread,
+    ChatOp.ESCALATION: _to_ombudsman,
+    ChatOp.REMINDER: _reminder,
+}
 
 
 def _send_review(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: datetime,
-                 interrupted_since: datetime | None
-                 ) -> tuple[str, Callable[[Session, Outbox], None]]:
+                 interrupted_since: datetime | None) -> tuple[str, Effect]:
     """Post a review item to the triage channel, or update its post in place, rendered
     from the item as it is now (open with buttons, or decided without)."""
     from bot.runners.review import review_view
@@ -395,25 +388,20 @@ def _send_review(engine: Engine, outlets: Outlets, payload: dict[str, Any], now:
         if q is None:  # erased meanwhile: its post, if any, becomes a neutral stub
             erased = payload.get("erased_post")
             if not erased:
-                return "gone", lambda _s, _e: None
-            stub = render_staff(outlets.renderer, cfg, "review_erased",
-                                marker=review_marker(review_id))
+                return "gone", _no_effect
+            stub = review_erased_post(outlets.presentation, About(payload))
             try:
                 outlets.chat.update(ChatRef(str(erased[0]), str(erased[1])), stub)
             except PermanentDeliveryError as exc:  # deleted meanwhile: nothing to replace
                 log.warning("outbox: review %s: the post could not be replaced: %s",
                             review_id, exc)
-            return "replaced 1 message(s)", lambda _s, _e: None
+            return "replaced 1 message(s)", _no_effect
         view = review_view(cfg, q, now)
         posted = ChatRef(q.post_channel, q.post_ts) if q.post_channel and q.post_ts else None
-    post = render_staff(outlets.renderer, cfg, "review", view=view,
-                        marker=review_marker(review_id), cli=cfg.chat.kind == "console")
-    if outlets.review_blocks is not None:
-        post = ChatPost(text=mrkdwn_escape(post.text), blocks=outlets.review_blocks(
-            view, {"lang": cfg.chat.staff_language}))
+    post = PRESENTERS[ChatOp.REVIEW](outlets.presentation, About(payload, extra={"review": view}))
     if posted is not None:
         outlets.chat.update(posted, post)
-        return f"updated {posted.channel}:{posted.ts}", lambda _s, _e: None
+        return f"updated {posted.channel}:{posted.ts}", _no_effect
     found = None
     find = getattr(outlets.chat, "find", None)
     if interrupted_since is not None and find is not None:

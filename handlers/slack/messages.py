@@ -1,6 +1,6 @@
 """Block Kit for what staff see in Slack: the call-back prompt, escalations, reminders.
 
-:func:`build_blocks` is the :data:`bot.runners.outbox.BlocksBuilder` that the outbox
+:func:`build_blocks` is the :data:`bot.presenters.chat.BlocksBuilder` that the outbox
 calls at delivery time with a fresh :class:`~bot.presenters.staff_messages.CaseView`, so
 the prompt is re-rendered from the case as it is now and updated in place.
 Everything here is pure: plain data in, a list of blocks out.

@@ -31,8 +31,8 @@ from bot.actions.cases import (
 )
 from bot.config import Config
 from bot.errors import InvalidAction
+from bot.presenters.chat import ESCALATION_REASON_TEXT
 from bot.presenters.staff_messages import case_view, local_when
-from bot.runners.outbox import ESCALATION_REASON_TEXT
 from bot.store.db import session_scope
 from bot.store.models import Audit, Case, Escalation, OutboxKind
 from handlers.slack.blockkit import esc, mention

@@ -27,6 +27,7 @@ from bot.actions.cases import (
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.ladder import ActionKind, CaseSnapshot, LadderPolicy, next_action
+from bot.domain.vocabulary import ChatOp
 from bot.store.db import session_scope
 from bot.store.models import Case, ContactAttempt, Escalation, EscalationReason, OutboxKind, Outcome
 
@@ -70,7 +71,7 @@ def apply_decision(session: Session, cfg: Config, case: Case, now: datetime,
             user = slack_user(case.assignee) if action.kind != ActionKind.REMIND_TRIAGE else None
             enqueue(session, kind=OutboxKind.CHAT,
                     dedupe_key=f"reminder:{case.id}:{case.reminders_sent}",
-                    payload={"op": "reminder", "case_id": case.id, "rung": action.kind.value,
+                    payload={"op": ChatOp.REMINDER, "case_id": case.id, "rung": action.kind.value,
                              "user": user}, case=case, now=now)
             audit(session, case, "system", "reminder", now, rung=action.kind.value,
                   to=user or cfg.chat.triage_channel)
