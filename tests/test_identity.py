@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from bot.actions.cases import case_detail, get_case
-from bot.actions.privacy import Person, subject_access
+from bot.actions.privacy import Person
+from bot.actions.subject_access import subject_access
 from bot.clock import FixedClock
 from bot.config import Config
 from bot.store.db import session_scope

@@ -160,7 +160,8 @@ def export(
         fail("give exactly one of --email or --phone", 2)
     cfg = config_from(config)
     setup_cli_logging()
-    from bot.actions.privacy import person_from, subject_access, subject_access_markdown
+    from bot.actions.privacy import person_from
+    from bot.actions.subject_access import subject_access, subject_access_markdown
     from bot.store.db import session_scope
 
     try:
@@ -225,7 +226,7 @@ def purge(
     setup_cli_logging()
     from sqlmodel import Session
 
-    from bot.actions import privacy
+    from bot.actions import erasure, privacy
     from bot.errors import InvalidAction
     from bot.runners.outbox import deliver_due
 
@@ -241,21 +242,21 @@ def purge(
                 except ValueError as exc:
                     fail(str(exc), 2)
                 what = "erasure of one person"
-                counts = privacy.erase_person(s, who, now, actor)
+                counts = erasure.erase_person(s, who, now, actor)
             elif retention:
                 what = "retention ([privacy])"
-                counts = privacy.retention_purge(s, cfg, now, actor)
+                counts = erasure.retention_purge(s, cfg, now, actor)
             else:
                 before = _purge_cutoff(cfg, closed_before, now)
                 what = f"cases closed before {before.astimezone(cfg.policy.tz).date()}"
-                counts = privacy.purge_closed_before(s, before, now, actor)
+                counts = erasure.purge_closed_before(s, before, now, actor)
             # A dry run does the same work and rolls it back: its counts are exact.
             if apply:
                 s.commit()
             else:
                 s.rollback()
         if apply:
-            privacy.erase_from_storage(rt.db)
+            erasure.erase_from_storage(rt.db)
             if cfg.chat.kind != "console":
                 # Replace the staff messages now; the console (stdout) has nothing to
                 # edit, so there the stubs are shown by the next ``tick`` or ``run``.

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, col, select
 
 from bot.actions.cases import SYSTEM_ACTOR, audit
-from bot.actions.privacy import RETENTION_REPORT, erase_from_storage, retention_purge
+from bot.actions.erasure import erase_from_storage, retention_purge
+from bot.actions.privacy import RETENTION_REPORT
 from bot.store.db import session_scope
 from bot.store.models import Audit
 

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.actions.cases import close_case, get_case
-from bot.actions.privacy import Person, erase_person
+from bot.actions.erasure import erase_person
+from bot.actions.privacy import Person
 from bot.clock import FixedClock
 from bot.presenters.staff_messages import case_view
 from bot.store.db import session_scope

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.actions.privacy import Person, subject_access
+from bot.actions.privacy import Person
+from bot.actions.subject_access import subject_access
 from bot.clock import FixedClock
 from bot.store.db import session_scope
 from tests.records.clirun import run as cli

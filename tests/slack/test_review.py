@@ -173,7 +173,8 @@ def test_someone_not_on_the_staff_list_is_refused(lane: SlackWorld) -> None:
 def test_erasing_the_sender_turns_the_review_post_into_a_stub(world: SlackWorld) -> None:
     # A spam-flagged complaint waits for review; then Karin asks to be erased. The
     # item goes, and its post in the triage channel no longer shows her words.
-    from bot.actions.privacy import Person, erase_person
+    from bot.actions.erasure import erase_person
+    from bot.actions.privacy import Person
 
     [outcome] = receive(world, "review_spam_flagged.eml")
     assert outcome.review
