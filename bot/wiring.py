@@ -27,7 +27,7 @@ from bot.config import Config, Secrets, load_secrets
 from bot.ports import Chat, Mailbox, Mailer
 from bot.presenters.render import Renderer, renderer_for
 from bot.runners import pipeline
-from bot.runners.outbox import Outlets
+from bot.runners.outlets import Outlets
 from bot.runners.pipeline import Services
 from bot.store import db
 

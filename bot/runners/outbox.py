@@ -6,6 +6,10 @@ at once, and one chat entry per case is in flight at a time so a prompt is
 posted before it is updated. After a crash, an entry whose lease ran out is
 retried: the only window for a duplicate is between the server accepting the
 message and the commit that records it (milliseconds).
+
+The outbox only delivers: chat entries go through :mod:`bot.runners.chat_delivery`
+(one presenter per operation, :mod:`bot.presenters.chat`); what a delivery changes
+on a case is an action (:func:`bot.actions.citizen_mail.email_delivered`).
 """
 
 from __future__ import annotations
@@ -24,37 +28,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from bot import metrics
-from bot.actions.cases import get_case_by_id
 from bot.actions.citizen_mail import email_delivered, email_rejected
-from bot.config import Config
-from bot.domain.vocabulary import ChatOp
 from bot.errors import PermanentDeliveryError, TemporaryDeliveryError
-from bot.ports import Chat, ChatPost, ChatRef, Mailer
-from bot.presenters.chat import (
-    PRESENTERS,
-    About,
-    BlocksBuilder,
-    Presentation,
-    ReviewBlocksBuilder,
-    review_erased_post,
-    review_marker,
-)
-from bot.presenters.render import Renderer
-from bot.presenters.staff_messages import case_view
+from bot.runners.chat_delivery import send_chat
+from bot.runners.outlets import POSTED, Effect, Outlets
 from bot.store.db import session_scope
-from bot.store.models import Case, Escalation, Outbox, OutboxKind, OutboxStatus, Quarantine
+from bot.store.models import Case, Outbox, OutboxKind, OutboxStatus
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
 IN_FLIGHT = "sending"  # ``result`` while an entry is being sent (a crash leaves it there)
-FIND_MARGIN = timedelta(minutes=2)  # clock skew between us and the chat server
-POSTED = "posted"  # receipt prefix of a chat message newly posted (not updated, not found)
 MAX_BACKOFF = timedelta(hours=1)
-
-# A chat entry's effect once it is out (e.g. remembering where a post went).
-Effect = Callable[[Session, Outbox], None]
-
 
 @dataclass
 class DeliveryReport:
@@ -62,22 +47,6 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Outlets:
-    """Where side effects go, and how staff messages are rendered (by the presenters)."""
-
-    cfg: Config
-    mailer: Mailer
-    chat: Chat
-    renderer: Renderer
-    blocks: BlocksBuilder | None = None
-    review_blocks: ReviewBlocksBuilder | None = None
-
-    @property
-    def presentation(self) -> Presentation:
-        return Presentation(self.cfg, self.renderer, self.blocks, self.review_blocks)
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -148,7 +117,7 @@ def _deliver_one(engine: Engine, outlets: Outlets, clock: Callable[[], datetime]
         if kind == OutboxKind.EMAIL.value:
             receipt = _send_email_and_record(engine, outlets, clock, entry_id, payload)
         else:
-            receipt, effect = _send_chat(engine, outlets, payload, clock(),
+            receipt, effect = send_chat(engine, outlets, payload, clock(),
                                          interrupted_since=created_at if interrupted else None)
             _record_sent(engine, clock, entry_id, receipt, effect)
     except TemporaryDeliveryError as exc:
@@ -245,195 +214,6 @@ def _email_sent(outlets: Outlets, payload: dict[str, Any]) -> Effect:
         assert entry.sent_at is not None
         email_delivered(session, payload.get("case_id"), payload.get("purpose"), entry.sent_at)
     return effect
-
-
-# --- chat ------------------------------------------------------------------
-
-
-def _no_effect(_s: Session, _e: Outbox) -> None:
-    return None
-
-
-@dataclass(frozen=True)
-class _Target:
-    """Where a case's chat entry goes: what it is about and where its prompt is."""
-
-    payload: dict[str, Any]
-    about: About
-    prompt: ChatRef | None
-    interrupted_since: datetime | None
-
-
-def _send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: datetime,
-               interrupted_since: datetime | None = None) -> tuple[str, Effect]:
-    """Render from the case as it is now, then post. Returns a receipt and the effect.
-
-    ``interrupted_since``: an earlier attempt (of an entry made then) died mid-send.
-    A prompt is then first looked up in the triage channel, so that it is not
-    posted twice (chats that cannot look up post again).
-    """
-    try:
-        op = ChatOp(payload["op"])
-    except ValueError:
-        raise PermanentDeliveryError(f"unknown chat operation {payload['op']!r}") from None
-    if op is ChatOp.MONTHLY_CHART:
-        return _send_monthly_chart(engine, outlets, payload, now), _no_effect
-    if op is ChatOp.REVIEW:
-        return _send_review(engine, outlets, payload, now, interrupted_since)
-    with session_scope(engine) as session:
-        case = get_case_by_id(session, payload["case_id"]) if payload.get("case_id") else None
-        view = case_view(session, outlets.cfg, case, now) if case else None
-        prompt = ChatRef(case.prompt_channel, case.prompt_ts) if (
-            case and case.prompt_channel and case.prompt_ts) else None
-        escalation = (session.get(Escalation, payload["escalation_id"])
-                      if payload.get("escalation_id") else None)
-        about = About(payload, view, escalation_id=escalation.id if escalation else None,
-                      escalation_reason=escalation.reason if escalation else None,
-                      escalation_note=escalation.note if escalation else "")
-    post = PRESENTERS[op](outlets.presentation, about)
-    return _DELIVERIES[op](outlets, post, _Target(payload, about, prompt, interrupted_since))
-
-
-def _posted(ref: ChatRef) -> str:
-    return f"{POSTED} {ref.channel}:{ref.ts}"
-
-
-def _to_user_or_channel(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
-    if t.payload.get("user"):
-        return _posted(outlets.chat.direct(t.payload["user"], post)), _no_effect
-    return _posted(outlets.chat.post(t.payload["channel"], post,
-                                     t.payload.get("thread_ts"))), _no_effect
-
-
-def _to_user(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
-    return _posted(outlets.chat.direct(t.payload["user"], post)), _no_effect
-
-
-def _prompt_in_triage(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
-    """Update the case's prompt in place, or post it (found again after a crash)."""
-    if t.prompt is not None:
-        outlets.chat.update(t.prompt, post)
-        return f"updated {t.prompt.channel}:{t.prompt.ts}", _no_effect
-    cfg, view = outlets.cfg, t.about.case
-    found = None
-    find = getattr(outlets.chat, "find", None)
-    if t.interrupted_since is not None and find is not None:
-        found = find(cfg.chat.triage_channel, view.ref, t.interrupted_since - FIND_MARGIN)
-    ref = found or outlets.chat.post(cfg.chat.triage_channel, post)
-
-    def store_ref(session: Session, _e: Outbox) -> None:
-        c = session.get(Case, view.case_id)
-        assert c is not None
-        c.prompt_channel, c.prompt_ts = ref.channel, ref.ts
-    return f"{'found' if found else POSTED} {ref.channel}:{ref.ts}", store_ref
-
-
-def _replace_all(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
-    """The case was anonymised: every staff message about it becomes the neutral stub."""
-    replaced = 0
-    for channel, ts in t.payload.get("refs") or []:
-        try:
-            outlets.chat.update(ChatRef(str(channel), str(ts)), post)
-            replaced += 1
-        except PermanentDeliveryError as exc:  # deleted meanwhile: nothing left to replace
-            log.warning("outbox: case %s: a chat message could not be replaced: %s",
-                        t.about.case.ref, exc)
-    return f"replaced {replaced} message(s)", _no_effect
-
-
-def _in_prompt_thread(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
-    ref = outlets.chat.post(t.prompt.channel if t.prompt else outlets.cfg.chat.triage_channel,
-                            post, t.prompt.ts if t.prompt else None)
-    return _posted(ref), _no_effect
-
-
-def _to_ombudsman(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
-    refs = [outlets.chat.direct(u, post) for u in outlets.cfg.chat.ombudsman_users] or [
-        outlets.chat.post(outlets.cfg.chat.triage_channel, post)]
-    return POSTED + " " + ", ".join(f"{r.channel}:{r.ts}" for r in refs), _no_effect
-
-
-def _reminder(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
-    if t.payload.get("user"):
-        return _posted(outlets.chat.direct(t.payload["user"], post)), _no_effect
-    return _posted(outlets.chat.post(outlets.cfg.chat.triage_channel, post,
-                                     t.prompt.ts if t.prompt else None)), _no_effect
-
-
-Delivery = Callable[[Outlets, ChatPost, _Target], tuple[str, Effect]]
-
-# How each operation about a case (or none, for RAW) goes out; REVIEW and
-# MONTHLY_CHART load what they are about themselves (below).
-_DELIVERIES: dict[ChatOp, Delivery] = {
-    ChatOp.RAW: _to_user_or_channel,
-    ChatOp.OFFER: _to_user,
-    ChatOp.PROMPT: _prompt_in_triage,
-    ChatOp.ERASED: _replace_all,
-    ChatOp.CASE_MESSAGE: _in_prompt_thread,
-    ChatOp.ESCALATION: _to_ombudsman,
-    ChatOp.REMINDER: _reminder,
-}
-
-
-def _send_review(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: datetime,
-                 interrupted_since: datetime | None) -> tuple[str, Effect]:
-    """Post a review item to the triage channel, or update its post in place, rendered
-    from the item as it is now (open with buttons, or decided without)."""
-    from bot.runners.review import review_view
-
-    cfg = outlets.cfg
-    review_id = int(payload["review_id"])
-    with session_scope(engine) as session:
-        q = session.get(Quarantine, review_id)
-        if q is None:  # erased meanwhile: its post, if any, becomes a neutral stub
-            erased = payload.get("erased_post")
-            if not erased:
-                return "gone", _no_effect
-            stub = review_erased_post(outlets.presentation, About(payload))
-            try:
-                outlets.chat.update(ChatRef(str(erased[0]), str(erased[1])), stub)
-            except PermanentDeliveryError as exc:  # deleted meanwhile: nothing to replace
-                log.warning("outbox: review %s: the post could not be replaced: %s",
-                            review_id, exc)
-            return "replaced 1 message(s)", _no_effect
-        view = review_view(cfg, q, now)
-        posted = ChatRef(q.post_channel, q.post_ts) if q.post_channel and q.post_ts else None
-    post = PRESENTERS[ChatOp.REVIEW](outlets.presentation, About(payload, extra={"review": view}))
-    if posted is not None:
-        outlets.chat.update(posted, post)
-        return f"updated {posted.channel}:{posted.ts}", _no_effect
-    found = None
-    find = getattr(outlets.chat, "find", None)
-    if interrupted_since is not None and find is not None:
-        found = find(cfg.chat.triage_channel, review_marker(review_id),
-                     interrupted_since - FIND_MARGIN)
-    ref = found or outlets.chat.post(cfg.chat.triage_channel, post)
-
-    def store_ref(session: Session, _e: Outbox) -> None:
-        item = session.get(Quarantine, review_id)
-        if item is not None:
-            item.post_channel, item.post_ts = ref.channel, ref.ts
-    return f"{'found' if found else POSTED} {ref.channel}:{ref.ts}", store_ref
-
-
-def _send_monthly_chart(engine: Engine, outlets: Outlets, payload: dict[str, Any],
-                        now: datetime) -> str:
-    """Draw the month's chart now (from the database as it is) and share it."""
-    from datetime import date
-
-    from bot.presenters.charts import ChartsUnavailable
-    from bot.presenters.reports import monthly_summary
-
-    month = date.fromisoformat(f"{payload['month']}-01")
-    with session_scope(engine) as session:
-        try:
-            summary = monthly_summary(session, outlets.cfg, month, now, chart=True)
-        except ChartsUnavailable as exc:
-            raise PermanentDeliveryError(f"no chart: {exc}") from exc
-    if summary.chart_png is None:
-        raise PermanentDeliveryError("no chart: matplotlib is not installed (extra 'charts')")
-    return outlets.chat.upload(payload["user"], f"klagomal-{summary.month}.png",
-                               summary.chart_png, f"Klagomål {summary.month}")
 
 
 def backlog(session: Session) -> int:
