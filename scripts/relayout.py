@@ -169,6 +169,9 @@ def _dotted(match: re.Match[str]) -> str:
         if imported and is_module(f"{old}.{imported.group(1)}") and (
                 MOVES[old] != f"{old}.{imported.group(1)}"):
             return match.group(0)  # from bot.cli import records: a submodule of the new package
+    if not tail and MOVES[old].startswith(old + ".") and not (
+            after[:1] == ":" and after != ": ") and not _IMPORTED.match(match.string, match.end()):
+        return match.group(0)  # a bare bot.cli now names the package; only bot.cli:main moves
     return MOVES[old] + tail
 
 
