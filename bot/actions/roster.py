@@ -22,7 +22,7 @@ from bot.config import Config
 from bot.domain.fair_share import is_away
 
 if TYPE_CHECKING:
-    from bot.wiring import Runtime
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +120,3 @@ def today_roster(cfg: Config, now: datetime, client: WebClient | None = None
 def on_duty(entries: list[RosterEntry]) -> list[str]:
     """The people who take call-backs today, in roster order."""
     return [e.user for e in entries if e.on_duty]
-
-
-def slack_client(rt: Runtime) -> WebClient | None:
-    """The Web API client for roster look-ups; None with console chat (see
-    :meth:`bot.wiring.Runtime.web_client`)."""
-    return rt.web_client()

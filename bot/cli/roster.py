@@ -34,11 +34,11 @@ def roster(config: ConfigOpt = None,
            ) -> None:
     """Today's on-duty roster: who takes call-backs, and why anyone else does not."""
     cfg = config_from(config)
-    from bot.actions.roster import slack_client, today_roster
+    from bot.actions.roster import today_roster
 
     rt = runtime_for(cfg, parse_now(now, cfg) if now else None)
     try:
-        entries = today_roster(cfg, rt.clock(), slack_client(rt))
+        entries = today_roster(cfg, rt.clock(), rt.web_client())
     finally:
         rt.close()
     rows = [{"user": e.user, "on_duty": e.on_duty, "reason": e.reason} for e in entries]

@@ -24,7 +24,7 @@ from bot.actions.assignment import (
     offer_case,
     settle_offer,
 )
-from bot.actions.roster import on_duty, slack_client, today_roster
+from bot.actions.roster import on_duty, today_roster
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.fair_share import choose_assignee
@@ -97,7 +97,7 @@ def run(rt: Runtime) -> int:
         waiting = waiting_case_ids(session, cfg, now, calendar)
     if not waiting:
         return acted
-    people = on_duty(today_roster(cfg, now, slack_client(rt)))
+    people = on_duty(today_roster(cfg, now, rt.web_client()))
     if not people:
         log.info("assignment sweep: nobody on duty today; %d case(s) wait for a claim",
                  len(waiting))
