@@ -38,6 +38,7 @@ run: $(STAMP)
 check: $(STAMP)
 	$(LINT)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(PYTEST) -n $(WORKERS) -m "not slow"
 
 ## Lint, type checks and the whole test suite on SQLite and on PostgreSQL (side by side),
@@ -46,6 +47,7 @@ test: $(STAMP)
 	scripts/install-test-servers
 	$(LINT)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	rm -f .coverage .coverage.*
 	$(MAKE) --no-print-directory -j2 --output-sync=target pass-sqlite pass-postgres
 	$(BIN)/coverage combine -q .coverage.sqlite .coverage.postgres
@@ -67,6 +69,7 @@ test-postgres: $(STAMP)
 lint: $(STAMP)
 	$(LINT)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	scripts/install-test-servers

@@ -25,7 +25,7 @@ def _peak_rss_mb() -> float:
 
 def bot(config_path: str) -> dict[str, float]:
     from bot.config import load_config
-    from bot.pipeline import ingest
+    from bot.runners.pipeline import ingest
     from bot.wiring import Runtime
 
     rt = Runtime(load_config(config_path))

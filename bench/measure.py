@@ -23,12 +23,12 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from bot import db
 from bot.adapters.console import ConsoleChat
 from bot.adapters.imap import ImapMailbox
 from bot.clock import FixedClock, system_clock
 from bot.config import Secrets, parse_config
-from bot.service import watch_mailbox
+from bot.runners.service import watch_mailbox
+from bot.store import db
 from bot.wiring import Runtime
 from tests.proof.botproc import append_many
 from tests.proof.corpus import complaint, complaints
@@ -251,7 +251,7 @@ def sweep(url: str, open_cases: int, due: int) -> Sweep:
 
 def _fill(engine: sa.Engine, now: datetime, open_cases: int, due: int) -> None:
     """``open_cases`` unclaimed cases received three working hours ago; ``due`` of them due."""
-    from bot.models import Case, Complainant
+    from bot.store.models import Case, Complainant
 
     received = now - timedelta(hours=3)
     with engine.begin() as conn:

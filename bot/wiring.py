@@ -1,7 +1,12 @@
-"""Wiring: the one place that turns configuration into connected adapters.
+"""Wiring: the one place that names handlers and adapters and connects them to the core.
 
 Adapters are created on first use, so ``complaint-bot cases`` never opens an
 IMAP connection and tests can hand in their own clock and clients.
+
+The core never imports ``handlers``: this module hands it the inbound steps
+(:data:`INBOUND_PIPELINE`, modules in ``handlers/inbound/``), the sweeps
+(:data:`SWEEPS`, modules in ``handlers/sweeps/``), the Slack blocks and the chat
+app. A misspelt name fails at once, loudly, never by a silent skip.
 """
 
 from __future__ import annotations
@@ -9,21 +14,68 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
-from bot import db
 from bot.clock import Clock, system_clock
 from bot.config import Config, Secrets, load_secrets
-from bot.outbox import Outlets
-from bot.pipeline import Services
 from bot.ports import Chat, Mailbox, Mailer
-from bot.render import Renderer, renderer_for
+from bot.presenters.render import Renderer, renderer_for
+from bot.runners import pipeline
+from bot.runners.outlets import Outlets
+from bot.runners.pipeline import Services
+from bot.store import db
+
+if TYPE_CHECKING:
+    import threading
+
+    from slack_sdk import WebClient
 
 log = logging.getLogger(__name__)
+
+# What happens to an incoming email, in order. Each name is a module in
+# handlers/inbound/ with ``process(ctx: InboundContext) -> None``.
+INBOUND_PIPELINE: tuple[str, ...] = (
+    "parse",         # bytes -> ParsedEmail; not an email at all -> quarantine
+    "classify",      # a person's complaint, robot mail (positive evidence only), or a doubt
+    "dedupe",        # this Message-ID (or content, without one) was handled before: stop
+    "thread",        # find its case (In-Reply-To/References, reference in the subject); only
+                     # its complainant joins it, anyone else gets a new case that mentions it
+    "robots",        # robot mail is kept and stops (a bounce marks the ack); a doubt -> review
+    "open_case",     # no case yet: open one (complainant, phone, language, serious?)
+    "record",        # store the message on the case
+    "acknowledge",   # can_acknowledge? -> acknowledgement email into the outbox
+    "prompt_staff",  # call-back prompt (or "new message" note) into the outbox
+)
+
+# Scheduled work, in order. Each name is a module in handlers/sweeps/ with
+# ``run(runtime) -> int`` (items acted on).
+SWEEPS: tuple[str, ...] = ("reminders", "assignment", "action_plans", "digest", "monthly_report",
+                           "retention")
+
+
+def _handler(package: str, name: str, attribute: str) -> Any:
+    """``handlers.<package>.<name>`` and its ``attribute``; a misspelt name raises here."""
+    module = import_module(f"handlers.{package}.{name}")
+    if not callable(getattr(module, attribute, None)):
+        raise TypeError(f"handlers.{package}.{name} has no {attribute}()")
+    return module
+
+
+def inbound_steps(names: tuple[str, ...] = INBOUND_PIPELINE) -> list[tuple[str, pipeline.Step]]:
+    return [(name, _handler("inbound", name, "process")) for name in names]
+
+
+def sweeps(names: tuple[str, ...] = SWEEPS) -> list[tuple[str, Callable[[Runtime], int]]]:
+    return [(name, _handler("sweeps", name, "run").run) for name in names]
+
+
+pipeline.use_steps(inbound_steps())
 
 
 def instance_name() -> str:
@@ -130,16 +182,40 @@ class Runtime:
         blocks = self.overrides.get("blocks")
         review_blocks = self.overrides.get("review_blocks")
         if blocks is None and self.cfg.chat.kind == "slack":
-            try:
-                from handlers.slack.messages import build_blocks
+            from handlers.slack.messages import build_blocks
 
-                blocks = build_blocks
-            except ImportError:  # pragma: no cover - until the Slack blocks exist
-                blocks = None
+            blocks = build_blocks
         if review_blocks is None and self.cfg.chat.kind == "slack":
             from handlers.slack.review import review_blocks
         return Outlets(cfg=self.cfg, mailer=self.mailer, chat=self.chat,
                        renderer=self.renderer, blocks=blocks, review_blocks=review_blocks)
+
+    @cached_property
+    def sweeps(self) -> list[tuple[str, Callable[[Runtime], int]]]:
+        return sweeps()
+
+    def web_client(self) -> WebClient | None:
+        """The Slack Web API client for look-ups (roster); None with console chat.
+
+        Tests (and the Slack app) hand theirs in as ``overrides["slack_client"]``.
+        """
+        if self.cfg.chat.kind != "slack":
+            return None
+        if "slack_client" in self.overrides:
+            client: WebClient = self.overrides["slack_client"]
+            return client
+        from bot.adapters.slack_chat import make_web_client
+
+        assert self.secrets is not None and self.secrets.slack_bot_token is not None
+        return make_web_client(self.cfg.chat, self.secrets.slack_bot_token.get_secret_value())
+
+    def start_chat_app(self, stop: threading.Event) -> Any:
+        """The Slack app (Socket Mode or HTTP) when chat is Slack, else None."""
+        if self.cfg.chat.kind != "slack":
+            return None
+        from handlers.slack.app import start_chat_app
+
+        return start_chat_app(self, stop)
 
     def close(self) -> None:
         for name in ("mailbox", "mailer"):

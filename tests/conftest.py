@@ -21,10 +21,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot import db
 from bot.clock import FixedClock
 from bot.config import Config, parse_config
-from bot.models import ALL_TABLES
+from bot.store import db
+from bot.store.models import ALL_TABLES
 
 PG_URL = os.environ.get("CB_TEST_DATABASE_URL", "")
 

@@ -13,15 +13,15 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from bot.actions.cases import case_to_dict, list_cases
 from bot.adapters.console import ConsoleChat
 from bot.adapters.folder import FolderMailer
 from bot.adapters.maildir import MaildirMailbox
-from bot.cases import case_to_dict, list_cases
 from bot.clock import FixedClock
 from bot.config import Config, Secrets
-from bot.db import session_scope
-from bot.outbox import DeliveryReport, deliver_due
-from bot.pipeline import Outcome, ingest
+from bot.runners.outbox import DeliveryReport, deliver_due
+from bot.runners.pipeline import Outcome, ingest
+from bot.store.db import session_scope
 from bot.wiring import Runtime
 
 

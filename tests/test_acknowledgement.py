@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.acknowledgement import AckHistory, can_acknowledge
-from bot.emails import build_citizen_email
-from bot.render import Renderer
+from bot.domain.acknowledgement import AckHistory, can_acknowledge
+from bot.mail.compose import build_citizen_email
+from bot.presenters.render import Renderer
 from tests.harness import body_text
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.calendar import WorkingCalendar, closed_days, midsummer_eve
 from bot.config import PolicyConfig
+from bot.domain.calendar import WorkingCalendar, closed_days, midsummer_eve
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 OSLO = ZoneInfo("Europe/Oslo")

@@ -9,14 +9,14 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
+from bot.actions.cases import get_case, log_contact
+from bot.actions.citizen_mail import request_number, send_confirmation
 from bot.adapters.smtp import SmtpMailer
-from bot.cases import get_case, log_contact
-from bot.citizen_mail import request_number, send_confirmation
 from bot.clock import FixedClock
 from bot.config import Secrets
-from bot.db import session_scope
 from bot.errors import InvalidAction
-from bot.models import Outcome
+from bot.store.db import session_scope
+from bot.store.models import Outcome
 from tests.conftest import make_config
 from tests.harness import Bot, body_text, email
 from tests.support.smtp import ReceivedMail, SmtpTestServer

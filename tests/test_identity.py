@@ -14,11 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from bot.cases import case_detail, get_case
+from bot.actions.cases import case_detail, get_case
+from bot.actions.privacy import Person
+from bot.actions.subject_access import subject_access
 from bot.clock import FixedClock
 from bot.config import Config
-from bot.db import session_scope
-from bot.privacy import Person, subject_access
+from bot.store.db import session_scope
 from handlers.inbound.dedupe import storage_key
 from handlers.inbound.thread import may_join
 from tests.conftest import FIXTURES

@@ -14,8 +14,8 @@ from sqlmodel import select
 
 from bot.clock import FixedClock
 from bot.config import Config
-from bot.db import session_scope
-from bot.models import Message, Quarantine
+from bot.store.db import session_scope
+from bot.store.models import Message, Quarantine
 from tests.harness import Bot, email
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "eml"
@@ -225,7 +225,7 @@ def test_quarantine_reason_never_carries_message_text_or_sql_parameters() -> Non
 
     from sqlalchemy.exc import IntegrityError
 
-    from bot.pipeline import _reason
+    from bot.runners.pipeline import _reason
 
     secret = "Anna Andersson 070-123 45 67 hemtjänsten"
     cause = sqlite3.IntegrityError("UNIQUE constraint failed: message.external_id")
@@ -246,7 +246,7 @@ def test_a_web_form_case_carries_the_citizens_name_not_the_relays(bot: Bot) -> N
 
 
 def test_case_show_masks_an_identity_number_in_a_message_subject(bot: Bot) -> None:
-    from bot.cases import case_detail, get_case
+    from bot.actions.cases import case_detail, get_case
 
     one(bot, email(subject="Mitt pnr 19121212\u20131212", body="Maten var kall igen."))
     [case] = bot.cases()

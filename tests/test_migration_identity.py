@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot import db
 from bot.clock import FixedClock
 from bot.config import Config
+from bot.store import db
 from tests.conftest import FIXTURES, PG_URL, make_config
 from tests.harness import Bot
 

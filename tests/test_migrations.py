@@ -7,8 +7,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from bot.db import alembic_config, current_revision
-from bot.models import ALL_TABLES
+from bot.store.db import alembic_config, current_revision
+from bot.store.models import ALL_TABLES
 
 
 def test_one_head_and_the_database_is_at_it(engine: Engine) -> None:

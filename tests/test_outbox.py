@@ -12,10 +12,10 @@ from sqlmodel import select
 
 from bot.clock import FixedClock
 from bot.config import Config
-from bot.db import session_scope
 from bot.errors import PermanentDeliveryError, TemporaryDeliveryError
-from bot.models import Outbox
-from bot.outbox import claim_due
+from bot.runners.outbox import claim_due
+from bot.store.db import session_scope
+from bot.store.models import Outbox
 from tests.harness import Bot, email
 
 
@@ -100,7 +100,7 @@ def test_chat_entries_for_one_case_go_out_in_order(bot: Bot) -> None:
     bot.ingest()
     with session_scope(bot.engine) as s:
         chat_ids = s.exec(select(Outbox.id).where(Outbox.kind == "chat")).all()
-    from bot.cases import claim, get_case
+    from bot.actions.cases import claim, get_case
 
     with session_scope(bot.engine) as s:
         claim(s, bot.cfg, get_case(s, "KL-2026-000001"), "cli:anna", bot.clock())
@@ -111,7 +111,7 @@ def test_chat_entries_for_one_case_go_out_in_order(bot: Bot) -> None:
 
 
 def test_flush_drains_entries_held_back_behind_an_earlier_one(bot: Bot) -> None:
-    from bot.cases import claim, get_case
+    from bot.actions.cases import claim, get_case
 
     bot.deliver(email())
     bot.ingest()
@@ -124,8 +124,8 @@ def test_flush_drains_entries_held_back_behind_an_earlier_one(bot: Bot) -> None:
 
 
 def test_enqueue_reports_whether_the_entry_was_new(engine: Engine, clock: FixedClock) -> None:
-    from bot.cases import enqueue
-    from bot.models import OutboxKind
+    from bot.actions.cases import enqueue
+    from bot.store.models import OutboxKind
 
     with session_scope(engine) as s:
         assert enqueue(s, kind=OutboxKind.CHAT, dedupe_key="k1", payload={}, case=None,

@@ -7,9 +7,9 @@ import multiprocessing as mp
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.db import make_engine, session_scope
-from bot.models import RefCounter
-from bot.refs import allocate_ref, find_refs, format_ref
+from bot.store.db import make_engine, session_scope
+from bot.store.models import RefCounter
+from bot.store.refs import allocate_ref, find_refs, format_ref
 
 
 def _allocate(url: str, n: int, queue: mp.Queue[list[str]]) -> None:

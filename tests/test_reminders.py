@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.cases import claim, get_case, log_contact, snooze
+from bot.actions.cases import claim, get_case, log_contact, snooze
 from bot.clock import FixedClock
 from bot.config import Config
-from bot.db import session_scope
-from bot.models import Outcome
-from bot.scheduler import run_tick
+from bot.runners.scheduler import run_tick
+from bot.store.db import session_scope
+from bot.store.models import Outcome
 from tests.conftest import PG_URL
 from tests.harness import Bot, email
 
@@ -155,8 +155,8 @@ def test_two_sweeps_racing_never_double_a_reminder(bot: Bot) -> None:
     for i in range(20):
         open_one(bot, at(24, 9), msgid=f"<race{i}@x.se>", frm=f"p{i}@example.se")
     bot.clock.set(at(24, 11, 5))
-    from bot.db import make_engine
-    from bot.scheduler import run_tick as tick_once
+    from bot.runners.scheduler import run_tick as tick_once
+    from bot.store.db import make_engine
     from bot.wiring import Runtime
 
     def sweep() -> None:
@@ -180,7 +180,7 @@ def PG_URL_WITH_SCHEMA(bot: Bot) -> str:
 
 
 def test_action_plan_reminds_owner_then_alerts_ombudsman(bot: Bot) -> None:
-    from bot.cases import add_action_plan, complete_action_plan
+    from bot.actions.cases import add_action_plan, complete_action_plan
 
     ref = open_one(bot, at(24, 9))
     bot.clock.set(at(24, 10))
@@ -198,7 +198,7 @@ def test_action_plan_reminds_owner_then_alerts_ombudsman(bot: Bot) -> None:
     act(bot, ref, lambda s, cfg, c, now: complete_action_plan(s, cfg, c, "slack:U0OMBUD", now,
                                                               note="Klart"))
     with session_scope(bot.engine) as s:
-        from bot.cases import case_detail
+        from bot.actions.cases import case_detail
 
         actions = [a["action"] for a in case_detail(s, bot.cfg, get_case(s, ref))["audit"]]
     assert "action_plan_added" in actions and actions[-1] == "action_plan_done"
@@ -206,8 +206,8 @@ def test_action_plan_reminds_owner_then_alerts_ombudsman(bot: Bot) -> None:
 
 def test_weekly_digest_once_per_week_without_individual_figures(
         cfg: Config, engine: Engine, tmp_path: Path) -> None:
-    from bot.cases import close_case
-    from bot.models import Resolution
+    from bot.actions.cases import close_case
+    from bot.store.models import Resolution
     from tests.conftest import make_config
 
     cfg = make_config(tmp_path, str(engine.url.render_as_string(hide_password=False)),

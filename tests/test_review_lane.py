@@ -19,12 +19,12 @@ from sqlmodel import select
 
 from bot.clock import FixedClock
 from bot.config import Config
-from bot.db import session_scope
 from bot.errors import NotAllowed
-from bot.models import Audit, Lane, Outbox, Quarantine
-from bot.pipeline import keep_for_review
 from bot.ports import InboundMail
-from bot.review import ReviewNotFound, dismiss, open_as_case
+from bot.runners.pipeline import keep_for_review
+from bot.runners.review import ReviewNotFound, dismiss, open_as_case
+from bot.store.db import session_scope
+from bot.store.models import Audit, Lane, Outbox, Quarantine
 from tests.harness import Bot
 from tests.support.cli import cli, write_config
 from tests.support.review_step import review_step  # noqa: F401
@@ -265,7 +265,7 @@ def test_cli_lists_review_items_and_decides_them(tmp_path: Path, db_url: str, en
 
 def test_retry_leaves_review_items_to_a_human_and_still_retries_quarantine(
         bot: Bot) -> None:
-    from bot.pipeline import retry_quarantined
+    from bot.runners.pipeline import retry_quarantined
 
     bot.deliver(SPAM_FLAGGED)
     bot.run_once()

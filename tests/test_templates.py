@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from bot.emails import build_citizen_email
-from bot.render import PACKAGE_TEMPLATES, Renderer
-from bot.staff_messages import AttemptView, CaseView
+from bot.mail.compose import build_citizen_email
+from bot.presenters.render import PACKAGE_TEMPLATES, Renderer
+from bot.presenters.staff_messages import AttemptView, CaseView
 
 LANGS = ("sv", "nb", "nn", "en")
 CITIZEN_TEMPLATES = ("ack", "number_request", "confirmation")
@@ -30,7 +30,8 @@ RENDERER = Renderer()
 
 
 def citizen_context(**overrides: Any) -> dict[str, Any]:
-    """What ``bot.citizen_mail`` passes: ``citizen_context()`` plus the confirmation extras."""
+    """What ``bot.actions.citizen_mail`` passes: ``citizen_context()`` plus the confirmation
+    extras."""
     context: dict[str, Any] = {
         "ref": REF, "name": "Anna Andersson", "phone": "070-123 45 67",
         "call_within_days": 1, "organisation": "Exempel kommun", "org_phone": "08-123 456 78",

@@ -7,7 +7,7 @@ import re
 from email.message import EmailMessage
 from pathlib import Path
 
-from bot.emails import BOT_HEADER
+from bot.mail.compose import BOT_HEADER
 
 
 class FolderMailer:

@@ -37,8 +37,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from bot.calendar import WorkingCalendar
-from bot.models import EscalationReason  # the same words as the escalation rows
+from bot.domain.calendar import WorkingCalendar
+from bot.domain.vocabulary import EscalationReason  # the same words as the escalation rows
 
 if TYPE_CHECKING:
     from bot.config import PolicyConfig

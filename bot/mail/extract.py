@@ -15,7 +15,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
 from bot.mail.parse import ParsedEmail, strip_quotes_and_signature
-from bot.redact import find_national_ids
+from bot.redact import find_national_ids, redact
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector
@@ -275,3 +275,20 @@ def serious_keywords_in(text: str, keywords: Collection[str]) -> list[str]:
     low = text.lower()
     return [word for word in keywords
             if word.strip() and re.search(rf"(?<!\w){re.escape(word.lower())}(?!\w)", low)]
+
+
+def is_serious(text: str, keywords: tuple[str, ...]) -> bool:
+    """A keyword from the configured list appears as a word (case-insensitive)."""
+    return bool(serious_keywords_in(text, keywords))
+
+
+def phone_region(language: str, country: str) -> str:
+    """Numbers without a country code are read as the writer's country: a Norwegian
+    writing to a Swedish municipality most likely gives a Norwegian number."""
+    return {"sv": "SE", "nb": "NO", "nn": "NO"}.get(language, country)
+
+
+def summarise(text: str, limit: int = 600) -> str:
+    """A short, redacted summary for staff: national ID numbers never leave masked."""
+    s = " ".join(redact(text).split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"

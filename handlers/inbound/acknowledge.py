@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.acknowledgement import AckHistory, can_acknowledge
-from bot.cases import audit
-from bot.citizen_mail import last_ack_to, queue_citizen_email
-from bot.pipeline import InboundContext
+from bot.actions.cases import audit
+from bot.actions.citizen_mail import last_ack_to, queue_citizen_email
+from bot.domain.acknowledgement import AckHistory, can_acknowledge
+from bot.runners.pipeline import InboundContext
 from handlers.inbound.classify import own_addresses
 
 

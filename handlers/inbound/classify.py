@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot.acknowledgement import own_addresses_of
+from bot.domain.acknowledgement import own_addresses_of
 from bot.mail.classify import classify
-from bot.pipeline import InboundContext
+from bot.runners.pipeline import InboundContext
 
 
 def own_addresses(ctx: InboundContext) -> frozenset[str]:
-    """Every address that is ours (see :func:`bot.acknowledgement.own_addresses_of`)."""
+    """Every address that is ours (see :func:`bot.domain.acknowledgement.own_addresses_of`)."""
     return own_addresses_of(ctx.cfg)
 
 

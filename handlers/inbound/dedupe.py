@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 
+from bot.actions.erasure import erased_external_id
 from bot.errors import Discard
-from bot.models import Direction, Message
-from bot.privacy import erased_external_id
+from bot.store.models import Direction, Message
 
 if TYPE_CHECKING:  # the pipeline imports its steps; a step needs it for types only
-    from bot.pipeline import InboundContext
+    from bot.runners.pipeline import InboundContext
 
 
 def sender_of(ctx: InboundContext) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.cases import (
+from bot.actions.cases import (
     SYSTEM_ACTOR,
     NewComplaint,
     complainant_of,
@@ -24,33 +24,18 @@ from bot.mail.extract import (
     detect_language,
     find_phone_numbers,
     guess_name,
+    is_serious,
     own_words,
-    serious_keywords_in,
+    phone_region,
+    summarise,
 )
-from bot.models import EscalationReason, Source, Status
-from bot.pipeline import InboundContext
 from bot.redact import redact
-
-
-def is_serious(text: str, keywords: tuple[str, ...]) -> bool:
-    """A keyword from the configured list appears as a word (case-insensitive)."""
-    return bool(serious_keywords_in(text, keywords))
+from bot.runners.pipeline import InboundContext
+from bot.store.models import EscalationReason, Source, Status
 
 
 def _fit(text: str | None, limit: int) -> str | None:
     return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
-
-
-def phone_region(language: str, country: str) -> str:
-    """Numbers without a country code are read as the writer's country: a Norwegian
-    writing to a Swedish municipality most likely gives a Norwegian number."""
-    return {"sv": "SE", "nb": "NO", "nn": "NO"}.get(language, country)
-
-
-def summarise(text: str, limit: int = 600) -> str:
-    """A short, redacted summary for staff: national ID numbers never leave masked."""
-    s = " ".join(redact(text).split())
-    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def process(ctx: InboundContext) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.mail.parse import parse_email
-from bot.pipeline import InboundContext
+from bot.runners.pipeline import InboundContext
 
 
 def process(ctx: InboundContext) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bot.cases import enqueue, unique_key
-from bot.models import OutboxKind
-from bot.pipeline import InboundContext
+from bot.actions.cases import enqueue, unique_key
+from bot.domain.vocabulary import ChatOp
+from bot.runners.pipeline import InboundContext
+from bot.store.models import OutboxKind
 
 
 def process(ctx: InboundContext) -> None:
@@ -14,9 +15,9 @@ def process(ctx: InboundContext) -> None:
         return  # historical mail starts nothing
     if ctx.new_case:
         enqueue(ctx.session, kind=OutboxKind.CHAT, dedupe_key=f"prompt:{case.id}",
-                payload={"op": "prompt", "case_id": case.id}, case=case, now=ctx.now)
+                payload={"op": ChatOp.PROMPT, "case_id": case.id}, case=case, now=ctx.now)
     else:
         enqueue(ctx.session, kind=OutboxKind.CHAT,
                 dedupe_key=unique_key(f"case-message:{case.id}"),
-                payload={"op": "case_message", "case_id": case.id, "reopened": ctx.reopened},
+                payload={"op": ChatOp.CASE_MESSAGE, "case_id": case.id, "reopened": ctx.reopened},
                 case=case, now=ctx.now)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 
 from bot.mail.parse import storable_text
-from bot.models import Direction, Message
-from bot.pipeline import InboundContext
+from bot.runners.pipeline import InboundContext
+from bot.store.models import Direction, Message
 from handlers.inbound.dedupe import external_id, message_id, sender_of
 
 

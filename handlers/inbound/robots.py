@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from bot.cases import mark_ack_bounced
+from bot.actions.cases import mark_ack_bounced
 from bot.errors import Discard, NeedsReview
-from bot.models import Case, Direction, Message
-from bot.pipeline import InboundContext
+from bot.runners.pipeline import InboundContext
+from bot.store.models import Case, Direction, Message
 from handlers.inbound.record import message_row
 
 

@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 
-from bot.cases import complainant_of
+from bot.actions.cases import complainant_of
 from bot.mail.classify import is_no_reply_address
 from bot.mail.parse import ParsedEmail
-from bot.models import Case, Direction, Message
-from bot.refs import find_refs
+from bot.store.models import Case, Direction, Message
+from bot.store.refs import find_refs
 
 if TYPE_CHECKING:  # the pipeline imports its steps; a step needs it for types only
-    from bot.pipeline import InboundContext
+    from bot.runners.pipeline import InboundContext
 
 
 def person_address(p: ParsedEmail) -> str | None:

@@ -3,7 +3,7 @@
 Each button is declared in :func:`register` and receives a
 :class:`~handlers.slack.context.Press`: the presser is already checked against the
 staff list (refusals are audited), the transaction is open and the case is loaded.
-The work acts through :mod:`bot.cases` / :mod:`bot.citizen_mail` with the presser as
+The work acts through :mod:`bot.actions.cases` / :mod:`bot.actions.citizen_mail` with the presser as
 actor, and delivers what was queued so the prompt updates in place.
 """
 
@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 from slack_bolt import App
 from sqlmodel import col, select
 
-from bot.cases import audit, claim, complainant_of, snooze
-from bot.citizen_mail import NumberRequest, request_number
+from bot.actions.cases import audit, claim, complainant_of, snooze
+from bot.actions.citizen_mail import NumberRequest, request_number
 from bot.errors import AlreadyClaimed
-from bot.models import Direction, Message
+from bot.presenters.staff_messages import local_when
 from bot.redact import redact
-from bot.staff_messages import local_when
+from bot.store.models import Direction, Message
 from handlers.slack.blockkit import mention
 from handlers.slack.context import (
     Button,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.render import mrkdwn_escape
+from bot.presenters.render import mrkdwn_escape
 
 # Limits from the Block Kit reference.
 SECTION_TEXT = 3000

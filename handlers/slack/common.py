@@ -1,7 +1,7 @@
 """What every Slack listener needs: who acts, where to answer, the staff check, delivery.
 
 Listeners are thin: ``ack()``, then one call into a function here or in the
-concern's module, which does the work through :mod:`bot.cases` in one
+concern's module, which does the work through :mod:`bot.actions.cases` in one
 transaction and then delivers what it queued (so the prompt updates in place
 at once instead of at the next sweep).
 """
@@ -17,11 +17,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import select
 
-from bot.cases import audit, authorize, is_ombudsman, slack_actor
-from bot.db import session_scope
+from bot.actions.cases import audit, authorize, is_ombudsman, slack_actor
 from bot.errors import NotAllowed
-from bot.models import Case
-from bot.outbox import deliver_due
+from bot.runners.outbox import deliver_due
+from bot.store.db import session_scope
+from bot.store.models import Case
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime

@@ -34,9 +34,9 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from bot.cases import get_case
+from bot.actions.cases import get_case
 from bot.errors import InvalidAction
-from bot.models import Case
+from bot.store.models import Case
 from handlers.slack.common import (
     Body,
     action_value,

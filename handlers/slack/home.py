@@ -11,12 +11,12 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from sqlmodel import Session, col, select
 
-from bot.assignment import load_view, may_see_load
-from bot.cases import complainant_of, slack_actor
+from bot.actions.assignment import load_view, may_see_load
+from bot.actions.cases import complainant_of, slack_actor
 from bot.config import Config
-from bot.db import session_scope
-from bot.models import ActionPlan, Case, Status
-from bot.staff_messages import WEEKDAYS, local_when
+from bot.presenters.staff_messages import WEEKDAYS, local_when
+from bot.store.db import session_scope
+from bot.store.models import ActionPlan, Case, Status
 from handlers.slack.blockkit import (
     VIEW_BLOCKS,
     button,
@@ -104,7 +104,7 @@ def person(user: str) -> str:
 def load_list(session: Session, cfg: Config, user: str, now: datetime, lang: str
               ) -> list[dict[str, Any]]:
     """Call-backs and hard calls per person per week, newest week first (managers and
-    the ombudsman only: :func:`bot.assignment.load_view` refuses anyone else)."""
+    the ombudsman only: :func:`bot.actions.assignment.load_view` refuses anyone else)."""
     w = words(lang)
     rows = load_view(session, cfg, slack_actor(user), now)
     blocks: list[dict[str, Any]] = [header(w["home_load"])]

@@ -25,8 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from bot.acknowledgement import AckHistory, can_acknowledge, own_addresses_of
-from bot.cases import (
+from bot.actions.cases import (
     OTHER_SENDER,
     SYSTEM_ACTOR,
     NewComplaint,
@@ -40,11 +39,19 @@ from bot.cases import (
     slack_actor,
     unique_key,
 )
-from bot.citizen_mail import last_ack_to, queue_citizen_email
+from bot.actions.citizen_mail import last_ack_to, queue_citizen_email
 from bot.config import Config
-from bot.db import session_scope
-from bot.mail.extract import detect_language, find_phone_numbers
-from bot.models import (
+from bot.domain.acknowledgement import AckHistory, can_acknowledge, own_addresses_of
+from bot.mail.extract import (
+    detect_language,
+    find_phone_numbers,
+    is_serious,
+    phone_region,
+    summarise,
+)
+from bot.redact import redact
+from bot.store.db import session_scope
+from bot.store.models import (
     Case,
     Direction,
     EscalationReason,
@@ -54,8 +61,6 @@ from bot.models import (
     Source,
     Status,
 )
-from bot.redact import redact
-from handlers.inbound.open_case import is_serious, phone_region, summarise
 from handlers.slack.common import (
     Body,
     answer,
@@ -277,7 +282,7 @@ def join_thread(session: Session, cfg: Config, now: datetime, *, channel: str, t
 def register_complaint(session: Session, rt: Runtime, form: RegisterForm, phone: str | None,
                        actor: str, view_id: str) -> Case | None:
     """A complaint staff took by phone, at the counter or by letter; acknowledged by email
-    when an address was given and :func:`~bot.acknowledgement.can_acknowledge` agrees, as
+    when an address was given and :func:`~bot.domain.acknowledgement.can_acknowledge` agrees, as
     for email intake. None if this modal was already submitted."""
     cfg, now = rt.cfg, rt.clock()
     external_id = f"view:{view_id}"

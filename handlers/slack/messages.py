@@ -1,7 +1,7 @@
 """Block Kit for what staff see in Slack: the call-back prompt, escalations, reminders.
 
-:func:`build_blocks` is the :data:`bot.outbox.BlocksBuilder` that the outbox
-calls at delivery time with a fresh :class:`~bot.staff_messages.CaseView`, so
+:func:`build_blocks` is the :data:`bot.presenters.chat.BlocksBuilder` that the outbox
+calls at delivery time with a fresh :class:`~bot.presenters.staff_messages.CaseView`, so
 the prompt is re-rendered from the case as it is now and updated in place.
 Everything here is pure: plain data in, a list of blocks out.
 
@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.mail.extract import format_phone_national
-from bot.staff_messages import CaseView
+from bot.presenters.staff_messages import CaseView
 from handlers.slack.blockkit import (
     MESSAGE_BLOCKS,
     PLACEHOLDER,
@@ -172,7 +172,7 @@ def prompt_actions(w: Mapping[str, str], view: CaseView) -> Block:
     if may_ask_for_number(view):
         elements.append(button(w["ask_for_number"], ActionId.ASK_FOR_NUMBER, view.ref))
     if view.assignee:
-        # Ask a colleague to take it (they may say no; see bot.assignment.hand_over).
+        # Ask a colleague to take it (they may say no; see bot.actions.assignment.hand_over).
         elements.append(button(w["hand_over"], ActionId.HAND_OVER, view.ref))
     return {"type": "actions", "block_id": BlockId.ACTIONS, "elements": elements}
 

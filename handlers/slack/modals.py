@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.models import Outcome, Resolution, Source
+from bot.store.models import Outcome, Resolution, Source
 from handlers.slack.blockkit import (
     HINT,
     INPUT_LABEL,

@@ -1,8 +1,8 @@
 """Answering call-back offers in Slack, and handing a case over to a colleague.
 
-An offer DM (see :func:`bot.assignment.offer_case`) carries two buttons,
+An offer DM (see :func:`bot.actions.assignment.offer_case`) carries two buttons,
 "I'll call" and "Can't now", whose value is the offer id. Only the person it
-was offered to may answer (:mod:`bot.assignment` refuses anyone else); the DM
+was offered to may answer (:mod:`bot.actions.assignment` refuses anyone else); the DM
 is then updated to say what they answered, without buttons. "Hand over" on the
 prompt opens a modal to pick a colleague, who gets an offer DM of their own.
 """
@@ -16,10 +16,10 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from bot.assignment import accept_offer, decline_offer, hand_over
-from bot.cases import slack_actor
+from bot.actions.assignment import accept_offer, decline_offer, hand_over
+from bot.actions.cases import slack_actor
 from bot.errors import InvalidAction
-from bot.models import Case, CaseOffer
+from bot.store.models import Case, CaseOffer
 from handlers.slack.blockkit import mention
 from handlers.slack.common import (
     Body,

@@ -4,7 +4,7 @@ for an action plan, acknowledge) and in App Home (an action plan's follow-up is 
 Only ``ombudsman_users`` may use them; anyone else is refused, and the attempt
 is audited, by :func:`~handlers.slack.common.require_ombudsman`. Each listener
 acknowledges at once and then calls one function here, which acts through
-:mod:`bot.cases` with the ombudsman as actor.
+:mod:`bot.actions.cases` with the ombudsman as actor.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 from sqlmodel import Session, col, select
 
-from bot.cases import (
+from bot.actions.cases import (
     add_action_plan,
     audit,
     claim,
@@ -30,11 +30,11 @@ from bot.cases import (
     slack_actor,
 )
 from bot.config import Config
-from bot.db import session_scope
 from bot.errors import InvalidAction
-from bot.models import Audit, Case, Escalation, OutboxKind
-from bot.outbox import ESCALATION_REASON_TEXT
-from bot.staff_messages import case_view, local_when
+from bot.presenters.chat import ESCALATION_REASON_TEXT
+from bot.presenters.staff_messages import case_view, local_when
+from bot.store.db import session_scope
+from bot.store.models import Audit, Case, Escalation, OutboxKind
 from handlers.slack.blockkit import esc, mention
 from handlers.slack.common import (
     Body,

@@ -31,8 +31,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from bot.db import session_scope
-from bot.models import ProcessedEvent
+from bot.store.db import session_scope
+from bot.store.models import ProcessedEvent
 from handlers.slack.common import Body
 
 if TYPE_CHECKING:

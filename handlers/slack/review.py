@@ -1,11 +1,11 @@
 """The review lane in Slack: the post for a message that might be a person's, and its
 two buttons, "open as case" and "not a complaint".
 
-The post is built from a :class:`bot.review.ReviewView` (redacted, escaped, no
+The post is built from a :class:`bot.runners.review.ReviewView` (redacted, escaped, no
 full text) by :func:`review_blocks`, which the outbox calls when it posts or
 re-renders the item. Only staff and the ombudsman may press the buttons
 (anyone else is refused and the attempt audited); each decision is taken once
-in :mod:`bot.review`, and a second press or a replayed request only tells the
+in :mod:`bot.runners.review`, and a second press or a replayed request only tells the
 presser who decided.
 """
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 
-from bot.review import ReviewResult, ReviewView, dismiss, open_as_case
+from bot.runners.review import ReviewResult, ReviewView, dismiss, open_as_case
 from handlers.slack.blockkit import button, context, esc, fields, header, mention, section
 from handlers.slack.context import Button, IdValue, Press, on_press, parse_review
 from handlers.slack.enums import ActionId, BlockId

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.cases import close_case, complainant_of, escalate, log_contact
-from bot.citizen_mail import send_confirmation
-from bot.models import EscalationReason
+from bot.actions.cases import close_case, complainant_of, escalate, log_contact
+from bot.actions.citizen_mail import send_confirmation
+from bot.store.models import EscalationReason
 from handlers.slack.common import lang_of
 from handlers.slack.context import Button, CaseValue, Press, parse_case, submit
 from handlers.slack.enums import BlockId, CallbackId

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 
-from bot.calendar import WorkingCalendar
-from bot.cases import audit, enqueue
-from bot.db import session_scope
-from bot.models import ActionPlan, Case, OutboxKind
+from bot.actions.cases import audit, enqueue
+from bot.domain.calendar import WorkingCalendar
+from bot.domain.vocabulary import ChatOp
+from bot.store.db import session_scope
+from bot.store.models import ActionPlan, Case, OutboxKind
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -42,7 +43,7 @@ def run(rt: Runtime) -> int:
             due_local = plan.due_at.astimezone(cfg.policy.tz).strftime("%Y-%m-%d %H:%M")
             if plan.due_at > now and enqueue(
                     session, kind=OutboxKind.CHAT, dedupe_key=f"plan-reminder:{plan.id}",
-                    payload={"op": "raw", "user": _user(plan.owner),
+                    payload={"op": ChatOp.RAW, "user": _user(plan.owner),
                              "channel": cfg.chat.triage_channel,
                              "text": f"📋 Åtgärdsplanen för {case.ref} ska vara klar "
                                      f"{due_local}."}, case=case, now=now):
@@ -51,7 +52,7 @@ def run(rt: Runtime) -> int:
             if plan.due_at <= now:
                 queued = [enqueue(session, kind=OutboxKind.CHAT,
                                   dedupe_key=f"plan-overdue:{plan.id}:{user}",
-                                  payload={"op": "raw", "user": user or None,
+                                  payload={"op": ChatOp.RAW, "user": user or None,
                                            "channel": cfg.chat.triage_channel,
                                            "text": f"⏰ Åtgärdsplanen för {case.ref} passerade "
                                                    f"sitt datum {due_local} och är inte klar "

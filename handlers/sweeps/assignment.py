@@ -4,7 +4,7 @@ lightest load, and move unanswered offers on.
 Runs in working hours only. First every open offer is settled (taken,
 withdrawn, or expired after ``answer_within_minutes`` working minutes); then
 each case unclaimed for ``offer_after_minutes`` working minutes, with no open
-offer, is offered to whom :func:`bot.domain.assignment.choose_assignee`
+offer, is offered to whom :func:`bot.domain.fair_share.choose_assignee`
 picks among today's roster, leaving out anyone already asked about it. Each
 case is handled in its own transaction with its row locked, so two instances
 never offer the same case twice and one failure never stops the others.
@@ -18,18 +18,18 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from bot.assignment import (
+from bot.actions.assignment import (
     day_facts,
     last_offered_user,
     offer_case,
     settle_offer,
 )
-from bot.calendar import WorkingCalendar
+from bot.actions.roster import on_duty, today_roster
 from bot.config import Config
-from bot.db import session_scope
-from bot.domain.assignment import choose_assignee
-from bot.models import Case, CaseOffer, Status
-from bot.roster import on_duty, slack_client, today_roster
+from bot.domain.calendar import WorkingCalendar
+from bot.domain.fair_share import choose_assignee
+from bot.store.db import session_scope
+from bot.store.models import Case, CaseOffer, Status
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -97,7 +97,7 @@ def run(rt: Runtime) -> int:
         waiting = waiting_case_ids(session, cfg, now, calendar)
     if not waiting:
         return acted
-    people = on_duty(today_roster(cfg, now, slack_client(rt)))
+    people = on_duty(today_roster(cfg, now, rt.web_client()))
     if not people:
         log.info("assignment sweep: nobody on duty today; %d case(s) wait for a claim",
                  len(waiting))

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from bot.calendar import WorkingCalendar
-from bot.cases import enqueue
+from bot.actions.cases import enqueue
 from bot.config import Config
-from bot.db import session_scope
-from bot.models import Audit, Case, OutboxKind, Status
+from bot.domain.calendar import WorkingCalendar
+from bot.domain.vocabulary import ChatOp
 from bot.redact import redact
+from bot.store.db import session_scope
+from bot.store.models import Audit, Case, OutboxKind, Status
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -80,6 +81,6 @@ def run(rt: Runtime) -> int:
     with session_scope(rt.db) as session:
         text = digest_text(session, cfg, calendar, start, end, now, label)
         queued = enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"digest:{label}",
-                         payload={"op": "raw", "channel": cfg.chat.team_channel, "text": text},
+                         payload={"op": ChatOp.RAW, "channel": cfg.chat.team_channel, "text": text},
                          case=None, now=now)
     return int(queued)

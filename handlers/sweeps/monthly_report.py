@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bot.calendar import WorkingCalendar
-from bot.cases import enqueue
-from bot.db import session_scope
-from bot.models import Case, Outbox, OutboxKind
-from bot.reports import monthly_summary
+from bot.actions.cases import enqueue
+from bot.domain.calendar import WorkingCalendar
+from bot.domain.vocabulary import ChatOp
+from bot.presenters.reports import monthly_summary
+from bot.store.db import session_scope
+from bot.store.models import Case, Outbox, OutboxKind
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -83,10 +84,10 @@ def run(rt: Runtime) -> int:
                 " --chart rapport.png`")
         for user in due:
             enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"monthly-report:{label}:{user}",
-                    payload={"op": "raw", "user": user, "text": text}, case=None, now=now)
+                    payload={"op": ChatOp.RAW, "user": user, "text": text}, case=None, now=now)
             # The chart follows the figures, drawn when it is delivered.
             enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"monthly-chart:{label}:{user}",
-                    payload={"op": "monthly_chart", "user": user, "month": label},
+                    payload={"op": ChatOp.MONTHLY_CHART, "user": user, "month": label},
                     case=None, now=now)
     queued = len(due)
     if queued:

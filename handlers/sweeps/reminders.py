@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.calendar import WorkingCalendar
-from bot.cases import (
+from bot.actions.cases import (
     audit,
     enqueue,
     enqueue_prompt_refresh,
@@ -26,9 +25,11 @@ from bot.cases import (
     slack_user,
 )
 from bot.config import Config
-from bot.db import session_scope
+from bot.domain.calendar import WorkingCalendar
 from bot.domain.ladder import ActionKind, CaseSnapshot, LadderPolicy, next_action
-from bot.models import Case, ContactAttempt, Escalation, EscalationReason, OutboxKind, Outcome
+from bot.domain.vocabulary import ChatOp
+from bot.store.db import session_scope
+from bot.store.models import Case, ContactAttempt, Escalation, EscalationReason, OutboxKind, Outcome
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -70,7 +71,7 @@ def apply_decision(session: Session, cfg: Config, case: Case, now: datetime,
             user = slack_user(case.assignee) if action.kind != ActionKind.REMIND_TRIAGE else None
             enqueue(session, kind=OutboxKind.CHAT,
                     dedupe_key=f"reminder:{case.id}:{case.reminders_sent}",
-                    payload={"op": "reminder", "case_id": case.id, "rung": action.kind.value,
+                    payload={"op": ChatOp.REMINDER, "case_id": case.id, "rung": action.kind.value,
                              "user": user}, case=case, now=now)
             audit(session, case, "system", "reminder", now, rung=action.kind.value,
                   to=user or cfg.chat.triage_channel)

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from bot.cases import SYSTEM_ACTOR, audit
-from bot.db import session_scope
-from bot.models import Audit
-from bot.privacy import RETENTION_REPORT, erase_from_storage, retention_purge
+from bot.actions.cases import SYSTEM_ACTOR, audit
+from bot.actions.erasure import erase_from_storage, retention_purge
+from bot.actions.privacy import RETENTION_REPORT
+from bot.store.db import session_scope
+from bot.store.models import Audit
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime

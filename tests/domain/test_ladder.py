@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.calendar import WorkingCalendar
+from bot.domain.calendar import WorkingCalendar
 from bot.domain.ladder import (
     Action,
     ActionKind,

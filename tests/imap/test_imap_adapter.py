@@ -15,12 +15,12 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from bot import db
 from bot.adapters.imap import ImapMailbox
 from bot.clock import FixedClock
 from bot.config import ConfigError, MailboxConfig, Secrets, parse_config
-from bot.models import MailboxState
 from bot.ports import InboundMail
+from bot.store import db
+from bot.store.models import MailboxState
 from tests.support.dovecot import arrival
 
 if TYPE_CHECKING:

@@ -17,11 +17,11 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from bot import db
 from bot.adapters.imap import ImapMailbox
 from bot.adapters.oauth2 import ClientCredentialsTokens
 from bot.clock import FixedClock
 from bot.config import MailboxConfig, OAuth2Config, Secrets
+from bot.store import db
 from tests.support.dovecot import arrival
 
 if TYPE_CHECKING:

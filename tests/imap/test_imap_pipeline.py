@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.clock import FixedClock
-from bot.service import watch_mailbox
+from bot.runners.service import watch_mailbox
 from tests.harness import email
 from tests.support.dovecot import arrival
 from tests.support.imap_bot import imap_bot

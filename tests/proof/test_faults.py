@@ -29,7 +29,7 @@ from bot.adapters.slack_chat import SlackChat, make_web_client
 from bot.adapters.smtp import SmtpMailer
 from bot.clock import FixedClock
 from bot.config import Secrets
-from bot.service import serve
+from bot.runners.service import serve
 from bot.wiring import Runtime
 from tests.conftest import PG_URL, make_config
 from tests.harness import Bot, email

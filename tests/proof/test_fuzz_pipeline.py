@@ -1,7 +1,7 @@
 """Fuzzing the whole inbound pipeline: generated and mutated emails never stop the bot.
 
 Each example delivers one hostile message and then one good complaint into a
-real Maildir and runs :func:`bot.pipeline.process_mail` on both, with the
+real Maildir and runs :func:`bot.runners.pipeline.process_mail` on both, with the
 test's database. Whatever the hostile message is, no exception escapes, it
 ends as a case, a knowing discard, or a quarantine entry with a reason (and
 its raw bytes), and the good complaint behind it opens its case.
@@ -20,8 +20,8 @@ from sqlmodel import select
 
 from bot.clock import FixedClock
 from bot.config import Config
-from bot.db import session_scope
-from bot.models import Quarantine
+from bot.store.db import session_scope
+from bot.store.models import Quarantine
 from tests.conftest import FIXTURES
 from tests.harness import Bot, email
 

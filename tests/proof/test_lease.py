@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from bot.lease import holder, local_process_dead, release, try_acquire
+from bot.store.lease import holder, local_process_dead, release, try_acquire
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 KEY = "mailbox:imap://x@host:993/INBOX"

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.cases import get_case, log_contact
-from bot.db import session_scope
+from bot.actions.cases import get_case, log_contact
 from bot.mail.parse import parse_email
-from bot.models import Direction, Message, Outcome, Quarantine
-from bot.pipeline import quarantine
+from bot.runners.pipeline import quarantine
+from bot.store.db import session_scope
+from bot.store.models import Direction, Message, Outcome, Quarantine
 from tests.conftest import FIXTURES
 from tests.harness import email
 from tests.records.people import People

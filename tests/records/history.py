@@ -1,4 +1,4 @@
-"""Generated case histories with known answers, built through ``bot.cases`` as staff
+"""Generated case histories with known answers, built through ``bot.actions.cases`` as staff
 and the pipeline would build them, each action at its own (fixed) time."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.cases import NewComplaint, close_case, escalate, log_contact, open_case, reopen
+from bot.actions.cases import NewComplaint, close_case, escalate, log_contact, open_case, reopen
 from bot.config import Config
-from bot.db import session_scope
-from bot.models import ActionPlan, Case, EscalationReason, Outcome, Resolution
+from bot.store.db import session_scope
+from bot.store.models import ActionPlan, Case, EscalationReason, Outcome, Resolution
 
 STHLM = ZoneInfo("Europe/Stockholm")
 STAFF = "slack:U0STAFF1"

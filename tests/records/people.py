@@ -8,11 +8,11 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from bot.cases import escalate, get_case, log_contact
+from bot.actions.cases import escalate, get_case, log_contact
 from bot.clock import FixedClock
 from bot.config import Config
-from bot.db import session_scope
-from bot.models import ActionPlan, EscalationReason, Outcome
+from bot.store.db import session_scope
+from bot.store.models import ActionPlan, EscalationReason, Outcome
 from tests.conftest import make_config
 from tests.harness import Bot, email
 from tests.support.cli import write_config

@@ -12,12 +12,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.cases import close_case, get_case
+from bot.actions.cases import close_case, get_case
+from bot.actions.erasure import erase_person
+from bot.actions.privacy import Person
 from bot.clock import FixedClock
-from bot.db import session_scope
-from bot.models import ALL_TABLES, Outbox, OutboxStatus, Quarantine, Resolution
-from bot.privacy import Person, erase_person
-from bot.staff_messages import case_view
+from bot.presenters.staff_messages import case_view
+from bot.store.db import session_scope
+from bot.store.models import ALL_TABLES, Outbox, OutboxStatus, Quarantine, Resolution
 from handlers.slack.messages import prompt_blocks
 from tests.harness import Bot, email
 from tests.records.clirun import run as cli

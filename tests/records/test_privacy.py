@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from bot.actions.privacy import Person
+from bot.actions.subject_access import subject_access
 from bot.clock import FixedClock
-from bot.db import session_scope
-from bot.privacy import Person, subject_access
+from bot.store.db import session_scope
 from tests.records.people import (
     ANNA_BODY,
     ANNA_NOTE,

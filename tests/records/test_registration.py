@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from bot.actions.registration import CSV_FIELDS
 from bot.clock import FixedClock
-from bot.registration import CSV_FIELDS
 from tests.records.people import People, two_people
 from tests.support.cli import run as cli
 

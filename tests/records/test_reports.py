@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
-from bot.db import session_scope
-from bot.reports import build_report, monthly_summary, percentile
+from bot.presenters.reports import build_report, monthly_summary, percentile
+from bot.store.db import session_scope
 from tests.records.history import at, published_history, week_history
 from tests.support.cli import run as cli
 from tests.support.cli import write_config

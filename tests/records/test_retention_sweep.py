@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.cases import close_case, get_case
+from bot.actions.cases import close_case, get_case
 from bot.clock import FixedClock
-from bot.db import session_scope
-from bot.models import Quarantine, Resolution
-from bot.pipeline import quarantine
-from bot.scheduler import run_tick
+from bot.runners.pipeline import quarantine
+from bot.runners.scheduler import run_tick
+from bot.store.db import session_scope
+from bot.store.models import Quarantine, Resolution
 from tests.conftest import FIXTURES
 from tests.records.clirun import run as cli
 from tests.records.people import ANNA_NOTE, two_people

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.config import RosterConfig
-from bot.domain.assignment import choose_assignee, is_away, load
+from bot.domain.fair_share import choose_assignee, is_away, load
 
 WORDS = RosterConfig().away_words
 EMOJIS = RosterConfig().away_emojis

@@ -15,15 +15,15 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot.assignment import accept_offer as accept
-from bot.assignment import decline_offer as decline
-from bot.assignment import find_open_offer, hand_over, load_view
-from bot.cases import NewComplaint, claim, get_case, log_contact, open_case
+from bot.actions.assignment import accept_offer as accept
+from bot.actions.assignment import decline_offer as decline
+from bot.actions.assignment import find_open_offer, hand_over, load_view
+from bot.actions.cases import NewComplaint, claim, get_case, log_contact, open_case
 from bot.clock import FixedClock
-from bot.db import session_scope
 from bot.errors import NotAllowed
-from bot.models import CaseOffer, Outcome
-from bot.scheduler import run_tick
+from bot.runners.scheduler import run_tick
+from bot.store.db import session_scope
+from bot.store.models import CaseOffer, Outcome
 from tests.conftest import make_config
 from tests.harness import Bot
 

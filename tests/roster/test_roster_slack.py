@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
+from bot.actions.cases import NewComplaint, open_case
+from bot.actions.roster import RosterEntry, on_duty, today_roster
 from bot.adapters.folder import FolderMailer
 from bot.adapters.slack_chat import SlackChat
-from bot.cases import NewComplaint, open_case
 from bot.clock import FixedClock
 from bot.config import Secrets
-from bot.db import session_scope
-from bot.roster import RosterEntry, on_duty, today_roster
-from bot.scheduler import run_tick
+from bot.runners.scheduler import run_tick
+from bot.store.db import session_scope
 from bot.wiring import Runtime
 from tests.conftest import make_config
 from tests.support.cli import Ran, run

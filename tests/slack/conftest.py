@@ -24,15 +24,15 @@ from slack_bolt.response import BoltResponse
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.actions.cases import case_detail, get_case
 from bot.adapters.folder import FolderMailer
 from bot.adapters.slack_chat import SlackChat, make_web_client
-from bot.cases import case_detail, get_case
 from bot.clock import FixedClock
 from bot.config import Config, Secrets
-from bot.db import session_scope
-from bot.models import Audit, Case
-from bot.outbox import DeliveryReport, deliver_due
-from bot.render import Renderer
+from bot.presenters.render import Renderer
+from bot.runners.outbox import DeliveryReport, deliver_due
+from bot.store.db import session_scope
+from bot.store.models import Audit, Case
 from bot.wiring import Runtime
 from handlers.slack.app import build_app
 from handlers.slack.enums import ActionId

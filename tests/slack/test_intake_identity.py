@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from bot.cases import close_case, get_case
-from bot.db import session_scope
-from bot.models import Case, Resolution
+from bot.actions.cases import close_case, get_case
+from bot.store.db import session_scope
+from bot.store.models import Case, Resolution
 from tests.slack.conftest import CITIZEN, INTAKE, STAFF, STRANGER, TRIAGE, SlackWorld, block_text
 
 

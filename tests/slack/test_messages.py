@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.staff_messages import AttemptView, CaseView
+from bot.presenters.staff_messages import AttemptView, CaseView
 from handlers.slack.blockkit import cut_escaped, esc
 from handlers.slack.enums import ActionId
 from handlers.slack.labels import LABELS
@@ -204,9 +204,9 @@ def test_escalations_go_to_the_ombudsman_in_a_dm(world: SlackWorld) -> None:
 
 
 def test_a_reminder_goes_to_the_prompts_thread_with_buttons(world: SlackWorld) -> None:
-    from bot.cases import enqueue, get_case_by_id
-    from bot.db import session_scope
-    from bot.models import OutboxKind
+    from bot.actions.cases import enqueue, get_case_by_id
+    from bot.store.db import session_scope
+    from bot.store.models import OutboxKind
 
     world.post_message("Klagomål om hemtjänsten. Ring 070-123 45 67.")
     with session_scope(world.engine) as s:

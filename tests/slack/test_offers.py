@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot.db import session_scope
-from bot.models import CaseOffer
-from bot.scheduler import run_tick
+from bot.runners.scheduler import run_tick
+from bot.store.db import session_scope
+from bot.store.models import CaseOffer
 from handlers.slack.enums import ActionId, BlockId
 from handlers.slack.labels import say
 from tests.slack.conftest import OMBUD, STAFF, STAFF2, SlackWorld, action_ids, block_text

@@ -17,9 +17,9 @@ from urllib.parse import parse_qs
 import pytest
 from sqlmodel import col, select
 
-from bot.cases import EscalationReason, escalate, get_case
-from bot.db import session_scope
-from bot.models import ActionPlan, Case, CaseOffer, Complainant, Escalation, Message
+from bot.actions.cases import EscalationReason, escalate, get_case
+from bot.store.db import session_scope
+from bot.store.models import ActionPlan, Case, CaseOffer, Complainant, Escalation, Message
 from handlers.slack.enums import ActionId, BlockId
 from handlers.slack.once import Replayed, acting_once, payload_key
 from tests.slack.conftest import OMBUD, STAFF, STAFF2, TRIAGE, SlackWorld, action_ids

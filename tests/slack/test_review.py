@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.db import session_scope
-from bot.models import Quarantine
-from bot.pipeline import Outcome, ingest
+from bot.runners.pipeline import Outcome, ingest
+from bot.store.db import session_scope
+from bot.store.models import Quarantine
 from handlers.slack.enums import ActionId, BlockId
 from handlers.slack.labels import say
 from tests.slack.conftest import STAFF, STAFF2, STRANGER, TRIAGE, SlackWorld, action_ids, block_text
@@ -173,7 +173,8 @@ def test_someone_not_on_the_staff_list_is_refused(lane: SlackWorld) -> None:
 def test_erasing_the_sender_turns_the_review_post_into_a_stub(world: SlackWorld) -> None:
     # A spam-flagged complaint waits for review; then Karin asks to be erased. The
     # item goes, and its post in the triage channel no longer shows her words.
-    from bot.privacy import Person, erase_person
+    from bot.actions.erasure import erase_person
+    from bot.actions.privacy import Person
 
     [outcome] = receive(world, "review_spam_flagged.eml")
     assert outcome.review

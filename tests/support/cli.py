@@ -20,7 +20,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 
 
 def write_config(tmp_path: Path, db_url: str, extra: str = "") -> Path:

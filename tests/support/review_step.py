@@ -9,13 +9,12 @@ be a person's" and is kept for a human.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from types import ModuleType
 
 import pytest
 
-from bot import pipeline
 from bot.errors import NeedsReview
-from bot.pipeline import InboundContext
+from bot.runners import pipeline
+from bot.runners.pipeline import InboundContext, Step
 
 
 def process(ctx: InboundContext) -> None:
@@ -32,7 +31,7 @@ def review_step(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The inbound pipeline with :func:`process` after ``classify``."""
     import sys
 
-    steps: list[tuple[str, ModuleType]] = []
+    steps: list[tuple[str, Step]] = []
     for name, module in pipeline._STEPS:
         steps.append((name, module))
         if name == "classify":

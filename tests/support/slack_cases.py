@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.db import session_scope
-from bot.models import ActionPlan, Escalation
-from bot.scheduler import run_tick
+from bot.runners.scheduler import run_tick
+from bot.store.db import session_scope
+from bot.store.models import ActionPlan, Escalation
 from handlers.slack.enums import ActionId, BlockId
 from tests.slack.conftest import OMBUD, STAFF2, SlackWorld
 from tests.support.slack_ui import button_value

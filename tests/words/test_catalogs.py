@@ -27,7 +27,7 @@ from templates.catalogs import (
 ROOT = Path(__file__).resolve().parents[2]
 # Where each domain's keys are named in code.
 USERS = {"staff": sorted((ROOT / "handlers" / "slack").glob("*.py")),
-         "access": [ROOT / "bot" / "privacy.py"]}
+         "access": [ROOT / "bot" / "actions" / "subject_access.py"]}
 
 
 def _read(domain: str, lang: str) -> dict[str, tuple[str, bool]]:

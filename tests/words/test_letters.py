@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.render import PACKAGE_TEMPLATES, Renderer
+from bot.presenters.render import PACKAGE_TEMPLATES, Renderer
 from templates.letters import LETTER_NAME
 
 LANGS = ("sv", "nb", "nn", "en")

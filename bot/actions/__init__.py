@@ -1,0 +1,1 @@
+"""What can happen to a case: each function changes state inside the caller's transaction."""

@@ -1,0 +1,93 @@
+"""Who may act, the audit trail and the outbox queue: what every action writes.
+
+The bottom of :mod:`bot.actions`: every other action module may import it, it
+imports none of them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from bot.config import Config
+from bot.errors import NotAllowed
+from bot.store.models import Audit, Case, Outbox, OutboxKind
+
+CLI_ACTOR_PREFIX = "cli:"
+# The classification of a message kept on a case that came from someone other than its
+# complainant and staff (a stranger's reply in an intake thread): recorded, acts on nothing.
+OTHER_SENDER = "other_sender"
+# Audit entries on a case about someone else (another person's case that mentions this one,
+# a stranger's reply): kept for staff, left out of the complainant's subject-access export.
+ABOUT_OTHERS = frozenset({"mentioned_by_case", "other_sender_message"})
+SYSTEM_ACTOR = "system"
+
+
+# --- who may act -----------------------------------------------------------
+
+
+def slack_actor(user_id: str) -> str:
+    return f"slack:{user_id}"
+
+
+def slack_user(actor: str | None) -> str | None:
+    """The Slack user id of a ``slack:U…`` actor; None for anyone else."""
+    return actor[6:] if actor and actor.startswith("slack:") else None
+
+
+def is_ombudsman(cfg: Config, actor: str) -> bool:
+    return actor.startswith(CLI_ACTOR_PREFIX) or slack_user(actor) in cfg.chat.ombudsman_users
+
+
+def authorize(cfg: Config, actor: str) -> None:
+    """Raise :class:`NotAllowed` unless ``actor`` may act on cases.
+
+    The command line is the operator's own shell and is trusted; in Slack only
+    ``staff_users`` and ``ombudsman_users`` may act.
+    """
+    if actor.startswith(CLI_ACTOR_PREFIX) or actor == SYSTEM_ACTOR:
+        return
+    user = slack_user(actor)
+    if user is not None and (user in cfg.chat.staff_users or user in cfg.chat.ombudsman_users):
+        return
+    raise NotAllowed("you are not on the staff list for complaints")
+
+
+# --- audit and outbox ------------------------------------------------------
+
+
+def audit(session: Session, case: Case | None, actor: str, action: str, now: datetime,
+          **detail: Any) -> None:
+    """Append one entry to the audit trail. Detail must hold no complaint text."""
+    session.add(Audit(case_id=case.id if case else None, at=now, actor=actor, action=action,
+                      detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True)))
+
+
+def enqueue(session: Session, *, kind: OutboxKind, dedupe_key: str, payload: dict[str, Any],
+            case: Case | None, now: datetime, not_before: datetime | None = None) -> bool:
+    """Queue a side effect once: a second call with the same ``dedupe_key`` does nothing.
+
+    Returns True when the entry was new.
+    """
+    table = Outbox.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    result = session.execute(
+        insert(table)
+        .values(kind=kind.value, case_id=case.id if case else None, dedupe_key=dedupe_key,
+                payload=json.dumps(payload, ensure_ascii=False, sort_keys=True),
+                status="pending", attempts=0, next_try_at=not_before or now, created_at=now)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.id)  # a row back means it was inserted (rowcount is -1 on psycopg)
+    )
+    return result.first() is not None
+
+
+def unique_key(prefix: str) -> str:
+    return f"{prefix}:{uuid.uuid4().hex}"

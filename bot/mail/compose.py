@@ -1,0 +1,115 @@
+"""Building citizen emails: pure functions from case data to an EmailMessage.
+
+Every header value that came from outside (names, subjects, addresses) passes
+through :func:`safe_header_text` or :func:`valid_address` first, so a CR/LF in
+a complainant's name can never add a header.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the caller renders with its own templates; this module only builds
+    from bot.presenters.render import Renderer
+
+BOT_HEADER = "X-Complaint-Bot-Ref"
+_ADDR_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_MSGID_RE = re.compile(r"^[\x21-\x7e]{1,900}$")
+
+
+def safe_header_text(value: object, limit: int = 150) -> str:
+    """One line, control characters removed, length-capped: safe in any header."""
+    s = "" if value is None else str(value)
+    s = "".join(ch if ch.isprintable() else " " for ch in s)
+    s = " ".join(s.split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def valid_address(addr: str | None) -> str | None:
+    """The bare address if it is a plain, single, well-formed address; else None."""
+    if not addr or any(c in addr for c in "\r\n\0,;<> \t\"()"):
+        return None
+    addr = addr.strip()
+    return addr if _ADDR_RE.match(addr) and len(addr) <= 254 else None
+
+
+def address_domain(from_address: str) -> str:
+    _name, addr = parseaddr(from_address)
+    return addr.rsplit("@", 1)[-1] if "@" in addr else "localhost"
+
+
+def bare_address(from_address: str) -> str:
+    return parseaddr(from_address)[1]
+
+
+def new_message_id(purpose: str, ref: str, from_address: str) -> str:
+    """A Message-ID in our own domain (without angle brackets)."""
+    return make_msgid(idstring=f"{purpose}.{ref}", domain=address_domain(from_address)).strip("<>")
+
+
+def _msgid_header(ids: Sequence[str]) -> str:
+    return " ".join(f"<{i}>" for i in ids if _MSGID_RE.match(i))
+
+
+def build_citizen_email(
+    *,
+    renderer: Renderer,
+    template: str,
+    lang: str,
+    context: dict[str, Any],
+    from_address: str,
+    reply_to: str,
+    to_address: str,
+    to_name: str | None,
+    ref: str,
+    message_id: str,
+    now: datetime,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+    automatic: bool = True,
+) -> EmailMessage:
+    """Render ``template`` (``<template>.<lang>.{subject,txt,html}.j2``) into a finished email.
+
+    ``automatic`` marks machine-sent mail (the acknowledgement) as RFC 3834
+    ``auto-replied`` so well-behaved auto-responders stay quiet.
+    """
+    to = valid_address(to_address)
+    if to is None:
+        raise ValueError("recipient address is not a plain, valid address")
+    name = f"email/{template}"
+    subject = safe_header_text(renderer.render(name, lang, "subject", **context), 200)
+    text = renderer.render(name, lang, "txt", **context)
+    html = renderer.render(name, lang, "html", **context)
+
+    msg = EmailMessage()
+    msg["From"] = from_address
+    local, _, domain = to.partition("@")
+    msg["To"] = Address(display_name=safe_header_text(to_name, 80), username=local, domain=domain)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = f"<{message_id}>"
+    if in_reply_to and _MSGID_RE.match(in_reply_to):
+        msg["In-Reply-To"] = f"<{in_reply_to}>"
+    refs = [r for r in references if r]
+    if in_reply_to and in_reply_to not in refs:
+        refs.append(in_reply_to)
+    if refs:
+        msg["References"] = _msgid_header(refs[-20:])
+    if reply_to:
+        msg["Reply-To"] = reply_to
+    if automatic:
+        msg["Auto-Submitted"] = "auto-replied"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg[BOT_HEADER] = ref
+    msg.set_content(text, subtype="plain", charset="utf-8")
+    msg.add_alternative(html, subtype="html", charset="utf-8")
+    # After the parts exist: add_alternative moves Content-* headers into the first part.
+    msg["Content-Language"] = lang
+    return msg

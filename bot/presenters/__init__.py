@@ -1,0 +1,1 @@
+"""What staff and citizens read: staff texts, templates, reports, charts."""

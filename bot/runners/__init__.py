@@ -1,0 +1,1 @@
+"""What runs: the inbound pipeline and its review lane, the outbox, the scheduler, the service."""

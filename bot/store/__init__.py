@@ -1,0 +1,1 @@
+"""The database and what lives in it: engine, models, migrations, leases, references."""
