@@ -8,9 +8,10 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 # Test processes per database pass (pytest-xdist); the two passes run side by side.
 WORKERS ?= 2
-LINT := $(BIN)/ruff check --no-cache bot handlers templates tests $(wildcard bench)
+LINT := $(BIN)/ruff check --no-cache bot handlers templates tests $(wildcard bench) \
+	&& $(BIN)/ruff format --check --no-cache bot handlers templates tests scripts $(wildcard bench)
 
-.PHONY: run check test test-sqlite test-postgres lint bench clean pass-sqlite pass-postgres messages catalogs
+.PHONY: run check test test-sqlite test-postgres lint format bench clean pass-sqlite pass-postgres messages catalogs
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -77,3 +78,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .coverage .coverage.*
+
+## Format the code the way `make lint` checks it (ruff format).
+format: $(STAMP)
+	$(BIN)/ruff format bot handlers templates tests scripts $(wildcard bench)

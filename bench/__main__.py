@@ -29,10 +29,15 @@ from bench import measure
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="smaller sizes (1,000 messages, 10,000 cases) for a quick look")
-    parser.add_argument("--pg-url", default=os.environ.get(
-        "PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smaller sizes (1,000 messages, 10,000 cases) for a quick look",
+    )
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    )
     args = parser.parse_args(argv)
     messages = 1_000 if args.quick else 10_000
     open_cases, due = (10_000, 1_000) if args.quick else (100_000, 1_000)
@@ -42,22 +47,37 @@ def main(argv: list[str] | None = None) -> int:
     with measure.dovecot() as server:
         backlog = measure.backlog(server, messages)
         rows += [
-            (f"backlog: {messages:,} messages -> cases (SQLite)",
-             f"{backlog.bot_rate:,.0f} msg/s", "", ""),
-            ("  bare imapclient fetch + email parse, same mailbox",
-             f"{backlog.bare_rate:,.0f} msg/s", "", ""),
+            (
+                f"backlog: {messages:,} messages -> cases (SQLite)",
+                f"{backlog.bot_rate:,.0f} msg/s",
+                "",
+                "",
+            ),
+            (
+                "  bare imapclient fetch + email parse, same mailbox",
+                f"{backlog.bare_rate:,.0f} msg/s",
+                "",
+                "",
+            ),
             ("  ratio bot / bare", f"{backlog.ratio:.2f}", ">= 0.5", _met(backlog.ratio >= 0.5)),
-            ("peak RSS of the bot during the backlog (5 MB attachment)",
-             f"{backlog.bot_rss_mb:.0f} MB", "< 150 MB", _met(backlog.bot_rss_mb < 150)),
+            (
+                "peak RSS of the bot during the backlog (5 MB attachment)",
+                f"{backlog.bot_rss_mb:.0f} MB",
+                "< 150 MB",
+                _met(backlog.bot_rss_mb < 150),
+            ),
             ("  bare fetch + parse, same mailbox", f"{backlog.bare_rss_mb:.0f} MB", "", ""),
         ]
         _progress(rows)
         push = measure.push_latency(server, 50)
         rows += [
-            ("push latency APPEND -> case + prompt queued, p50", f"{push.p50 * 1000:.0f} ms",
-             "", ""),
-            ("push latency, p95", f"{push.p95 * 1000:.0f} ms", "< 1000 ms",
-             _met(push.p95 < 1.0)),
+            (
+                "push latency APPEND -> case + prompt queued, p50",
+                f"{push.p50 * 1000:.0f} ms",
+                "",
+                "",
+            ),
+            ("push latency, p95", f"{push.p95 * 1000:.0f} ms", "< 1000 ms", _met(push.p95 < 1.0)),
         ]
         _progress(rows)
     databases = [("SQLite", None), ("PostgreSQL", args.pg_url)]
@@ -70,14 +90,24 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             sweep = measure.sweep(target, open_cases, due)
         rows += [
-            (f"sweep {open_cases:,} open, {due:,} due ({name})",
-             f"{sweep.due_seconds * 1000:,.0f} ms, {sweep.due_queries:,} queries", "", ""),
-            (f"  per due case ({name})",
-             f"{sweep.due_seconds / due * 1000:.2f} ms, "
-             f"{sweep.due_queries / due:.1f} queries", "", ""),
-            (f"  nothing due ({name})",
-             f"{sweep.idle_seconds * 1000:.1f} ms, {sweep.idle_queries} queries", "< 50 ms",
-             _met(sweep.idle_seconds < 0.05)),
+            (
+                f"sweep {open_cases:,} open, {due:,} due ({name})",
+                f"{sweep.due_seconds * 1000:,.0f} ms, {sweep.due_queries:,} queries",
+                "",
+                "",
+            ),
+            (
+                f"  per due case ({name})",
+                f"{sweep.due_seconds / due * 1000:.2f} ms, {sweep.due_queries / due:.1f} queries",
+                "",
+                "",
+            ),
+            (
+                f"  nothing due ({name})",
+                f"{sweep.idle_seconds * 1000:.1f} ms, {sweep.idle_queries} queries",
+                "< 50 ms",
+                _met(sweep.idle_seconds < 0.05),
+            ),
         ]
         _progress(rows)
     print(_table(rows, time.monotonic() - started, args.quick))
@@ -97,11 +127,11 @@ def _table(rows: list[tuple[str, str, str, str]], seconds: float, quick: bool) -
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     line = "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    body = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
-            for r in rows]
+    body = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows
+    ]
     cpu = f"{os.cpu_count()} cores, Python {platform.python_version()}"
-    note = (f"\n`python -m bench{' --quick' if quick else ''}` on {cpu}; "
-            f"{seconds:.0f} s in all.")
+    note = f"\n`python -m bench{' --quick' if quick else ''}` on {cpu}; {seconds:.0f} s in all."
     return "\n".join([line, sep, *body]) + "\n" + note
 
 

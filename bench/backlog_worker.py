@@ -33,9 +33,13 @@ def bot(config_path: str) -> dict[str, float]:
     outcomes = ingest(rt.db, rt.services, rt.mailbox)
     seconds = time.perf_counter() - start
     rt.close()
-    return {"messages": len(outcomes), "cases": sum(1 for o in outcomes if o.new_case),
-            "quarantined": sum(1 for o in outcomes if o.quarantined), "seconds": seconds,
-            "rss_mb": _peak_rss_mb()}
+    return {
+        "messages": len(outcomes),
+        "cases": sum(1 for o in outcomes if o.new_case),
+        "quarantined": sum(1 for o in outcomes if o.quarantined),
+        "seconds": seconds,
+        "rss_mb": _peak_rss_mb(),
+    }
 
 
 def bare(host: str, port: str, user: str, password: str, batch: int = 100) -> dict[str, float]:
@@ -48,15 +52,14 @@ def bare(host: str, port: str, user: str, password: str, batch: int = 100) -> di
     uids = sorted(client.search(["ALL"]))
     parsed = 0
     for i in range(0, len(uids), batch):
-        for data in client.fetch(uids[i:i + batch], ["BODY.PEEK[]"]).values():
+        for data in client.fetch(uids[i : i + batch], ["BODY.PEEK[]"]).values():
             msg = email.message_from_bytes(data[b"BODY[]"], policy=policy.default)
             body = msg.get_body(("plain", "html"))
             if body is not None:
                 body.get_content()
             parsed += 1
     client.logout()
-    return {"messages": parsed, "seconds": time.perf_counter() - start,
-            "rss_mb": _peak_rss_mb()}
+    return {"messages": parsed, "seconds": time.perf_counter() - start, "rss_mb": _peak_rss_mb()}
 
 
 if __name__ == "__main__":

@@ -54,12 +54,21 @@ def dovecot() -> Iterator[Dovecot]:
 def _config_raw(folder: Path, db_url: str, server: Dovecot, user: ImapUser) -> dict[str, Any]:
     return {
         "database": {"url": db_url},
-        "mailbox": {"kind": "imap", "host": server.host, "port": server.port,
-                    "security": "none", "username": user.name,
-                    "password_env": "BENCH_IMAP_PASSWORD", "batch_size": 100},
+        "mailbox": {
+            "kind": "imap",
+            "host": server.host,
+            "port": server.port,
+            "security": "none",
+            "username": user.name,
+            "password_env": "BENCH_IMAP_PASSWORD",
+            "batch_size": 100,
+        },
         "outgoing": {"kind": "folder", "path": str(folder / "outbox")},
-        "chat": {"kind": "console", "console_path": str(folder / "console.txt"),
-                 "triage_channel": "C0TRIAGE"},
+        "chat": {
+            "kind": "console",
+            "console_path": str(folder / "console.txt"),
+            "triage_channel": "C0TRIAGE",
+        },
     }
 
 
@@ -88,9 +97,14 @@ class Backlog:
 
 
 def _worker(*args: str, env: dict[str, str] | None = None) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-m", "bench.backlog_worker", *args], cwd=ROOT,
-                         env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.backlog_worker", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -105,16 +119,22 @@ def backlog(server: Dovecot, count: int) -> Backlog:
     try:
         _worker("bot", str(config), env=env)  # first connection: what comes next is new mail
         mail = list(complaints(count - 1, tag="backlog"))
-        mail.insert(count // 2, complaint(count, tag="backlog",
-                                          attachment=os.urandom(5 * 1024 * 1024)))
+        mail.insert(
+            count // 2, complaint(count, tag="backlog", attachment=os.urandom(5 * 1024 * 1024))
+        )
         for i in range(0, len(mail), 500):
-            append_many(server, user, mail[i:i + 500])
+            append_many(server, user, mail[i : i + 500])
         bare = _worker("bare", server.host, str(server.port), user.name, user.password)
         bot = _worker("bot", str(config), env=env)
         if bot["cases"] != count:
             raise RuntimeError(f"expected {count} cases, got {bot}")
-        return Backlog(count, bot["messages"] / bot["seconds"],
-                       bare["messages"] / bare["seconds"], bot["rss_mb"], bare["rss_mb"])
+        return Backlog(
+            count,
+            bot["messages"] / bot["seconds"],
+            bare["messages"] / bare["seconds"],
+            bot["rss_mb"],
+            bare["rss_mb"],
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -136,11 +156,11 @@ def push_latency(server: Dovecot, count: int) -> Push:
     cfg = parse_config(_config_raw(folder, url, server, user), base_dir=str(folder))
     engine = db.make_engine(url)
     db.upgrade(engine)
-    box = ImapMailbox(cfg.mailbox, Secrets(imap_password=SecretStr(user.password)), engine,
-                      clock=system_clock)
+    box = ImapMailbox(
+        cfg.mailbox, Secrets(imap_password=SecretStr(user.password)), engine, clock=system_clock
+    )
     quiet = ConsoleChat(stream=io.StringIO())  # staff prompts are not what is measured here
-    rt = Runtime(cfg, secrets=Secrets(), engine=engine,
-                 overrides={"mailbox": box, "chat": quiet})
+    rt = Runtime(cfg, secrets=Secrets(), engine=engine, overrides={"mailbox": box, "chat": quiet})
     stop = threading.Event()
     watcher = threading.Thread(target=watch_mailbox, args=(rt, stop, 30.0), daemon=True)
     watcher.start()
@@ -148,8 +168,11 @@ def push_latency(server: Dovecot, count: int) -> Push:
 
     def prompts() -> int:
         with probe.connect() as conn:
-            return int(conn.exec_driver_sql(
-                "SELECT count(*) FROM outbox WHERE dedupe_key LIKE 'prompt:%'").scalar_one())
+            return int(
+                conn.exec_driver_sql(
+                    "SELECT count(*) FROM outbox WHERE dedupe_key LIKE 'prompt:%'"
+                ).scalar_one()
+            )
 
     latencies = []
     try:
@@ -221,10 +244,14 @@ def sweep(url: str, open_cases: int, due: int) -> Sweep:
     now = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
     _fill(engine, now, open_cases, due)
     folder = Path(tempfile.mkdtemp(prefix="bench-sweep-cfg-"))
-    cfg = parse_config({"database": {"url": url},
-                        "outgoing": {"kind": "folder", "path": str(folder / "outbox")},
-                        "mailbox": {"kind": "maildir", "path": str(folder / "inbox")}},
-                       base_dir=str(folder))
+    cfg = parse_config(
+        {
+            "database": {"url": url},
+            "outgoing": {"kind": "folder", "path": str(folder / "outbox")},
+            "mailbox": {"kind": "maildir", "path": str(folder / "inbox")},
+        },
+        base_dir=str(folder),
+    )
     rt = Runtime(cfg, clock=FixedClock(now), secrets=Secrets(), engine=engine)
     queries = [0]
 
@@ -255,20 +282,35 @@ def _fill(engine: sa.Engine, now: datetime, open_cases: int, due: int) -> None:
 
     received = now - timedelta(hours=3)
     with engine.begin() as conn:
-        conn.execute(sa.insert(Complainant.__table__),  # type: ignore[attr-defined]
-                     [{"id": 1, "name": "Bench", "email": "bench@example.se"}])
+        conn.execute(
+            sa.insert(Complainant.__table__),  # type: ignore[attr-defined]
+            [{"id": 1, "name": "Bench", "email": "bench@example.se"}],
+        )
         batch: list[dict[str, Any]] = []
         for i in range(1, open_cases + 1):
-            batch.append({
-                "ref": f"KL-2026-{i:06d}", "source": "email", "type": "complaint",
-                "status": "new", "received_at": received, "created_at": received,
-                "updated_at": received, "complainant_id": 1, "language": "sv",
-                "subject": "Bench", "summary": "", "historical": False, "serious": False,
-                "reopened_count": 0, "reminders_sent": 0,
-                "first_contact_due_at": now + timedelta(days=1),
-                "next_check_at": now - timedelta(minutes=1) if i % (open_cases // due) == 0
-                else now + timedelta(days=30),
-            })
+            batch.append(
+                {
+                    "ref": f"KL-2026-{i:06d}",
+                    "source": "email",
+                    "type": "complaint",
+                    "status": "new",
+                    "received_at": received,
+                    "created_at": received,
+                    "updated_at": received,
+                    "complainant_id": 1,
+                    "language": "sv",
+                    "subject": "Bench",
+                    "summary": "",
+                    "historical": False,
+                    "serious": False,
+                    "reopened_count": 0,
+                    "reminders_sent": 0,
+                    "first_contact_due_at": now + timedelta(days=1),
+                    "next_check_at": now - timedelta(minutes=1)
+                    if i % (open_cases // due) == 0
+                    else now + timedelta(days=30),
+                }
+            )
             if len(batch) == 5000:
                 conn.execute(sa.insert(Case.__table__), batch)  # type: ignore[attr-defined]
                 batch = []

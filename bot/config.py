@@ -38,8 +38,21 @@ class ConfigError(Exception):
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Prefixes of tokens people paste by mistake (Slack, GitHub, GitLab, Stripe, AWS...).
-_SECRET_PREFIXES = ("xox", "xapp-", "ghp_", "gho_", "ghs_", "github_pat_", "glpat-", "sk_",
-                    "sk-", "pk_", "AKIA", "ASIA", "eyJ")
+_SECRET_PREFIXES = (
+    "xox",
+    "xapp-",
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "github_pat_",
+    "glpat-",
+    "sk_",
+    "sk-",
+    "pk_",
+    "AKIA",
+    "ASIA",
+    "eyJ",
+)
 
 
 def env_name_problem(value: str) -> str | None:
@@ -49,14 +62,23 @@ def env_name_problem(value: str) -> str | None:
     (not a valid name, a known token prefix, long, or a random-looking mix of
     upper case, lower case and digits) is refused. The reason never repeats it.
     """
-    random_looking = (any(c.islower() for c in value) and any(c.isupper() for c in value)
-                      and any(c.isdigit() for c in value))
-    if (not _ENV_NAME.fullmatch(value) or value.startswith(_SECRET_PREFIXES)
-            or len(value) > 64 or random_looking
-            or (len(value) >= 20 and "_" not in value and any(c.isdigit() for c in value))):
-        return ("must be the name of an environment variable (such as SLACK_BOT_TOKEN), "
-                "and this looks like a secret itself; put the secret in the environment "
-                "(the value is not shown)")
+    random_looking = (
+        any(c.islower() for c in value)
+        and any(c.isupper() for c in value)
+        and any(c.isdigit() for c in value)
+    )
+    if (
+        not _ENV_NAME.fullmatch(value)
+        or value.startswith(_SECRET_PREFIXES)
+        or len(value) > 64
+        or random_looking
+        or (len(value) >= 20 and "_" not in value and any(c.isdigit() for c in value))
+    ):
+        return (
+            "must be the name of an environment variable (such as SLACK_BOT_TOKEN), "
+            "and this looks like a secret itself; put the secret in the environment "
+            "(the value is not shown)"
+        )
     return None
 
 
@@ -126,7 +148,8 @@ class MailboxConfig(_Section):
                 raise ValueError("security: 'none' is only allowed on a loopback host")
             if not self.password_env and self.oauth2 is None:
                 raise ValueError(
-                    "password_env: required when kind = 'imap' (or set [mailbox.oauth2])")
+                    "password_env: required when kind = 'imap' (or set [mailbox.oauth2])"
+                )
         return self
 
 
@@ -214,14 +237,49 @@ class PolicyConfig(_Section):
     # Serious keywords per language: a complaint is matched against the list of the
     # language it is written in (Swedish "hot" must not fire on English "hot water").
     serious_keywords_by_language: dict[Language, tuple[str, ...]] = {
-        "sv": ("hot", "hotar", "hotad", "hotade", "våld", "misshandel", "misshandlad",
-               "övergrepp", "självmord", "lex sarah", "lex maria"),
-        "nb": ("trussel", "trusler", "truer", "truet", "vold", "overgrep", "selvmord",
-               "mishandling"),
-        "nn": ("trugsmål", "truar", "trussel", "vald", "vold", "overgrep", "sjølvmord",
-               "mishandling"),
-        "en": ("threat", "threatened", "threatening", "violence", "abuse", "abused",
-               "suicide", "self-harm"),
+        "sv": (
+            "hot",
+            "hotar",
+            "hotad",
+            "hotade",
+            "våld",
+            "misshandel",
+            "misshandlad",
+            "övergrepp",
+            "självmord",
+            "lex sarah",
+            "lex maria",
+        ),
+        "nb": (
+            "trussel",
+            "trusler",
+            "truer",
+            "truet",
+            "vold",
+            "overgrep",
+            "selvmord",
+            "mishandling",
+        ),
+        "nn": (
+            "trugsmål",
+            "truar",
+            "trussel",
+            "vald",
+            "vold",
+            "overgrep",
+            "sjølvmord",
+            "mishandling",
+        ),
+        "en": (
+            "threat",
+            "threatened",
+            "threatening",
+            "violence",
+            "abuse",
+            "abused",
+            "suicide",
+            "self-harm",
+        ),
     }
     # Older configurations: one flat list, matched in every language (kept working).
     serious_keywords: tuple[str, ...] = ()
@@ -260,13 +318,36 @@ class RosterConfig(_Section):
     working_days: dict[SlackId, tuple[Annotated[int, Field(ge=1, le=7)], ...]] = {}
     # A Slack status text containing one of these words (whole words, any case) means away.
     away_words: tuple[str, ...] = (
-        "semester", "ledig", "sjuk", "sjukskriven", "vab", "föräldraledig", "tjänstledig",
-        "ferie", "syk", "sykemeldt", "sykmeldt", "foreldrepermisjon", "permisjon",
-        "vacation", "holiday", "sick", "sick leave", "parental leave", "out of office",
+        "semester",
+        "ledig",
+        "sjuk",
+        "sjukskriven",
+        "vab",
+        "föräldraledig",
+        "tjänstledig",
+        "ferie",
+        "syk",
+        "sykemeldt",
+        "sykmeldt",
+        "foreldrepermisjon",
+        "permisjon",
+        "vacation",
+        "holiday",
+        "sick",
+        "sick leave",
+        "parental leave",
+        "out of office",
     )
     away_emojis: tuple[str, ...] = (
-        ":palm_tree:", ":desert_island:", ":beach_with_umbrella:", ":airplane:",
-        ":face_with_thermometer:", ":thermometer:", ":mask:", ":baby:", ":baby_bottle:",
+        ":palm_tree:",
+        ":desert_island:",
+        ":beach_with_umbrella:",
+        ":airplane:",
+        ":face_with_thermometer:",
+        ":thermometer:",
+        ":mask:",
+        ":baby:",
+        ":baby_bottle:",
     )
     offer_after_minutes: int = Field(60, ge=1)  # working minutes without a claim
     answer_within_minutes: int = Field(30, ge=1)  # working minutes; then the next person
@@ -340,7 +421,7 @@ class Config(_Section):
         url = self.database.url
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-            return prefix + str(self.resolve_path(url[len(prefix):]))
+            return prefix + str(self.resolve_path(url[len(prefix) :]))
         return url
 
 
@@ -380,7 +461,7 @@ def _format_error(path: str, err: Mapping[str, Any]) -> str:
         msg = "unknown key"
     # model-level validators prefix their message with the key: "host: required ..."
     if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
         if ": " in msg and " " not in msg.split(": ", 1)[0]:
             key, msg = msg.split(": ", 1)
             loc = (*loc, key)
@@ -402,8 +483,9 @@ def load_config(path: str | Path) -> Config:
     return parse_config(raw, source=str(p), base_dir=str(p.resolve().parent))
 
 
-def parse_config(raw: Mapping[str, Any], *, source: str = "<config>",
-                 base_dir: str = ".") -> Config:
+def parse_config(
+    raw: Mapping[str, Any], *, source: str = "<config>", base_dir: str = "."
+) -> Config:
     """Validate a mapping (as read from TOML) into a :class:`Config`."""
     try:
         return Config.model_validate({**raw, "source_path": source, "base_dir": base_dir})
@@ -437,19 +519,41 @@ def load_secrets(cfg: Config) -> Secrets:
     smtp = out.kind == "smtp"
     slack = chat.kind == "slack"
     return Secrets(
-        imap_password=_env(cfg, "mailbox", "password_env", mb.password_env,
-                           imap and mb.oauth2 is None),
-        imap_oauth_secret=_env(cfg, "mailbox.oauth2", "client_secret_env",
-                               mb.oauth2.client_secret_env if mb.oauth2 else "", imap),
-        smtp_password=_env(cfg, "outgoing", "password_env", out.password_env,
-                           smtp and bool(out.username) and out.oauth2 is None),
-        smtp_oauth_secret=_env(cfg, "outgoing.oauth2", "client_secret_env",
-                               out.oauth2.client_secret_env if out.oauth2 else "", smtp),
+        imap_password=_env(
+            cfg, "mailbox", "password_env", mb.password_env, imap and mb.oauth2 is None
+        ),
+        imap_oauth_secret=_env(
+            cfg,
+            "mailbox.oauth2",
+            "client_secret_env",
+            mb.oauth2.client_secret_env if mb.oauth2 else "",
+            imap,
+        ),
+        smtp_password=_env(
+            cfg,
+            "outgoing",
+            "password_env",
+            out.password_env,
+            smtp and bool(out.username) and out.oauth2 is None,
+        ),
+        smtp_oauth_secret=_env(
+            cfg,
+            "outgoing.oauth2",
+            "client_secret_env",
+            out.oauth2.client_secret_env if out.oauth2 else "",
+            smtp,
+        ),
         slack_bot_token=_env(cfg, "chat", "bot_token_env", chat.bot_token_env, slack),
-        slack_app_token=_env(cfg, "chat", "app_token_env", chat.app_token_env,
-                             slack and chat.mode == "socket"),
-        slack_signing_secret=_env(cfg, "chat", "signing_secret_env", chat.signing_secret_env,
-                                  slack and chat.mode == "http"),
+        slack_app_token=_env(
+            cfg, "chat", "app_token_env", chat.app_token_env, slack and chat.mode == "socket"
+        ),
+        slack_signing_secret=_env(
+            cfg,
+            "chat",
+            "signing_secret_env",
+            chat.signing_secret_env,
+            slack and chat.mode == "http",
+        ),
     )
 
 

@@ -64,7 +64,8 @@ class AlreadyClaimed(InvalidAction):
     """Someone else has the case; taking it over must be asked for explicitly."""
 
     def __init__(self, ref: str, assignee: str) -> None:
-        super().__init__(f"{ref} is already claimed by {assignee} (take it over explicitly:"
-                         " --take-over)")
+        super().__init__(
+            f"{ref} is already claimed by {assignee} (take it over explicitly: --take-over)"
+        )
         self.ref = ref
         self.assignee = assignee

@@ -89,7 +89,7 @@ def clean_block(text: str) -> str:
     lines = redact(text).splitlines()
     if len(lines) > MAX_TRACEBACK_LINES:
         cut = len(lines) - MAX_TRACEBACK_LINES
-        lines = [*lines[:5], f"... {cut} lines cut ...", *lines[-(MAX_TRACEBACK_LINES - 5):]]
+        lines = [*lines[:5], f"... {cut} lines cut ...", *lines[-(MAX_TRACEBACK_LINES - 5) :]]
     return "\n".join("  | " + cap(escape_controls(line)) for line in lines)
 
 
@@ -122,7 +122,8 @@ def configure_libraries(level: int = logging.INFO) -> None:
         logging.getLogger(name).setLevel(max(level, library_level))
     for name, logger in list(logging.root.manager.loggerDict.items()):
         if isinstance(logger, logging.Logger) and any(
-                name.startswith(parent + ".") for parent in LIBRARY_LEVELS):
+            name.startswith(parent + ".") for parent in LIBRARY_LEVELS
+        ):
             logger.setLevel(logging.NOTSET)
 
 

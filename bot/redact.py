@@ -210,8 +210,9 @@ def _shape(digits: str) -> _Shape | None:
         match = _SE_SHAPE.fullmatch(digits)
         if match and bool(match["century"]) == (len(digits) == 12):
             kind = _se_kind(match)
-            return _Shape(kind, luhn_ok(digits[-10:]) and kind != "unknown", 4,
-                          bool(match["century"]))
+            return _Shape(
+                kind, luhn_ok(digits[-10:]) and kind != "unknown", 4, bool(match["century"])
+            )
     elif len(digits) == 11:
         match = _NO_SHAPE.fullmatch(digits)
         if match:
@@ -267,9 +268,9 @@ def _candidates(normal: str) -> list[tuple[int, int, _Shape, bool]]:
                 if i == 0 and plus_led and j == i:
                     continue  # +4670...: an international phone number
                 # +46 70..., or 0046 70... unless the checksum says it is an ID after all
-                phone_led = (i == 0 and plus_led) or (texts[0].startswith("00")
-                                                      and 3 <= len(texts[0]) <= 5
-                                                      and not shape.valid)
+                phone_led = (i == 0 and plus_led) or (
+                    texts[0].startswith("00") and 3 <= len(texts[0]) <= 5 and not shape.valid
+                )
                 if _masks(shape, texts, wraps[i:j], phone_led):
                     separated = j > i or shape.century
                     found.append((groups[i].start(), groups[j].end(), shape, separated))
@@ -295,8 +296,16 @@ def find_national_ids(text: str) -> list[NationalId]:
     result: list[NationalId] = []
     for start, end, shape, separated in sorted(chosen, key=lambda c: c[0]):
         first, last = origin[start], origin[end - 1] + 1
-        result.append(NationalId(text=text[first:last], start=first, end=last,
-                                 kind=shape.kind, valid=shape.valid, separated=separated))
+        result.append(
+            NationalId(
+                text=text[first:last],
+                start=first,
+                end=last,
+                kind=shape.kind,
+                valid=shape.valid,
+                separated=separated,
+            )
+        )
     return result
 
 
@@ -342,8 +351,9 @@ def redact_tree(value: Any, keep: frozenset[str] = frozenset()) -> Any:
                 return json.dumps(redact_tree(decoded, keep), ensure_ascii=False)
         return redact(value)
     if isinstance(value, Mapping):
-        return {key: item if key in keep else redact_tree(item, keep)
-                for key, item in value.items()}
+        return {
+            key: item if key in keep else redact_tree(item, keep) for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
         return [redact_tree(item, keep) for item in value]
     return value

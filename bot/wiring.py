@@ -41,22 +41,28 @@ log = logging.getLogger(__name__)
 # What happens to an incoming email, in order. Each name is a module in
 # handlers/inbound/ with ``process(ctx: InboundContext) -> None``.
 INBOUND_PIPELINE: tuple[str, ...] = (
-    "parse",         # bytes -> ParsedEmail; not an email at all -> quarantine
-    "classify",      # a person's complaint, robot mail (positive evidence only), or a doubt
-    "dedupe",        # this Message-ID (or content, without one) was handled before: stop
-    "thread",        # find its case (In-Reply-To/References, reference in the subject); only
-                     # its complainant joins it, anyone else gets a new case that mentions it
-    "robots",        # robot mail is kept and stops (a bounce marks the ack); a doubt -> review
-    "open_case",     # no case yet: open one (complainant, phone, language, serious?)
-    "record",        # store the message on the case
-    "acknowledge",   # can_acknowledge? -> acknowledgement email into the outbox
+    "parse",  # bytes -> ParsedEmail; not an email at all -> quarantine
+    "classify",  # a person's complaint, robot mail (positive evidence only), or a doubt
+    "dedupe",  # this Message-ID (or content, without one) was handled before: stop
+    "thread",  # find its case (In-Reply-To/References, reference in the subject); only
+    # its complainant joins it, anyone else gets a new case that mentions it
+    "robots",  # robot mail is kept and stops (a bounce marks the ack); a doubt -> review
+    "open_case",  # no case yet: open one (complainant, phone, language, serious?)
+    "record",  # store the message on the case
+    "acknowledge",  # can_acknowledge? -> acknowledgement email into the outbox
     "prompt_staff",  # call-back prompt (or "new message" note) into the outbox
 )
 
 # Scheduled work, in order. Each name is a module in handlers/sweeps/ with
 # ``run(runtime) -> int`` (items acted on).
-SWEEPS: tuple[str, ...] = ("reminders", "assignment", "action_plans", "digest", "monthly_report",
-                           "retention")
+SWEEPS: tuple[str, ...] = (
+    "reminders",
+    "assignment",
+    "action_plans",
+    "digest",
+    "monthly_report",
+    "retention",
+)
 
 
 def _handler(package: str, name: str, attribute: str) -> Any:
@@ -126,9 +132,14 @@ class Runtime:
         from bot.adapters.imap import ImapMailbox
 
         assert self.secrets is not None
-        return ImapMailbox(mb, self.secrets, self.db, clock=self.clock,
-                           token_provider=self._token_provider(mb.oauth2, "imap"),
-                           timezone=self.cfg.policy.tz)
+        return ImapMailbox(
+            mb,
+            self.secrets,
+            self.db,
+            clock=self.clock,
+            token_provider=self._token_provider(mb.oauth2, "imap"),
+            timezone=self.cfg.policy.tz,
+        )
 
     def _token_provider(self, oauth: Any, which: str) -> Any:
         if oauth is None:
@@ -138,11 +149,13 @@ class Runtime:
         )
 
         assert self.secrets is not None
-        secret = (self.secrets.imap_oauth_secret if which == "imap"
-                  else self.secrets.smtp_oauth_secret)
+        secret = (
+            self.secrets.imap_oauth_secret if which == "imap" else self.secrets.smtp_oauth_secret
+        )
         assert secret is not None  # load_secrets requires it when oauth2 is configured
-        return ClientCredentialsTokens(oauth.token_url, oauth.client_id, secret, oauth.scope,
-                                       clock=self.clock)
+        return ClientCredentialsTokens(
+            oauth.token_url, oauth.client_id, secret, oauth.scope, clock=self.clock
+        )
 
     @cached_property
     def mailer(self) -> Mailer:
@@ -156,8 +169,9 @@ class Runtime:
         from bot.adapters.smtp import SmtpMailer
 
         assert self.secrets is not None
-        return SmtpMailer(out, self.secrets,
-                          token_provider=self._token_provider(out.oauth2, "smtp"))
+        return SmtpMailer(
+            out, self.secrets, token_provider=self._token_provider(out.oauth2, "smtp")
+        )
 
     @cached_property
     def chat(self) -> Chat:
@@ -167,8 +181,9 @@ class Runtime:
         if chat.kind == "console":
             from bot.adapters.console import ConsoleChat
 
-            return ConsoleChat(path=self.cfg.resolve_path(chat.console_path)
-                               if chat.console_path else None)
+            return ConsoleChat(
+                path=self.cfg.resolve_path(chat.console_path) if chat.console_path else None
+            )
         from bot.adapters.slack_chat import (
             SlackChat,
             make_web_client,
@@ -187,8 +202,14 @@ class Runtime:
             blocks = build_blocks
         if review_blocks is None and self.cfg.chat.kind == "slack":
             from handlers.slack.review import review_blocks
-        return Outlets(cfg=self.cfg, mailer=self.mailer, chat=self.chat,
-                       renderer=self.renderer, blocks=blocks, review_blocks=review_blocks)
+        return Outlets(
+            cfg=self.cfg,
+            mailer=self.mailer,
+            chat=self.chat,
+            renderer=self.renderer,
+            blocks=blocks,
+            review_blocks=review_blocks,
+        )
 
     @cached_property
     def sweeps(self) -> list[tuple[str, Callable[[Runtime], int]]]:

@@ -75,8 +75,17 @@ NEW_PACKAGES: dict[str, str] = {
     "the scheduler, the service.",
 }
 
-REWRITE_ROOTS = ["bot", "handlers", "tests", "bench", "docs", "README.md", "pyproject.toml",
-                 "Makefile", "scripts"]
+REWRITE_ROOTS = [
+    "bot",
+    "handlers",
+    "tests",
+    "bench",
+    "docs",
+    "README.md",
+    "pyproject.toml",
+    "Makefile",
+    "scripts",
+]
 SUFFIXES = {".py", ".md", ".toml", ".mako", ".ini", ".cfg", ".txt", ".yaml", ".yml"}
 SKIP_PARTS = {".venv", "__pycache__", ".git", "complaint_bot.egg-info"}
 
@@ -98,8 +107,11 @@ def source_of(module: str) -> Path | None:
 def is_module(module: str) -> bool:
     """Does ``module`` exist in the tree (a .py file or a package directory)?"""
     base = mod_path(module)
-    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file() or (
-        base.is_dir() and any(base.glob("*.py")))
+    return (
+        base.with_suffix(".py").is_file()
+        or (base / "__init__.py").is_file()
+        or (base.is_dir() and any(base.glob("*.py")))
+    )
 
 
 def git(*args: str) -> None:
@@ -148,10 +160,8 @@ def move_files() -> None:
 
 # Longest names first, so bot.commands.records wins over bot.commands.
 _ORDER = sorted(MOVES, key=len, reverse=True)
-_DOTTED = re.compile(
-    r"(?<![\w.])(" + "|".join(re.escape(m) for m in _ORDER) + r")(?![\w])(\.\w+)?")
-_FROM_PKG = re.compile(r"^(\s*)from (bot(?:\.\w+)*) import (\w+)(\s+as\s+\w+)?(\s*(?:#.*)?)$",
-                       re.M)
+_DOTTED = re.compile(r"(?<![\w.])(" + "|".join(re.escape(m) for m in _ORDER) + r")(?![\w])(\.\w+)?")
+_FROM_PKG = re.compile(r"^(\s*)from (bot(?:\.\w+)*) import (\w+)(\s+as\s+\w+)?(\s*(?:#.*)?)$", re.M)
 _IMPORTED = re.compile(r"\s+import\s+\(?\s*(\w+)")
 
 
@@ -159,18 +169,25 @@ def _dotted(match: re.Match[str]) -> str:
     old, tail = match.group(1), match.group(2) or ""
     if tail and is_module(old + tail) and not is_module(MOVES[old] + tail):
         return match.group(0)  # already the new layout: e.g. bot.cli.records
-    after = match.string[match.end():match.end() + 2]
+    after = match.string[match.end() : match.end() + 2]
     if not tail and (after[:1] == "(" or after == ": "):
         return match.group(0)  # a call on an object named bot (bot.cases()), a log line's name
     if not tail:
         imported = _IMPORTED.match(match.string, match.end())
         # ... except the one name the old module and its new file share: the old
         # ``from bot.cli import main`` meant the function, now ``bot.cli.main.main``.
-        if imported and is_module(f"{old}.{imported.group(1)}") and (
-                MOVES[old] != f"{old}.{imported.group(1)}"):
+        if (
+            imported
+            and is_module(f"{old}.{imported.group(1)}")
+            and (MOVES[old] != f"{old}.{imported.group(1)}")
+        ):
             return match.group(0)  # from bot.cli import records: a submodule of the new package
-    if not tail and MOVES[old].startswith(old + ".") and not (
-            after[:1] == ":" and after != ": ") and not _IMPORTED.match(match.string, match.end()):
+    if (
+        not tail
+        and MOVES[old].startswith(old + ".")
+        and not (after[:1] == ":" and after != ": ")
+        and not _IMPORTED.match(match.string, match.end())
+    ):
         return match.group(0)  # a bare bot.cli now names the package; only bot.cli:main moves
     return MOVES[old] + tail
 
@@ -220,24 +237,39 @@ def tree_files() -> list[Path]:
         if p.is_file():
             out.append(p)
         elif p.is_dir():
-            out.extend(f for f in p.rglob("*") if f.is_file() and f.suffix in SUFFIXES
-                       and not SKIP_PARTS & set(f.relative_to(ROOT).parts)
-                       and f.name != "relayout.py")
+            out.extend(
+                f
+                for f in p.rglob("*")
+                if f.is_file()
+                and f.suffix in SUFFIXES
+                and not SKIP_PARTS & set(f.relative_to(ROOT).parts)
+                and f.name != "relayout.py"
+            )
     return sorted(out)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rewrite-only", nargs="+", metavar="PATH",
-                    help="only rewrite imports in these files (directories are walked)")
+    ap.add_argument(
+        "--rewrite-only",
+        nargs="+",
+        metavar="PATH",
+        help="only rewrite imports in these files (directories are walked)",
+    )
     args = ap.parse_args(argv)
     if args.rewrite_only:
         files: list[Path] = []
         for name in args.rewrite_only:
             p = Path(name).resolve()
-            files.extend([p] if p.is_file() else
-                         [f for f in p.rglob("*") if f.is_file() and f.suffix in SUFFIXES
-                          and not SKIP_PARTS & set(f.parts)])
+            files.extend(
+                [p]
+                if p.is_file()
+                else [
+                    f
+                    for f in p.rglob("*")
+                    if f.is_file() and f.suffix in SUFFIXES and not SKIP_PARTS & set(f.parts)
+                ]
+            )
     else:
         move_files()
         files = tree_files()
@@ -252,8 +284,20 @@ def sort_imports(files: list[Path]) -> None:
     """Re-sort the import blocks the rewrite touched (ruff's isort rule, as configured)."""
     ruff = ROOT / ".venv" / "bin" / "ruff"
     if files and ruff.exists():
-        subprocess.run([str(ruff), "check", "--no-cache", "--select", "I", "--fix", "--quiet",
-                        *map(str, files)], cwd=ROOT, check=False)
+        subprocess.run(
+            [
+                str(ruff),
+                "check",
+                "--no-cache",
+                "--select",
+                "I",
+                "--fix",
+                "--quiet",
+                *map(str, files),
+            ],
+            cwd=ROOT,
+            check=False,
+        )
 
 
 if __name__ == "__main__":

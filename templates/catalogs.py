@@ -49,8 +49,11 @@ def load(domain: str, lang: str) -> Catalog:
 
 
 def _table(catalog: Catalog) -> dict[str, str]:
-    return {str(m.id): str(m.string) for m in catalog
-            if m.id and isinstance(m.string, str) and m.string and not m.fuzzy}
+    return {
+        str(m.id): str(m.string)
+        for m in catalog
+        if m.id and isinstance(m.string, str) and m.string and not m.fuzzy
+    }
 
 
 @cache
@@ -87,20 +90,28 @@ def keys_in_source(source: str) -> Iterator[tuple[int, str]]:
                 arg = node.args[pos]
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                     yield arg.lineno, arg.value
-        elif (isinstance(node, ast.Subscript) and _is_words(node.value)
-              and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)):
+        elif (
+            isinstance(node, ast.Subscript)
+            and _is_words(node.value)
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+        ):
             yield node.lineno, node.slice.value
 
 
 def _is_words(node: ast.expr) -> bool:
     if isinstance(node, ast.Name):
         return node.id in WORDS_NAMES
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            and node.func.id in WORDS_NAMES)
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in WORDS_NAMES
+    )
 
 
-def extract_keys(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
-                 options: Any) -> Iterator[tuple[int, str, str, list[str]]]:
+def extract_keys(
+    fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any
+) -> Iterator[tuple[int, str, str, list[str]]]:
     """Babel extraction method: yields the message keys a Python file uses."""
     for lineno, key in keys_in_source(fileobj.read().decode("utf-8")):
         yield lineno, "", key, []

@@ -25,9 +25,11 @@ LETTER_NAME = re.compile(r"^(email/[a-z_]+)\.([a-z]{2})\.(subject|txt|html)\.j2$
 def header(fmt: str, lang: str) -> str:
     """What a letter is read under: its format's layout and macros, and its language."""
     macros = "txt" if fmt == "subject" else fmt
-    return (f'{{% extends "email/layout.{fmt}.j2" %}}'
-            f'{{% import "email/format.{macros}.j2" as f %}}'
-            f'{{% set lang = "{lang}" %}}')
+    return (
+        f'{{% extends "email/layout.{fmt}.j2" %}}'
+        f'{{% import "email/format.{macros}.j2" as f %}}'
+        f'{{% set lang = "{lang}" %}}'
+    )
 
 
 class LetterLoader(jinja2.BaseLoader):
@@ -36,8 +38,9 @@ class LetterLoader(jinja2.BaseLoader):
     def __init__(self, search: Sequence[str]) -> None:
         self.files = jinja2.FileSystemLoader(list(search))
 
-    def get_source(self, environment: jinja2.Environment,
-                   template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
         match = LETTER_NAME.match(template)
         if not match:
             raise jinja2.TemplateNotFound(template)

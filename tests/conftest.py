@@ -117,11 +117,18 @@ def make_config(tmp_path: Path, db_url: str, **sections: dict[str, Any]) -> Conf
     raw: dict[str, Any] = {
         "database": {"url": db_url},
         "mailbox": {"kind": "maildir", "path": str(tmp_path / "inbox")},
-        "outgoing": {"kind": "folder", "path": str(tmp_path / "outbox"),
-                     "from_address": "Exempel kommun <synpunkter@example.org>"},
-        "chat": {"kind": "console", "staff_users": ["U0STAFF1", "U0STAFF2"],
-                 "ombudsman_users": ["U0OMBUD"], "triage_channel": "C0TRIAGE",
-                 "intake_channels": ["C0INTAKE"]},
+        "outgoing": {
+            "kind": "folder",
+            "path": str(tmp_path / "outbox"),
+            "from_address": "Exempel kommun <synpunkter@example.org>",
+        },
+        "chat": {
+            "kind": "console",
+            "staff_users": ["U0STAFF1", "U0STAFF2"],
+            "ombudsman_users": ["U0OMBUD"],
+            "triage_channel": "C0TRIAGE",
+            "intake_channels": ["C0INTAKE"],
+        },
         "organisation": {"phone": "+46 8 123 456 00"},
     }
     for key, value in sections.items():

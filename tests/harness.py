@@ -26,15 +26,18 @@ from bot.wiring import Runtime
 
 
 class Bot:
-    def __init__(self, cfg: Config, engine: Engine, clock: FixedClock, root: Path,
-                 **overrides: Any) -> None:
+    def __init__(
+        self, cfg: Config, engine: Engine, clock: FixedClock, root: Path, **overrides: Any
+    ) -> None:
         self.cfg, self.engine, self.clock, self.root = cfg, engine, clock, root
         self.console = io.StringIO()
         self.inbox = root / "inbox"
         self.outbox = root / "outbox"
-        base = {"mailbox": MaildirMailbox(self.inbox, poll_interval=0.05),
-                "mailer": FolderMailer(self.outbox),
-                "chat": ConsoleChat(stream=self.console)}
+        base = {
+            "mailbox": MaildirMailbox(self.inbox, poll_interval=0.05),
+            "mailer": FolderMailer(self.outbox),
+            "chat": ConsoleChat(stream=self.console),
+        }
         base.update(overrides)
         self.rt = Runtime(cfg, clock=clock, secrets=Secrets(), engine=engine, overrides=base)
         self._n = 0
@@ -84,14 +87,25 @@ class Bot:
         return self.console.getvalue()
 
 
-def email(*, frm: str = "Anna Andersson <anna@example.se>", subject: str = "Hemtjänsten",
-          body: str = "Hej, hemtjänsten kom inte i går. Ring mig på 070-123 45 67.",
-          msgid: str | None = "<m1@example.se>", headers: dict[str, str] | None = None,
-          to: str = "synpunkter@example.org") -> bytes:
+def email(
+    *,
+    frm: str = "Anna Andersson <anna@example.se>",
+    subject: str = "Hemtjänsten",
+    body: str = "Hej, hemtjänsten kom inte i går. Ring mig på 070-123 45 67.",
+    msgid: str | None = "<m1@example.se>",
+    headers: dict[str, str] | None = None,
+    to: str = "synpunkter@example.org",
+) -> bytes:
     """A small, well-formed complaint email."""
-    lines = [f"From: {frm}", f"To: {to}", f"Subject: {subject}",
-             "Date: Mon, 23 Nov 2026 10:00:00 +0100", "MIME-Version: 1.0",
-             "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit"]
+    lines = [
+        f"From: {frm}",
+        f"To: {to}",
+        f"Subject: {subject}",
+        "Date: Mon, 23 Nov 2026 10:00:00 +0100",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        "Content-Transfer-Encoding: 8bit",
+    ]
     if msgid:
         lines.append(f"Message-ID: {msgid}")
     for k, v in (headers or {}).items():

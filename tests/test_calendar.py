@@ -18,8 +18,11 @@ OSLO = ZoneInfo("Europe/Oslo")
 
 def calendar(country: str = "SE", **overrides: object) -> WorkingCalendar:
     policy = PolicyConfig.model_validate(
-        {"country": country, "timezone": "Europe/Oslo" if country == "NO" else "Europe/Stockholm",
-         **overrides}
+        {
+            "country": country,
+            "timezone": "Europe/Oslo" if country == "NO" else "Europe/Stockholm",
+            **overrides,
+        }
     )
     return WorkingCalendar.from_policy(policy)
 
@@ -62,8 +65,17 @@ def test_swedish_closed_weekdays(day: date, what: str) -> None:
 
 @pytest.mark.parametrize(
     "day",
-    [date(2026, 1, 2), date(2026, 1, 5), date(2026, 4, 2), date(2026, 4, 7), date(2026, 6, 18),
-     date(2026, 6, 22), date(2026, 12, 23), date(2026, 12, 28), date(2026, 12, 30)],
+    [
+        date(2026, 1, 2),
+        date(2026, 1, 5),
+        date(2026, 4, 2),
+        date(2026, 4, 7),
+        date(2026, 6, 18),
+        date(2026, 6, 22),
+        date(2026, 12, 23),
+        date(2026, 12, 28),
+        date(2026, 12, 30),
+    ],
 )
 def test_swedish_ordinary_weekdays_are_open(day: date) -> None:
     assert SE.is_working_day(day)
@@ -96,8 +108,12 @@ def test_norwegian_christmas_and_new_years_eve_closed_by_default_only() -> None:
     assert not NO.is_working_day(date(2026, 12, 24))
     assert not NO.is_working_day(date(2026, 12, 31))
     strict = WorkingCalendar(
-        tz=OSLO, country="NO", start=time(8), end=time(16),
-        working_days=frozenset({1, 2, 3, 4, 5}), de_facto_closed=False,
+        tz=OSLO,
+        country="NO",
+        start=time(8),
+        end=time(16),
+        working_days=frozenset({1, 2, 3, 4, 5}),
+        de_facto_closed=False,
     )
     assert strict.is_working_day(date(2026, 12, 24))
     assert strict.is_working_day(date(2026, 12, 31))
@@ -124,8 +140,9 @@ def test_holiday_lookups_are_cached_per_year() -> None:
 
 
 def test_seven_day_service_and_custom_hours() -> None:
-    cal = calendar("SE", working_days=[1, 2, 3, 4, 5, 6, 7],
-                   working_hours={"start": "10:00", "end": "14:00"})
+    cal = calendar(
+        "SE", working_days=[1, 2, 3, 4, 5, 6, 7], working_hours={"start": "10:00", "end": "14:00"}
+    )
     assert cal.is_open(se(2026, 3, 8, 10, 0))  # a Sunday
     assert not cal.is_open(se(2026, 3, 8, 9, 59))
     assert not cal.is_open(se(2026, 3, 8, 14, 0))  # closing time is closed
@@ -136,11 +153,13 @@ def test_rejects_naive_datetimes_and_impossible_calendars() -> None:
     with pytest.raises(ValueError, match="aware"):
         SE.is_open(datetime(2026, 3, 2, 9, 0))
     with pytest.raises(ValueError):
-        WorkingCalendar(tz=STOCKHOLM, country="SE", start=time(8), end=time(16),
-                        working_days=frozenset())
+        WorkingCalendar(
+            tz=STOCKHOLM, country="SE", start=time(8), end=time(16), working_days=frozenset()
+        )
     with pytest.raises(ValueError):
-        WorkingCalendar(tz=STOCKHOLM, country="DK", start=time(8), end=time(16),
-                        working_days=frozenset({1}))
+        WorkingCalendar(
+            tz=STOCKHOLM, country="DK", start=time(8), end=time(16), working_days=frozenset({1})
+        )
 
 
 # -- instants and adding time ------------------------------------------------------
@@ -215,8 +234,9 @@ def test_norway_changes_clocks_on_the_same_weekends() -> None:
 
 
 def test_window_spanning_the_clock_change_counts_real_time() -> None:
-    night = WorkingCalendar(tz=STOCKHOLM, country="SE", start=time(1), end=time(4),
-                            working_days=frozenset(range(1, 8)))
+    night = WorkingCalendar(
+        tz=STOCKHOLM, country="SE", start=time(1), end=time(4), working_days=frozenset(range(1, 8))
+    )
     # 01:00-04:00 local on the night the clocks go forward is two real hours...
     assert night.working_hours_between(se(2026, 3, 29), se(2026, 3, 30)) == pytest.approx(2)
     # ... and four on the night they go back.
@@ -241,7 +261,9 @@ def test_add_working_days_ends_at_closing_time() -> None:
 # -- properties ---------------------------------------------------------------------
 
 instants = st.datetimes(
-    min_value=datetime(2025, 12, 1), max_value=datetime(2027, 2, 1), timezones=st.just(UTC),
+    min_value=datetime(2025, 12, 1),
+    max_value=datetime(2027, 2, 1),
+    timezones=st.just(UTC),
 )
 hours = st.floats(min_value=0, max_value=120, allow_nan=False).map(lambda h: round(h, 4))
 
@@ -293,8 +315,11 @@ def test_the_working_day_of_an_instant() -> None:
     assert SE.working_day(se(2026, 12, 24, 9, 0)) == date(2026, 12, 28)  # Christmas Eve..Boxing Day
 
 
-@given(st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2030, 12, 31),
-                    timezones=st.just(UTC)))
+@given(
+    st.datetimes(
+        min_value=datetime(2026, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)
+    )
+)
 @settings(max_examples=200, deadline=None)
 def test_the_working_day_is_a_working_day_never_before_the_instant(at: datetime) -> None:
     day = SE.working_day(at)

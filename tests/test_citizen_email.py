@@ -23,11 +23,21 @@ from tests.support.smtp import ReceivedMail, SmtpTestServer
 
 
 @pytest.fixture
-def smtp_bot(tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock,
-             smtp_server: SmtpTestServer) -> Bot:
-    cfg = make_config(tmp_path, db_url, outgoing={
-        "kind": "smtp", "host": "127.0.0.1", "port": smtp_server.port, "security": "none",
-        "username": "", "reply_to": "Synpunkter <svar@example.org>"})
+def smtp_bot(
+    tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock, smtp_server: SmtpTestServer
+) -> Bot:
+    cfg = make_config(
+        tmp_path,
+        db_url,
+        outgoing={
+            "kind": "smtp",
+            "host": "127.0.0.1",
+            "port": smtp_server.port,
+            "security": "none",
+            "username": "",
+            "reply_to": "Synpunkter <svar@example.org>",
+        },
+    )
     mailer = SmtpMailer(cfg.outgoing, Secrets(smtp_password=SecretStr("")))
     bot = Bot(cfg, engine, clock, tmp_path, mailer=mailer)
     bot.smtp = smtp_server  # type: ignore[attr-defined]
@@ -39,16 +49,31 @@ def received(bot: Bot) -> list[ReceivedMail]:
     return smtp.messages
 
 
-@pytest.mark.parametrize("body,lang,needle", [
-    ("Hej, hemtjänsten kom inte i går och ingen ringde. Ring mig på 070-123 45 67.", "sv",
-     "Vi ringer dig på 070-123 45 67"),
-    ("Hei, hjemmetjenesten kom ikke i går, og ingen har ringt meg tilbake.", "nb",
-     "Vi fant ikke noe telefonnummer"),
-    ("Hei, heimetenesta kom ikkje i går, og eg har ikkje høyrt noko frå dykk.", "nn",
-     "Vi fann ikkje noko telefonnummer"),
-    ("Hello, the home care visit did not happen yesterday and nobody called me back.", "en",
-     "We could not find a phone number"),
-])
+@pytest.mark.parametrize(
+    "body,lang,needle",
+    [
+        (
+            "Hej, hemtjänsten kom inte i går och ingen ringde. Ring mig på 070-123 45 67.",
+            "sv",
+            "Vi ringer dig på 070-123 45 67",
+        ),
+        (
+            "Hei, hjemmetjenesten kom ikke i går, og ingen har ringt meg tilbake.",
+            "nb",
+            "Vi fant ikke noe telefonnummer",
+        ),
+        (
+            "Hei, heimetenesta kom ikkje i går, og eg har ikkje høyrt noko frå dykk.",
+            "nn",
+            "Vi fann ikkje noko telefonnummer",
+        ),
+        (
+            "Hello, the home care visit did not happen yesterday and nobody called me back.",
+            "en",
+            "We could not find a phone number",
+        ),
+    ],
+)
 def test_ack_in_the_citizens_language(smtp_bot: Bot, body: str, lang: str, needle: str) -> None:
     smtp_bot.deliver(email(body=body, msgid="<lang@x.se>"))
     smtp_bot.run_once()
@@ -70,10 +95,17 @@ def test_citizen_reply_threads_back(smtp_bot: Bot) -> None:
     smtp_bot.deliver(email(msgid="<t1@x.se>"))
     smtp_bot.run_once()
     ack = received(smtp_bot)[0].message
-    smtp_bot.deliver(email(msgid="<t2@x.se>", subject="Sv: " + ack["Subject"],
-                           body="Tack, ni kan ringa efter tre.",
-                           headers={"In-Reply-To": ack["Message-ID"],
-                                    "References": f"<t1@x.se> {ack['Message-ID']}"}))
+    smtp_bot.deliver(
+        email(
+            msgid="<t2@x.se>",
+            subject="Sv: " + ack["Subject"],
+            body="Tack, ni kan ringa efter tre.",
+            headers={
+                "In-Reply-To": ack["Message-ID"],
+                "References": f"<t1@x.se> {ack['Message-ID']}",
+            },
+        )
+    )
     smtp_bot.run_once()
     [case] = smtp_bot.cases()
     assert "t2@x.se" in case["message_ids"]
@@ -104,8 +136,13 @@ def test_temporary_rejection_retries_and_permanent_marks_the_case(smtp_bot: Bot)
     assert len(received(smtp_bot)) == 1
 
     smtp_bot.smtp.refuse_recipient("ghost@example.se")  # type: ignore[attr-defined]
-    smtp_bot.deliver(email(msgid="<p@x.se>", frm="Ghost <ghost@example.se>",
-                           body="Ingen kom. Jag har inget nummer."))
+    smtp_bot.deliver(
+        email(
+            msgid="<p@x.se>",
+            frm="Ghost <ghost@example.se>",
+            body="Ingen kom. Jag har inget nummer.",
+        )
+    )
     smtp_bot.run_once()
     ghost = next(c for c in smtp_bot.cases() if c["complainant"]["email"] == "ghost@example.se")
     assert ghost["ack_bounced_at"] is not None and ghost["ack_sent_at"] is None
@@ -114,15 +151,25 @@ def test_temporary_rejection_retries_and_permanent_marks_the_case(smtp_bot: Bot)
 
 def test_two_bots_ping_ponging_exchange_one_message_each(smtp_bot: Bot) -> None:
     """Another organisation's naive auto-responder answers everything, even with a new subject."""
-    smtp_bot.deliver(email(msgid="<ping@other.se>", frm="Andra kommunen <info@other.se>",
-                           body="Vi har fått ditt meddelande."))
+    smtp_bot.deliver(
+        email(
+            msgid="<ping@other.se>",
+            frm="Andra kommunen <info@other.se>",
+            body="Vi har fått ditt meddelande.",
+        )
+    )
     for i in range(5):
         smtp_bot.run_once()
         ours = received(smtp_bot)[-1].message
         # the other bot answers our mail: once with headers, then naively without any
-        smtp_bot.deliver(email(msgid=f"<pong{i}@other.se>", frm="Andra kommunen <info@other.se>",
-                               subject=f"Vi har tagit emot ditt meddelande {i}",
-                               headers={"In-Reply-To": ours["Message-ID"]} if i % 2 else {}))
+        smtp_bot.deliver(
+            email(
+                msgid=f"<pong{i}@other.se>",
+                frm="Andra kommunen <info@other.se>",
+                subject=f"Vi har tagit emot ditt meddelande {i}",
+                headers={"In-Reply-To": ours["Message-ID"]} if i % 2 else {},
+            )
+        )
     smtp_bot.run_once()
     assert len(received(smtp_bot)) == 1
 
@@ -133,8 +180,9 @@ def test_number_request_and_written_confirmation(smtp_bot: Bot) -> None:
     with session_scope(smtp_bot.engine) as s:
         case = get_case(s, "KL-2026-000001")
         with pytest.raises(InvalidAction):
-            send_confirmation(s, smtp_bot.cfg, smtp_bot.rt.renderer, case, "cli:anna",
-                              smtp_bot.clock())
+            send_confirmation(
+                s, smtp_bot.cfg, smtp_bot.rt.renderer, case, "cli:anna", smtp_bot.clock()
+            )
         request_number(s, smtp_bot.cfg, smtp_bot.rt.renderer, case, "cli:anna", smtp_bot.clock())
     smtp_bot.flush()
     numreq = received(smtp_bot)[-1].message
@@ -143,10 +191,18 @@ def test_number_request_and_written_confirmation(smtp_bot: Bot) -> None:
     assert numreq["Auto-Submitted"] is None  # sent by a person's decision
     with session_scope(smtp_bot.engine) as s:
         case = get_case(s, "KL-2026-000001")
-        log_contact(s, smtp_bot.cfg, case, "cli:anna", smtp_bot.clock(), outcome=Outcome.REACHED,
-                    note="Samtal", remedy="ursäkt", next_step="Nytt besök på fredag kl 10")
-        send_confirmation(s, smtp_bot.cfg, smtp_bot.rt.renderer, case, "cli:anna",
-                          smtp_bot.clock())
+        log_contact(
+            s,
+            smtp_bot.cfg,
+            case,
+            "cli:anna",
+            smtp_bot.clock(),
+            outcome=Outcome.REACHED,
+            note="Samtal",
+            remedy="ursäkt",
+            next_step="Nytt besök på fredag kl 10",
+        )
+        send_confirmation(s, smtp_bot.cfg, smtp_bot.rt.renderer, case, "cli:anna", smtp_bot.clock())
     smtp_bot.flush()
     confirm = received(smtp_bot)[-1].message
     assert "Nytt besök på fredag kl 10" in body_text(confirm)

@@ -38,9 +38,21 @@ def test_ingest_list_log_call_close(tmp_path: Path, db_url: str) -> None:
     cases = cases_json(cfg)
     assert len(cases) == 3
     for c in cases:
-        for key in ("ref", "status", "source", "received_at", "complainant", "language",
-                    "message_ids", "ack_sent_at", "reminders_sent", "first_contact_at",
-                    "escalated_at", "closed_at", "resolution"):
+        for key in (
+            "ref",
+            "status",
+            "source",
+            "received_at",
+            "complainant",
+            "language",
+            "message_ids",
+            "ack_sent_at",
+            "reminders_sent",
+            "first_contact_at",
+            "escalated_at",
+            "closed_at",
+            "resolution",
+        ):
             assert key in c
         assert set(c["complainant"]) >= {"name", "email", "phone"}
         assert c["received_at"][-6] in "+-"  # ISO-8601 with offset
@@ -48,8 +60,20 @@ def test_ingest_list_log_call_close(tmp_path: Path, db_url: str) -> None:
 
     ref = cases[0]["ref"]
     run(cfg, "case", "log-call", ref, "--outcome", "no_answer", "--by", "anna")
-    run(cfg, "case", "log-call", ref, "--outcome", "reached", "--note", "Pratade 10 min.",
-        "--remedy", "apology", "--next-step", "Ny tid på torsdag")
+    run(
+        cfg,
+        "case",
+        "log-call",
+        ref,
+        "--outcome",
+        "reached",
+        "--note",
+        "Pratade 10 min.",
+        "--remedy",
+        "apology",
+        "--next-step",
+        "Ny tid på torsdag",
+    )
     run(cfg, "case", "close", ref, "--resolution", "dialogue")
 
     # The installed entry point, as a real process: the smoke test of the ``case`` group.
@@ -80,8 +104,9 @@ def test_exit_codes(tmp_path: Path, db_url: str) -> None:
     run(cfg, "ingest", "--once")
     [c] = cases_json(cfg)
     run(cfg, "case", "close", c["ref"], "--resolution", "withdrawn")
-    assert run(cfg, "case", "close", c["ref"], "--resolution", "dialogue",
-               check=False).returncode == 4
+    assert (
+        run(cfg, "case", "close", c["ref"], "--resolution", "dialogue", check=False).returncode == 4
+    )
     assert run(cfg, "tick", "--now", "not-a-time", check=False).returncode == 2
 
 
@@ -92,20 +117,27 @@ def test_check_reports_each_server(tmp_path: Path, db_url: str) -> None:
     assert lines[0].startswith("ok   config")
     assert any(line.startswith("ok   database") for line in lines)
     bad = write_config(tmp_path, db_url, extra="")
-    text = bad.read_text().replace('kind = "folder"', 'kind = "smtp"\nhost = "127.0.0.1"\n'
-                                   'port = 1\nsecurity = "none"\nusername = ""')
+    text = bad.read_text().replace(
+        'kind = "folder"',
+        'kind = "smtp"\nhost = "127.0.0.1"\nport = 1\nsecurity = "none"\nusername = ""',
+    )
     bad.write_text(text)
     proc = run(bad, "check", check=False)
     assert proc.returncode == 1
     assert any(line.startswith("FAIL outgoing") for line in proc.stdout.splitlines())
 
 
-def test_run_picks_up_new_mail_within_seconds_and_stops_on_sigterm(tmp_path: Path,
-                                                                   db_url: str) -> None:
+def test_run_picks_up_new_mail_within_seconds_and_stops_on_sigterm(
+    tmp_path: Path, db_url: str
+) -> None:
     cfg = write_config(tmp_path, db_url)
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(cfg)],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--config", str(cfg)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while not (tmp_path / "inbox" / "new").exists() and time.monotonic() < deadline:
@@ -143,31 +175,57 @@ def test_citizen_email_and_action_plan_commands(tmp_path: Path, db_url: str) -> 
     run(cfg, "case", "request-number", ref)
     run(cfg, "case", "log-call", ref, "--outcome", "reached", "--next-step", "Besök fredag")
     run(cfg, "case", "confirm", ref)
-    run(cfg, "case", "plan", ref, "--owner", "U0STAFF1", "--steps", "Ny rutin", "--due",
-        "2099-01-15")
+    run(
+        cfg,
+        "case",
+        "plan",
+        ref,
+        "--owner",
+        "U0STAFF1",
+        "--steps",
+        "Ny rutin",
+        "--due",
+        "2099-01-15",
+    )
     run(cfg, "case", "plan-done", ref, "--note", "Klart")
     from email import message_from_bytes, policy
 
-    subjects = [str(message_from_bytes(f.read_bytes(), policy=policy.default)["Subject"])
-                for f in (tmp_path / "outbox").glob("*.eml")]
+    subjects = [
+        str(message_from_bytes(f.read_bytes(), policy=policy.default)["Subject"])
+        for f in (tmp_path / "outbox").glob("*.eml")
+    ]
     assert len(subjects) == 3 and all(ref in s for s in subjects)
-    actions = [a["action"] for a in json.loads(
-        run(cfg, "case", "show", ref, "--format", "json").stdout)["audit"]]
-    assert {"number_requested", "confirmation_sent", "action_plan_added",
-            "action_plan_done"} <= set(actions)
+    actions = [
+        a["action"]
+        for a in json.loads(run(cfg, "case", "show", ref, "--format", "json").stdout)["audit"]
+    ]
+    assert {
+        "number_requested",
+        "confirmation_sent",
+        "action_plan_added",
+        "action_plan_done",
+    } <= set(actions)
 
 
-def test_check_reaches_real_imap_and_smtp(tmp_path: Path, db_url: str, dovecot: Dovecot,
-                                          imap_user: ImapUser,
-                                          smtp_server: SmtpTestServer) -> None:
+def test_check_reaches_real_imap_and_smtp(
+    tmp_path: Path, db_url: str, dovecot: Dovecot, imap_user: ImapUser, smtp_server: SmtpTestServer
+) -> None:
     extra_env = {"CB_IMAP_PW": imap_user.password}
     cfg = write_config(tmp_path, db_url)
-    text = cfg.read_text().replace('[mailbox]\nkind = "maildir"', (
-        f'[mailbox]\nkind = "imap"\nhost = "127.0.0.1"\nport = {dovecot.port}\n'
-        f'security = "none"\nusername = "{imap_user.name}"\npassword_env = "CB_IMAP_PW"'))
-    text = text.replace('[outgoing]\nkind = "folder"', (
-        f'[outgoing]\nkind = "smtp"\nhost = "127.0.0.1"\nport = {smtp_server.port}\n'
-        'security = "none"\nusername = ""'))
+    text = cfg.read_text().replace(
+        '[mailbox]\nkind = "maildir"',
+        (
+            f'[mailbox]\nkind = "imap"\nhost = "127.0.0.1"\nport = {dovecot.port}\n'
+            f'security = "none"\nusername = "{imap_user.name}"\npassword_env = "CB_IMAP_PW"'
+        ),
+    )
+    text = text.replace(
+        '[outgoing]\nkind = "folder"',
+        (
+            f'[outgoing]\nkind = "smtp"\nhost = "127.0.0.1"\nport = {smtp_server.port}\n'
+            'security = "none"\nusername = ""'
+        ),
+    )
     cfg.write_text(text)
     ran = run(cfg, "check", env=extra_env, check=False)
     assert ran.returncode == 0, ran.stdout + ran.stderr

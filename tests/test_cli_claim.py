@@ -11,7 +11,8 @@ from tests.support.cli import cases_json, cli, write_config
 
 
 def test_claiming_a_claimed_case_names_the_assignee_and_takes_over_only_when_asked(
-        tmp_path: Path, db_url: str) -> None:
+    tmp_path: Path, db_url: str
+) -> None:
     cfg = write_config(tmp_path, db_url)
     cli(cfg, "ingest", "--once")
     (tmp_path / "inbox" / "new" / "x").write_bytes(email())

@@ -14,8 +14,7 @@ ROOT = Path(__file__).parent.parent
 
 def test_example_config_is_valid_and_is_the_embedded_default() -> None:
     cfg = load_config(ROOT / "config.example.toml")
-    assert (cfg.mailbox.kind, cfg.outgoing.kind, cfg.chat.kind) == ("maildir", "folder",
-                                                                    "console")
+    assert (cfg.mailbox.kind, cfg.outgoing.kind, cfg.chat.kind) == ("maildir", "folder", "console")
     assert cfg.database.url.startswith("sqlite")
     assert load_secrets(cfg).slack_bot_token is None  # needs no secrets at all
 
@@ -35,8 +34,14 @@ def test_example_documents_every_key() -> None:
             if name in ("source_path", "base_dir"):
                 continue
             ann = field.annotation
-            sub = next((a for a in getattr(ann, "__args__", (ann,))
-                        if isinstance(a, type) and hasattr(a, "model_fields")), None)
+            sub = next(
+                (
+                    a
+                    for a in getattr(ann, "__args__", (ann,))
+                    if isinstance(a, type) and hasattr(a, "model_fields")
+                ),
+                None,
+            )
             if sub is not None:
                 out += keys(sub, f"{prefix}{name}.")
             else:
@@ -58,16 +63,29 @@ def test_example_documents_every_key() -> None:
     assert missing == []
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ({"mailbox": {"kindd": "imap"}}, "[mailbox] kindd: unknown key"),
-    ({"mailbox": {"port": "nine"}}, "[mailbox] port:"),
-    ({"mailbox": {"kind": "pop3"}}, "[mailbox] kind:"),
-    ({"policy": {"timezone": "Mars/Olympus"}}, "[policy] timezone:"),
-    ({"mailbox": {"kind": "imap", "host": "imap.example.org", "username": "u",
-                  "password_env": "X", "security": "none"}}, "[mailbox] security:"),
-    ({"chat": {"staff_users": ["not a slack id"]}}, "[chat] staff_users[0]:"),
-    ({"unknown_section": {}}, "unknown_section: unknown key"),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ({"mailbox": {"kindd": "imap"}}, "[mailbox] kindd: unknown key"),
+        ({"mailbox": {"port": "nine"}}, "[mailbox] port:"),
+        ({"mailbox": {"kind": "pop3"}}, "[mailbox] kind:"),
+        ({"policy": {"timezone": "Mars/Olympus"}}, "[policy] timezone:"),
+        (
+            {
+                "mailbox": {
+                    "kind": "imap",
+                    "host": "imap.example.org",
+                    "username": "u",
+                    "password_env": "X",
+                    "security": "none",
+                }
+            },
+            "[mailbox] security:",
+        ),
+        ({"chat": {"staff_users": ["not a slack id"]}}, "[chat] staff_users[0]:"),
+        ({"unknown_section": {}}, "unknown_section: unknown key"),
+    ],
+)
 def test_bad_values_name_the_key(raw: dict[str, object], expected: str) -> None:
     with pytest.raises(ConfigError) as err:
         parse_config(raw, source="cfg.toml")
@@ -77,23 +95,32 @@ def test_bad_values_name_the_key(raw: dict[str, object], expected: str) -> None:
 
 def test_missing_secret_env_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CB_TEST_NO_SUCH_SECRET", raising=False)
-    cfg = parse_config({"chat": {"kind": "slack", "mode": "http",
-                                 "bot_token_env": "CB_TEST_NO_SUCH_SECRET"}}, source="c.toml")
-    with pytest.raises(ConfigError, match=r"\[chat\] bot_token_env: environment variable "
-                                          r"CB_TEST_NO_SUCH_SECRET is not set"):
+    cfg = parse_config(
+        {"chat": {"kind": "slack", "mode": "http", "bot_token_env": "CB_TEST_NO_SUCH_SECRET"}},
+        source="c.toml",
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"\[chat\] bot_token_env: environment variable "
+        r"CB_TEST_NO_SUCH_SECRET is not set",
+    ):
         load_secrets(cfg)
 
 
-@pytest.mark.parametrize(("section", "key", "value"), [
-    ("chat", "bot_token_env", "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"),
-    ("chat", "signing_secret_env", "8f14e45fceea167a5a36dedd4bea2543"),
-    ("chat", "app_token_env", "xapp_1_A0APP_1234567890_abcdef"),
-    ("mailbox", "password_env", "Sommar2026!"),
-    ("outgoing", "password_env", "hunter2 with spaces"),
-    ("chat", "bot_token_env", "kP9xTq2LmZ7vRb4N"),
-])
-def test_a_secret_in_an_env_key_is_refused_without_being_shown(section: str, key: str,
-                                                               value: str) -> None:
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("chat", "bot_token_env", "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"),
+        ("chat", "signing_secret_env", "8f14e45fceea167a5a36dedd4bea2543"),
+        ("chat", "app_token_env", "xapp_1_A0APP_1234567890_abcdef"),
+        ("mailbox", "password_env", "Sommar2026!"),
+        ("outgoing", "password_env", "hunter2 with spaces"),
+        ("chat", "bot_token_env", "kP9xTq2LmZ7vRb4N"),
+    ],
+)
+def test_a_secret_in_an_env_key_is_refused_without_being_shown(
+    section: str, key: str, value: str
+) -> None:
     raw = {section: {key: value}}
     with pytest.raises(ConfigError) as err:
         parse_config(raw, source="c.toml")
@@ -104,23 +131,39 @@ def test_a_secret_in_an_env_key_is_refused_without_being_shown(section: str, key
 
 
 def test_ordinary_env_names_are_accepted() -> None:
-    cfg = parse_config({"chat": {"bot_token_env": "SLACK_BOT_TOKEN_2",
-                                 "signing_secret_env": "slack_signing_secret"}})
+    cfg = parse_config(
+        {
+            "chat": {
+                "bot_token_env": "SLACK_BOT_TOKEN_2",
+                "signing_secret_env": "slack_signing_secret",
+            }
+        }
+    )
     assert cfg.chat.bot_token_env == "SLACK_BOT_TOKEN_2"
 
 
-@pytest.mark.parametrize("content,needle", [
-    ('[mailbox]\nkind = "maildir"\nfoo = 1\n', "[mailbox] foo: unknown key"),
-    ('[mailbox]\nport = "x"\n', "[mailbox] port"),
-    ('[chat]\nkind = "slack"\nbot_token_env = "CB_TEST_UNSET_TOKEN"\nmode = "http"\n'
-     'signing_secret_env = "CB_TEST_UNSET_TOKEN"\n', "CB_TEST_UNSET_TOKEN is not set"),
-    ("this is [not toml", "not valid TOML"),
-])
-def test_cli_reports_config_errors_without_traceback(tmp_path: Path, content: str,
-                                                     needle: str) -> None:
+@pytest.mark.parametrize(
+    "content,needle",
+    [
+        ('[mailbox]\nkind = "maildir"\nfoo = 1\n', "[mailbox] foo: unknown key"),
+        ('[mailbox]\nport = "x"\n', "[mailbox] port"),
+        (
+            '[chat]\nkind = "slack"\nbot_token_env = "CB_TEST_UNSET_TOKEN"\nmode = "http"\n'
+            'signing_secret_env = "CB_TEST_UNSET_TOKEN"\n',
+            "CB_TEST_UNSET_TOKEN is not set",
+        ),
+        ("this is [not toml", "not valid TOML"),
+    ],
+)
+def test_cli_reports_config_errors_without_traceback(
+    tmp_path: Path, content: str, needle: str
+) -> None:
     path = tmp_path / "config.toml"
-    path.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/x.db"\n' + content
-                    if "not toml" not in content else content)
+    path.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path}/x.db"\n' + content
+        if "not toml" not in content
+        else content
+    )
     # In-process: an exception that escaped the command would fail this test itself.
     proc = run(path, "cases", env={"CB_TEST_UNSET_TOKEN": None}, check=False)
     assert proc.returncode == 2

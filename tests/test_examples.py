@@ -30,8 +30,9 @@ def test_examples_inbox(cfg: Config, engine: Engine, clock: FixedClock, tmp_path
     assert by_lang == {"sv", "nb", "nn", "en"}
     assert len(bot.sent_emails()) == len(cases)
     # Norwegian numbers in Norwegian complaints are found, in E.164
-    assert any((c["complainant"]["phone"] or "").startswith("+47") for c in cases
-               if c["language"] == "nn")
+    assert any(
+        (c["complainant"]["phone"] or "").startswith("+47") for c in cases if c["language"] == "nn"
+    )
     # The reply gave a number for the case that had none
     assert first["complainant"]["phone"] is not None
     # The test personnummer never reaches staff

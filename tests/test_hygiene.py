@@ -9,8 +9,13 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
 # Reading the real time; a test that needs "now" takes it from its FixedClock.
-CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("date", "today"),
-               ("time", "time"), ("datetime", "today")}
+CLOCK_CALLS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("date", "today"),
+    ("time", "time"),
+    ("datetime", "today"),
+}
 
 
 def modules() -> list[Path]:
@@ -21,8 +26,13 @@ def test_no_test_module_imports_another_test_module() -> None:
     offenders = []
     for path in modules():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
-                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
             for name in names:
                 if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_"):
                     offenders.append(f"{path.relative_to(TESTS)} imports {name}")
@@ -33,8 +43,11 @@ def test_no_test_reads_the_real_clock() -> None:
     offenders = []
     for path in modules():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and isinstance(node.func.value, ast.Name)
-                    and (node.func.value.id, node.func.attr) in CLOCK_CALLS):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and (node.func.value.id, node.func.attr) in CLOCK_CALLS
+            ):
                 offenders.append(f"{path.relative_to(TESTS)}:{node.lineno}")
     assert offenders == []

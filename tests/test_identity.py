@@ -30,8 +30,13 @@ from tests.support.cli import write_config
 EML = FIXTURES / "eml"
 ANNA = "anna.andersson@example.se"
 ANNA_PHONE = "+46701234567"
-EVE_TRACES = ("Eve", "eve.stranger@example.net", "+46735551234", "073-555 12 34",
-              "Det gäller också mig")
+EVE_TRACES = (
+    "Eve",
+    "eve.stranger@example.net",
+    "+46735551234",
+    "073-555 12 34",
+    "Det gäller också mig",
+)
 
 
 def fixture(name: str, **replace: str) -> bytes:
@@ -65,8 +70,7 @@ def annas_case(bot: Bot) -> str:
     return outcome.case
 
 
-def test_a_stranger_writing_the_reference_in_the_subject_gets_a_case_of_their_own(
-        bot: Bot) -> None:
+def test_a_stranger_writing_the_reference_in_the_subject_gets_a_case_of_their_own(bot: Bot) -> None:
     ref = annas_case(bot)
     before = export(bot, ANNA)
     bot.console.truncate(0)
@@ -85,8 +89,10 @@ def test_a_stranger_writing_the_reference_in_the_subject_gets_a_case_of_their_ow
     assert eve["complainant"]["email"] == "eve.stranger@example.net"
     assert eve["complainant"]["phone"] == "+46735551234"
     assert eve["message_ids"][0] == "20261124094005.eve-1@example.net"
-    assert [e["To"].addresses[0].addr_spec for e in bot.sent_emails()] == \
-        [ANNA, "eve.stranger@example.net"]
+    assert [e["To"].addresses[0].addr_spec for e in bot.sent_emails()] == [
+        ANNA,
+        "eve.stranger@example.net",
+    ]
     # Anna's export is exactly what it was, and has nothing of Eve in it.
     after = export(bot, ANNA)
     assert after == before
@@ -100,19 +106,24 @@ def test_a_stranger_writing_the_reference_in_the_subject_gets_a_case_of_their_ow
     new_detail, old_detail = detail(bot, outcome.case or ""), detail(bot, ref)
     assert new_detail["mentions"] == [ref]
     assert {"action": "mentions_case", "ref": ref} in [
-        {"action": a["action"], "ref": a["detail"].get("ref")} for a in new_detail["audit"]]
+        {"action": a["action"], "ref": a["detail"].get("ref")} for a in new_detail["audit"]
+    ]
     assert {"action": "mentioned_by_case", "ref": outcome.case} in [
-        {"action": a["action"], "ref": a["detail"].get("ref")} for a in old_detail["audit"]]
+        {"action": a["action"], "ref": a["detail"].get("ref")} for a in old_detail["audit"]
+    ]
     assert old_detail["mentions"] == []
 
 
-def test_a_reply_to_our_acknowledgement_from_a_third_address_opens_a_new_case(
-        bot: Bot) -> None:
+def test_a_reply_to_our_acknowledgement_from_a_third_address_opens_a_new_case(bot: Bot) -> None:
     ref = annas_case(bot)
     [ack] = bot.sent_emails()
 
-    bot.deliver(fixture("identity_reply_to_ack_from_third_address.eml",
-                        **{"<ACK-MESSAGE-ID>": str(ack["Message-ID"])}))
+    bot.deliver(
+        fixture(
+            "identity_reply_to_ack_from_third_address.eml",
+            **{"<ACK-MESSAGE-ID>": str(ack["Message-ID"])},
+        )
+    )
     [outcome] = bot.run_once()
 
     assert outcome.new_case and outcome.case != ref
@@ -129,9 +140,13 @@ def test_a_reply_to_our_acknowledgement_from_a_third_address_opens_a_new_case(
 def test_the_complainants_reply_from_her_own_address_joins_her_case(bot: Bot) -> None:
     ref = annas_case(bot)
     [ack] = bot.sent_emails()
-    reply = fixture("identity_reply_to_ack_from_third_address.eml",
-                    **{"<ACK-MESSAGE-ID>": str(ack["Message-ID"]),
-                       "Sven Granne <sven.granne@example.net>": f"Anna <{ANNA.upper()}>"})
+    reply = fixture(
+        "identity_reply_to_ack_from_third_address.eml",
+        **{
+            "<ACK-MESSAGE-ID>": str(ack["Message-ID"]),
+            "Sven Granne <sven.granne@example.net>": f"Anna <{ANNA.upper()}>",
+        },
+    )
 
     bot.deliver(reply)
     [outcome] = bot.run_once()
@@ -140,8 +155,7 @@ def test_the_complainants_reply_from_her_own_address_joins_her_case(bot: Bot) ->
     assert "sven-reply-1@example.net" in bot.case(ref)["message_ids"]
 
 
-def test_a_follow_up_from_the_complainant_with_a_new_number_updates_the_case(
-        bot: Bot) -> None:
+def test_a_follow_up_from_the_complainant_with_a_new_number_updates_the_case(bot: Bot) -> None:
     ref = annas_case(bot)
     bot.console.truncate(0)
     bot.console.seek(0)
@@ -175,14 +189,17 @@ def test_two_people_with_one_phone_number_are_two_complainants(bot: Bot) -> None
     assert johan["complainant"]["email"] == "johan.holm@example.com"
     assert maria["complainant"]["phone"] == johan["complainant"]["phone"] == "+46812345678"
     # Both acknowledged, each to their own address.
-    assert sorted(e["To"].addresses[0].addr_spec for e in bot.sent_emails()) == \
-        ["johan.holm@example.com", "maria.holm@example.se"]
+    assert sorted(e["To"].addresses[0].addr_spec for e in bot.sent_emails()) == [
+        "johan.holm@example.com",
+        "maria.holm@example.se",
+    ]
     # Each is found by an export for their own address, and sees only their own case.
-    for email, mine, theirs in (("maria.holm@example.se", maria, johan),
-                                ("johan.holm@example.com", johan, maria)):
+    for email, mine, theirs in (
+        ("maria.holm@example.se", maria, johan),
+        ("johan.holm@example.com", johan, maria),
+    ):
         data = export(bot, email)
-        assert [c["name"] for c in data["complainant_records"]] == \
-            [mine["complainant"]["name"]]
+        assert [c["name"] for c in data["complainant_records"]] == [mine["complainant"]["name"]]
         assert [c["ref"] for c in data["cases"]] == [mine["ref"]]
         assert theirs["complainant"]["name"] not in json.dumps(data, ensure_ascii=False)
 
@@ -201,8 +218,7 @@ def test_two_senders_reusing_one_message_id_are_two_messages(bot: Bot) -> None:
     assert len(bot.sent_emails()) == 2
 
 
-def test_the_same_message_delivered_twice_from_the_same_sender_is_one_message(
-        bot: Bot) -> None:
+def test_the_same_message_delivered_twice_from_the_same_sender_is_one_message(bot: Bot) -> None:
     bot.deliver(fixture("identity_same_msgid_karin.eml"))
     bot.deliver(fixture("identity_same_msgid_olof.eml"))
     bot.deliver(fixture("identity_same_msgid_karin.eml"))
@@ -236,7 +252,8 @@ def _original_id(raw: bytes) -> str:
 
 
 def test_the_command_line_shows_the_mention_and_each_cases_own_number(
-        bot: Bot, db_url: str, tmp_path: Path) -> None:
+    bot: Bot, db_url: str, tmp_path: Path
+) -> None:
     ref = annas_case(bot)
     bot.deliver(fixture("identity_hijack_reference.eml"))
     [outcome] = bot.run_once()
@@ -257,8 +274,7 @@ message_ids = st.text(min_size=1, max_size=200).filter(lambda t: t.strip() != ""
 @given(message_ids, addresses, addresses)
 def test_one_message_id_is_one_message_per_sender(msgid: str, one: str, other: str) -> None:
     assert storage_key(msgid, one) == storage_key(msgid, one.upper())  # addresses ignore case
-    assert (storage_key(msgid, one) == storage_key(msgid, other)) == \
-        (one.lower() == other.lower())
+    assert (storage_key(msgid, one) == storage_key(msgid, other)) == (one.lower() == other.lower())
     assert len(storage_key(msgid * 10, one)) <= 998
 
 

@@ -13,7 +13,8 @@ SPELLED = "340512\u200b-1234"  # defined here, so the traceback's source line do
 
 
 def test_identity_numbers_are_masked_in_messages_arguments_and_tracebacks(
-        log_output: io.StringIO) -> None:  # noqa: F811
+    log_output: io.StringIO,  # noqa: F811
+) -> None:
     log.info("case KL-2026-000001 from %s", "pnr 19340512\u20131234")
     try:
         raise ValueError(f"bad value {SPELLED}")
@@ -28,8 +29,9 @@ def test_identity_numbers_are_masked_in_messages_arguments_and_tracebacks(
 
 
 def test_a_value_cannot_forge_a_log_line(log_output: io.StringIO) -> None:  # noqa: F811
-    log.warning("subject: %s", "hej\n2026-11-23 10:00:00,000 INFO bot.pipeline: case opened"
-                "\r\x1b[2K\u202e")
+    log.warning(
+        "subject: %s", "hej\n2026-11-23 10:00:00,000 INFO bot.pipeline: case opened\r\x1b[2K\u202e"
+    )
 
     lines = log_output.getvalue().splitlines()
     assert len(lines) == 1
@@ -65,6 +67,15 @@ def test_library_loggers_stay_quiet_below_warning(log_output: io.StringIO) -> No
     logging.getLogger("sqlalchemy.engine.Engine").info("INSERT ... ('19340512-1234',)")
 
     assert log_output.getvalue() == ""
-    for name in ("slack_bolt", "slack_sdk", "urllib3", "imapclient", "apscheduler", "alembic",
-                 "sqlalchemy", "mail.log", "asyncio"):
+    for name in (
+        "slack_bolt",
+        "slack_sdk",
+        "urllib3",
+        "imapclient",
+        "apscheduler",
+        "alembic",
+        "sqlalchemy",
+        "mail.log",
+        "asyncio",
+    ):
         assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING

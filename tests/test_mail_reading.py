@@ -37,15 +37,18 @@ def one(bot: Bot, raw: bytes):
     return outcome
 
 
-@pytest.mark.parametrize("name", [
-    "bounce_antivirus_gateway.eml",
-    "bounce_return_path_mailer_daemon.eml",
-    "bounce_verp_sender.eml",
-    "mailman_list_post.eml",
-    "arf_feedback_report.eml",
-    "autoreply_nb_fravaersmelding.eml",
-    "own_address_plus_tag.eml",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bounce_antivirus_gateway.eml",
+        "bounce_return_path_mailer_daemon.eml",
+        "bounce_verp_sender.eml",
+        "mailman_list_post.eml",
+        "arf_feedback_report.eml",
+        "autoreply_nb_fravaersmelding.eml",
+        "own_address_plus_tag.eml",
+    ],
+)
 def test_robot_fixtures_open_no_case_and_get_no_answer(bot: Bot, name: str) -> None:
     outcome = one(bot, fixture(name))
     assert outcome.discarded and not outcome.review and not outcome.quarantined
@@ -53,17 +56,21 @@ def test_robot_fixtures_open_no_case_and_get_no_answer(bot: Bot, name: str) -> N
     assert bot.sent_emails() == []
 
 
-@pytest.mark.parametrize(("name", "contact", "phone", "acknowledged"), [
-    ("webform_noreply_body_address.eml", "birgitta.lind@example.se", "+46736123456", True),
-    ("webform_reply_to.eml", "helena.lund@example.se", "+46765554433", True),
-    ("webform_auto_generated.eml", "jonas.ek@example.se", None, False),
-    ("no_from_complaint_phone.eml", None, "+46734556677", False),
-    ("from_group_undisclosed.eml", "karl.svensson@example.se", None, True),
-    ("from_comment_name.eml", "anna.berg@example.se", "+46703112233", True),
-    ("from_obsolete_syntax.eml", "maria.lindqvist@example.se", "+46709987766", True),
-])
-def test_persons_behind_awkward_mail_get_a_case(bot: Bot, name: str, contact: str | None,
-                                                 phone: str | None, acknowledged: bool) -> None:
+@pytest.mark.parametrize(
+    ("name", "contact", "phone", "acknowledged"),
+    [
+        ("webform_noreply_body_address.eml", "birgitta.lind@example.se", "+46736123456", True),
+        ("webform_reply_to.eml", "helena.lund@example.se", "+46765554433", True),
+        ("webform_auto_generated.eml", "jonas.ek@example.se", None, False),
+        ("no_from_complaint_phone.eml", None, "+46734556677", False),
+        ("from_group_undisclosed.eml", "karl.svensson@example.se", None, True),
+        ("from_comment_name.eml", "anna.berg@example.se", "+46703112233", True),
+        ("from_obsolete_syntax.eml", "maria.lindqvist@example.se", "+46709987766", True),
+    ],
+)
+def test_persons_behind_awkward_mail_get_a_case(
+    bot: Bot, name: str, contact: str | None, phone: str | None, acknowledged: bool
+) -> None:
     outcome = one(bot, fixture(name))
     assert outcome.new_case and not outcome.review
     [case] = bot.cases()
@@ -95,12 +102,15 @@ def test_no_address_complaint_is_never_acknowledged_even_if_the_phone_is_known(b
     assert len(bot.sent_emails()) == 1
 
 
-@pytest.mark.parametrize(("raw", "reason"), [
-    (fixture("spam_flagged_quoted_keywords.eml"), "spam"),
-    (fixture("noreply_sender.eml"), "no-reply"),
-    (fixture("newsletter_unsubscribe_only.eml"), "List-Unsubscribe"),
-    (email(frm="undisclosed-recipients:;", body="Hej.", msgid="<short@x.se>"), "no usable"),
-])
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (fixture("spam_flagged_quoted_keywords.eml"), "spam"),
+        (fixture("noreply_sender.eml"), "no-reply"),
+        (fixture("newsletter_unsubscribe_only.eml"), "List-Unsubscribe"),
+        (email(frm="undisclosed-recipients:;", body="Hej.", msgid="<short@x.se>"), "no usable"),
+    ],
+)
 def test_ambiguous_mail_is_kept_for_review(bot: Bot, raw: bytes, reason: str) -> None:
     outcome = one(bot, raw)
     assert outcome.review and reason.lower() in outcome.review.lower()
@@ -122,14 +132,18 @@ def _ack_id(bot: Bot) -> bytes:
     return str(ack["Message-ID"]).strip().strip("<>").encode()
 
 
-@pytest.mark.parametrize(("name", "frm"), [
-    ("bounce_antivirus_gateway.eml", None),
-    ("bounce_return_path_mailer_daemon.eml", None),
-    # a gateway that bounces "from" our own address: classified as our own mail
-    ("bounce_antivirus_gateway.eml", b"From: Exempel kommun <synpunkter@example.org>"),
-])
-def test_a_bounce_of_our_acknowledgement_marks_the_case(bot: Bot, name: str,
-                                                        frm: bytes | None) -> None:
+@pytest.mark.parametrize(
+    ("name", "frm"),
+    [
+        ("bounce_antivirus_gateway.eml", None),
+        ("bounce_return_path_mailer_daemon.eml", None),
+        # a gateway that bounces "from" our own address: classified as our own mail
+        ("bounce_antivirus_gateway.eml", b"From: Exempel kommun <synpunkter@example.org>"),
+    ],
+)
+def test_a_bounce_of_our_acknowledgement_marks_the_case(
+    bot: Bot, name: str, frm: bytes | None
+) -> None:
     one(bot, email(frm="Anna Andersson <anna.andersson@kommun-b.se>", msgid="<c1@x.se>"))
     raw = fixture(name).replace(PLACEHOLDER_ACK_ID, _ack_id(bot))
     if frm is not None:
@@ -144,8 +158,10 @@ def test_a_bounce_of_our_acknowledgement_marks_the_case(bot: Bot, name: str,
 def test_an_out_of_office_reply_to_our_acknowledgement_is_not_a_bounce(bot: Bot) -> None:
     one(bot, email(msgid="<c2@x.se>"))
     ack_id = _ack_id(bot).decode()
-    one(bot, email(subject="Fraværsmelding", msgid="<oof@x.se>",
-                   headers={"In-Reply-To": f"<{ack_id}>"}))
+    one(
+        bot,
+        email(subject="Fraværsmelding", msgid="<oof@x.se>", headers={"In-Reply-To": f"<{ack_id}>"}),
+    )
     [case] = bot.cases()
     assert case["ack_bounced_at"] is None
 
@@ -172,16 +188,26 @@ def test_unstorable_fields_still_make_a_case(bot: Bot) -> None:
 def test_two_long_message_ids_that_differ_at_the_end_stay_two(bot: Bot) -> None:
     head = "y" * 1100
     one(bot, email(msgid=f"<{head}a@x.se>", frm="a@example.se"))
-    outcome = one(bot, email(msgid=f"<{head}b@x.se>", frm="a@example.se", subject="Annat",
-                             body="Gatlyktan på Storgatan 4 är trasig sedan en vecka."))
+    outcome = one(
+        bot,
+        email(
+            msgid=f"<{head}b@x.se>",
+            frm="a@example.se",
+            subject="Annat",
+            body="Gatlyktan på Storgatan 4 är trasig sedan en vecka.",
+        ),
+    )
     assert outcome.new_case
     assert len(bot.cases()) == 2
 
 
-@pytest.mark.parametrize(("name", "words"), [
-    ("gb2312_with_gbk_chars.eml", ["朱镕基", "王喆", "昇平"]),
-    ("iso2022jp_extended.eml", ["①", "髙橋", "ﾃｽﾄ"]),
-])
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("gb2312_with_gbk_chars.eml", ["朱镕基", "王喆", "昇平"]),
+        ("iso2022jp_extended.eml", ["①", "髙橋", "ﾃｽﾄ"]),
+    ],
+)
 def test_cjk_mail_is_read_without_mojibake(bot: Bot, name: str, words: list[str]) -> None:
     outcome = one(bot, fixture(name))
     assert outcome.new_case
@@ -194,28 +220,50 @@ def test_cjk_mail_is_read_without_mojibake(bot: Bot, name: str, words: list[str]
 
 
 def test_serious_keyword_is_matched_in_the_complaints_language(bot: Bot) -> None:
-    one(bot, email(frm="tom@example.com", subject="No hot water", msgid="<hw@x.com>",
-                   body="There has been no hot water in the flat for three days now, "
-                        "please send someone to fix the boiler."))
-    one(bot, email(frm="eva@example.se", subject="Hot", msgid="<hot@x.se>",
-                   body="Personalen på boendet har fått hot från en anhörig och vi är rädda."))
+    one(
+        bot,
+        email(
+            frm="tom@example.com",
+            subject="No hot water",
+            msgid="<hw@x.com>",
+            body="There has been no hot water in the flat for three days now, "
+            "please send someone to fix the boiler.",
+        ),
+    )
+    one(
+        bot,
+        email(
+            frm="eva@example.se",
+            subject="Hot",
+            msgid="<hot@x.se>",
+            body="Personalen på boendet har fått hot från en anhörig och vi är rädda.",
+        ),
+    )
     cases = {c["complainant"]["email"]: c for c in bot.cases()}
     assert cases["tom@example.com"]["serious"] is False
     assert cases["eva@example.se"]["serious"] is True
 
 
 def test_serious_keyword_only_in_a_quote_does_not_escalate(bot: Bot) -> None:
-    body = ("Tack för svaret, jag väntar på ert samtal om bussen som var sen i dag igen.\n\n"
-            "Den 23 nov. 2026 skrev Exempel kommun <synpunkter@example.org>:\n"
-            "> Vi tar alla anmälningar om hot och våld på allvar.\n")
+    body = (
+        "Tack för svaret, jag väntar på ert samtal om bussen som var sen i dag igen.\n\n"
+        "Den 23 nov. 2026 skrev Exempel kommun <synpunkter@example.org>:\n"
+        "> Vi tar alla anmälningar om hot och våld på allvar.\n"
+    )
     one(bot, email(body=body, msgid="<q@x.se>"))
     [case] = bot.cases()
     assert case["serious"] is False
 
 
 def test_reference_numbers_are_not_phone_numbers(bot: Bot) -> None:
-    one(bot, email(body="Min beställning REF-73703-924 och order 12345-678 kom aldrig. "
-                        "Ärendet gäller KL-2026-000012 från 2026-11-20.", msgid="<r@x.se>"))
+    one(
+        bot,
+        email(
+            body="Min beställning REF-73703-924 och order 12345-678 kom aldrig. "
+            "Ärendet gäller KL-2026-000012 från 2026-11-20.",
+            msgid="<r@x.se>",
+        ),
+    )
     [case] = bot.cases()
     assert case["complainant"]["phone"] is None
 

@@ -66,21 +66,25 @@ def legacy(legacy_url: str) -> Iterator[Engine]:
         if engine.dialect.name == "postgresql":
             for table in ("complainant", "case", "message"):
                 conn.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), 100)")
+                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), 100)"
+                )
     db.upgrade(engine)
     yield engine
     engine.dispose()
 
 
 def test_upgrade_keeps_what_was_there_and_adds_the_case_number(
-        legacy: Engine, legacy_url: str, tmp_path: Path, clock: FixedClock) -> None:
+    legacy: Engine, legacy_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
     cfg: Config = make_config(tmp_path, legacy_url)
     bot = Bot(cfg, legacy, clock, tmp_path)
     case = bot.case("KL-2026-000001")
     assert case["complainant"]["phone"] == "+46701234567"  # backfilled onto the case
-    assert case["message_ids"] == ["CAF1234abcd@mail.example.se",
-                                   "ack.KL-2026-000001@example.org",
-                                   "C0INTAKE:1700000000.000100"]
+    assert case["message_ids"] == [
+        "CAF1234abcd@mail.example.se",
+        "ack.KL-2026-000001@example.org",
+        "C0INTAKE:1700000000.000100",
+    ]
 
     # The same complaint delivered again is still a duplicate under the new key.
     bot.deliver((FIXTURES / "eml" / "sv_complaint_phone.eml").read_bytes())
@@ -88,9 +92,14 @@ def test_upgrade_keeps_what_was_there_and_adds_the_case_number(
     assert "duplicate" in (again.discarded or "")
 
     # Her reply to the old acknowledgement still threads onto the case.
-    reply = (FIXTURES / "eml" / "identity_followup_new_number.eml").read_bytes().replace(
-        b"Subject: Re: [KL-2026-000001]", b"In-Reply-To: <ack.KL-2026-000001@example.org>\r\n"
-                                          b"Subject: Re:")
+    reply = (
+        (FIXTURES / "eml" / "identity_followup_new_number.eml")
+        .read_bytes()
+        .replace(
+            b"Subject: Re: [KL-2026-000001]",
+            b"In-Reply-To: <ack.KL-2026-000001@example.org>\r\nSubject: Re:",
+        )
+    )
     bot.deliver(reply)
     [joined] = bot.run_once()
     assert joined.case == "KL-2026-000001" and not joined.new_case

@@ -42,14 +42,15 @@ def mailer() -> FlakyMailer:
 
 
 @pytest.fixture
-def bot(cfg: Config, engine: Engine, clock: FixedClock, tmp_path: Path,
-        mailer: FlakyMailer) -> Bot:
+def bot(cfg: Config, engine: Engine, clock: FixedClock, tmp_path: Path, mailer: FlakyMailer) -> Bot:
     return Bot(cfg, engine, clock, tmp_path, mailer=mailer)
 
 
 def test_temporary_failure_retries_later_and_sends_once(bot: Bot, mailer: FlakyMailer) -> None:
-    mailer.failures = [TemporaryDeliveryError("421 try later"),
-                       TemporaryDeliveryError("connection refused")]
+    mailer.failures = [
+        TemporaryDeliveryError("421 try later"),
+        TemporaryDeliveryError("connection refused"),
+    ]
     bot.deliver(email())
     bot.ingest()
     assert bot.flush().retried == 1
@@ -64,8 +65,9 @@ def test_temporary_failure_retries_later_and_sends_once(bot: Bot, mailer: FlakyM
     assert len(mailer.sent) == 1
 
 
-def test_permanent_failure_marks_the_case_and_blocks_the_address(bot: Bot,
-                                                                mailer: FlakyMailer) -> None:
+def test_permanent_failure_marks_the_case_and_blocks_the_address(
+    bot: Bot, mailer: FlakyMailer
+) -> None:
     mailer.failures = [PermanentDeliveryError("550 no such user")]
     bot.deliver(email(body="Ingen kom i går. Inget nummer."))
     bot.run_once()
@@ -128,7 +130,11 @@ def test_enqueue_reports_whether_the_entry_was_new(engine: Engine, clock: FixedC
     from bot.store.models import OutboxKind
 
     with session_scope(engine) as s:
-        assert enqueue(s, kind=OutboxKind.CHAT, dedupe_key="k1", payload={}, case=None,
-                       now=clock()) is True
-        assert enqueue(s, kind=OutboxKind.CHAT, dedupe_key="k1", payload={}, case=None,
-                       now=clock()) is False
+        assert (
+            enqueue(s, kind=OutboxKind.CHAT, dedupe_key="k1", payload={}, case=None, now=clock())
+            is True
+        )
+        assert (
+            enqueue(s, kind=OutboxKind.CHAT, dedupe_key="k1", payload={}, case=None, now=clock())
+            is False
+        )

@@ -29,8 +29,12 @@ def test_complaint_opens_case_acks_and_prompts(bot: Bot) -> None:
     assert case["ref"] == "KL-2026-000001"
     assert case["status"] == "acknowledged"
     assert case["source"] == "email"
-    assert case["complainant"] == {"name": "Anna Andersson", "email": "anna@example.se",
-                                   "phone": "+46701234567", "representative_of": None}
+    assert case["complainant"] == {
+        "name": "Anna Andersson",
+        "email": "anna@example.se",
+        "phone": "+46701234567",
+        "representative_of": None,
+    }
     assert case["language"] == "sv"
     assert "m1@example.se" in case["message_ids"]
     assert case["ack_sent_at"] is not None
@@ -75,9 +79,12 @@ def test_reply_to_ack_threads_onto_case_and_adds_phone(bot: Bot) -> None:
     assert bot.cases()[0]["complainant"]["phone"] is None
     assert "inget telefonnummer" in body_text(ack)
 
-    reply = email(subject=f"Re: {ack['Subject']}", msgid="<b@x.se>",
-                  body="Ni kan ringa mig på 0701234567 efter lunch.",
-                  headers={"In-Reply-To": ack["Message-ID"], "References": ack["Message-ID"]})
+    reply = email(
+        subject=f"Re: {ack['Subject']}",
+        msgid="<b@x.se>",
+        body="Ni kan ringa mig på 0701234567 efter lunch.",
+        headers={"In-Reply-To": ack["Message-ID"], "References": ack["Message-ID"]},
+    )
     bot.deliver(reply)
     outcomes = bot.run_once()
     assert outcomes[0].new_case is False
@@ -91,27 +98,40 @@ def test_reference_in_subject_threads(bot: Bot) -> None:
     bot.deliver(email(msgid="<a@x.se>"))
     bot.run_once()
     # From the complainant (another sender opens a case of its own: tests/test_identity.py).
-    bot.deliver(email(subject="Angående KL-2026-000001", msgid="<c@x.se>",
-                      frm="Anna <ANNA@example.se>", body="Jag vill lägga till en sak."))
+    bot.deliver(
+        email(
+            subject="Angående KL-2026-000001",
+            msgid="<c@x.se>",
+            frm="Anna <ANNA@example.se>",
+            body="Jag vill lägga till en sak.",
+        )
+    )
     bot.run_once()
     [case] = bot.cases()
     assert "c@x.se" in case["message_ids"]
 
 
-@pytest.mark.parametrize("headers,frm,subject", [
-    # each carries only its own evidence, under an ordinary subject
-    ({"Auto-Submitted": "auto-replied"}, "anna@example.se", "Hemtjänsten"),
-    ({}, "anna@example.se", "Automatiskt svar: Frånvarande"),
-    ({"Precedence": "bulk", "List-Unsubscribe": "<mailto:u@news.example.se>"},
-     "news@example.se", "Hemtjänsten"),
-    ({"List-Id": "<lista.example.se>"}, "lista@example.se", "Hemtjänsten"),
-    ({"X-Mailman-Version": "2.1.39"}, "lista@example.se", "Hemtjänsten"),
-    ({}, "synpunkter@example.org", "Hemtjänsten"),
-    ({}, "Synpunkter+test@Example.org", "Hemtjänsten"),
-    ({}, "MAILER-DAEMON@mx.example.se", "Hemtjänsten"),
-])
-def test_robot_mail_opens_no_case_and_gets_no_reply(bot: Bot, headers: dict[str, str],
-                                                    frm: str, subject: str) -> None:
+@pytest.mark.parametrize(
+    "headers,frm,subject",
+    [
+        # each carries only its own evidence, under an ordinary subject
+        ({"Auto-Submitted": "auto-replied"}, "anna@example.se", "Hemtjänsten"),
+        ({}, "anna@example.se", "Automatiskt svar: Frånvarande"),
+        (
+            {"Precedence": "bulk", "List-Unsubscribe": "<mailto:u@news.example.se>"},
+            "news@example.se",
+            "Hemtjänsten",
+        ),
+        ({"List-Id": "<lista.example.se>"}, "lista@example.se", "Hemtjänsten"),
+        ({"X-Mailman-Version": "2.1.39"}, "lista@example.se", "Hemtjänsten"),
+        ({}, "synpunkter@example.org", "Hemtjänsten"),
+        ({}, "Synpunkter+test@Example.org", "Hemtjänsten"),
+        ({}, "MAILER-DAEMON@mx.example.se", "Hemtjänsten"),
+    ],
+)
+def test_robot_mail_opens_no_case_and_gets_no_reply(
+    bot: Bot, headers: dict[str, str], frm: str, subject: str
+) -> None:
     bot.deliver(email(headers=headers, frm=frm, subject=subject))
     outcomes = bot.run_once()
     assert outcomes[0].discarded and not outcomes[0].review
@@ -119,13 +139,17 @@ def test_robot_mail_opens_no_case_and_gets_no_reply(bot: Bot, headers: dict[str,
     assert bot.sent_emails() == []
 
 
-@pytest.mark.parametrize("headers,frm", [
-    ({"Precedence": "bulk"}, "news@example.se"),     # bulk without list evidence
-    ({"X-Spam-Flag": "YES"}, "anna@example.se"),       # spam-flagged
-    ({}, "noreply@example.se"),                        # no-reply, nobody behind it
-])
-def test_ambiguous_mail_is_kept_for_review_not_dropped(bot: Bot, headers: dict[str, str],
-                                                       frm: str) -> None:
+@pytest.mark.parametrize(
+    "headers,frm",
+    [
+        ({"Precedence": "bulk"}, "news@example.se"),  # bulk without list evidence
+        ({"X-Spam-Flag": "YES"}, "anna@example.se"),  # spam-flagged
+        ({}, "noreply@example.se"),  # no-reply, nobody behind it
+    ],
+)
+def test_ambiguous_mail_is_kept_for_review_not_dropped(
+    bot: Bot, headers: dict[str, str], frm: str
+) -> None:
     bot.deliver(email(headers=headers, frm=frm))
     outcomes = bot.run_once()
     assert outcomes[0].review and not outcomes[0].discarded
@@ -154,10 +178,14 @@ def test_second_complaint_in_window_opens_case_silently(bot: Bot) -> None:
 
 def test_untrusted_text_is_inert(bot: Bot) -> None:
     # An encoded display name that decodes to a CR/LF plus a header: the classic injection.
-    bot.deliver(email(frm="=?utf-8?b?RXZlDQpCY2M6IHZpY3RpbUBleGFtcGxlLmNvbQ==?= <eve@example.se>",
-                      subject="=?utf-8?q?{{ 7*7 }} <!channel>=0D=0AX-Evil:_1 <script>?=",
-                      body="{{ config }} {% for x in range(3) %}x{% endfor %} <b>hi</b>",
-                      msgid="<inj@x.se>"))
+    bot.deliver(
+        email(
+            frm="=?utf-8?b?RXZlDQpCY2M6IHZpY3RpbUBleGFtcGxlLmNvbQ==?= <eve@example.se>",
+            subject="=?utf-8?q?{{ 7*7 }} <!channel>=0D=0AX-Evil:_1 <script>?=",
+            body="{{ config }} {% for x in range(3) %}x{% endfor %} <b>hi</b>",
+            msgid="<inj@x.se>",
+        )
+    )
     bot.run_once()
     [ack] = bot.sent_emails()
     assert ack["Bcc"] is None and ack["X-Evil"] is None
@@ -172,21 +200,26 @@ def test_untrusted_text_is_inert(bot: Bot) -> None:
 
 
 def test_national_id_never_reaches_staff(bot: Bot) -> None:
-    bot.deliver(email(body="Min mamma 19121212-1212 fick ingen hjälp. Ring 070-123 45 67.",
-                      msgid="<pn@x.se>"))
+    bot.deliver(
+        email(
+            body="Min mamma 19121212-1212 fick ingen hjälp. Ring 070-123 45 67.", msgid="<pn@x.se>"
+        )
+    )
     bot.run_once()
     assert "1212" not in bot.staff_text().replace("070-123", "")
     assert "19121212" not in bot.staff_text()
 
 
-def test_historical_mail_opens_silently(cfg: Config, engine: Engine, clock: FixedClock,
-                                         tmp_path: Path) -> None:
+def test_historical_mail_opens_silently(
+    cfg: Config, engine: Engine, clock: FixedClock, tmp_path: Path
+) -> None:
     class OldMailbox:
         key = "test:old"
 
         def __init__(self) -> None:
-            self.mails = [InboundMail(email(msgid="<old@x.se>"), clock(), self.key, "1",
-                                      historical=True)]
+            self.mails = [
+                InboundMail(email(msgid="<old@x.se>"), clock(), self.key, "1", historical=True)
+            ]
 
         def pending(self) -> Iterator[InboundMail]:
             yield from self.mails

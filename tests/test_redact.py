@@ -136,9 +136,7 @@ def norwegian_ids(draw: st.DrawFn) -> str:
         # no valid control digits for this stem: draw another
 
 
-_filler = st.text(
-    alphabet=st.sampled_from(list("abc åäö ÆØ.,:;()-+/\n0123456789")), max_size=20
-)
+_filler = st.text(alphabet=st.sampled_from(list("abc åäö ÆØ.,:;()-+/\n0123456789")), max_size=20)
 
 
 @settings(max_examples=300, deadline=None)

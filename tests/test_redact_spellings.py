@@ -17,11 +17,41 @@ from bot.redact import MASK, find_national_ids, luhn_ok, no_control_digits_ok, r
 
 DASHES = ["-", "\u2013", "\u2014", "\u2212", "\u2011", "\u2012", "\u2010", "\ufe63", "\uff0d"]
 SPACES = [" ", "\u00a0", "\u202f", "\u2009", "\u2007", "\u3000", "\t"]
-INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\u00ad", "\ufeff", "\u200e", "\u200f",
-             "\u202a", "\u202c", "\u2066", "\u2069", "\u034f"]
+INVISIBLE = [
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\u00ad",
+    "\ufeff",
+    "\u200e",
+    "\u200f",
+    "\u202a",
+    "\u202c",
+    "\u2066",
+    "\u2069",
+    "\u034f",
+]
 WRAPS = ["\n", "\r\n", "\n> ", "\r\n> ", "\n>> ", "\n> > ", " \n", "\u2028"]
-PREFIXES = ["", "pnr ", "pnr-", "pnr:", "pnr.", "personnr", "personnr: ", "fnr.", "fnr ",
-            "fødselsnr", "fødselsnummer: ", "nr", "ID:", "(", "\u00bb", "p-nr ", "d-nr:"]
+PREFIXES = [
+    "",
+    "pnr ",
+    "pnr-",
+    "pnr:",
+    "pnr.",
+    "personnr",
+    "personnr: ",
+    "fnr.",
+    "fnr ",
+    "fødselsnr",
+    "fødselsnummer: ",
+    "nr",
+    "ID:",
+    "(",
+    "\u00bb",
+    "p-nr ",
+    "d-nr:",
+]
 
 
 @st.composite
@@ -59,8 +89,11 @@ def spelled(draw: st.DrawFn) -> str:
     """One valid number, spelled as a person or a mail client might."""
     century, a, b, c, serial = draw(st.one_of(swedish(), norwegian()))
     date_sep = draw(st.sampled_from(["", "", " ", ".", "-", "\u2013", "\u00a0"]))
-    main_sep = draw(st.sampled_from(["", "-", " - ", " ", "."]
-                                    + DASHES + SPACES + [f" {d} " for d in DASHES[:3]]))
+    main_sep = draw(
+        st.sampled_from(
+            ["", "-", " - ", " ", "."] + DASHES + SPACES + [f" {d} " for d in DASHES[:3]]
+        )
+    )
     if century and draw(st.booleans()):
         main_sep = "+" if not date_sep else main_sep  # over a hundred years old (10 digits)
         century = "" if main_sep == "+" else century
@@ -91,8 +124,9 @@ def spelled(draw: st.DrawFn) -> str:
     return draw(st.sampled_from(PREFIXES)) + "".join(chars)
 
 
-WORDS = st.sampled_from(["Hej, mitt nummer är ", "Min mor ", "> Skrev: ", "", "Fnr: ",
-                         "Gjelder sønnen min, "])
+WORDS = st.sampled_from(
+    ["Hej, mitt nummer är ", "Min mor ", "> Skrev: ", "", "Fnr: ", "Gjelder sønnen min, "]
+)
 ENDS = st.sampled_from(["", ".", ", tack.", "\nMvh Anna", " og takk", "\u200b"])
 
 
@@ -108,8 +142,9 @@ def test_no_spelling_of_a_valid_number_survives(before: str, number: str, after:
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(WORDS, spelled()), min_size=1, max_size=4), ENDS)
-def test_several_numbers_in_one_text_are_all_masked(pieces: list[tuple[str, str]],
-                                                    end: str) -> None:
+def test_several_numbers_in_one_text_are_all_masked(
+    pieces: list[tuple[str, str]], end: str
+) -> None:
     text = "".join(f"{words}{number} " for words, number in pieces) + end
     masked = redact(text)
 
@@ -117,34 +152,40 @@ def test_several_numbers_in_one_text_are_all_masked(pieces: list[tuple[str, str]
     assert find_national_ids(masked) == []
 
 
-@pytest.mark.parametrize("text", [
-    "Hej! Min mamma har pnr 19340512–1234 och bor i Malmö.",
-    "Personnummer: 340512\u200b-1234",
-    "fødselsnr.\u00a002016126007",
-    "Han heter Per, fnr 020161\u202f26007.",
-    "Mitt personnummer är 19340512-\n> 1234 och jag vill ha svar.",
-    "> > min fars nr är 1934 05 12\n> > 1234",
-    "pnr-3405121234",
-    "Samordningsnummer 19811278 \u2013 9873",
-    "d-nr:42016126009",
-    "\u202e19340512-1234\u202c",
-    "Personnummer １９３４０５１２－１２３４",
-    "34.05.12-1234",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hej! Min mamma har pnr 19340512–1234 och bor i Malmö.",
+        "Personnummer: 340512\u200b-1234",
+        "fødselsnr.\u00a002016126007",
+        "Han heter Per, fnr 020161\u202f26007.",
+        "Mitt personnummer är 19340512-\n> 1234 och jag vill ha svar.",
+        "> > min fars nr är 1934 05 12\n> > 1234",
+        "pnr-3405121234",
+        "Samordningsnummer 19811278 \u2013 9873",
+        "d-nr:42016126009",
+        "\u202e19340512-1234\u202c",
+        "Personnummer １９３４０５１２－１２３４",
+        "34.05.12-1234",
+    ],
+)
 def test_the_spellings_from_the_issue_are_masked(text: str) -> None:
     masked = redact(text)
     assert not any(ch.isdigit() for ch in masked), masked
 
 
-@pytest.mark.parametrize("text", [
-    "Ring mig på 070-123 45 67 efter kl. 15.",
-    "Mitt nummer: +46 70 123 45 67",
-    "Tel. +46701234567 eller 08-123 456 78",
-    "Telefon 0046 70 123 45 67",
-    "Norsk mobil +47 412 34 567",
-    "Ärende KL-2026-000123, svar före 2026-11-30.",
-    "Fakturan på 1 250 000 kr betalades 2026-01-05.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ring mig på 070-123 45 67 efter kl. 15.",
+        "Mitt nummer: +46 70 123 45 67",
+        "Tel. +46701234567 eller 08-123 456 78",
+        "Telefon 0046 70 123 45 67",
+        "Norsk mobil +47 412 34 567",
+        "Ärende KL-2026-000123, svar före 2026-11-30.",
+        "Fakturan på 1 250 000 kr betalades 2026-01-05.",
+    ],
+)
 def test_phone_numbers_references_and_dates_survive(text: str) -> None:
     assert redact(text) == text
 

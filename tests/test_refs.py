@@ -52,5 +52,7 @@ def test_rolled_back_number_is_reused_not_skipped(engine: Engine) -> None:
 
 def test_find_refs_in_subjects() -> None:
     assert find_refs("Re: Vi har tagit emot [KL-2026-000123] och KL-2025-000001", "KL") == [
-        "KL-2026-000123", "KL-2025-000001"]
+        "KL-2026-000123",
+        "KL-2025-000001",
+    ]
     assert find_refs("AB-2026-000123", "KL") == []

@@ -105,13 +105,23 @@ def test_claimed_case_reminds_assignee_by_dm_and_honours_snooze(bot: Bot) -> Non
 def test_logged_call_stops_reminders_and_no_answer_does_not(bot: Bot) -> None:
     ref = open_one(bot, at(24, 9))
     bot.clock.set(at(24, 10))
-    act(bot, ref, lambda s, cfg, c, now: log_contact(s, cfg, c, "slack:U0STAFF1", now,
-                                                     outcome=Outcome.NO_ANSWER))
+    act(
+        bot,
+        ref,
+        lambda s, cfg, c, now: log_contact(
+            s, cfg, c, "slack:U0STAFF1", now, outcome=Outcome.NO_ANSWER
+        ),
+    )
     tick(bot, at(24, 12, 1))
     assert len(reminders(bot)) == 1  # retry reminder after a failed attempt
     bot.clock.set(at(24, 12, 30))
-    act(bot, ref, lambda s, cfg, c, now: log_contact(s, cfg, c, "slack:U0STAFF1", now,
-                                                     outcome=Outcome.REACHED))
+    act(
+        bot,
+        ref,
+        lambda s, cfg, c, now: log_contact(
+            s, cfg, c, "slack:U0STAFF1", now, outcome=Outcome.REACHED
+        ),
+    )
     for when in (at(24, 15), at(25, 10), at(26, 10), at(27, 10)):
         tick(bot, when)
     assert len(reminders(bot)) == 1
@@ -161,8 +171,13 @@ def test_two_sweeps_racing_never_double_a_reminder(bot: Bot) -> None:
 
     def sweep() -> None:
         eng = make_engine(PG_URL_WITH_SCHEMA(bot))
-        rt = Runtime(bot.cfg, clock=bot.clock, secrets=bot.rt.secrets, engine=eng,
-                     overrides=dict(bot.rt.overrides))
+        rt = Runtime(
+            bot.cfg,
+            clock=bot.clock,
+            secrets=bot.rt.secrets,
+            engine=eng,
+            overrides=dict(bot.rt.overrides),
+        )
         tick_once(rt)
         eng.dispose()
 
@@ -184,9 +199,20 @@ def test_action_plan_reminds_owner_then_alerts_ombudsman(bot: Bot) -> None:
 
     ref = open_one(bot, at(24, 9))
     bot.clock.set(at(24, 10))
-    act(bot, ref, lambda s, cfg, c, now: add_action_plan(
-        s, cfg, c, "slack:U0OMBUD", now, owner="slack:U0STAFF2", steps="Ny rutin för kvällsbesök",
-        due_at=at(27, 16)))
+    act(
+        bot,
+        ref,
+        lambda s, cfg, c, now: add_action_plan(
+            s,
+            cfg,
+            c,
+            "slack:U0OMBUD",
+            now,
+            owner="slack:U0STAFF2",
+            steps="Ny rutin för kvällsbesök",
+            due_at=at(27, 16),
+        ),
+    )
     tick(bot, at(24, 11))
     assert "Åtgärdsplanen" not in bot.staff_text()
     tick(bot, at(26, 16, 30))  # one working day before the due date
@@ -195,8 +221,11 @@ def test_action_plan_reminds_owner_then_alerts_ombudsman(bot: Bot) -> None:
     tick(bot, at(27, 18))
     overdue = [b for b in bot.staff_text().split("─" * 72) if "passerade" in b]
     assert len(overdue) == 1 and "direct message to U0OMBUD" in overdue[0]
-    act(bot, ref, lambda s, cfg, c, now: complete_action_plan(s, cfg, c, "slack:U0OMBUD", now,
-                                                              note="Klart"))
+    act(
+        bot,
+        ref,
+        lambda s, cfg, c, now: complete_action_plan(s, cfg, c, "slack:U0OMBUD", now, note="Klart"),
+    )
     with session_scope(bot.engine) as s:
         from bot.actions.cases import case_detail
 
@@ -205,21 +234,40 @@ def test_action_plan_reminds_owner_then_alerts_ombudsman(bot: Bot) -> None:
 
 
 def test_weekly_digest_once_per_week_without_individual_figures(
-        cfg: Config, engine: Engine, tmp_path: Path) -> None:
+    cfg: Config, engine: Engine, tmp_path: Path
+) -> None:
     from bot.actions.cases import close_case
     from bot.store.models import Resolution
     from tests.conftest import make_config
 
-    cfg = make_config(tmp_path, str(engine.url.render_as_string(hide_password=False)),
-                      chat={"team_channel": "C0TEAM"})
+    cfg = make_config(
+        tmp_path,
+        str(engine.url.render_as_string(hide_password=False)),
+        chat={"team_channel": "C0TEAM"},
+    )
     bot = Bot(cfg, engine, FixedClock(at(24, 9)), tmp_path)
     ref = open_one(bot, at(24, 9))
     bot.clock.set(at(24, 10))
-    act(bot, ref, lambda s, cfg, c, now: log_contact(s, cfg, c, "slack:U0STAFF1", now,
-                                                     outcome=Outcome.REACHED))
-    act(bot, ref, lambda s, cfg, c, now: close_case(
-        s, cfg, c, "slack:U0STAFF1", now, resolution=Resolution.DIALOGUE,
-        lesson="Ring tidigt, Anna Andersson 19121212-1212 blev lugn direkt."))
+    act(
+        bot,
+        ref,
+        lambda s, cfg, c, now: log_contact(
+            s, cfg, c, "slack:U0STAFF1", now, outcome=Outcome.REACHED
+        ),
+    )
+    act(
+        bot,
+        ref,
+        lambda s, cfg, c, now: close_case(
+            s,
+            cfg,
+            c,
+            "slack:U0STAFF1",
+            now,
+            resolution=Resolution.DIALOGUE,
+            lesson="Ring tidigt, Anna Andersson 19121212-1212 blev lugn direkt.",
+        ),
+    )
     tick(bot, at(30, 7))  # Monday before opening: not yet
     assert "#C0TEAM" not in bot.staff_text()
     tick(bot, at(30, 8, 5))

@@ -36,8 +36,7 @@ STAFF = "slack:U0STAFF1"
 
 
 @pytest.fixture
-def bot(cfg: Config, engine: Engine, clock: FixedClock, tmp_path: Path,
-        review_step: None) -> Bot:  # noqa: F811
+def bot(cfg: Config, engine: Engine, clock: FixedClock, tmp_path: Path, review_step: None) -> Bot:  # noqa: F811
     return Bot(cfg, engine, clock, tmp_path)
 
 
@@ -51,8 +50,7 @@ def audits(engine: Engine, action: str) -> list[Audit]:
         return list(s.exec(select(Audit).where(Audit.action == action)).all())
 
 
-def test_a_doubtful_message_is_kept_whole_and_shown_to_staff(bot: Bot, clock: FixedClock
-                                                             ) -> None:
+def test_a_doubtful_message_is_kept_whole_and_shown_to_staff(bot: Bot, clock: FixedClock) -> None:
     bot.deliver(NO_SENDER)
     [outcome] = bot.run_once()
 
@@ -73,8 +71,7 @@ def test_a_doubtful_message_is_kept_whole_and_shown_to_staff(bot: Bot, clock: Fi
     assert f"complaint-bot review open {item.id}" in staff
 
 
-def test_the_post_is_queued_with_the_item_and_carries_no_personal_data(
-        bot: Bot) -> None:
+def test_the_post_is_queued_with_the_item_and_carries_no_personal_data(bot: Bot) -> None:
     bot.deliver(SPAM_FLAGGED)
     bot.ingest()  # not flushed: the post waits in the outbox
     [item] = items(bot.engine)
@@ -88,7 +85,8 @@ def test_the_post_is_queued_with_the_item_and_carries_no_personal_data(
 
 
 def test_open_as_case_opens_it_with_a_prompt_and_no_acknowledgement_without_address(
-        bot: Bot, clock: FixedClock) -> None:
+    bot: Bot, clock: FixedClock
+) -> None:
     bot.deliver(NO_SENDER)
     bot.run_once()
     [item] = items(bot.engine)
@@ -112,12 +110,13 @@ def test_open_as_case_opens_it_with_a_prompt_and_no_acknowledgement_without_addr
     assert (item.decision, item.decided_by, item.case_ref) == ("opened", STAFF, case["ref"])
     assert item.resolved_at == clock()
     [entry] = audits(bot.engine, "review_opened")
-    assert entry.actor == STAFF and json.loads(entry.detail) == {"new_case": True,
-                                                                "review_id": item.id}
+    assert entry.actor == STAFF and json.loads(entry.detail) == {
+        "new_case": True,
+        "review_id": item.id,
+    }
 
 
-def test_a_doubtful_message_from_a_usable_address_is_acknowledged_once_opened(
-        bot: Bot) -> None:
+def test_a_doubtful_message_from_a_usable_address_is_acknowledged_once_opened(bot: Bot) -> None:
     bot.deliver(SPAM_FLAGGED)
     bot.run_once()
     [item] = items(bot.engine)
@@ -130,14 +129,19 @@ def test_a_doubtful_message_from_a_usable_address_is_acknowledged_once_opened(
 
 
 def test_a_robot_classified_message_opened_from_review_is_not_acknowledged(
-        cfg: Config, engine: Engine, clock: FixedClock, tmp_path: Path) -> None:
+    cfg: Config, engine: Engine, clock: FixedClock, tmp_path: Path
+) -> None:
     # A mail the classifier calls robot mail (an RFC 3834 auto-reply) that staff
     # open anyway from an item: staff may make it a case, but nobody answers a robot.
     bot = Bot(cfg, engine, clock, tmp_path)
     raw = SPAM_FLAGGED.replace(b"X-Spam-Flag: YES", b"Auto-Submitted: auto-replied")
     with session_scope(engine) as s:
-        item = keep_for_review(s, InboundMail(raw, clock(), "inbox", "1:1"),
-                               "web-form relay from a no-reply address", clock())
+        item = keep_for_review(
+            s,
+            InboundMail(raw, clock(), "inbox", "1:1"),
+            "web-form relay from a no-reply address",
+            clock(),
+        )
         rid = item.id
     assert rid is not None
     result = open_as_case(engine, bot.rt.services, rid, STAFF)
@@ -165,8 +169,7 @@ def test_each_decision_is_taken_once(bot: Bot) -> None:
     assert audits(bot.engine, "review_dismissed") == []
 
 
-def test_not_a_complaint_resolves_it_and_keeps_the_message(bot: Bot, clock: FixedClock
-                                                         ) -> None:
+def test_not_a_complaint_resolves_it_and_keeps_the_message(bot: Bot, clock: FixedClock) -> None:
     bot.deliver(SPAM_FLAGGED)
     bot.run_once()
     [item] = items(bot.engine)
@@ -198,8 +201,9 @@ def test_two_staff_opening_at_once_open_one_case(bot: Bot) -> None:
         barrier.wait()
         results.append(open_as_case(bot.engine, bot.rt.services, rid, actor))
 
-    threads = [threading.Thread(target=press, args=(a,))
-               for a in ("slack:U0STAFF1", "slack:U0STAFF2")]
+    threads = [
+        threading.Thread(target=press, args=(a,)) for a in ("slack:U0STAFF1", "slack:U0STAFF2")
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -229,13 +233,18 @@ def test_only_staff_decide_and_only_review_items(bot: Bot) -> None:
 # --- the command line ----------------------------------------------------------
 
 
-def test_cli_lists_review_items_and_decides_them(tmp_path: Path, db_url: str, engine: Engine,
-                                                 clock: FixedClock) -> None:
+def test_cli_lists_review_items_and_decides_them(
+    tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock
+) -> None:
     cfg = write_config(tmp_path, db_url)
     with session_scope(engine) as s:
         for n, raw in enumerate((NO_SENDER, SPAM_FLAGGED), start=1):
-            keep_for_review(s, InboundMail(raw, clock() - timedelta(hours=3), "inbox",
-                                           f"1:{n}"), "no readable sender address", clock())
+            keep_for_review(
+                s,
+                InboundMail(raw, clock() - timedelta(hours=3), "inbox", f"1:{n}"),
+                "no readable sender address",
+                clock(),
+            )
     now = (clock() + timedelta(hours=2)).isoformat()
 
     listed = cli(cfg, "quarantine", "list", "--now", now).stdout
@@ -244,7 +253,9 @@ def test_cli_lists_review_items_and_decides_them(tmp_path: Path, db_url: str, en
     assert [r["lane"] for r in rows] == ["review", "review"]
     review_rows = json.loads(cli(cfg, "review", "list", "--format", "json", "--now", now).stdout)
     assert [(r["id"], r["age"], r["sender"]) for r in review_rows] == [
-        (1, "5h", "-"), (2, "5h", "k***@example.se")]
+        (1, "5h", "-"),
+        (2, "5h", "k***@example.se"),
+    ]
 
     opened = cli(cfg, "review", "open", "1", "--by", "olle", "--now", now)
     assert "opened as case KL-2026-000001" in opened.stdout
@@ -255,16 +266,17 @@ def test_cli_lists_review_items_and_decides_them(tmp_path: Path, db_url: str, en
 
     assert json.loads(cli(cfg, "review", "list", "--format", "json").stdout) == []
     decided = json.loads(cli(cfg, "review", "list", "--all", "--format", "json").stdout)
-    assert [(r["decision"], r["case"]) for r in decided] == [("opened", "KL-2026-000001"),
-                                                             ("dismissed", None)]
+    assert [(r["decision"], r["case"]) for r in decided] == [
+        ("opened", "KL-2026-000001"),
+        ("dismissed", None),
+    ]
     [case] = json.loads(cli(cfg, "cases", "--format", "json").stdout)
     assert case["complainant"]["phone"] == "+46701234567" and case["ack_sent_at"] is None
     assert not list((tmp_path / "outbox").glob("*.eml"))
     assert audits(engine, "review_opened")[0].actor == "cli:olle"
 
 
-def test_retry_leaves_review_items_to_a_human_and_still_retries_quarantine(
-        bot: Bot) -> None:
+def test_retry_leaves_review_items_to_a_human_and_still_retries_quarantine(bot: Bot) -> None:
     from bot.runners.pipeline import retry_quarantined
 
     bot.deliver(SPAM_FLAGGED)
@@ -276,9 +288,16 @@ def test_retry_leaves_review_items_to_a_human_and_still_retries_quarantine(
     with session_scope(bot.engine) as s:  # a broken input, fixed since: retry opens it
         from tests.harness import email
 
-        s.add(Quarantine(source="inbox", source_key="1:9", reason="ValueError: boom",
-                         raw=email(msgid="<fixed@x.se>"), at=bot.clock(),
-                         received_at=bot.clock()))
+        s.add(
+            Quarantine(
+                source="inbox",
+                source_key="1:9",
+                reason="ValueError: boom",
+                raw=email(msgid="<fixed@x.se>"),
+                at=bot.clock(),
+                received_at=bot.clock(),
+            )
+        )
     [broken] = [q for q in items(bot.engine) if q.lane == Lane.QUARANTINE]
     assert broken.id is not None
     assert retry_quarantined(bot.engine, bot.rt.services, broken.id).new_case

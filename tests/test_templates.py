@@ -33,11 +33,18 @@ def citizen_context(**overrides: Any) -> dict[str, Any]:
     """What ``bot.actions.citizen_mail`` passes: ``citizen_context()`` plus the confirmation
     extras."""
     context: dict[str, Any] = {
-        "ref": REF, "name": "Anna Andersson", "phone": "070-123 45 67",
-        "call_within_days": 1, "organisation": "Exempel kommun", "org_phone": "08-123 456 78",
+        "ref": REF,
+        "name": "Anna Andersson",
+        "phone": "070-123 45 67",
+        "call_within_days": 1,
+        "organisation": "Exempel kommun",
+        "org_phone": "08-123 456 78",
         "ombudsman_contact": "klagomalsombud@example.org",
         "privacy_url": "https://example.org/personuppgifter",
-        "call_date": "2026-03-04", "remedy": "", "next_step": "", "resolution": "",
+        "call_date": "2026-03-04",
+        "remedy": "",
+        "next_step": "",
+        "resolution": "",
     }
     context.update(overrides)
     return context
@@ -45,11 +52,19 @@ def citizen_context(**overrides: Any) -> dict[str, Any]:
 
 def build(template: str, lang: str, **overrides: Any) -> EmailMessage:
     return build_citizen_email(
-        renderer=RENDERER, template=template, lang=lang, context=citizen_context(**overrides),
-        from_address="Exempel kommun <synpunkter@example.org>", reply_to="",
-        to_address="anna@example.net", to_name="Anna Andersson", ref=REF,
-        message_id=f"{template}.{REF}@example.org", now=datetime(2026, 3, 4, 9, 0, tzinfo=UTC),
-        automatic=template == "ack")
+        renderer=RENDERER,
+        template=template,
+        lang=lang,
+        context=citizen_context(**overrides),
+        from_address="Exempel kommun <synpunkter@example.org>",
+        reply_to="",
+        to_address="anna@example.net",
+        to_name="Anna Andersson",
+        ref=REF,
+        message_id=f"{template}.{REF}@example.org",
+        now=datetime(2026, 3, 4, 9, 0, tzinfo=UTC),
+        automatic=template == "ack",
+    )
 
 
 def parts(msg: EmailMessage) -> tuple[str, str, str]:
@@ -66,27 +81,54 @@ def text_of(template: str, lang: str, **overrides: Any) -> str:
 
 def sample_view(**overrides: Any) -> CaseView:
     view = CaseView(
-        case_id=1, ref=REF, status="claimed", source="email", received="tis 03/03 09:15",
-        age_hours=5.0, name="Anna Andersson", phone_national="070-123 45 67",
-        phone_e164="+46701234567", email_known=True, language="sv",
-        subject="Hemtjänsten kom inte", summary="Ingen kom på tisdagen.",
-        deadline="ons 04/03 09:15", assignee="U0STAFF1",
+        case_id=1,
+        ref=REF,
+        status="claimed",
+        source="email",
+        received="tis 03/03 09:15",
+        age_hours=5.0,
+        name="Anna Andersson",
+        phone_national="070-123 45 67",
+        phone_e164="+46701234567",
+        email_known=True,
+        language="sv",
+        subject="Hemtjänsten kom inte",
+        summary="Ingen kom på tisdagen.",
+        deadline="ons 04/03 09:15",
+        assignee="U0STAFF1",
         attempts=(AttemptView(at="tis 03/03 13:00", by="U0STAFF1", outcome="no_answer"),),
-        failed_attempts=1, escalated=False, escalation_reasons=(), serious=False,
-        ack_sent=True, ack_bounced=False, closed=False, resolution="", historical=False)
+        failed_attempts=1,
+        escalated=False,
+        escalation_reasons=(),
+        serious=False,
+        ack_sent=True,
+        ack_bounced=False,
+        closed=False,
+        resolution="",
+        historical=False,
+    )
     return dataclasses.replace(view, **overrides)
 
 
 def staff_text(name: str, lang: str, view: CaseView | None = None, **context: Any) -> str:
     by_name: dict[str, dict[str, Any]] = {
         "case_message": {"reopened": False},
-        "escalation": {"reason": "deadline",
-                       "reason_text": "tidsfristen för första kontakt har passerat", "note": ""},
+        "escalation": {
+            "reason": "deadline",
+            "reason_text": "tidsfristen för första kontakt har passerat",
+            "note": "",
+        },
         "reminder": {"rung": "remind_triage"},
     }
     defaults = by_name.get(name, {})
-    return RENDERER.render(f"staff/{name}", lang, "txt", view=view or sample_view(), cli=False,
-                           **{**defaults, **context})
+    return RENDERER.render(
+        f"staff/{name}",
+        lang,
+        "txt",
+        view=view or sample_view(),
+        cli=False,
+        **{**defaults, **context},
+    )
 
 
 # --- every template exists in every language (the renderer would silently fall back to sv)
@@ -96,8 +138,10 @@ def staff_text(name: str, lang: str, view: CaseView | None = None, **context: An
 def test_every_template_exists_in_every_language(lang: str) -> None:
     for name in CITIZEN_TEMPLATES:
         for ext in ("subject", "txt", "html"):
-            assert RENDERER.template_name(f"email/{name}", lang, ext) == \
-                f"email/{name}.{lang}.{ext}.j2"
+            assert (
+                RENDERER.template_name(f"email/{name}", lang, ext)
+                == f"email/{name}.{lang}.{ext}.j2"
+            )
     for name in STAFF_TEMPLATES:
         assert RENDERER.template_name(f"staff/{name}", lang, "txt") == f"staff/{name}.{lang}.txt.j2"
 
@@ -113,8 +157,15 @@ def test_no_template_marks_anything_safe() -> None:
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("template", CITIZEN_TEMPLATES)
 def test_citizen_email_carries_the_reference_everywhere(template: str, lang: str) -> None:
-    subject, text, html = parts(build(template, lang, remedy="apology",
-                                      next_step="Vi ringer på fredag.", resolution="dialogue"))
+    subject, text, html = parts(
+        build(
+            template,
+            lang,
+            remedy="apology",
+            next_step="Vi ringer på fredag.",
+            resolution="dialogue",
+        )
+    )
     assert subject.strip() and f"[{REF}]" in subject
     assert REF in text and REF in html
     assert "klagomalsombud@example.org" in text and "klagomalsombud@example.org" in html
@@ -164,8 +215,9 @@ def test_confirmation_words_each_resolution_and_omits_unknown_ones(lang: str) ->
         assert text != bare and resolution not in text, resolution
     assert len(set(phrases.values())) == len(RESOLUTIONS)
     assert text_of("confirmation", lang, resolution="something_new") == bare
-    html = RENDERER.render("email/confirmation", lang, "html",
-                           **citizen_context(resolution="something_new"))
+    html = RENDERER.render(
+        "email/confirmation", lang, "html", **citizen_context(resolution="something_new")
+    )
     assert "something_new" not in html
 
 
@@ -173,8 +225,11 @@ def test_confirmation_words_each_resolution_and_omits_unknown_ones(lang: str) ->
 @pytest.mark.parametrize("template", CITIZEN_TEMPLATES)
 def test_untrusted_text_stays_literal_and_escaped(template: str, lang: str) -> None:
     hostile = "{{ 7*7 }} <script>alert(1)</script>"
-    subject, text, html = parts(build(template, lang, name=hostile, next_step=hostile,
-                                      remedy=hostile, resolution="dialogue"))
+    subject, text, html = parts(
+        build(
+            template, lang, name=hostile, next_step=hostile, remedy=hostile, resolution="dialogue"
+        )
+    )
     assert "{{ 7*7 }}" in text and "49" not in text
     assert "<script>" in text  # plain text is shown as typed
     assert "<script>" not in html and "&lt;script&gt;" in html
@@ -225,15 +280,22 @@ def test_reminder_differs_per_rung(lang: str) -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_escalation_gives_the_reason_and_note(lang: str) -> None:
-    text = staff_text("escalation", lang, reason="serious", reason_text="ärendet är allvarligt",
-                      note="Hot i samtalet")
+    text = staff_text(
+        "escalation",
+        lang,
+        reason="serious",
+        reason_text="ärendet är allvarligt",
+        note="Hot i samtalet",
+    )
     assert "Hot i samtalet" in text
     others = staff_text("escalation", lang, reason="staff", reason_text="personalen bad om det")
-    assert others != staff_text("escalation", lang, reason="serious",
-                                reason_text="ärendet är allvarligt")
+    assert others != staff_text(
+        "escalation", lang, reason="serious", reason_text="ärendet är allvarligt"
+    )
     # An unknown reason falls back to the text the outbox gives.
-    assert "helt ny orsak" in staff_text("escalation", lang, reason="new",
-                                         reason_text="helt ny orsak")
+    assert "helt ny orsak" in staff_text(
+        "escalation", lang, reason="new", reason_text="helt ny orsak"
+    )
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -76,9 +76,13 @@ def answer_deadline(cfg: Config, offer: CaseOffer, calendar: WorkingCalendar) ->
 
 def open_offers(session: Session, case: Case) -> list[CaseOffer]:
     """Offers on ``case`` nobody has answered yet, oldest first."""
-    return list(session.exec(select(CaseOffer).where(
-        CaseOffer.case_id == case.id, col(CaseOffer.answered_at).is_(None))
-        .order_by(col(CaseOffer.id))).all())
+    return list(
+        session.exec(
+            select(CaseOffer)
+            .where(CaseOffer.case_id == case.id, col(CaseOffer.answered_at).is_(None))
+            .order_by(col(CaseOffer.id))
+        ).all()
+    )
 
 
 def find_open_offer(session: Session, case: Case, user: str) -> CaseOffer:
@@ -89,19 +93,43 @@ def find_open_offer(session: Session, case: Case, user: str) -> CaseOffer:
     raise InvalidAction(f"{case.ref} is not offered to {user} (or the offer was answered)")
 
 
-def offer_case(session: Session, cfg: Config, case: Case, user: str, now: datetime, *,
-               kind: OfferKind = OfferKind.AUTO, by: str = SYSTEM_ACTOR) -> CaseOffer:
+def offer_case(
+    session: Session,
+    cfg: Config,
+    case: Case,
+    user: str,
+    now: datetime,
+    *,
+    kind: OfferKind = OfferKind.AUTO,
+    by: str = SYSTEM_ACTOR,
+) -> CaseOffer:
     """Ask ``user`` to take the call-back on ``case``: record the offer and DM them."""
     if case.status == Status.CLOSED.value:
         raise InvalidAction(f"case {case.ref} is closed")
     offer = CaseOffer(case_id=case.id or 0, user=user, offered_at=now, kind=kind.value, by=by)
     session.add(offer)
     session.flush()
-    text = _render(cfg, "offer", kind=kind.value, ref=case.ref,
-                   received=local_when(case.received_at, cfg, cfg.chat.staff_language),
-                   by=staff_id(by) or "", minutes=cfg.roster.answer_within_minutes, user=user)
-    _dm(session, case, user, text, now, "offer", op=ChatOp.OFFER, offer_id=offer.id,
-        offer_kind=kind.value)
+    text = _render(
+        cfg,
+        "offer",
+        kind=kind.value,
+        ref=case.ref,
+        received=local_when(case.received_at, cfg, cfg.chat.staff_language),
+        by=staff_id(by) or "",
+        minutes=cfg.roster.answer_within_minutes,
+        user=user,
+    )
+    _dm(
+        session,
+        case,
+        user,
+        text,
+        now,
+        "offer",
+        op=ChatOp.OFFER,
+        offer_id=offer.id,
+        offer_kind=kind.value,
+    )
     audit(session, case, by, "offered", now, to=user, kind=kind.value, offer_id=offer.id)
     return offer
 
@@ -119,8 +147,9 @@ def _answering(cfg: Config, offer: CaseOffer, actor: str) -> None:
         raise NotAllowed("only the person it was offered to can answer this offer")
 
 
-def accept_offer(session: Session, cfg: Config, offer: CaseOffer, actor: str,
-                 now: datetime) -> Case:
+def accept_offer(
+    session: Session, cfg: Config, offer: CaseOffer, actor: str, now: datetime
+) -> Case:
     """``actor`` takes the offered case: a claim, as from the prompt."""
     _answering(cfg, offer, actor)
     case = session.get(Case, offer.case_id)
@@ -129,19 +158,41 @@ def accept_offer(session: Session, cfg: Config, offer: CaseOffer, actor: str,
         _close_offer(offer, OfferOutcome.WITHDRAWN, now)
         raise InvalidAction(f"{case.ref} was already taken by someone else")
     # Accepting a hand-over is the explicit take-over; whoever asked is told below.
-    claim(session, cfg, case, actor, now, take_over=True,
-          tell_previous=staff_id(case.assignee) != staff_id(offer.by))
+    claim(
+        session,
+        cfg,
+        case,
+        actor,
+        now,
+        take_over=True,
+        tell_previous=staff_id(case.assignee) != staff_id(offer.by),
+    )
     _close_offer(offer, OfferOutcome.ACCEPTED, now)
     audit(session, case, actor, "offer_accepted", now, offer_id=offer.id, kind=offer.kind)
     if offer.kind == OfferKind.HANDOVER.value and (asker := staff_id(offer.by)):
-        _dm(session, case, asker, _render(cfg, "offer", kind="handover_accepted",
-                                          ref=case.ref, by=offer.user, received="",
-                                          minutes=0, user=asker), now, "handover-answer")
+        _dm(
+            session,
+            case,
+            asker,
+            _render(
+                cfg,
+                "offer",
+                kind="handover_accepted",
+                ref=case.ref,
+                by=offer.user,
+                received="",
+                minutes=0,
+                user=asker,
+            ),
+            now,
+            "handover-answer",
+        )
     return case
 
 
-def decline_offer(session: Session, cfg: Config, offer: CaseOffer, actor: str,
-                  now: datetime) -> None:
+def decline_offer(
+    session: Session, cfg: Config, offer: CaseOffer, actor: str, now: datetime
+) -> None:
     """``actor`` cannot take it; the next sweep asks the next person (a hand-over stays
     with whoever asked, and they are told)."""
     _answering(cfg, offer, actor)
@@ -152,16 +203,32 @@ def decline_offer(session: Session, cfg: Config, offer: CaseOffer, actor: str,
     _tell_asker(session, cfg, case, offer, "handover_declined", now)
 
 
-def _tell_asker(session: Session, cfg: Config, case: Case, offer: CaseOffer, kind: str,
-                now: datetime) -> None:
+def _tell_asker(
+    session: Session, cfg: Config, case: Case, offer: CaseOffer, kind: str, now: datetime
+) -> None:
     if offer.kind == OfferKind.HANDOVER.value and (asker := staff_id(offer.by)):
-        _dm(session, case, asker, _render(cfg, "offer", kind=kind, ref=case.ref,
-                                          by=offer.user, received="", minutes=0, user=asker),
-            now, "handover-answer")
+        _dm(
+            session,
+            case,
+            asker,
+            _render(
+                cfg,
+                "offer",
+                kind=kind,
+                ref=case.ref,
+                by=offer.user,
+                received="",
+                minutes=0,
+                user=asker,
+            ),
+            now,
+            "handover-answer",
+        )
 
 
-def hand_over(session: Session, cfg: Config, case: Case, from_actor: str, to_user: str,
-              now: datetime) -> CaseOffer:
+def hand_over(
+    session: Session, cfg: Config, case: Case, from_actor: str, to_user: str, now: datetime
+) -> CaseOffer:
     """Ask colleague ``to_user`` to take ``case`` from ``from_actor`` (asked, not forced).
 
     Until they accept, the case stays where it is. Only the assignee, whoever
@@ -187,8 +254,9 @@ def hand_over(session: Session, cfg: Config, case: Case, from_actor: str, to_use
     return offer_case(session, cfg, case, to_user, now, kind=OfferKind.HANDOVER, by=from_actor)
 
 
-def settle_offer(session: Session, cfg: Config, offer: CaseOffer, now: datetime,
-                 calendar: WorkingCalendar) -> OfferOutcome | None:
+def settle_offer(
+    session: Session, cfg: Config, offer: CaseOffer, now: datetime, calendar: WorkingCalendar
+) -> OfferOutcome | None:
     """Close an open offer that the case has outrun: taken (by them: accepted; by
     someone else: withdrawn), closed, or not answered in time (expired)."""
     case = session.get(Case, offer.case_id)
@@ -197,8 +265,9 @@ def settle_offer(session: Session, cfg: Config, offer: CaseOffer, now: datetime,
     outcome: OfferOutcome | None = None
     if case.status == Status.CLOSED.value:
         outcome = OfferOutcome.WITHDRAWN
-    elif taker == offer.user and (offer.kind == OfferKind.AUTO.value
-                                  or (case.claimed_at or now) >= offer.offered_at):
+    elif taker == offer.user and (
+        offer.kind == OfferKind.AUTO.value or (case.claimed_at or now) >= offer.offered_at
+    ):
         outcome = OfferOutcome.ACCEPTED  # claimed from the prompt instead of the DM
     elif taker is not None and offer.kind == OfferKind.AUTO.value:
         outcome = OfferOutcome.WITHDRAWN
@@ -207,8 +276,16 @@ def settle_offer(session: Session, cfg: Config, offer: CaseOffer, now: datetime,
     if outcome is None:
         return None
     _close_offer(offer, outcome, now)
-    audit(session, case, SYSTEM_ACTOR, f"offer_{outcome.value}", now, offer_id=offer.id,
-          to=offer.user, kind=offer.kind)
+    audit(
+        session,
+        case,
+        SYSTEM_ACTOR,
+        f"offer_{outcome.value}",
+        now,
+        offer_id=offer.id,
+        to=offer.user,
+        kind=offer.kind,
+    )
     if outcome == OfferOutcome.EXPIRED:
         _tell_asker(session, cfg, case, offer, "handover_expired", now)
     return outcome
@@ -223,8 +300,9 @@ def day_start(cfg: Config, now: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def day_facts(session: Session, cfg: Config, users: Iterable[str], now: datetime
-              ) -> tuple[dict[str, float], dict[str, int]]:
+def day_facts(
+    session: Session, cfg: Config, users: Iterable[str], now: datetime
+) -> tuple[dict[str, float], dict[str, int]]:
     """Per user: today's load (see :func:`bot.domain.fair_share.load`) and how many
     call-backs they took today (claims today plus open offers)."""
     users = list(users)
@@ -233,44 +311,63 @@ def day_facts(session: Session, cfg: Config, users: Iterable[str], now: datetime
     open_callbacks: dict[str, list[datetime]] = defaultdict(list)
     taken: dict[str, int] = defaultdict(int)
     hard: dict[str, int] = defaultdict(int)
-    for case in session.exec(select(Case).where(
+    for case in session.exec(
+        select(Case).where(
             col(Case.assignee).in_(list(who)),
-            sa.or_(col(Case.status) != Status.CLOSED.value, col(Case.claimed_at) >= start))).all():
+            sa.or_(col(Case.status) != Status.CLOSED.value, col(Case.claimed_at) >= start),
+        )
+    ).all():
         user = who[str(case.assignee)]
         if case.status != Status.CLOSED.value and case.first_contact_at is None:
             open_callbacks[user].append(case.received_at)
         if case.claimed_at is not None and case.claimed_at >= start:
             taken[user] += 1
-    offers = session.exec(select(CaseOffer.user, CaseOffer.offered_at, Case.received_at)
-                          .join(Case, col(Case.id) == col(CaseOffer.case_id))
-                          .where(col(CaseOffer.answered_at).is_(None),
-                                 col(CaseOffer.user).in_(users))).all()
+    offers = session.exec(
+        select(CaseOffer.user, CaseOffer.offered_at, Case.received_at)
+        .join(Case, col(Case.id) == col(CaseOffer.case_id))
+        .where(col(CaseOffer.answered_at).is_(None), col(CaseOffer.user).in_(users))
+    ).all()
     for user, offered_at, received_at in offers:
         open_callbacks[user].append(received_at)
         if offered_at >= start:
             taken[user] += 1
-    for by in session.exec(select(ContactAttempt.by).where(
-            col(ContactAttempt.hard).is_(True), col(ContactAttempt.at) >= start,
-            col(ContactAttempt.by).in_(list(who)))).all():
+    for by in session.exec(
+        select(ContactAttempt.by).where(
+            col(ContactAttempt.hard).is_(True),
+            col(ContactAttempt.at) >= start,
+            col(ContactAttempt.by).in_(list(who)),
+        )
+    ).all():
         hard[who[by]] += 1
-    loads = {u: load(open_callbacks[u], hard[u], now,
-                     age_weight_per_day=cfg.roster.age_weight_per_day,
-                     hard_call_weight=cfg.roster.hard_call_weight) for u in users}
+    loads = {
+        u: load(
+            open_callbacks[u],
+            hard[u],
+            now,
+            age_weight_per_day=cfg.roster.age_weight_per_day,
+            hard_call_weight=cfg.roster.hard_call_weight,
+        )
+        for u in users
+    }
     return loads, {u: taken[u] for u in users}
 
 
 def last_offered_user(session: Session) -> str | None:
     """Who got the most recent automatic offer (round-robin continues after them)."""
-    return session.exec(select(CaseOffer.user).where(CaseOffer.kind == OfferKind.AUTO.value)
-                        .order_by(col(CaseOffer.offered_at).desc(), col(CaseOffer.id).desc())
-                        .limit(1)).first()
+    return session.exec(
+        select(CaseOffer.user)
+        .where(CaseOffer.kind == OfferKind.AUTO.value)
+        .order_by(col(CaseOffer.offered_at).desc(), col(CaseOffer.id).desc())
+        .limit(1)
+    ).first()
 
 
 # --- the weekly load view --------------------------------------------------
 
 
-def load_view(session: Session, cfg: Config, viewer: str, now: datetime,
-              weeks: int = 4) -> list[dict[str, Any]]:
+def load_view(
+    session: Session, cfg: Config, viewer: str, now: datetime, weeks: int = 4
+) -> list[dict[str, Any]]:
     """Call-backs and hard calls per person per ISO week, the last ``weeks`` weeks.
 
     For managers and the ombudsman only (:class:`NotAllowed` for anyone else):
@@ -290,17 +387,30 @@ def load_view(session: Session, cfg: Config, viewer: str, now: datetime,
         year, week, _ = at.astimezone(cfg.policy.tz).isocalendar()
         person = staff_id(actor) or actor
         key = (f"{year}-W{week:02d}", person)
-        return rows.setdefault(key, {"week": key[0], "user": person, "claimed": 0,
-                                     "calls": 0, "hard_calls": 0, "offers_declined": 0})
+        return rows.setdefault(
+            key,
+            {
+                "week": key[0],
+                "user": person,
+                "claimed": 0,
+                "calls": 0,
+                "hard_calls": 0,
+                "offers_declined": 0,
+            },
+        )
 
-    for at, by, hard in session.exec(select(ContactAttempt.at, ContactAttempt.by,
-                                            ContactAttempt.hard)
-                                     .where(col(ContactAttempt.at) >= since)).all():
+    for at, by, hard in session.exec(
+        select(ContactAttempt.at, ContactAttempt.by, ContactAttempt.hard).where(
+            col(ContactAttempt.at) >= since
+        )
+    ).all():
         r = row(at, by)
         r["calls"] += 1
         r["hard_calls"] += int(bool(hard))
-    for at, actor, action in session.exec(select(Audit.at, Audit.actor, Audit.action).where(
-            col(Audit.at) >= since,
-            col(Audit.action).in_(["claimed", "offer_declined"]))).all():
+    for at, actor, action in session.exec(
+        select(Audit.at, Audit.actor, Audit.action).where(
+            col(Audit.at) >= since, col(Audit.action).in_(["claimed", "offer_declined"])
+        )
+    ).all():
         row(at, actor)["claimed" if action == "claimed" else "offers_declined"] += 1
     return sorted(rows.values(), key=lambda r: (r["week"], r["user"]))

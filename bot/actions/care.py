@@ -26,7 +26,7 @@ def staff_id(actor: str | None) -> str | None:
         return None
     for prefix in ("slack:", CLI_ACTOR_PREFIX):
         if actor.startswith(prefix):
-            return actor[len(prefix):]
+            return actor[len(prefix) :]
     return None
 
 
@@ -48,36 +48,73 @@ def debrief_partner(cfg: Config, caller: str | None) -> str | None:
 
 
 def _render(cfg: Config, name: str, **context: Any) -> str:
-    return renderer_for(cfg).render(f"staff/{name}", cfg.chat.staff_language, "txt",
-                           cli=cfg.chat.kind == "console", **context).strip()
+    return (
+        renderer_for(cfg)
+        .render(
+            f"staff/{name}",
+            cfg.chat.staff_language,
+            "txt",
+            cli=cfg.chat.kind == "console",
+            **context,
+        )
+        .strip()
+    )
 
 
-def _dm(session: Session, case: Case, user: str, text: str, now: datetime, purpose: str,
-        op: ChatOp = ChatOp.RAW, **extra: Any) -> None:
+def _dm(
+    session: Session,
+    case: Case,
+    user: str,
+    text: str,
+    now: datetime,
+    purpose: str,
+    op: ChatOp = ChatOp.RAW,
+    **extra: Any,
+) -> None:
     """Queue a direct message to ``user`` (the outbox's "raw" chat operation, or "offer",
     which adds the chat's answer buttons)."""
-    enqueue(session, kind=OutboxKind.CHAT, dedupe_key=unique_key(f"{purpose}:{case.id}"),
-            payload={"op": op, "user": user, "text": text, "case_id": case.id,
-                     "purpose": purpose, **extra}, case=case, now=now)
+    enqueue(
+        session,
+        kind=OutboxKind.CHAT,
+        dedupe_key=unique_key(f"{purpose}:{case.id}"),
+        payload={
+            "op": op,
+            "user": user,
+            "text": text,
+            "case_id": case.id,
+            "purpose": purpose,
+            **extra,
+        },
+        case=case,
+        now=now,
+    )
 
 
-def tell_taken_over(session: Session, cfg: Config, case: Case, previous: str, actor: str,
-                    now: datetime) -> None:
+def tell_taken_over(
+    session: Session, cfg: Config, case: Case, previous: str, actor: str, now: datetime
+) -> None:
     """Tell the previous assignee that ``actor`` took ``case`` over from them (a DM, when
     they are someone the chat can reach)."""
     user = staff_id(previous)
     if user is None or not may_act(cfg, user):
         return
     by = staff_id(actor) or actor
-    _dm(session, case, user, _render(cfg, "offer", kind="taken_over", ref=case.ref, by=by,
-                                     received="", minutes=0, user=user), now, "taken-over")
+    _dm(
+        session,
+        case,
+        user,
+        _render(
+            cfg, "offer", kind="taken_over", ref=case.ref, by=by, received="", minutes=0, user=user
+        ),
+        now,
+        "taken-over",
+    )
 
 
 # --- hard calls ------------------------------------------------------------
 
 
-def after_hard_call(session: Session, cfg: Config, case: Case, actor: str,
-                    now: datetime) -> None:
+def after_hard_call(session: Session, cfg: Config, case: Case, actor: str, now: datetime) -> None:
     """After a call marked hard: thank the caller and offer a short debrief with a named
     colleague or manager (a DM to both: the case reference, nothing personal).
 
@@ -89,12 +126,38 @@ def after_hard_call(session: Session, cfg: Config, case: Case, actor: str,
     caller = staff_id(actor)
     partner = debrief_partner(cfg, caller)
     if caller:
-        _dm(session, case, caller, _render(cfg, "hard_call", role="caller", ref=case.ref,
-                                           caller=caller, partner=partner or ""),
-            now, "hard-call-thanks")
+        _dm(
+            session,
+            case,
+            caller,
+            _render(
+                cfg, "hard_call", role="caller", ref=case.ref, caller=caller, partner=partner or ""
+            ),
+            now,
+            "hard-call-thanks",
+        )
     if partner:
-        _dm(session, case, partner, _render(cfg, "hard_call", role="partner", ref=case.ref,
-                                            caller=caller or actor, partner=partner),
-            now, "hard-call-debrief")
-    audit(session, case, SYSTEM_ACTOR, "hard_call_care", now, caller=caller or actor,
-          debrief_with=partner)
+        _dm(
+            session,
+            case,
+            partner,
+            _render(
+                cfg,
+                "hard_call",
+                role="partner",
+                ref=case.ref,
+                caller=caller or actor,
+                partner=partner,
+            ),
+            now,
+            "hard-call-debrief",
+        )
+    audit(
+        session,
+        case,
+        SYSTEM_ACTOR,
+        "hard_call_care",
+        now,
+        caller=caller or actor,
+        debrief_with=partner,
+    )

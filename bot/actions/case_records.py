@@ -39,8 +39,12 @@ def case_to_dict(session: Session, cfg: Config, case: Case) -> dict[str, Any]:
         "type": case.type,
         "received_at": iso(case.received_at, cfg),
         # The number to call is the case's: the one given in this complaint.
-        "complainant": {"name": c.name, "email": c.email, "phone": case.phone,
-                        "representative_of": c.representative_of},
+        "complainant": {
+            "name": c.name,
+            "email": c.email,
+            "phone": case.phone,
+            "representative_of": c.representative_of,
+        },
         "language": case.language,
         "subject": case.subject,
         "message_ids": list(ids),
@@ -73,31 +77,54 @@ def case_detail(session: Session, cfg: Config, case: Case) -> dict[str, Any]:
     data["phone_alternatives"] = phone_alternatives(session, case)
     data["mentions"] = mentioned_refs(session, case)
     data["attempts"] = [
-        {"at": iso(a.at, cfg), "by": a.by, "outcome": a.outcome, "note": a.note,
-         "remedy": a.remedy, "next_step": a.next_step, "hard": a.hard}
-        for a in session.exec(select(ContactAttempt).where(ContactAttempt.case_id == case.id)
-                              .order_by(col(ContactAttempt.at))).all()
+        {
+            "at": iso(a.at, cfg),
+            "by": a.by,
+            "outcome": a.outcome,
+            "note": a.note,
+            "remedy": a.remedy,
+            "next_step": a.next_step,
+            "hard": a.hard,
+        }
+        for a in session.exec(
+            select(ContactAttempt)
+            .where(ContactAttempt.case_id == case.id)
+            .order_by(col(ContactAttempt.at))
+        ).all()
     ]
     data["escalations"] = [
         {"at": iso(e.at, cfg), "reason": e.reason, "by": e.by, "to": e.to, "note": e.note}
-        for e in session.exec(select(Escalation).where(Escalation.case_id == case.id)
-                              .order_by(col(Escalation.at))).all()
+        for e in session.exec(
+            select(Escalation).where(Escalation.case_id == case.id).order_by(col(Escalation.at))
+        ).all()
     ]
     data["messages"] = [
-        {"at": iso(m.at, cfg), "direction": m.direction, "channel": m.channel,
-         "id": m.message_id, "classification": m.classification, "subject": redact(m.subject)}
-        for m in session.exec(select(Message).where(Message.case_id == case.id)
-                              .order_by(col(Message.at), col(Message.id))).all()
+        {
+            "at": iso(m.at, cfg),
+            "direction": m.direction,
+            "channel": m.channel,
+            "id": m.message_id,
+            "classification": m.classification,
+            "subject": redact(m.subject),
+        }
+        for m in session.exec(
+            select(Message)
+            .where(Message.case_id == case.id)
+            .order_by(col(Message.at), col(Message.id))
+        ).all()
     ]
     data["audit"] = [
-        {"at": iso(a.at, cfg), "actor": a.actor, "action": a.action,
-         "detail": json.loads(a.detail)}
-        for a in session.exec(select(Audit).where(Audit.case_id == case.id)
-                              .order_by(col(Audit.at), col(Audit.id))).all()
+        {"at": iso(a.at, cfg), "actor": a.actor, "action": a.action, "detail": json.loads(a.detail)}
+        for a in session.exec(
+            select(Audit).where(Audit.case_id == case.id).order_by(col(Audit.at), col(Audit.id))
+        ).all()
     ]
     return data
 
 
 def count_where(session: Session, *conditions: Any) -> int:
-    return int(session.execute(sa.select(sa.func.count()).select_from(Case).where(*conditions))
-               .scalar_one())
+    return int(
+        session.execute(
+            sa.select(sa.func.count()).select_from(Case).where(*conditions)
+        ).scalar_one()
+    )

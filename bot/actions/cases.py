@@ -57,10 +57,17 @@ from bot.store.refs import allocate_ref
 
 log = logging.getLogger(__name__)
 
+
 def enqueue_prompt_refresh(session: Session, case: Case, now: datetime) -> None:
     """Re-render the staff prompt in place (or post it, if it was never posted)."""
-    enqueue(session, kind=OutboxKind.CHAT, dedupe_key=unique_key(f"prompt-refresh:{case.id}"),
-            payload={"op": ChatOp.PROMPT, "case_id": case.id}, case=case, now=now)
+    enqueue(
+        session,
+        kind=OutboxKind.CHAT,
+        dedupe_key=unique_key(f"prompt-refresh:{case.id}"),
+        payload={"op": ChatOp.PROMPT, "case_id": case.id},
+        case=case,
+        now=now,
+    )
 
 
 # --- finding cases ---------------------------------------------------------
@@ -104,9 +111,14 @@ class NewComplaint:
     chat_user: str | None = None  # the Slack user who wrote it (the complainant in chat)
 
 
-def find_or_create_complainant(session: Session, email: str | None, phone: str | None,
-                               name: str | None, representative_of: str | None = None,
-                               chat_user: str | None = None) -> Complainant:
+def find_or_create_complainant(
+    session: Session,
+    email: str | None,
+    phone: str | None,
+    name: str | None,
+    representative_of: str | None = None,
+    chat_user: str | None = None,
+) -> Complainant:
     """The same person writing again is the same complainant: the same email address, or
     the same chat user. Never a phone number: two people may share one (a household, a
     care home's desk phone), and merging them would show one the other's case."""
@@ -116,8 +128,13 @@ def find_or_create_complainant(session: Session, email: str | None, phone: str |
     elif chat_user:
         found = session.exec(select(Complainant).where(Complainant.chat_user == chat_user)).first()
     if found is None:
-        found = Complainant(name=name, email=email.lower() if email else None, phone=phone,
-                            representative_of=representative_of, chat_user=chat_user)
+        found = Complainant(
+            name=name,
+            email=email.lower() if email else None,
+            phone=phone,
+            representative_of=representative_of,
+            chat_user=chat_user,
+        )
         session.add(found)
         session.flush()
         return found
@@ -128,35 +145,56 @@ def find_or_create_complainant(session: Session, email: str | None, phone: str |
     return found
 
 
-def open_case(session: Session, cfg: Config, new: NewComplaint, now: datetime,
-              actor: str = SYSTEM_ACTOR) -> Case:
+def open_case(
+    session: Session, cfg: Config, new: NewComplaint, now: datetime, actor: str = SYSTEM_ACTOR
+) -> Case:
     """Open a case for ``new``; queue nothing (the pipeline decides ack and prompt)."""
-    complainant = find_or_create_complainant(session, new.email, new.phone, new.name,
-                                             new.representative_of, new.chat_user)
+    complainant = find_or_create_complainant(
+        session, new.email, new.phone, new.name, new.representative_of, new.chat_user
+    )
     year = new.received_at.astimezone(cfg.policy.tz).year
     case = Case(
         ref=allocate_ref(session, cfg.policy.reference_prefix, year),
-        source=new.source, type=new.case_type, status=Status.NEW.value,
-        received_at=new.received_at, created_at=now, updated_at=now,
-        complainant_id=complainant.id or 0, phone=new.phone, language=new.language,
-        subject=new.subject[:300], summary=new.summary[:2000],
-        historical=new.historical, serious=new.serious,
-        origin_channel=new.origin_channel, origin_ts=new.origin_ts,
+        source=new.source,
+        type=new.case_type,
+        status=Status.NEW.value,
+        received_at=new.received_at,
+        created_at=now,
+        updated_at=now,
+        complainant_id=complainant.id or 0,
+        phone=new.phone,
+        language=new.language,
+        subject=new.subject[:300],
+        summary=new.summary[:2000],
+        historical=new.historical,
+        serious=new.serious,
+        origin_channel=new.origin_channel,
+        origin_ts=new.origin_ts,
     )
     if not new.historical:
         calendar = WorkingCalendar.from_policy(cfg.policy)
         case.first_contact_due_at = first_contact_due(
-            new.received_at, LadderPolicy.from_policy(cfg.policy), calendar)
+            new.received_at, LadderPolicy.from_policy(cfg.policy), calendar
+        )
         case.next_check_at = now
     session.add(case)
     session.flush()
-    audit(session, case, actor, "opened", now, source=new.source, historical=new.historical,
-          serious=new.serious)
+    audit(
+        session,
+        case,
+        actor,
+        "opened",
+        now,
+        source=new.source,
+        historical=new.historical,
+        serious=new.serious,
+    )
     return case
 
 
-def set_case_phone(session: Session, case: Case, phone: str | None, now: datetime,
-                   actor: str, via: str) -> bool:
+def set_case_phone(
+    session: Session, case: Case, phone: str | None, now: datetime, actor: str, via: str
+) -> bool:
     """The number to call on this case is now ``phone``; the one before is kept as an
     alternative. Only the complainant (a later message of theirs on this case) and staff
     may change it: callers make sure of that. Returns True when something changed."""
@@ -176,14 +214,29 @@ def set_case_phone(session: Session, case: Case, phone: str | None, now: datetim
     return True
 
 
-def note_mention(session: Session, new_case: Case, old_case: Case, now: datetime,
-                 via: str) -> None:
+def note_mention(session: Session, new_case: Case, old_case: Case, now: datetime, via: str) -> None:
     """``new_case`` was opened by someone else pointing at ``old_case``: both audit trails
     say so (the references only; nothing the other person wrote)."""
-    audit(session, new_case, SYSTEM_ACTOR, "mentions_case", now, ref=old_case.ref,
-          why="different_sender", via=via)
-    audit(session, old_case, SYSTEM_ACTOR, "mentioned_by_case", now, ref=new_case.ref,
-          why="different_sender", via=via)
+    audit(
+        session,
+        new_case,
+        SYSTEM_ACTOR,
+        "mentions_case",
+        now,
+        ref=old_case.ref,
+        why="different_sender",
+        via=via,
+    )
+    audit(
+        session,
+        old_case,
+        SYSTEM_ACTOR,
+        "mentioned_by_case",
+        now,
+        ref=new_case.ref,
+        why="different_sender",
+        via=via,
+    )
 
 
 # --- staff actions ---------------------------------------------------------
@@ -205,12 +258,20 @@ def _person(actor: str) -> str:
     """``slack:U1`` and ``cli:U1`` (the command line with ``--by U1``) are one person."""
     for prefix in ("slack:", CLI_ACTOR_PREFIX):
         if actor.startswith(prefix):
-            return actor[len(prefix):]
+            return actor[len(prefix) :]
     return actor
 
 
-def claim(session: Session, cfg: Config, case: Case, actor: str, now: datetime, *,
-          take_over: bool = False, tell_previous: bool = True) -> None:
+def claim(
+    session: Session,
+    cfg: Config,
+    case: Case,
+    actor: str,
+    now: datetime,
+    *,
+    take_over: bool = False,
+    tell_previous: bool = True,
+) -> None:
     """``actor`` says "I'll call".
 
     A case someone else has is not taken silently: without ``take_over`` this
@@ -243,16 +304,33 @@ def claim(session: Session, cfg: Config, case: Case, actor: str, now: datetime, 
     enqueue_prompt_refresh(session, case, now)
 
 
-def log_contact(session: Session, cfg: Config, case: Case, actor: str, now: datetime, *,
-                outcome: Outcome, note: str = "", remedy: str | None = None,
-                next_step: str | None = None, hard: bool = False,
-                at: datetime | None = None) -> ContactAttempt:
+def log_contact(
+    session: Session,
+    cfg: Config,
+    case: Case,
+    actor: str,
+    now: datetime,
+    *,
+    outcome: Outcome,
+    note: str = "",
+    remedy: str | None = None,
+    next_step: str | None = None,
+    hard: bool = False,
+    at: datetime | None = None,
+) -> ContactAttempt:
     """Record a call (or meeting) attempt. Reaching the person stops the first-contact clock."""
     authorize(cfg, actor)
     _require_open(case)
-    attempt = ContactAttempt(case_id=case.id or 0, at=at or now, by=actor, outcome=outcome.value,
-                             note=note, remedy=remedy or None, next_step=next_step or None,
-                             hard=hard)
+    attempt = ContactAttempt(
+        case_id=case.id or 0,
+        at=at or now,
+        by=actor,
+        outcome=outcome.value,
+        note=note,
+        remedy=remedy or None,
+        next_step=next_step or None,
+        hard=hard,
+    )
     session.add(attempt)
     if case.assignee is None:
         case.assignee = actor
@@ -264,16 +342,32 @@ def log_contact(session: Session, cfg: Config, case: Case, actor: str, now: date
     elif case.status in (Status.NEW.value, Status.ACKNOWLEDGED.value):
         case.status = Status.CLAIMED.value
     _touch(case, now)
-    audit(session, case, actor, "contact_logged", now, outcome=outcome.value, hard=hard,
-          remedy=remedy or None)
+    audit(
+        session,
+        case,
+        actor,
+        "contact_logged",
+        now,
+        outcome=outcome.value,
+        hard=hard,
+        remedy=remedy or None,
+    )
     if hard:  # thank the caller, offer a debrief (imported here: it imports this module)
         after_hard_call(session, cfg, case, actor, now)
     enqueue_prompt_refresh(session, case, now)
     return attempt
 
 
-def close_case(session: Session, cfg: Config, case: Case, actor: str, now: datetime, *,
-               resolution: Resolution, lesson: str | None = None) -> None:
+def close_case(
+    session: Session,
+    cfg: Config,
+    case: Case,
+    actor: str,
+    now: datetime,
+    *,
+    resolution: Resolution,
+    lesson: str | None = None,
+) -> None:
     authorize(cfg, actor)
     _require_open(case)
     case.status = Status.CLOSED.value
@@ -281,33 +375,54 @@ def close_case(session: Session, cfg: Config, case: Case, actor: str, now: datet
     case.resolution = resolution.value
     case.next_check_at = None
     _touch(case, now)
-    audit(session, case, actor, "closed", now, resolution=resolution.value,
-          lesson_shared=bool(lesson))
+    audit(
+        session, case, actor, "closed", now, resolution=resolution.value, lesson_shared=bool(lesson)
+    )
     if lesson:
         audit(session, case, actor, "lesson", now, lesson=lesson[:1000])
     enqueue_prompt_refresh(session, case, now)
 
 
-def escalate(session: Session, cfg: Config, case: Case, actor: str, now: datetime, *,
-             reason: EscalationReason, note: str = "") -> Escalation | None:
+def escalate(
+    session: Session,
+    cfg: Config,
+    case: Case,
+    actor: str,
+    now: datetime,
+    *,
+    reason: EscalationReason,
+    note: str = "",
+) -> Escalation | None:
     """Raise the case to the ombudsman. Once per reason; returns None if already done."""
     authorize(cfg, actor)
     _require_open(case)
-    existing = session.exec(select(Escalation).where(
-        Escalation.case_id == case.id, Escalation.reason == reason.value)).first()
+    existing = session.exec(
+        select(Escalation).where(Escalation.case_id == case.id, Escalation.reason == reason.value)
+    ).first()
     if existing is not None and reason != EscalationReason.STAFF:
         return None
-    esc = Escalation(case_id=case.id or 0, at=now, reason=reason.value, by=actor,
-                     to=",".join(cfg.chat.ombudsman_users) or "ombudsman", note=note[:2000])
+    esc = Escalation(
+        case_id=case.id or 0,
+        at=now,
+        reason=reason.value,
+        by=actor,
+        to=",".join(cfg.chat.ombudsman_users) or "ombudsman",
+        note=note[:2000],
+    )
     session.add(esc)
     session.flush()
     if case.escalated_at is None:
         case.escalated_at = now
     _touch(case, now)
     audit(session, case, actor, "escalated", now, reason=reason.value)
-    enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"escalation:{esc.id}",
-            payload={"op": ChatOp.ESCALATION, "case_id": case.id, "escalation_id": esc.id},
-            case=case, now=now)
+    enqueue(
+        session,
+        kind=OutboxKind.CHAT,
+        dedupe_key=f"escalation:{esc.id}",
+        payload={"op": ChatOp.ESCALATION, "case_id": case.id, "escalation_id": esc.id},
+        case=case,
+        now=now,
+    )
     enqueue_prompt_refresh(session, case, now)
     return esc
 
@@ -324,12 +439,20 @@ def mark_ack_bounced(session: Session, cfg: Config, case: Case, now: datetime) -
     audit(session, case, SYSTEM_ACTOR, "ack_bounced", now)
     enqueue_prompt_refresh(session, case, now)
     if not case.phone and case.status != Status.CLOSED.value and not case.historical:
-        escalate(session, cfg, case, SYSTEM_ACTOR, now, reason=EscalationReason.ACK_BOUNCED,
-                 note="the acknowledgement bounced and no phone number is known")
+        escalate(
+            session,
+            cfg,
+            case,
+            SYSTEM_ACTOR,
+            now,
+            reason=EscalationReason.ACK_BOUNCED,
+            note="the acknowledgement bounced and no phone number is known",
+        )
 
 
-def snooze(session: Session, cfg: Config, case: Case, actor: str, now: datetime,
-           minutes: int) -> None:
+def snooze(
+    session: Session, cfg: Config, case: Case, actor: str, now: datetime, minutes: int
+) -> None:
     authorize(cfg, actor)
     _require_open(case)
     if not 1 <= minutes <= 7 * 24 * 60:
@@ -339,8 +462,9 @@ def snooze(session: Session, cfg: Config, case: Case, actor: str, now: datetime,
     audit(session, case, actor, "snoozed", now, minutes=minutes)
 
 
-def reopen(session: Session, cfg: Config, case: Case, now: datetime, actor: str = SYSTEM_ACTOR
-           ) -> None:
+def reopen(
+    session: Session, cfg: Config, case: Case, now: datetime, actor: str = SYSTEM_ACTOR
+) -> None:
     """A complainant wrote again after closing: the case is open again and flagged."""
     case.status = Status.CLAIMED.value if case.assignee else Status.ACKNOWLEDGED.value
     if case.first_contact_at is not None:
@@ -352,31 +476,55 @@ def reopen(session: Session, cfg: Config, case: Case, now: datetime, actor: str 
     audit(session, case, actor, "reopened", now)
 
 
-def add_action_plan(session: Session, cfg: Config, case: Case, actor: str, now: datetime, *,
-                    owner: str, steps: str, due_at: datetime) -> ActionPlan:
+def add_action_plan(
+    session: Session,
+    cfg: Config,
+    case: Case,
+    actor: str,
+    now: datetime,
+    *,
+    owner: str,
+    steps: str,
+    due_at: datetime,
+) -> ActionPlan:
     """The manager's plan when the unit could not resolve it; the ombudsman follows it up."""
     authorize(cfg, actor)
     _require_open(case)
     if due_at <= now:
         raise InvalidAction("the action plan's due date must be in the future")
-    plan = ActionPlan(case_id=case.id or 0, owner=owner, steps=steps[:5000], due_at=due_at,
-                      created_at=now)
+    plan = ActionPlan(
+        case_id=case.id or 0, owner=owner, steps=steps[:5000], due_at=due_at, created_at=now
+    )
     session.add(plan)
     session.flush()
     _touch(case, now)
-    audit(session, case, actor, "action_plan_added", now, plan_id=plan.id, owner=owner,
-          due_at=due_at.isoformat())
+    audit(
+        session,
+        case,
+        actor,
+        "action_plan_added",
+        now,
+        plan_id=plan.id,
+        owner=owner,
+        due_at=due_at.isoformat(),
+    )
     return plan
 
 
-def complete_action_plan(session: Session, cfg: Config, case: Case, actor: str,
-                         now: datetime, *, note: str = "", plan_id: int | None = None
-                         ) -> ActionPlan:
+def complete_action_plan(
+    session: Session,
+    cfg: Config,
+    case: Case,
+    actor: str,
+    now: datetime,
+    *,
+    note: str = "",
+    plan_id: int | None = None,
+) -> ActionPlan:
     """The ombudsman's follow-up: an open plan on this case (``plan_id``, else the
     oldest) is done."""
     authorize(cfg, actor)
-    q = select(ActionPlan).where(ActionPlan.case_id == case.id,
-                                 col(ActionPlan.done_at).is_(None))
+    q = select(ActionPlan).where(ActionPlan.case_id == case.id, col(ActionPlan.done_at).is_(None))
     if plan_id is not None:
         q = q.where(ActionPlan.id == plan_id)
     plan = session.exec(q.order_by(col(ActionPlan.id))).first()

@@ -42,7 +42,7 @@ from bot.store.models import (
 
 def call_within_days(cfg: Config) -> int:
     wh = cfg.policy.working_hours
-    day = (datetime.combine(datetime.min, wh.end) - datetime.combine(datetime.min, wh.start))
+    day = datetime.combine(datetime.min, wh.end) - datetime.combine(datetime.min, wh.start)
     hours_per_day = day.total_seconds() / 3600
     return max(1, -int(-cfg.policy.first_contact_working_hours // hours_per_day))
 
@@ -66,48 +66,88 @@ def last_ack_to(session: Session, complainant_id: int) -> datetime | None:
     return session.execute(
         sa.select(sa.func.max(Message.at))
         .join(Case, Case.id == Message.case_id)  # type: ignore[arg-type]
-        .where(col(Case.complainant_id) == complainant_id,
-               col(Message.direction) == Direction.OUTBOUND.value,
-               col(Message.classification) == "ack")
+        .where(
+            col(Case.complainant_id) == complainant_id,
+            col(Message.direction) == Direction.OUTBOUND.value,
+            col(Message.classification) == "ack",
+        )
     ).scalar_one_or_none()
 
 
-def queue_citizen_email(session: Session, cfg: Config, renderer: Renderer, case: Case,
-                        complainant: Complainant, now: datetime, *, template: str,
-                        dedupe_key: str, extra: Mapping[str, object] | None = None,
-                        in_reply_to: str | None = None, references: tuple[str, ...] = (),
-                        automatic: bool = True) -> bool:
+def queue_citizen_email(
+    session: Session,
+    cfg: Config,
+    renderer: Renderer,
+    case: Case,
+    complainant: Complainant,
+    now: datetime,
+    *,
+    template: str,
+    dedupe_key: str,
+    extra: Mapping[str, object] | None = None,
+    in_reply_to: str | None = None,
+    references: tuple[str, ...] = (),
+    automatic: bool = True,
+) -> bool:
     """Render ``template`` for this case and queue it; store its Message-ID for threading."""
     if not complainant.email:
         return False
     msgid = new_message_id(template, case.ref, cfg.outgoing.from_address)
     context = {**citizen_context(cfg, case, complainant), **(extra or {})}
     email = build_citizen_email(
-        renderer=renderer, template=template, lang=case.language, context=context,
-        from_address=cfg.outgoing.from_address, reply_to=cfg.outgoing.reply_to,
-        to_address=complainant.email, to_name=complainant.name, ref=case.ref,
-        message_id=msgid, now=now, in_reply_to=in_reply_to, references=references,
-        automatic=automatic)
-    if not enqueue(session, kind=OutboxKind.EMAIL, dedupe_key=dedupe_key,
-                   payload={"purpose": template, "case_id": case.id,
-                            "eml": email.as_string()}, case=case, now=now):
+        renderer=renderer,
+        template=template,
+        lang=case.language,
+        context=context,
+        from_address=cfg.outgoing.from_address,
+        reply_to=cfg.outgoing.reply_to,
+        to_address=complainant.email,
+        to_name=complainant.name,
+        ref=case.ref,
+        message_id=msgid,
+        now=now,
+        in_reply_to=in_reply_to,
+        references=references,
+        automatic=automatic,
+    )
+    if not enqueue(
+        session,
+        kind=OutboxKind.EMAIL,
+        dedupe_key=dedupe_key,
+        payload={"purpose": template, "case_id": case.id, "eml": email.as_string()},
+        case=case,
+        now=now,
+    ):
         return False
     body = email.get_body(("plain",))
-    session.add(Message(
-        case_id=case.id, direction=Direction.OUTBOUND.value, channel="email",
-        external_id=msgid, content_hash="", sender=None, subject=str(email["Subject"]),
-        body_text=body.get_content() if body is not None else "",
-        classification=template, at=now))
+    session.add(
+        Message(
+            case_id=case.id,
+            direction=Direction.OUTBOUND.value,
+            channel="email",
+            external_id=msgid,
+            content_hash="",
+            sender=None,
+            subject=str(email["Subject"]),
+            body_text=body.get_content() if body is not None else "",
+            classification=template,
+            at=now,
+        )
+    )
     return True
 
 
 def latest_inbound_id(session: Session, case: Case) -> str | None:
     """The Message-ID of the complainant's latest email, to thread our email under it."""
     return session.exec(
-        select(Message.message_id).where(Message.case_id == case.id,
-                                          Message.direction == Direction.INBOUND.value,
-                                          Message.channel == "email")
-        .order_by(col(Message.at).desc(), col(Message.id).desc())).first()
+        select(Message.message_id)
+        .where(
+            Message.case_id == case.id,
+            Message.direction == Direction.INBOUND.value,
+            Message.channel == "email",
+        )
+        .order_by(col(Message.at).desc(), col(Message.id).desc())
+    ).first()
 
 
 class NumberRequest(enum.StrEnum):
@@ -146,9 +186,10 @@ def number_request_key(cfg: Config, case: Case, now: datetime) -> str:
     return f"numreq:{case.id}:{day.isoformat()}"
 
 
-def request_number(session: Session, cfg: Config, renderer: Renderer, case: Case, actor: str,
-                   now: datetime) -> NumberRequest:
-    """"We tried to call you": ask the citizen for a good number and time, by email.
+def request_number(
+    session: Session, cfg: Config, renderer: Renderer, case: Case, actor: str, now: datetime
+) -> NumberRequest:
+    """ "We tried to call you": ask the citizen for a good number and time, by email.
 
     At most once per case per working day, never on a closed case, never to a
     missing or bounced address; returns what happened (a refusal is audited).
@@ -157,10 +198,18 @@ def request_number(session: Session, cfg: Config, renderer: Renderer, case: Case
     complainant = complainant_of(session, case)
     outcome = number_request_refusal(case, complainant)
     if outcome is None:
-        sent = queue_citizen_email(session, cfg, renderer, case, complainant, now,
-                                   template="number_request",
-                                   dedupe_key=number_request_key(cfg, case, now),
-                                   in_reply_to=latest_inbound_id(session, case), automatic=False)
+        sent = queue_citizen_email(
+            session,
+            cfg,
+            renderer,
+            case,
+            complainant,
+            now,
+            template="number_request",
+            dedupe_key=number_request_key(cfg, case, now),
+            in_reply_to=latest_inbound_id(session, case),
+            automatic=False,
+        )
         outcome = NumberRequest.SENT if sent else NumberRequest.ALREADY_TODAY
     if outcome == NumberRequest.SENT:
         audit(session, case, actor, "number_requested", now)
@@ -169,33 +218,50 @@ def request_number(session: Session, cfg: Config, renderer: Renderer, case: Case
     return outcome
 
 
-def send_confirmation(session: Session, cfg: Config, renderer: Renderer, case: Case,
-                      actor: str, now: datetime) -> None:
+def send_confirmation(
+    session: Session, cfg: Config, renderer: Renderer, case: Case, actor: str, now: datetime
+) -> None:
     """The written confirmation of what was agreed on the phone (outcome, next step,
     how to escalate), so every call is followed by a written record."""
     authorize(cfg, actor)
     complainant = complainant_of(session, case)
     if not complainant.email or complainant.email_bounced_at is not None:
         raise InvalidAction(f"{case.ref}: no working email address for the complainant")
-    last = session.exec(select(ContactAttempt).where(ContactAttempt.case_id == case.id)
-                        .order_by(col(ContactAttempt.at).desc())).first()
+    last = session.exec(
+        select(ContactAttempt)
+        .where(ContactAttempt.case_id == case.id)
+        .order_by(col(ContactAttempt.at).desc())
+    ).first()
     if last is None:
         raise InvalidAction(f"{case.ref}: no call logged to confirm")
-    extra = {"call_date": last.at.astimezone(cfg.policy.tz).strftime("%Y-%m-%d"),
-             "remedy": last.remedy or "", "next_step": last.next_step or "",
-             "resolution": case.resolution or ""}
-    queue_citizen_email(session, cfg, renderer, case, complainant, now,
-                        template="confirmation", dedupe_key=unique_key(f"confirm:{case.id}"),
-                        extra=extra, in_reply_to=latest_inbound_id(session, case),
-                        automatic=False)
+    extra = {
+        "call_date": last.at.astimezone(cfg.policy.tz).strftime("%Y-%m-%d"),
+        "remedy": last.remedy or "",
+        "next_step": last.next_step or "",
+        "resolution": case.resolution or "",
+    }
+    queue_citizen_email(
+        session,
+        cfg,
+        renderer,
+        case,
+        complainant,
+        now,
+        template="confirmation",
+        dedupe_key=unique_key(f"confirm:{case.id}"),
+        extra=extra,
+        in_reply_to=latest_inbound_id(session, case),
+        automatic=False,
+    )
     audit(session, case, actor, "confirmation_sent", now)
 
 
 # --- after delivery (the outbox calls these once the mail server answered) ---
 
 
-def email_delivered(session: Session, case_id: int | None, purpose: str | None,
-                    now: datetime) -> None:
+def email_delivered(
+    session: Session, case_id: int | None, purpose: str | None, now: datetime
+) -> None:
     """An email went out: the acknowledgement marks the case acknowledged."""
     if not case_id:
         return
@@ -208,8 +274,9 @@ def email_delivered(session: Session, case_id: int | None, purpose: str | None,
     audit(session, case, SYSTEM_ACTOR, "email_sent", now, purpose=purpose)
 
 
-def email_rejected(session: Session, cfg: Config, case_id: int | None, purpose: str | None,
-                   now: datetime) -> None:
+def email_rejected(
+    session: Session, cfg: Config, case_id: int | None, purpose: str | None, now: datetime
+) -> None:
     """The mail server refused an email for good: recorded, and the ack counts as bounced."""
     if not case_id:
         return

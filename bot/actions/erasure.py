@@ -78,14 +78,16 @@ class PurgeCounts:
         return any(v for k, v in self.as_dict().items() if k != "refs")
 
     def summary(self) -> str:
-        return (f"{self.cases} cases, {self.messages} messages, "
-                f"{self.contact_attempts} contact attempts, {self.escalations} escalations, "
-                f"{self.action_plans} action plans, {self.audit_entries} audit entries, "
-                f"{self.outbox_entries} outbox entries ({self.outbox_cancelled} pending "
-                f"cancelled), {self.quarantine_entries} quarantined inputs, "
-                f"{self.mentions_scrubbed} mentions elsewhere, "
-                f"{self.chat_messages_to_stub} chat messages to replace, "
-                f"{self.complainants_deleted} complainant records deleted")
+        return (
+            f"{self.cases} cases, {self.messages} messages, "
+            f"{self.contact_attempts} contact attempts, {self.escalations} escalations, "
+            f"{self.action_plans} action plans, {self.audit_entries} audit entries, "
+            f"{self.outbox_entries} outbox entries ({self.outbox_cancelled} pending "
+            f"cancelled), {self.quarantine_entries} quarantined inputs, "
+            f"{self.mentions_scrubbed} mentions elsewhere, "
+            f"{self.chat_messages_to_stub} chat messages to replace, "
+            f"{self.complainants_deleted} complainant records deleted"
+        )
 
 
 def erased_external_id(external_id: str) -> str:
@@ -95,8 +97,14 @@ def erased_external_id(external_id: str) -> str:
 
 
 def _blank_message(m: Message) -> bool:
-    changed = bool(m.body_text or m.raw is not None or m.subject or m.sender or m.sender_name
-                   or (m.attachments or "[]") != "[]")
+    changed = bool(
+        m.body_text
+        or m.raw is not None
+        or m.subject
+        or m.sender
+        or m.sender_name
+        or (m.attachments or "[]") != "[]"
+    )
     m.body_text, m.raw, m.subject, m.sender, m.sender_name = "", None, "", None, None
     m.attachments = "[]"
     if m.channel == "email" and not m.external_id.startswith("erased:"):
@@ -139,8 +147,15 @@ def _posted_refs(result: str | None) -> list[tuple[str, str]]:
     return refs
 
 
-def _anonymise_case(session: Session, case: Case, blank: Complainant, counts: PurgeCounts,
-                    now: datetime, actor: str, why: str) -> None:
+def _anonymise_case(
+    session: Session,
+    case: Case,
+    blank: Complainant,
+    counts: PurgeCounts,
+    now: datetime,
+    actor: str,
+    why: str,
+) -> None:
     """Strip what identifies a person or tells their story; keep what the reports count."""
     case.subject, case.summary = "", ""
     case.phone, case.previous_phones = None, ""
@@ -168,8 +183,9 @@ def _anonymise_case(session: Session, case: Case, blank: Complainant, counts: Pu
     # Pending emails and posts are cancelled: nothing about this case goes out any more.
     # Delivered ones keep where they went (to replace the chat messages), not what.
     refs: list[tuple[str, str]] = []
-    for o in session.exec(select(Outbox).where(Outbox.case_id == case.id)
-                          .order_by(col(Outbox.id))).all():
+    for o in session.exec(
+        select(Outbox).where(Outbox.case_id == case.id).order_by(col(Outbox.id))
+    ).all():
         if o.kind == OutboxKind.CHAT.value and o.status == OutboxStatus.SENT.value:
             refs += [r for r in _posted_refs(o.result) if r not in refs]
         _cancel_or_blank(o, counts)
@@ -177,9 +193,14 @@ def _anonymise_case(session: Session, case: Case, blank: Complainant, counts: Pu
         refs.insert(0, (case.prompt_channel, case.prompt_ts))
     if refs:
         # Every staff message about the case becomes a neutral stub (see bot.runners.outbox).
-        enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"erased:{case.id}",
-                payload={"op": ChatOp.ERASED, "case_id": case.id, "refs": [list(r) for r in refs]},
-                case=case, now=now)
+        enqueue(
+            session,
+            kind=OutboxKind.CHAT,
+            dedupe_key=f"erased:{case.id}",
+            payload={"op": ChatOp.ERASED, "case_id": case.id, "refs": [list(r) for r in refs]},
+            case=case,
+            now=now,
+        )
         counts.chat_messages_to_stub += len(refs)
     audit(session, case, actor, ANONYMISED, now, reason=why)
     counts.cases += 1
@@ -196,8 +217,14 @@ def _delete_orphans(session: Session, complainant_ids: set[int], counts: PurgeCo
             counts.complainants_deleted += 1
 
 
-def _anonymise(session: Session, cases: list[Case], now: datetime, actor: str, why: str,
-               also_complainants: set[int] | None = None) -> PurgeCounts:
+def _anonymise(
+    session: Session,
+    cases: list[Case],
+    now: datetime,
+    actor: str,
+    why: str,
+    also_complainants: set[int] | None = None,
+) -> PurgeCounts:
     """Anonymise ``cases``; then delete the complainant records (theirs and
     ``also_complainants``) that no case points to any more."""
     counts = PurgeCounts()
@@ -219,37 +246,59 @@ def _not_anonymised() -> Any:
 
 def closed_cases_before(session: Session, before: datetime) -> list[Case]:
     """Closed cases, closed before ``before``, not yet anonymised."""
-    return list(session.exec(select(Case).where(
-        Case.status == Status.CLOSED.value, col(Case.closed_at) < before, _not_anonymised())
-        .order_by(col(Case.closed_at), col(Case.id))).all())
+    return list(
+        session.exec(
+            select(Case)
+            .where(
+                Case.status == Status.CLOSED.value, col(Case.closed_at) < before, _not_anonymised()
+            )
+            .order_by(col(Case.closed_at), col(Case.id))
+        ).all()
+    )
 
 
-def _delete_quarantined(session: Session, q: Quarantine, counts: PurgeCounts,
-                        now: datetime) -> None:
+def _delete_quarantined(
+    session: Session, q: Quarantine, counts: PurgeCounts, now: datetime
+) -> None:
     """Delete a quarantined or review item; its review post in chat becomes a stub."""
     if q.post_channel and q.post_ts:
-        enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"review-erased:{q.id}",
-                payload={"op": ChatOp.REVIEW, "review_id": q.id,
-                         "erased_post": [q.post_channel, q.post_ts]},
-                case=None, now=now)
+        enqueue(
+            session,
+            kind=OutboxKind.CHAT,
+            dedupe_key=f"review-erased:{q.id}",
+            payload={
+                "op": ChatOp.REVIEW,
+                "review_id": q.id,
+                "erased_post": [q.post_channel, q.post_ts],
+            },
+            case=None,
+            now=now,
+        )
         counts.chat_messages_to_stub += 1
     session.delete(q)
     counts.quarantine_entries += 1
 
 
-def _purge_leftovers(session: Session, before: datetime, counts: PurgeCounts,
-                     now: datetime) -> None:
+def _purge_leftovers(
+    session: Session, before: datetime, counts: PurgeCounts, now: datetime
+) -> None:
     """Mail that never opened a case (blanked: its Message-ID stays, so a redelivery is
     still known) and quarantined mail, resolved or not (deleted), older than ``before``."""
-    for m in session.exec(select(Message).where(col(Message.case_id).is_(None),
-                                                col(Message.at) < before)).all():
+    for m in session.exec(
+        select(Message).where(col(Message.case_id).is_(None), col(Message.at) < before)
+    ).all():
         counts.messages += _blank_message(m)
     for q in session.exec(select(Quarantine).where(col(Quarantine.at) < before)).all():
         _delete_quarantined(session, q, counts, now)
 
 
-def purge_closed_before(session: Session, before: datetime, now: datetime, actor: str,
-                        leftovers_before: datetime | None = None) -> PurgeCounts:
+def purge_closed_before(
+    session: Session,
+    before: datetime,
+    now: datetime,
+    actor: str,
+    leftovers_before: datetime | None = None,
+) -> PurgeCounts:
     """Anonymise every case closed before ``before``; delete the leftovers (mail that
     never opened a case, quarantined mail) from before ``leftovers_before`` (default:
     the same day)."""
@@ -267,12 +316,16 @@ def retention_cutoffs(cfg: Config, now: datetime) -> tuple[datetime | None, date
     return cases, rest
 
 
-def retention_purge(session: Session, cfg: Config, now: datetime, actor: str = SYSTEM_ACTOR
-                    ) -> PurgeCounts:
+def retention_purge(
+    session: Session, cfg: Config, now: datetime, actor: str = SYSTEM_ACTOR
+) -> PurgeCounts:
     """What the retention sweep does: closed cases and leftovers past their retention."""
     cases_before, rest_before = retention_cutoffs(cfg, now)
-    counts = (_anonymise(session, closed_cases_before(session, cases_before), now, actor,
-                         "retention") if cases_before else PurgeCounts())
+    counts = (
+        _anonymise(session, closed_cases_before(session, cases_before), now, actor, "retention")
+        if cases_before
+        else PurgeCounts()
+    )
     if rest_before:
         _purge_leftovers(session, rest_before, counts, now)
     return counts
@@ -296,10 +349,10 @@ def _payload_text(payload: str) -> str:
     return "\n".join(texts)
 
 
-def _scrub_mentions(session: Session, needles: Needles, counts: PurgeCounts,
-                    now: datetime) -> None:
+def _scrub_mentions(session: Session, needles: Needles, counts: PurgeCounts, now: datetime) -> None:
     """The person's address, number and name, wherever else they are written: in
     other people's messages and cases, staff notes, audit details, the outbox."""
+
     def fix(row: Any, *columns: str) -> bool:
         hit = False
         for column in columns:
@@ -328,8 +381,11 @@ def _scrub_mentions(session: Session, needles: Needles, counts: PurgeCounts,
             entry.detail = _scrub_detail(entry.detail)
             counts.audit_entries += 1
     for o in _rows(session, Outbox):
-        if (needles.found(o.payload) or needles.found(_payload_text(o.payload))
-                or needles.found(o.last_error)):
+        if (
+            needles.found(o.payload)
+            or needles.found(_payload_text(o.payload))
+            or needles.found(o.last_error)
+        ):
             _cancel_or_blank(o, counts)
     for q in _rows(session, Quarantine):
         if needles.found(mail_text(bytes(q.raw))):
@@ -355,26 +411,43 @@ def erase_person(session: Session, person: Person, now: datetime, actor: str) ->
         phones |= {p for p in [case.phone, *case.previous_phones.split()] if p}
     names = {n for n in [person.name, *(c.name for c in complainants)] if n}
     # Their complainant records go, also one no case points to any more.
-    counts = _anonymise(session, cases, now, actor, "erasure",
-                        also_complainants={c.id for c in complainants if c.id is not None})
+    counts = _anonymise(
+        session,
+        cases,
+        now,
+        actor,
+        "erasure",
+        also_complainants={c.id for c in complainants if c.id is not None},
+    )
     # What they wrote elsewhere: on someone else's case, or on none.
     written = select(Message).where(sa.func.lower(col(Message.sender)).in_(sorted(emails)))
     if person.name:
-        written = select(Message).where(sa.or_(
-            sa.func.lower(col(Message.sender)).in_(sorted(emails)),
-            sa.func.lower(col(Message.sender_name)) == person.name.lower()))
+        written = select(Message).where(
+            sa.or_(
+                sa.func.lower(col(Message.sender)).in_(sorted(emails)),
+                sa.func.lower(col(Message.sender_name)) == person.name.lower(),
+            )
+        )
     for m in session.exec(written).all():
         counts.messages += _blank_message(m)
-    _scrub_mentions(session, Needles.of(emails=emails, phones=phones, names=names), counts,
-                    now)
+    _scrub_mentions(session, Needles.of(emails=emails, phones=phones, names=names), counts, now)
     log.info("purge (erasure): %s", counts.summary())
     return counts
 
 
 # --- out of the file --------------------------------------------------------
 
-ERASABLE_TABLES = ("case", "complainant", "message", "contact_attempt", "escalation",
-                   "action_plan", "audit", "outbox", "quarantine")
+ERASABLE_TABLES = (
+    "case",
+    "complainant",
+    "message",
+    "contact_attempt",
+    "escalation",
+    "action_plan",
+    "audit",
+    "outbox",
+    "quarantine",
+)
 
 
 def erase_from_storage(engine: Engine) -> None:
@@ -396,8 +469,10 @@ def erase_from_storage(engine: Engine) -> None:
         finally:
             raw.close()
         if busy and busy[0]:
-            log.warning("purge: the write-ahead log could not be emptied (a reader was "
-                        "busy); it will be at the next checkpoint")
+            log.warning(
+                "purge: the write-ahead log could not be emptied (a reader was "
+                "busy); it will be at the next checkpoint"
+            )
     elif engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in ERASABLE_TABLES:

@@ -95,8 +95,14 @@ def find_complainants(session: Session, person: Person) -> list[Complainant]:
         q = q.where(sa.func.lower(col(Complainant.email)) == person.email)
     elif person.phone:
         # The number on their record, or the number to call on one of their cases.
-        q = q.where(sa.or_(col(Complainant.phone) == person.phone, col(Complainant.id).in_(
-            select(Case.complainant_id).where(Case.phone == person.phone))))
+        q = q.where(
+            sa.or_(
+                col(Complainant.phone) == person.phone,
+                col(Complainant.id).in_(
+                    select(Case.complainant_id).where(Case.phone == person.phone)
+                ),
+            )
+        )
     elif person.name:
         q = q.where(sa.func.lower(col(Complainant.name)) == person.name.lower())
     else:
@@ -108,8 +114,13 @@ def cases_of(session: Session, complainants: list[Complainant]) -> list[Case]:
     ids = [c.id for c in complainants]
     if not ids:
         return []
-    return list(session.exec(select(Case).where(col(Case.complainant_id).in_(ids))
-                             .order_by(col(Case.received_at), col(Case.id))).all())
+    return list(
+        session.exec(
+            select(Case)
+            .where(col(Case.complainant_id).in_(ids))
+            .order_by(col(Case.received_at), col(Case.id))
+        ).all()
+    )
 
 
 # --- finding people in text -------------------------------------------------
@@ -149,13 +160,22 @@ class Needles:
     words: frozenset[str] = frozenset()
 
     @staticmethod
-    def of(emails: Iterable[str | None] = (), phones: Iterable[str | None] = (),
-           names: Iterable[str | None] = (), words: Iterable[str] = ()) -> Needles:
+    def of(
+        emails: Iterable[str | None] = (),
+        phones: Iterable[str | None] = (),
+        names: Iterable[str | None] = (),
+        words: Iterable[str] = (),
+    ) -> Needles:
         nsns = {n for p in phones if p and (n := _nsn(p)) and len(n) >= 6}
-        full = {w for n in names if len(w := name_words(n)) >= 2 or
-                (len(w) == 1 and len(w[0]) >= 4)}
-        return Needles(frozenset(e.lower() for e in emails if e), frozenset(nsns),
-                       tuple(sorted(full)), frozenset(words))
+        full = {
+            w for n in names if len(w := name_words(n)) >= 2 or (len(w) == 1 and len(w[0]) >= 4)
+        }
+        return Needles(
+            frozenset(e.lower() for e in emails if e),
+            frozenset(nsns),
+            tuple(sorted(full)),
+            frozenset(words),
+        )
 
     def __bool__(self) -> bool:
         return bool(self.emails or self.phones or self.names or self.words)
@@ -164,7 +184,7 @@ class Needles:
         digits = re.sub(r"\D", "", span)
         for length in {len(n) for n in self.phones}:
             for i in range(len(digits) - length + 1):
-                if digits[i:i + length] in self.phones:
+                if digits[i : i + length] in self.phones:
                     return True
         return False
 
@@ -181,7 +201,7 @@ class Needles:
                 if word in self.words:
                     found.append(tokens[i].span())
                 for name in self.names:
-                    if tuple(folded[i:i + len(name)]) == name:
+                    if tuple(folded[i : i + len(name)]) == name:
                         found.append((tokens[i].start(), tokens[i + len(name) - 1].end()))
         return found
 
@@ -197,7 +217,7 @@ class Needles:
         for start, end in spans:
             if end <= pos:
                 continue
-            out.append(text[pos:max(pos, start)])
+            out.append(text[pos : max(pos, start)])
             if start >= pos:
                 out.append(mark)
             pos = end

@@ -22,11 +22,33 @@ from bot.config import Config
 from bot.presenters.reports import cases_received
 from bot.store.models import Case, ContactAttempt, Direction, Message
 
-CASE_FIELDS = ("reference", "received_date", "received_at", "registered_at", "direction",
-               "source", "case_type", "sender_name", "sender_email", "sender_phone",
-               "representative_of", "subject", "status", "closed_at", "resolution")
-DOCUMENT_FIELDS = ("document_no", "document_id", "document_date", "document_direction",
-                   "document_kind", "document_subject", "external_id", "attachments")
+CASE_FIELDS = (
+    "reference",
+    "received_date",
+    "received_at",
+    "registered_at",
+    "direction",
+    "source",
+    "case_type",
+    "sender_name",
+    "sender_email",
+    "sender_phone",
+    "representative_of",
+    "subject",
+    "status",
+    "closed_at",
+    "resolution",
+)
+DOCUMENT_FIELDS = (
+    "document_no",
+    "document_id",
+    "document_date",
+    "document_direction",
+    "document_kind",
+    "document_subject",
+    "external_id",
+    "attachments",
+)
 CSV_FIELDS = CASE_FIELDS + DOCUMENT_FIELDS
 
 
@@ -35,26 +57,46 @@ def registration_record(session: Session, cfg: Config, case: Case) -> dict[str, 
     person = complainant_of(session, case)
     tz = cfg.policy.tz
     docs: list[dict[str, Any]] = []
-    messages = session.exec(select(Message).where(Message.case_id == case.id)
-                            .order_by(col(Message.at), col(Message.id))).all()
+    messages = session.exec(
+        select(Message).where(Message.case_id == case.id).order_by(col(Message.at), col(Message.id))
+    ).all()
     for m in messages:
-        docs.append({
-            "document_id": f"M{m.id}", "document_date": iso(m.at, cfg),
-            "document_direction": m.direction, "document_kind": f"{m.channel}:{m.classification}",
-            "document_subject": m.subject, "external_id": m.message_id,
-            "attachments": [{"filename": a.get("filename") or "", "content_type":
-                             a.get("content_type") or "", "size": a.get("size") or 0}
-                            for a in json.loads(m.attachments or "[]")],
-        })
-    attempts = session.exec(select(ContactAttempt).where(ContactAttempt.case_id == case.id)
-                            .order_by(col(ContactAttempt.at), col(ContactAttempt.id))).all()
+        docs.append(
+            {
+                "document_id": f"M{m.id}",
+                "document_date": iso(m.at, cfg),
+                "document_direction": m.direction,
+                "document_kind": f"{m.channel}:{m.classification}",
+                "document_subject": m.subject,
+                "external_id": m.message_id,
+                "attachments": [
+                    {
+                        "filename": a.get("filename") or "",
+                        "content_type": a.get("content_type") or "",
+                        "size": a.get("size") or 0,
+                    }
+                    for a in json.loads(m.attachments or "[]")
+                ],
+            }
+        )
+    attempts = session.exec(
+        select(ContactAttempt)
+        .where(ContactAttempt.case_id == case.id)
+        .order_by(col(ContactAttempt.at), col(ContactAttempt.id))
+    ).all()
     for a in attempts:
         # A call note (tjänsteanteckning) is a document of the case too.
-        docs.append({
-            "document_id": f"C{a.id}", "document_date": iso(a.at, cfg),
-            "document_direction": "internal", "document_kind": f"call_note:{a.outcome}",
-            "document_subject": "", "external_id": "", "attachments": [],
-        })
+        docs.append(
+            {
+                "document_id": f"C{a.id}",
+                "document_date": iso(a.at, cfg),
+                "document_direction": "internal",
+                "document_kind": f"call_note:{a.outcome}",
+                "document_subject": "",
+                "external_id": "",
+                "attachments": [],
+            }
+        )
     docs.sort(key=lambda d: (d["document_date"] or "", d["document_id"]))
     for n, d in enumerate(docs, start=1):
         d["document_no"] = n
@@ -78,8 +120,9 @@ def registration_record(session: Session, cfg: Config, case: Case) -> dict[str, 
     }
 
 
-def registration_records(session: Session, cfg: Config, start: date | None, end: date | None
-                         ) -> list[dict[str, Any]]:
+def registration_records(
+    session: Session, cfg: Config, start: date | None, end: date | None
+) -> list[dict[str, Any]]:
     """Registration records of every case received from ``start`` to ``end`` (local dates)."""
     return [registration_record(session, cfg, c) for c in cases_received(session, cfg, start, end)]
 
@@ -101,7 +144,8 @@ def records_csv(records: list[dict[str, Any]]) -> str:
                 row.update({k: _cell(doc[k]) for k in DOCUMENT_FIELDS if k != "attachments"})
                 row["attachments"] = "; ".join(
                     f"{a['filename'] or '(unnamed)'} ({a['content_type']}, {a['size']} B)"
-                    for a in doc["attachments"])
+                    for a in doc["attachments"]
+                )
             else:
                 row.update(dict.fromkeys(DOCUMENT_FIELDS, ""))
             writer.writerow(row)

@@ -69,8 +69,7 @@ def _profile(client: WebClient, user: str) -> dict[str, Any]:
     return profile
 
 
-def today_roster(cfg: Config, now: datetime, client: WebClient | None = None
-                 ) -> list[RosterEntry]:
+def today_roster(cfg: Config, now: datetime, client: WebClient | None = None) -> list[RosterEntry]:
     """Everyone considered today, in roster order (configured users, then the group's).
 
     Slack failures never empty the roster: a user group that cannot be read
@@ -106,14 +105,16 @@ def today_roster(cfg: Config, now: datetime, client: WebClient | None = None
                 entries.append(RosterEntry(user, False, "deactivated in Slack"))
                 continue
             if is_away(profile, cfg.roster.away_words, cfg.roster.away_emojis):
-                status = " ".join(str(profile.get(k) or "")
-                                  for k in ("status_emoji", "status_text")).strip()
+                status = " ".join(
+                    str(profile.get(k) or "") for k in ("status_emoji", "status_text")
+                ).strip()
                 entries.append(RosterEntry(user, False, f"away: {status[:60]}"))
                 continue
         entries.append(RosterEntry(user, True, source))
     if group_error:
-        entries.append(RosterEntry(cfg.roster.usergroup, False,
-                                   f"user group unreadable ({group_error})"))
+        entries.append(
+            RosterEntry(cfg.roster.usergroup, False, f"user group unreadable ({group_error})")
+        )
     return entries
 
 

@@ -62,15 +62,31 @@ def authorize(cfg: Config, actor: str) -> None:
 # --- audit and outbox ------------------------------------------------------
 
 
-def audit(session: Session, case: Case | None, actor: str, action: str, now: datetime,
-          **detail: Any) -> None:
+def audit(
+    session: Session, case: Case | None, actor: str, action: str, now: datetime, **detail: Any
+) -> None:
     """Append one entry to the audit trail. Detail must hold no complaint text."""
-    session.add(Audit(case_id=case.id if case else None, at=now, actor=actor, action=action,
-                      detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True)))
+    session.add(
+        Audit(
+            case_id=case.id if case else None,
+            at=now,
+            actor=actor,
+            action=action,
+            detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True),
+        )
+    )
 
 
-def enqueue(session: Session, *, kind: OutboxKind, dedupe_key: str, payload: dict[str, Any],
-            case: Case | None, now: datetime, not_before: datetime | None = None) -> bool:
+def enqueue(
+    session: Session,
+    *,
+    kind: OutboxKind,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    case: Case | None,
+    now: datetime,
+    not_before: datetime | None = None,
+) -> bool:
     """Queue a side effect once: a second call with the same ``dedupe_key`` does nothing.
 
     Returns True when the entry was new.
@@ -80,9 +96,16 @@ def enqueue(session: Session, *, kind: OutboxKind, dedupe_key: str, payload: dic
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     result = session.execute(
         insert(table)
-        .values(kind=kind.value, case_id=case.id if case else None, dedupe_key=dedupe_key,
-                payload=json.dumps(payload, ensure_ascii=False, sort_keys=True),
-                status="pending", attempts=0, next_try_at=not_before or now, created_at=now)
+        .values(
+            kind=kind.value,
+            case_id=case.id if case else None,
+            dedupe_key=dedupe_key,
+            payload=json.dumps(payload, ensure_ascii=False, sort_keys=True),
+            status="pending",
+            attempts=0,
+            next_try_at=not_before or now,
+            created_at=now,
+        )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(table.c.id)  # a row back means it was inserted (rowcount is -1 on psycopg)
     )

@@ -55,8 +55,10 @@ class ConsoleChat:
             target = self.path.parent / filename
             target.write_bytes(data)
             where = str(target)
-        self._show(f"[staff chat → file to {user}]",
-                   ChatPost(text=f"{title}: {filename} ({len(data)} bytes, {where})"))
+        self._show(
+            f"[staff chat → file to {user}]",
+            ChatPost(text=f"{title}: {filename} ({len(data)} bytes, {where})"),
+        )
         return f"file {filename}"
 
     def direct(self, user: str, post: ChatPost) -> ChatRef:

@@ -187,12 +187,15 @@ class ImapMailbox:
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.warning(
                 "IMAP %s: cannot connect (%s); next attempt in %.1f s",
-                self._label, self.last_error, delay,
+                self._label,
+                self.last_error,
+                delay,
             )
             return None
         if self._failures:
-            log.info("IMAP %s: connected again after %d failed attempts",
-                     self._label, self._failures)
+            log.info(
+                "IMAP %s: connected again after %d failed attempts", self._label, self._failures
+            )
         self._failures = 0
         self.last_error = None
         return self._client
@@ -222,12 +225,18 @@ class ImapMailbox:
                     updated_at=now,
                 )
                 session.add(row)
-                log.info("IMAP %s: first connection; %d UIDs below %d are historical",
-                         self._label, self._uidnext - 1, self._uidnext)
+                log.info(
+                    "IMAP %s: first connection; %d UIDs below %d are historical",
+                    self._label,
+                    self._uidnext - 1,
+                    self._uidnext,
+                )
             elif row.uidvalidity != self._uidvalidity:
                 log.warning(
                     "IMAP %s: UIDVALIDITY changed from %s to %s; reading the whole folder again",
-                    self._label, row.uidvalidity, self._uidvalidity,
+                    self._label,
+                    row.uidvalidity,
+                    self._uidvalidity,
                 )
                 row.uidvalidity = self._uidvalidity
                 row.last_uid = 0
@@ -284,8 +293,14 @@ class ImapMailbox:
                 raw = bytes(bodies[uid][b"BODY[]"])
             else:
                 raw = self._fetch_truncated(client, uid, size)
-                log.warning("IMAP %s: UID %d is %d bytes, over max_message_bytes; "
-                            "fetched only its first %d bytes", self._label, uid, size, limit)
+                log.warning(
+                    "IMAP %s: UID %d is %d bytes, over max_message_bytes; "
+                    "fetched only its first %d bytes",
+                    self._label,
+                    uid,
+                    size,
+                    limit,
+                )
             received_at = _as_utc(meta[uid][b"INTERNALDATE"])
             yield InboundMail(
                 raw=raw,
@@ -324,8 +339,12 @@ class ImapMailbox:
         uidvalidity, uid = parse_position(mail.position)
         client = self._connection()
         if client is None or uidvalidity != self._uidvalidity:
-            log.warning("IMAP %s: could not move UID %d to %s (not connected or UIDs changed)",
-                        self._label, uid, folder)
+            log.warning(
+                "IMAP %s: could not move UID %d to %s (not connected or UIDs changed)",
+                self._label,
+                uid,
+                folder,
+            )
             return
         try:
             if b"MOVE" in self._capabilities:

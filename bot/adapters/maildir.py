@@ -48,8 +48,9 @@ class MaildirMailbox:
         log.info("maildir seeded with sample complaints from %s", seed_dir)
 
     def _files(self) -> list[Path]:
-        entries = [p for p in (self.path / "new").iterdir()
-                   if p.is_file() and not p.name.startswith(".")]
+        entries = [
+            p for p in (self.path / "new").iterdir() if p.is_file() and not p.name.startswith(".")
+        ]
         return sorted(entries, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
     def pending(self) -> Iterator[InboundMail]:

@@ -67,17 +67,21 @@ class ClientCredentialsTokens:
             return self._token
 
     def _fetch(self) -> tuple[str, timedelta]:
-        form = urllib.parse.urlencode({
-            "grant_type": "client_credentials",
-            "client_id": self.client_id,
-            "client_secret": self._secret.get_secret_value(),
-            "scope": self.scope,
-        }).encode()
+        form = urllib.parse.urlencode(
+            {
+                "grant_type": "client_credentials",
+                "client_id": self.client_id,
+                "client_secret": self._secret.get_secret_value(),
+                "scope": self.scope,
+            }
+        ).encode()
         request = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
             self.token_url,
             data=form,
-            headers={"Content-Type": "application/x-www-form-urlencoded",
-                     "Accept": "application/json"},
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/json",
+            },
             method="POST",
         )
         try:

@@ -36,17 +36,34 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Slack's own "try again later" answers.
-TRANSIENT_ERRORS = frozenset({
-    "ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable",
-    "request_timeout", "timeout",
-})
+TRANSIENT_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "timeout",
+    }
+)
 # The app's token or scopes are wrong: nothing about this post, and the
 # operator can fix it, after which the queued posts should still go out.
-SETUP_ERRORS = frozenset({
-    "not_authed", "invalid_auth", "account_inactive", "token_revoked", "token_expired",
-    "no_permission", "missing_scope", "not_allowed_token_type", "ekm_access_denied",
-    "team_access_not_granted", "org_login_required",
-})
+SETUP_ERRORS = frozenset(
+    {
+        "not_authed",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "missing_scope",
+        "not_allowed_token_type",
+        "ekm_access_denied",
+        "team_access_not_granted",
+        "org_login_required",
+    }
+)
 
 
 def _retry_after(headers: dict[str, Any] | None) -> float | None:
@@ -67,8 +84,9 @@ def classify_slack_error(exc: Exception, method: str) -> DeliveryError:
         data = exc.response.data if isinstance(exc.response.data, dict) else {}
         error = str(data.get("error", "")) or f"HTTP {status}"
         if status == 429 or error in ("ratelimited", "rate_limited"):
-            return TemporaryDeliveryError(f"Slack {method}: rate limited",
-                                          retry_after=_retry_after(exc.response.headers))
+            return TemporaryDeliveryError(
+                f"Slack {method}: rate limited", retry_after=_retry_after(exc.response.headers)
+            )
         if status >= 500 or error in TRANSIENT_ERRORS:
             return TemporaryDeliveryError(f"Slack {method}: {error} (HTTP {status})")
         if error in SETUP_ERRORS:
@@ -98,32 +116,51 @@ class SlackChat:
 
     def post(self, channel: str, post: ChatPost, thread_ts: str | None = None) -> ChatRef:
         """Post to ``channel`` (in the thread ``thread_ts`` when given); where it landed."""
-        response = self._call("chat.postMessage", lambda: self._client.chat_postMessage(
-            channel=channel, text=post.text, blocks=post.blocks or None, thread_ts=thread_ts,
-            # Citizens' links must not be fetched by Slack's unfurler.
-            unfurl_links=False, unfurl_media=False,
-        ))
+        response = self._call(
+            "chat.postMessage",
+            lambda: self._client.chat_postMessage(
+                channel=channel,
+                text=post.text,
+                blocks=post.blocks or None,
+                thread_ts=thread_ts,
+                # Citizens' links must not be fetched by Slack's unfurler.
+                unfurl_links=False,
+                unfurl_media=False,
+            ),
+        )
         return ChatRef(channel=str(response["channel"]), ts=str(response["ts"]))
 
     def update(self, ref: ChatRef, post: ChatPost) -> None:
         """Replace the message at ``ref``; empty ``blocks`` clear the old ones."""
-        self._call("chat.update", lambda: self._client.chat_update(
-            channel=ref.channel, ts=ref.ts, text=post.text, blocks=post.blocks,
-        ))
+        self._call(
+            "chat.update",
+            lambda: self._client.chat_update(
+                channel=ref.channel,
+                ts=ref.ts,
+                text=post.text,
+                blocks=post.blocks,
+            ),
+        )
 
     def direct(self, user: str, post: ChatPost) -> ChatRef:
         """Send ``post`` to ``user`` in a direct message."""
-        opened = self._call("conversations.open",
-                            lambda: self._client.conversations_open(users=user))
+        opened = self._call(
+            "conversations.open", lambda: self._client.conversations_open(users=user)
+        )
         return self.post(str(opened["channel"]["id"]), post)
 
     def upload(self, user: str, filename: str, data: bytes, title: str) -> str:
         """Share ``data`` as a file in ``user``'s direct message (files_upload_v2)."""
-        opened = self._call("conversations.open",
-                            lambda: self._client.conversations_open(users=user))
+        opened = self._call(
+            "conversations.open", lambda: self._client.conversations_open(users=user)
+        )
         channel = str(opened["channel"]["id"])
-        self._call("files.upload", lambda: self._client.files_upload_v2(
-            channel=channel, content=data, filename=filename, title=title))
+        self._call(
+            "files.upload",
+            lambda: self._client.files_upload_v2(
+                channel=channel, content=data, filename=filename, title=title
+            ),
+        )
         return f"uploaded {filename} to {channel}"
 
     def find(self, channel: str, text: str, since: datetime) -> ChatRef | None:
@@ -136,9 +173,14 @@ class SlackChat:
         oldest = f"{since.timestamp():.6f}"
         cursor: str | None = None
         while True:
-            page = self._call("conversations.history", lambda c=cursor: (  # type: ignore[misc]
-                self._client.conversations_history(channel=channel, oldest=oldest, limit=200,
-                                                   cursor=c)))
+            page = self._call(
+                "conversations.history",
+                lambda c=cursor: (  # type: ignore[misc]
+                    self._client.conversations_history(
+                        channel=channel, oldest=oldest, limit=200, cursor=c
+                    )
+                ),
+            )
             for message in page.get("messages") or []:
                 if message.get("bot_id") and text in str(message.get("text", "")):
                     return ChatRef(channel=channel, ts=str(message["ts"]))
@@ -157,12 +199,39 @@ class SlackChat:
 
 # Keys whose values Slack reads as ids, timestamps or URLs: digits there are not text
 # (a message ts such as 1712345678.123456 looks like a personnummer to the matcher).
-SLACK_DATA_KEYS = frozenset({
-    "channel", "channel_id", "ts", "thread_ts", "message_ts", "user", "users", "user_id",
-    "trigger_id", "view_id", "external_id", "hash", "action_id", "block_id", "callback_id",
-    "private_metadata", "url", "image_url", "response_url", "team_id", "token", "cursor",
-    "oldest", "latest", "limit", "challenge", "id", "file_id", "upload_url",
-})
+SLACK_DATA_KEYS = frozenset(
+    {
+        "channel",
+        "channel_id",
+        "ts",
+        "thread_ts",
+        "message_ts",
+        "user",
+        "users",
+        "user_id",
+        "trigger_id",
+        "view_id",
+        "external_id",
+        "hash",
+        "action_id",
+        "block_id",
+        "callback_id",
+        "private_metadata",
+        "url",
+        "image_url",
+        "response_url",
+        "team_id",
+        "token",
+        "cursor",
+        "oldest",
+        "latest",
+        "limit",
+        "challenge",
+        "id",
+        "file_id",
+        "upload_url",
+    }
+)
 
 
 class RedactingWebClient(WebClient):
@@ -174,13 +243,24 @@ class RedactingWebClient(WebClient):
     are walked; ids and timestamps (:data:`SLACK_DATA_KEYS`) are left alone.
     """
 
-    def api_call(self, api_method: str, *, http_verb: str = "POST",
-                 files: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
-                 params: dict[str, Any] | None = None, json: dict[str, Any] | None = None,
-                 headers: dict[str, Any] | None = None, auth: dict[str, Any] | None = None,
-                 ) -> SlackResponse:
+    def api_call(
+        self,
+        api_method: str,
+        *,
+        http_verb: str = "POST",
+        files: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        auth: dict[str, Any] | None = None,
+    ) -> SlackResponse:
         return super().api_call(
-            api_method, http_verb=http_verb, files=files, headers=headers, auth=auth,
+            api_method,
+            http_verb=http_verb,
+            files=files,
+            headers=headers,
+            auth=auth,
             data=redact_tree(data, SLACK_DATA_KEYS) if isinstance(data, dict) else data,
             params=redact_tree(params, SLACK_DATA_KEYS) if params else params,
             json=redact_tree(json, SLACK_DATA_KEYS) if json else json,
@@ -195,9 +275,14 @@ def redacting(client: WebClient) -> RedactingWebClient:
     if isinstance(client, RedactingWebClient):
         return client
     return RedactingWebClient(
-        token=client.token, base_url=client.base_url, timeout=client.timeout,
-        ssl=client.ssl, proxy=client.proxy, headers=dict(client.headers),
-        team_id=client.default_params.get("team_id"), logger=client.logger,
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        headers=dict(client.headers),
+        team_id=client.default_params.get("team_id"),
+        logger=client.logger,
         retry_handlers=list(client.retry_handlers or []),
     )
 
@@ -221,9 +306,11 @@ def make_web_client(
         timeout=timeout,
         retry_handlers=[
             RateLimitErrorRetryHandler(max_retry_count=max_retries),
-            ServerErrorRetryHandler(max_retry_count=max_retries,
-                                    interval_calculator=interval_calculator),
-            ConnectionErrorRetryHandler(max_retry_count=max_retries,
-                                        interval_calculator=interval_calculator),
+            ServerErrorRetryHandler(
+                max_retry_count=max_retries, interval_calculator=interval_calculator
+            ),
+            ConnectionErrorRetryHandler(
+                max_retry_count=max_retries, interval_calculator=interval_calculator
+            ),
         ],
     )

@@ -162,8 +162,9 @@ class SmtpMailer:
         Raises :class:`PermanentDeliveryError` or :class:`TemporaryDeliveryError`.
         """
         recipients = len(
-            getaddresses(message.get_all("to", []) + message.get_all("cc", [])
-                         + message.get_all("bcc", []))
+            getaddresses(
+                message.get_all("to", []) + message.get_all("cc", []) + message.get_all("bcc", [])
+            )
         )
         message_id = str(message.get("message-id", "(no Message-ID)"))
         with self._lock:
@@ -176,17 +177,32 @@ class SmtpMailer:
                 if isinstance(error, TemporaryDeliveryError):
                     # The conversation may be half-way through; start afresh next time.
                     self._drop()
-                log.warning("mail %s to %d recipient(s) via %s not sent: %s",
-                            message_id, recipients, self.server, error)
+                log.warning(
+                    "mail %s to %d recipient(s) via %s not sent: %s",
+                    message_id,
+                    recipients,
+                    self.server,
+                    error,
+                )
                 raise error from exc
         receipt = _reply_text(code, reply)
         if refused:
             # Accepted for some recipients: sending again would duplicate it for them.
             receipt += f" ({len(refused)} of {recipients} recipient(s) refused)"
-            log.warning("mail %s via %s: %d of %d recipient(s) refused",
-                        message_id, self.server, len(refused), recipients)
-        log.info("mail %s to %d recipient(s) sent via %s: %s",
-                 message_id, recipients, self.server, receipt)
+            log.warning(
+                "mail %s via %s: %d of %d recipient(s) refused",
+                message_id,
+                self.server,
+                len(refused),
+                recipients,
+            )
+        log.info(
+            "mail %s to %d recipient(s) sent via %s: %s",
+            message_id,
+            recipients,
+            self.server,
+            receipt,
+        )
         return receipt
 
     def check(self) -> str:
@@ -240,8 +256,9 @@ class SmtpMailer:
         cfg = self._cfg
         conn: _SMTP | _SMTP_SSL
         if cfg.security == "ssl":
-            conn = _SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_seconds,
-                             context=self._tls_context())
+            conn = _SMTP_SSL(
+                cfg.host, cfg.port, timeout=cfg.timeout_seconds, context=self._tls_context()
+            )
         else:
             conn = _SMTP(cfg.host, cfg.port, timeout=cfg.timeout_seconds)
         try:

@@ -27,8 +27,9 @@ case_app = typer.Typer(no_args_is_help=True, help="Act on one case, as staff do 
 
 
 @case_app.command("show")
-def case_show(ref: str, config: ConfigOpt = None,
-              fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table) -> None:
+def case_show(
+    ref: str, config: ConfigOpt = None, fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table
+) -> None:
     """Everything about one case, with its audit trail."""
     cfg = config_from(config)
     from bot.actions.cases import case_detail, get_case
@@ -59,18 +60,30 @@ def case_show(ref: str, config: ConfigOpt = None,
         f"closed:         {data['closed_at'] or '-'} {data['resolution'] or ''}",
         f"reminders sent: {data['reminders_sent']}",
         *[f"mentions:       {ref}, from a different sender" for ref in data["mentions"]],
-        "", "summary:", f"  {data['summary']}", "", "contact attempts:",
+        "",
+        "summary:",
+        f"  {data['summary']}",
+        "",
+        "contact attempts:",
     ]
-    lines += [f"  {a['at']}  {a['outcome']:<12} {a['by']}  {a['note']}"
-              + (f"  remedy: {a['remedy']}" if a['remedy'] else "")
-              + (f"  next: {a['next_step']}" if a['next_step'] else "")
-              for a in data["attempts"]] or ["  (none)"]
+    lines += [
+        f"  {a['at']}  {a['outcome']:<12} {a['by']}  {a['note']}"
+        + (f"  remedy: {a['remedy']}" if a["remedy"] else "")
+        + (f"  next: {a['next_step']}" if a["next_step"] else "")
+        for a in data["attempts"]
+    ] or ["  (none)"]
     lines += ["", "messages:"]
-    lines += [f"  {m['at']}  {m['direction']:<8} {m['channel']:<6} {m['classification']:<10} "
-              f"{m['subject']}" for m in data["messages"]] or ["  (none)"]
+    lines += [
+        f"  {m['at']}  {m['direction']:<8} {m['channel']:<6} {m['classification']:<10} "
+        f"{m['subject']}"
+        for m in data["messages"]
+    ] or ["  (none)"]
     lines += ["", "audit trail:"]
-    lines += [f"  {a['at']}  {a['actor']:<20} {a['action']:<16} "
-              f"{json.dumps(a['detail'], ensure_ascii=False)}" for a in data["audit"]]
+    lines += [
+        f"  {a['at']}  {a['actor']:<20} {a['action']:<16} "
+        f"{json.dumps(a['detail'], ensure_ascii=False)}"
+        for a in data["audit"]
+    ]
     typer.echo("\n".join(lines))
 
 
@@ -95,20 +108,22 @@ class ReasonOpt(StrEnum):
     serious = "serious"
 
 
-
-
-
 @case_app.command("claim")
-def case_claim(ref: str, config: ConfigOpt = None, by: ByOpt = None,
-               take_over: Annotated[bool, typer.Option(
-                   "--take-over", help="Take the case from whoever has it (they are told)."
-               )] = False) -> None:
+def case_claim(
+    ref: str,
+    config: ConfigOpt = None,
+    by: ByOpt = None,
+    take_over: Annotated[
+        bool, typer.Option("--take-over", help="Take the case from whoever has it (they are told).")
+    ] = False,
+) -> None:
     """Take the call-back: "I'll call". A case someone else has is refused (exit 4,
     naming who has it) unless --take-over."""
     from bot.actions.cases import claim
 
-    with_case(config, ref, lambda s, cfg, c, now: claim(s, cfg, c, actor_of(by), now,
-                                                         take_over=take_over))
+    with_case(
+        config, ref, lambda s, cfg, c, now: claim(s, cfg, c, actor_of(by), now, take_over=take_over)
+    )
     typer.echo(f"{ref}: claimed")
 
 
@@ -117,20 +132,36 @@ def case_log_call(
     ref: str,
     outcome: Annotated[OutcomeOpt, typer.Option("--outcome")],
     note: Annotated[str, typer.Option("--note", help="A factual, neutral note.")] = "",
-    remedy: Annotated[str | None, typer.Option("--remedy", help="e.g. apology, "
-                                                                "compensation")] = None,
+    remedy: Annotated[
+        str | None, typer.Option("--remedy", help="e.g. apology, compensation")
+    ] = None,
     next_step: Annotated[str | None, typer.Option("--next-step")] = None,
-    hard: Annotated[bool, typer.Option("--hard", help="A hard call (threats, abuse, "
-                                                      "distress).")] = False,
-    config: ConfigOpt = None, by: ByOpt = None,
+    hard: Annotated[
+        bool, typer.Option("--hard", help="A hard call (threats, abuse, distress).")
+    ] = False,
+    config: ConfigOpt = None,
+    by: ByOpt = None,
 ) -> None:
     """Log a call (or meeting) attempt with the complainant."""
     from bot.actions.cases import log_contact
     from bot.store.models import Outcome
 
-    with_case(config, ref, lambda s, cfg, c, now: log_contact(
-        s, cfg, c, actor_of(by), now, outcome=Outcome(outcome.value), note=note, remedy=remedy,
-        next_step=next_step, hard=hard))
+    with_case(
+        config,
+        ref,
+        lambda s, cfg, c, now: log_contact(
+            s,
+            cfg,
+            c,
+            actor_of(by),
+            now,
+            outcome=Outcome(outcome.value),
+            note=note,
+            remedy=remedy,
+            next_step=next_step,
+            hard=hard,
+        ),
+    )
     typer.echo(f"{ref}: call logged ({outcome.value})")
 
 
@@ -138,27 +169,35 @@ def case_log_call(
 def case_close(
     ref: str,
     resolution: Annotated[ResolutionOpt, typer.Option("--resolution")],
-    lesson: Annotated[str | None, typer.Option("--lesson", help="An anonymised lesson to "
-                                                                "share in the digest.")] = None,
-    config: ConfigOpt = None, by: ByOpt = None,
+    lesson: Annotated[
+        str | None, typer.Option("--lesson", help="An anonymised lesson to share in the digest.")
+    ] = None,
+    config: ConfigOpt = None,
+    by: ByOpt = None,
 ) -> None:
     """Close the case with its resolution."""
     from bot.actions.cases import close_case
     from bot.store.models import Resolution
 
-    with_case(config, ref, lambda s, cfg, c, now: close_case(
-        s, cfg, c, actor_of(by), now, resolution=Resolution(resolution.value), lesson=lesson))
+    with_case(
+        config,
+        ref,
+        lambda s, cfg, c, now: close_case(
+            s, cfg, c, actor_of(by), now, resolution=Resolution(resolution.value), lesson=lesson
+        ),
+    )
     typer.echo(f"{ref}: closed ({resolution.value})")
 
 
 @case_app.command("escalate")
 def case_escalate(
     ref: str,
-    reason: Annotated[str, typer.Option("--reason", help="Why the ombudsman should "
-                                                         "look at it.")] = "",
-    serious: Annotated[bool, typer.Option("--serious", help="Flag the case as "
-                                                            "serious.")] = False,
-    config: ConfigOpt = None, by: ByOpt = None,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why the ombudsman should look at it.")
+    ] = "",
+    serious: Annotated[bool, typer.Option("--serious", help="Flag the case as serious.")] = False,
+    config: ConfigOpt = None,
+    by: ByOpt = None,
 ) -> None:
     """Escalate to the ombudsman."""
     from bot.actions.cases import escalate
@@ -167,17 +206,27 @@ def case_escalate(
     def act(s: Any, cfg: Config, c: Any, now: datetime) -> None:
         if serious:
             c.serious = True
-        escalate(s, cfg, c, actor_of(by), now,
-                 reason=EscalationReason.SERIOUS if serious else EscalationReason.STAFF,
-                 note=reason)
+        escalate(
+            s,
+            cfg,
+            c,
+            actor_of(by),
+            now,
+            reason=EscalationReason.SERIOUS if serious else EscalationReason.STAFF,
+            note=reason,
+        )
 
     with_case(config, ref, act)
     typer.echo(f"{ref}: escalated to the ombudsman")
 
 
 @case_app.command("snooze")
-def case_snooze(ref: str, minutes: Annotated[int, typer.Option("--minutes")] = 60,
-                config: ConfigOpt = None, by: ByOpt = None) -> None:
+def case_snooze(
+    ref: str,
+    minutes: Annotated[int, typer.Option("--minutes")] = 60,
+    config: ConfigOpt = None,
+    by: ByOpt = None,
+) -> None:
     """Hold reminders for a while."""
     from bot.actions.cases import snooze
 
@@ -188,11 +237,13 @@ def case_snooze(ref: str, minutes: Annotated[int, typer.Option("--minutes")] = 6
 @case_app.command("plan")
 def case_plan(
     ref: str,
-    owner: Annotated[str, typer.Option("--owner", help="Who carries the plan out (a Slack "
-                                                       "user id or a name).")],
+    owner: Annotated[
+        str, typer.Option("--owner", help="Who carries the plan out (a Slack user id or a name).")
+    ],
     steps: Annotated[str, typer.Option("--steps", help="What will be done.")],
     due: Annotated[str, typer.Option("--due", help="Due date (YYYY-MM-DD) or ISO-8601 time.")],
-    config: ConfigOpt = None, by: ByOpt = None,
+    config: ConfigOpt = None,
+    by: ByOpt = None,
 ) -> None:
     """Record the manager's action plan; the ombudsman follows it up."""
     from bot.actions.cases import add_action_plan
@@ -202,8 +253,13 @@ def case_plan(
         due_at = parse_instant(due if "T" in due else f"{due}T16:00", cfg.policy.timezone)
     except ValueError:
         fail(f"--due: not a date: {due!r}", 2)
-    with_case(config, ref, lambda s, cfg, c, now: add_action_plan(
-        s, cfg, c, actor_of(by), now, owner=owner, steps=steps, due_at=due_at))
+    with_case(
+        config,
+        ref,
+        lambda s, cfg, c, now: add_action_plan(
+            s, cfg, c, actor_of(by), now, owner=owner, steps=steps, due_at=due_at
+        ),
+    )
     local_due = due_at.astimezone(cfg.policy.tz)
     typer.echo(f"{ref}: action plan recorded, due {local_due:%Y-%m-%d %H:%M}")
 
@@ -239,14 +295,19 @@ def case_confirm(ref: str, config: ConfigOpt = None, by: ByOpt = None) -> None:
     typer.echo(f"{ref}: written confirmation queued")
 
 
-
 @case_app.command("plan-done")
-def case_plan_done(ref: str,
-                   note: Annotated[str, typer.Option("--note", help="The follow-up.")] = "",
-                   config: ConfigOpt = None, by: ByOpt = None) -> None:
+def case_plan_done(
+    ref: str,
+    note: Annotated[str, typer.Option("--note", help="The follow-up.")] = "",
+    config: ConfigOpt = None,
+    by: ByOpt = None,
+) -> None:
     """Follow up the action plan: it is done."""
     from bot.actions.cases import complete_action_plan
 
-    with_case(config, ref, lambda s, cfg, c, now: complete_action_plan(
-        s, cfg, c, actor_of(by), now, note=note))
+    with_case(
+        config,
+        ref,
+        lambda s, cfg, c, now: complete_action_plan(s, cfg, c, actor_of(by), now, note=note),
+    )
     typer.echo(f"{ref}: action plan followed up")

@@ -22,8 +22,12 @@ from bot.config import Config, ConfigError, default_config_path, load_config
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Configuration file (default ./config.toml, else "
-                 "config.example.toml).", show_default=False),
+    typer.Option(
+        "--config",
+        "-c",
+        help="Configuration file (default ./config.toml, else config.example.toml).",
+        show_default=False,
+    ),
 ]
 
 

@@ -31,9 +31,12 @@ from bot.cli.common import (
 )
 from bot.config import ConfigError, default_config_path, load_config
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Complaint triage bot: every complaint gets a case, an acknowledgement "
-                       "and a call back.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Complaint triage bot: every complaint gets a case, an acknowledgement and a call back.",
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 quarantine_app = typer.Typer(no_args_is_help=True, help="Inputs the bot could not handle.")
 app.add_typer(case_app, name="case")
@@ -46,13 +49,19 @@ log = logging.getLogger("bot")
 
 
 @app.command()
-def run(config: ConfigOpt = None,
-        verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
-        metrics_port: Annotated[int | None, typer.Option(
-            "--metrics-port", help="Expose Prometheus metrics on this port.")] = None,
-        metrics_host: Annotated[str, typer.Option(
-            "--metrics-host", help="Address for --metrics-port (0.0.0.0: all interfaces).")
-        ] = "127.0.0.1") -> None:
+def run(
+    config: ConfigOpt = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    metrics_port: Annotated[
+        int | None, typer.Option("--metrics-port", help="Expose Prometheus metrics on this port.")
+    ] = None,
+    metrics_host: Annotated[
+        str,
+        typer.Option(
+            "--metrics-host", help="Address for --metrics-port (0.0.0.0: all interfaces)."
+        ),
+    ] = "127.0.0.1",
+) -> None:
     """The long-running bot: mailbox watcher, chat app and scheduler."""
     cfg = config_from(config)
     setup_cli_logging(verbose)
@@ -69,11 +78,14 @@ def run(config: ConfigOpt = None,
 
 
 @app.command()
-def ingest(config: ConfigOpt = None,
-           once: Annotated[bool, typer.Option(
-               "--once", help="Fetch and process all waiting mail, flush the outbox, exit.")
-           ] = False,
-           verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def ingest(
+    config: ConfigOpt = None,
+    once: Annotated[
+        bool,
+        typer.Option("--once", help="Fetch and process all waiting mail, flush the outbox, exit."),
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
     """Fetch and process waiting mail, then deliver what it queued."""
     if not once:
         fail("ingest needs --once (use `complaint-bot run` to keep watching)", 2)
@@ -90,18 +102,23 @@ def ingest(config: ConfigOpt = None,
         rt.close()
     opened = sum(1 for o in outcomes if o.new_case)
     quarantined = sum(1 for o in outcomes if o.quarantined)
-    typer.echo(f"{len(outcomes)} messages: {opened} new cases, "
-               f"{sum(1 for o in outcomes if o.discarded)} not opened, {quarantined} quarantined; "
-               f"outbox: {report.sent} sent, {report.retried} to retry, {report.failed} failed",
-               err=True)
+    typer.echo(
+        f"{len(outcomes)} messages: {opened} new cases, "
+        f"{sum(1 for o in outcomes if o.discarded)} not opened, {quarantined} quarantined; "
+        f"outbox: {report.sent} sent, {report.retried} to retry, {report.failed} failed",
+        err=True,
+    )
     raise typer.Exit(1 if report.failed else 0)
 
 
 @app.command()
-def tick(config: ConfigOpt = None,
-         now: Annotated[str | None, typer.Option("--now", help="ISO-8601 time to act as if it "
-                                                              "were (default: now).")] = None,
-         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def tick(
+    config: ConfigOpt = None,
+    now: Annotated[
+        str | None, typer.Option("--now", help="ISO-8601 time to act as if it were (default: now).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
     """Run every scheduled job once: reminders, escalations, outbox, digests."""
     cfg = config_from(config)
     setup_cli_logging(verbose)
@@ -121,9 +138,11 @@ def tick(config: ConfigOpt = None,
 
 
 @app.command()
-def cases(config: ConfigOpt = None,
-          all_: Annotated[bool, typer.Option("--all", help="Include closed cases.")] = False,
-          fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table) -> None:
+def cases(
+    config: ConfigOpt = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include closed cases.")] = False,
+    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
+) -> None:
     """List open (or all) cases."""
     cfg = config_from(config)
     from bot.actions.cases import case_to_dict, list_cases
@@ -136,42 +155,72 @@ def cases(config: ConfigOpt = None,
     if fmt == Fmt.json:
         print_json(rows)
         return
-    flat = [{"ref": r["ref"], "status": r["status"], "source": r["source"],
-             "received": (r["received_at"] or "")[:16].replace("T", " "),
-             "name": r["complainant"]["name"], "phone": r["complainant"]["phone"],
-             "lang": r["language"], "assignee": r["assignee"],
-             "flags": " ".join(f for f, on in (("escalated", r["escalated_at"]),
-                                               ("serious", r["serious"]),
-                                               ("historical", r["historical"]),
-                                               ("ack-bounced", r["ack_bounced_at"])) if on)}
-            for r in rows]
-    typer.echo(format_table(flat, ["ref", "status", "source", "received", "name", "phone", "lang",
-                             "assignee", "flags"]))
+    flat = [
+        {
+            "ref": r["ref"],
+            "status": r["status"],
+            "source": r["source"],
+            "received": (r["received_at"] or "")[:16].replace("T", " "),
+            "name": r["complainant"]["name"],
+            "phone": r["complainant"]["phone"],
+            "lang": r["language"],
+            "assignee": r["assignee"],
+            "flags": " ".join(
+                f
+                for f, on in (
+                    ("escalated", r["escalated_at"]),
+                    ("serious", r["serious"]),
+                    ("historical", r["historical"]),
+                    ("ack-bounced", r["ack_bounced_at"]),
+                )
+                if on
+            ),
+        }
+        for r in rows
+    ]
+    typer.echo(
+        format_table(
+            flat,
+            ["ref", "status", "source", "received", "name", "phone", "lang", "assignee", "flags"],
+        )
+    )
     if quarantined:
         typer.echo(f"\n{quarantined} input(s) in quarantine: see `complaint-bot quarantine list`")
 
 
 def _quarantine_count(session: Any) -> int:
     import sqlalchemy as sa
+    from sqlmodel import col
 
     from bot.store.models import Quarantine
 
-    return int(session.execute(sa.select(sa.func.count()).select_from(Quarantine)
-                               .where(Quarantine.resolved_at.is_(None))).scalar_one())  # type: ignore[union-attr]
+    return int(
+        session.execute(
+            sa.select(sa.func.count())
+            .select_from(Quarantine)
+            .where(col(Quarantine.resolved_at).is_(None))
+        ).scalar_one()
+    )
 
 
 # --- reports ---------------------------------------------------------------
 
 
 @app.command()
-def report(config: ConfigOpt = None,
-           from_: Annotated[str | None,
-                            typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
-           to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
-           fmt: Annotated[ReportFmt, typer.Option("--format")] = ReportFmt.table,
-           staff: Annotated[bool, typer.Option(
-               "--staff", help="The weekly load per person instead (managers and the "
-                               "ombudsman; same as `staff-load`).")] = False) -> None:
+def report(
+    config: ConfigOpt = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
+    fmt: Annotated[ReportFmt, typer.Option("--format")] = ReportFmt.table,
+    staff: Annotated[
+        bool,
+        typer.Option(
+            "--staff",
+            help="The weekly load per person instead (managers and the "
+            "ombudsman; same as `staff-load`).",
+        ),
+    ] = False,
+) -> None:
     """What an ombudsman must report, for a period."""
     if staff:
         from bot.cli.roster import staff_load
@@ -226,8 +275,9 @@ def check(config: ConfigOpt = None) -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(config: ConfigOpt = None,
-               revision: Annotated[str, typer.Argument()] = "head") -> None:
+def db_upgrade(
+    config: ConfigOpt = None, revision: Annotated[str, typer.Argument()] = "head"
+) -> None:
     """Bring the database schema up to date."""
     cfg = config_from(config)
     from bot.store import db
@@ -247,11 +297,13 @@ def db_current(config: ConfigOpt = None) -> None:
 
 
 @quarantine_app.command("list")
-def quarantine_list(config: ConfigOpt = None,
-                    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
-                    now: Annotated[str | None, typer.Option(
-                        "--now", help="ISO-8601 time to count ages from (default: now).")
-                    ] = None) -> None:
+def quarantine_list(
+    config: ConfigOpt = None,
+    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
+    now: Annotated[
+        str | None, typer.Option("--now", help="ISO-8601 time to count ages from (default: now).")
+    ] = None,
+) -> None:
     """Inputs waiting for a human, with the reason: broken ones (lane ``quarantine``) and
     messages that might be a person's (lane ``review``, see ``complaint-bot review``)."""
     cfg = config_from(config)
@@ -265,18 +317,29 @@ def quarantine_list(config: ConfigOpt = None,
     rt = runtime_for(cfg, parse_now(now, cfg) if now else None)
     at = rt.clock()
     with session_scope(rt.db) as s:
-        rows = [{"id": q.id, "lane": q.lane, "at": iso(q.at, cfg),
-                 "age": age_text(max(0.0, (at - q.at).total_seconds() / 3600)),
-                 "source": q.source, "key": q.source_key,
-                 "reason": q.reason, "bytes": len(q.raw),
-                 "resolved": iso(q.resolved_at, cfg), "decision": q.decision,
-                 "decided_by": q.decided_by, "case": q.case_ref}
-                for q in s.exec(select(Quarantine).order_by(col(Quarantine.id))).all()]
+        rows = [
+            {
+                "id": q.id,
+                "lane": q.lane,
+                "at": iso(q.at, cfg),
+                "age": age_text(max(0.0, (at - q.at).total_seconds() / 3600)),
+                "source": q.source,
+                "key": q.source_key,
+                "reason": q.reason,
+                "bytes": len(q.raw),
+                "resolved": iso(q.resolved_at, cfg),
+                "decision": q.decision,
+                "decided_by": q.decided_by,
+                "case": q.case_ref,
+            }
+            for q in s.exec(select(Quarantine).order_by(col(Quarantine.id))).all()
+        ]
     if fmt == Fmt.json:
         print_json(rows)
     else:
-        typer.echo(format_table(rows, ["id", "lane", "at", "age", "key", "bytes", "resolved",
-                                 "reason"]))
+        typer.echo(
+            format_table(rows, ["id", "lane", "at", "age", "key", "bytes", "resolved", "reason"])
+        )
 
 
 @quarantine_app.command("retry")
@@ -295,16 +358,20 @@ def quarantine_retry(qid: int, config: ConfigOpt = None) -> None:
     from bot.runners.outbox import deliver_due
 
     deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
-    typer.echo(f"quarantine {qid}: " + (f"case {outcome.case}" if outcome.case
-                                        else f"not opened: {outcome.discarded}"))
+    typer.echo(
+        f"quarantine {qid}: "
+        + (f"case {outcome.case}" if outcome.case else f"not opened: {outcome.discarded}")
+    )
 
 
 @app.command("preview-email")
-def preview_email(kind: Annotated[str, typer.Argument(help="ack")] = "ack",
-                  lang: Annotated[str, typer.Option("--lang")] = "sv",
-                  phone: Annotated[bool, typer.Option("--phone/--no-phone")] = True,
-                  html: Annotated[bool, typer.Option("--html")] = False,
-                  config: ConfigOpt = None) -> None:
+def preview_email(
+    kind: Annotated[str, typer.Argument(help="ack")] = "ack",
+    lang: Annotated[str, typer.Option("--lang")] = "sv",
+    phone: Annotated[bool, typer.Option("--phone/--no-phone")] = True,
+    html: Annotated[bool, typer.Option("--html")] = False,
+    config: ConfigOpt = None,
+) -> None:
     """Render a citizen email with sample data, to check the wording."""
     cfg = config_from(config)
     from bot.actions.citizen_mail import call_within_days
@@ -312,19 +379,30 @@ def preview_email(kind: Annotated[str, typer.Argument(help="ack")] = "ack",
     from bot.presenters.render import renderer_for
 
     renderer = renderer_for(cfg)
-    ctx = {"ref": f"{cfg.policy.reference_prefix}-2026-000123", "name": "Anna Andersson",
-           "phone": "070-123 45 67" if phone else "", "call_within_days": call_within_days(cfg),
-           "organisation": cfg.organisation.name, "org_phone": cfg.organisation.phone,
-           "ombudsman_contact": cfg.organisation.ombudsman_contact,
-           "privacy_url": cfg.organisation.privacy_url}
+    ctx = {
+        "ref": f"{cfg.policy.reference_prefix}-2026-000123",
+        "name": "Anna Andersson",
+        "phone": "070-123 45 67" if phone else "",
+        "call_within_days": call_within_days(cfg),
+        "organisation": cfg.organisation.name,
+        "org_phone": cfg.organisation.phone,
+        "ombudsman_contact": cfg.organisation.ombudsman_contact,
+        "privacy_url": cfg.organisation.privacy_url,
+    }
     try:
-        msg = build_citizen_email(renderer=renderer, template=kind, lang=lang, context=ctx,
-                                  from_address=cfg.outgoing.from_address,
-                                  reply_to=cfg.outgoing.reply_to,
-                                  to_address="anna.andersson@example.se",
-                                  to_name="Anna Andersson", ref=ctx["ref"],  # type: ignore[arg-type]
-                                  message_id="preview@example.org",
-                                  now=datetime.now(UTC))
+        msg = build_citizen_email(
+            renderer=renderer,
+            template=kind,
+            lang=lang,
+            context=ctx,
+            from_address=cfg.outgoing.from_address,
+            reply_to=cfg.outgoing.reply_to,
+            to_address="anna.andersson@example.se",
+            to_name="Anna Andersson",
+            ref=ctx["ref"],  # type: ignore[arg-type]
+            message_id="preview@example.org",
+            now=datetime.now(UTC),
+        )
     except Exception as exc:
         fail(f"cannot render {kind!r} in {lang!r}: {exc}", 2)
     for k, v in msg.items():

@@ -26,7 +26,6 @@ from bot.cli.common import ConfigOpt, actor_of, config_from, fail, runtime_for
 log = logging.getLogger("bot")
 
 
-
 class Language(StrEnum):
     sv = "sv"
     nb = "nb"
@@ -73,8 +72,9 @@ def write_chart(config: Path | None, start: date | None, end: date | None, out: 
     finally:
         rt.close()
     try:
-        png = render_chart(rep, deadline_hours=cfg.policy.first_contact_working_hours,
-                           title=cfg.organisation.name)
+        png = render_chart(
+            rep, deadline_hours=cfg.policy.first_contact_working_hours, title=cfg.organisation.name
+        )
     except ChartsUnavailable as exc:
         fail(str(exc), 2)
     out.write_bytes(png)
@@ -90,18 +90,30 @@ def _with_chart_option(report: Any) -> Any:
     """
     sig = inspect.signature(report, eval_str=True)
     chart_param = inspect.Parameter(
-        "chart", inspect.Parameter.KEYWORD_ONLY, default=None,
-        annotation=Annotated[Path | None, typer.Option(
-            "--chart", help="Also write a chart of the period (PNG) to this file.",
-            dir_okay=False)])
+        "chart",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            Path | None,
+            typer.Option(
+                "--chart",
+                help="Also write a chart of the period (PNG) to this file.",
+                dir_okay=False,
+            ),
+        ],
+    )
 
     @functools.wraps(report)
     def with_chart(*args: Any, chart: Path | None = None, **kwargs: Any) -> None:
         report(*args, **kwargs)
         if chart is not None:
             bound = sig.bind_partial(*args, **kwargs).arguments
-            write_chart(bound.get("config"), _date(bound.get("from_"), "--from"),
-                        _date(bound.get("to"), "--to"), chart)
+            write_chart(
+                bound.get("config"),
+                _date(bound.get("from_"), "--from"),
+                _date(bound.get("to"), "--to"),
+                chart,
+            )
 
     params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in sig.parameters.values()]
     with_chart.__signature__ = sig.replace(parameters=[*params, chart_param])  # type: ignore[attr-defined]
@@ -141,15 +153,22 @@ def _write_private(path: Path, text: str) -> None:
 
 def export(
     config: ConfigOpt = None,
-    email: Annotated[str | None, typer.Option("--email", help="The person's email "
-                                                              "address.")] = None,
-    phone: Annotated[str | None, typer.Option("--phone", help="The person's phone "
-                                                              "number.")] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Folder to write the export to (default: [privacy] export_dir).",
-        file_okay=False)] = None,
-    lang: Annotated[Language | None, typer.Option(
-        "--lang", help="Language of the readable document (default: the person's).")] = None,
+    email: Annotated[
+        str | None, typer.Option("--email", help="The person's email address.")
+    ] = None,
+    phone: Annotated[str | None, typer.Option("--phone", help="The person's phone number.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Folder to write the export to (default: [privacy] export_dir).",
+            file_okay=False,
+        ),
+    ] = None,
+    lang: Annotated[
+        Language | None,
+        typer.Option("--lang", help="Language of the readable document (default: the person's)."),
+    ] = None,
 ) -> None:
     """Subject access: everything held about one person, as JSON and a readable document.
 
@@ -181,15 +200,20 @@ def export(
     _write_private(json_path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     _write_private(md_path, subject_access_markdown(data))
     # Counts only: the files hold the content.
-    log.info("subject access export: %d cases, %d other messages, %d quarantined",
-             len(data["cases"]), len(data["messages_on_other_cases"]),
-             len(data["quarantined_mail"]))
-    typer.echo(f"{len(data['complainant_records'])} complainant record(s), "
-               f"{len(data['cases'])} case(s), "
-               f"{len(data['messages_on_other_cases'])} message(s) on other cases, "
-               f"{len(data['unattached_messages'])} message(s) on no case, "
-               f"{len(data['quarantined_mail'])} quarantined mail, "
-               f"{len(data['outgoing_email'])} email(s) to them")
+    log.info(
+        "subject access export: %d cases, %d other messages, %d quarantined",
+        len(data["cases"]),
+        len(data["messages_on_other_cases"]),
+        len(data["quarantined_mail"]),
+    )
+    typer.echo(
+        f"{len(data['complainant_records'])} complainant record(s), "
+        f"{len(data['cases'])} case(s), "
+        f"{len(data['messages_on_other_cases'])} message(s) on other cases, "
+        f"{len(data['unattached_messages'])} message(s) on no case, "
+        f"{len(data['quarantined_mail'])} quarantined mail, "
+        f"{len(data['outgoing_email'])} email(s) to them"
+    )
     typer.echo(str(json_path))
     typer.echo(str(md_path))
 
@@ -199,19 +223,34 @@ def export(
 
 def purge(
     config: ConfigOpt = None,
-    closed_before: Annotated[str | None, typer.Option(
-        "--closed-before", help="Anonymise cases closed before this day, YYYY-MM-DD "
-                                "(default: [policy] retention_days ago).")] = None,
-    person: Annotated[str | None, typer.Option(
-        "--person", help="Erase one person on request: email address, phone number "
-                         "or name.")] = None,
-    retention: Annotated[bool, typer.Option(
-        "--retention", help="What the retention sweep does ([privacy] closed_case_days, "
-                            "quarantine_days); a dry run unless --apply.")] = False,
-    apply: Annotated[bool, typer.Option("--apply", help="Do it (default: a dry run that "
-                                                        "only counts).")] = False,
-    by: Annotated[str | None, typer.Option("--by", help="Who is acting (default: your "
-                                                        "login).")] = None,
+    closed_before: Annotated[
+        str | None,
+        typer.Option(
+            "--closed-before",
+            help="Anonymise cases closed before this day, YYYY-MM-DD "
+            "(default: [policy] retention_days ago).",
+        ),
+    ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            "--person", help="Erase one person on request: email address, phone number or name."
+        ),
+    ] = None,
+    retention: Annotated[
+        bool,
+        typer.Option(
+            "--retention",
+            help="What the retention sweep does ([privacy] closed_case_days, "
+            "quarantine_days); a dry run unless --apply.",
+        ),
+    ] = False,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Do it (default: a dry run that only counts).")
+    ] = False,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who is acting (default: your login).")
+    ] = None,
     fmt: Annotated[RecordFmt, typer.Option("--format")] = RecordFmt.json,
 ) -> None:
     """Retention: anonymise closed cases, keeping the statistics; or erase one person.
@@ -278,8 +317,11 @@ def _purge_cutoff(cfg: Any, closed_before: str | None, now: datetime) -> datetim
     day = _date(closed_before, "--closed-before")
     if day is None:
         if not cfg.policy.retention_days:
-            fail("give --closed-before DATE, --person or --retention, "
-                  "or set [policy] retention_days", 2)
+            fail(
+                "give --closed-before DATE, --person or --retention, "
+                "or set [policy] retention_days",
+                2,
+            )
         day = now.astimezone(cfg.policy.tz).date() - timedelta(days=cfg.policy.retention_days)
     return datetime.combine(day, time.min, cfg.policy.tz)
 
@@ -288,13 +330,17 @@ def _purge_cutoff(cfg: Any, closed_before: str | None, now: datetime) -> datetim
 
 
 def export_record(
-    ref: Annotated[str | None, typer.Argument(help="Case reference; leave out for the "
-                                                   "batch form with --from/--to.")] = None,
+    ref: Annotated[
+        str | None,
+        typer.Argument(help="Case reference; leave out for the batch form with --from/--to."),
+    ] = None,
     config: ConfigOpt = None,
-    from_: Annotated[str | None, typer.Option("--from", help="Batch: first day received, "
-                                                             "YYYY-MM-DD.")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Batch: last day received, "
-                                                        "YYYY-MM-DD.")] = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Batch: first day received, YYYY-MM-DD.")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Batch: last day received, YYYY-MM-DD.")
+    ] = None,
     fmt: Annotated[RecordFmt, typer.Option("--format")] = RecordFmt.json,
 ) -> None:
     """Registration records for the records system (diarium): one case, or a period."""

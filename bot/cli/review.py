@@ -24,12 +24,15 @@ from bot.cli.common import (
     runtime_for,
 )
 
-review_app = typer.Typer(no_args_is_help=True,
-                         help="Messages that might be a person's complaint, for a human to "
-                              "decide: open as a case, or not a complaint.")
+review_app = typer.Typer(
+    no_args_is_help=True,
+    help="Messages that might be a person's complaint, for a human to "
+    "decide: open as a case, or not a complaint.",
+)
 
-NowOpt = Annotated[str | None, typer.Option(
-    "--now", help="ISO-8601 time to act as if it were (default: now).")]
+NowOpt = Annotated[
+    str | None, typer.Option("--now", help="ISO-8601 time to act as if it were (default: now).")
+]
 
 
 def age_text(hours: float) -> str:
@@ -38,11 +41,12 @@ def age_text(hours: float) -> str:
 
 
 @review_app.command("list")
-def review_list(config: ConfigOpt = None,
-                all_: Annotated[bool, typer.Option("--all", help="Include decided items.")]
-                = False,
-                fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
-                now: NowOpt = None) -> None:
+def review_list(
+    config: ConfigOpt = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include decided items.")] = False,
+    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
+    now: NowOpt = None,
+) -> None:
     """Items waiting for a decision (or all), with the reason, a redacted sender and age."""
     cfg = config_from(config)
     from bot.actions.cases import iso
@@ -55,10 +59,18 @@ def review_list(config: ConfigOpt = None,
         rows: list[dict[str, Any]] = []
         for q in review_items(s, include_resolved=all_):
             view = review_view(cfg, q, at)
-            rows.append({"id": q.id, "received": iso(q.received_at or q.at, cfg),
-                         "age": age_text(view.age_hours), "sender": view.sender or "-",
-                         "reason": view.reason, "decision": q.decision,
-                         "decided_by": q.decided_by, "case": q.case_ref})
+            rows.append(
+                {
+                    "id": q.id,
+                    "received": iso(q.received_at or q.at, cfg),
+                    "age": age_text(view.age_hours),
+                    "sender": view.sender or "-",
+                    "reason": view.reason,
+                    "decision": q.decision,
+                    "decided_by": q.decided_by,
+                    "case": q.case_ref,
+                }
+            )
     rt.close()
     if fmt == Fmt.json:
         print_json(rows)
@@ -99,16 +111,18 @@ def _decide(config: Any, review_id: int, by: str | None, now: str | None, what: 
 
 
 @review_app.command("open")
-def review_open(review_id: int, config: ConfigOpt = None, by: ByOpt = None,
-                now: NowOpt = None) -> None:
+def review_open(
+    review_id: int, config: ConfigOpt = None, by: ByOpt = None, now: NowOpt = None
+) -> None:
     """Open the message as a case from a person (call-back prompt; acknowledged only when
     the bot took it for a person's mail and may write to the address)."""
     _decide(config, review_id, by, now, "open")
 
 
 @review_app.command("dismiss")
-def review_dismiss(review_id: int, config: ConfigOpt = None, by: ByOpt = None,
-                   now: NowOpt = None) -> None:
+def review_dismiss(
+    review_id: int, config: ConfigOpt = None, by: ByOpt = None, now: NowOpt = None
+) -> None:
     """Not a complaint: the item is resolved; the message stays stored."""
     _decide(config, review_id, by, now, "dismiss")
 

@@ -23,15 +23,19 @@ from bot.cli.common import (
     with_case,
 )
 
-offer_app = typer.Typer(no_args_is_help=True,
-                        help="Answer an offered call-back, or hand a case to a colleague.")
+offer_app = typer.Typer(
+    no_args_is_help=True, help="Answer an offered call-back, or hand a case to a colleague."
+)
 
 
-def roster(config: ConfigOpt = None,
-           fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
-           now: Annotated[str | None, typer.Option(
-               "--now", help="ISO-8601 time to show the roster for (default: now).")] = None,
-           ) -> None:
+def roster(
+    config: ConfigOpt = None,
+    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="ISO-8601 time to show the roster for (default: now)."),
+    ] = None,
+) -> None:
     """Today's on-duty roster: who takes call-backs, and why anyone else does not."""
     cfg = config_from(config)
     from bot.actions.roster import today_roster
@@ -45,16 +49,22 @@ def roster(config: ConfigOpt = None,
     if fmt == Fmt.json:
         print_json(rows)
         return
-    typer.echo(format_table([{**r, "on_duty": "yes" if r["on_duty"] else "no"} for r in rows],
-                      ["user", "on_duty", "reason"]))
+    typer.echo(
+        format_table(
+            [{**r, "on_duty": "yes" if r["on_duty"] else "no"} for r in rows],
+            ["user", "on_duty", "reason"],
+        )
+    )
     if not cfg.roster.enabled:
         typer.echo("\n[roster] enabled = false: unclaimed cases are not offered")
 
 
-def staff_load(config: ConfigOpt = None,
-               weeks: Annotated[int, typer.Option("--weeks", min=1, max=52)] = 4,
-               fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
-               by: ByOpt = None) -> None:
+def staff_load(
+    config: ConfigOpt = None,
+    weeks: Annotated[int, typer.Option("--weeks", min=1, max=52)] = 4,
+    fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.table,
+    by: ByOpt = None,
+) -> None:
     """Call-backs and hard calls per person per week (for managers and the ombudsman)."""
     cfg = config_from(config)
     from bot.actions.assignment import load_view
@@ -69,8 +79,9 @@ def staff_load(config: ConfigOpt = None,
     if fmt == Fmt.json:
         print_json(rows)
         return
-    typer.echo(format_table(rows, ["week", "user", "claimed", "calls", "hard_calls",
-                             "offers_declined"]))
+    typer.echo(
+        format_table(rows, ["week", "user", "claimed", "calls", "hard_calls", "offers_declined"])
+    )
 
 
 def _answer(config: Any, ref: str, by: str | None, what: str, to: str | None = None) -> None:
@@ -81,6 +92,7 @@ def _answer(config: Any, ref: str, by: str | None, what: str, to: str | None = N
         hand_over,
         staff_id,
     )
+
     actor = actor_of(by)
     user = staff_id(actor) or ""
 
@@ -110,8 +122,12 @@ def offer_decline(ref: str, config: ConfigOpt = None, by: ByOpt = None) -> None:
 
 
 @offer_app.command("hand-over")
-def offer_hand_over(ref: str, to: Annotated[str, typer.Option("--to", help="Slack user id.")],
-                    config: ConfigOpt = None, by: ByOpt = None) -> None:
+def offer_hand_over(
+    ref: str,
+    to: Annotated[str, typer.Option("--to", help="Slack user id.")],
+    config: ConfigOpt = None,
+    by: ByOpt = None,
+) -> None:
     """Ask a colleague to take your case (they may say no)."""
     _answer(config, ref, by, "hand-over", to)
 

@@ -61,8 +61,16 @@ def can_acknowledge(
     if addr.lower() in own_addresses or untagged(addr) in own_addresses:
         return False, "sender is one of our own addresses"
     local = addr.split("@", 1)[0].lower().replace("_", "-").replace(".", "-")
-    if local in {"noreply", "no-reply", "donotreply", "do-not-reply", "mailer-daemon",
-                 "postmaster", "bounce", "bounces"} or local.startswith(("noreply", "no-reply")):
+    if local in {
+        "noreply",
+        "no-reply",
+        "donotreply",
+        "do-not-reply",
+        "mailer-daemon",
+        "postmaster",
+        "bounce",
+        "bounces",
+    } or local.startswith(("noreply", "no-reply")):
         return False, "no-reply sender"
     if history.sender_bounced_at is not None and now - history.sender_bounced_at < bounce_block:
         return False, "mail to this sender bounced recently"

@@ -31,12 +31,19 @@ def is_away(profile: Mapping[str, Any], words: Iterable[str], emojis: Iterable[s
     text = str(profile.get("status_text") or "").casefold()
     if not text:
         return False
-    return any(re.search(rf"(?<!\w){re.escape(w.casefold())}(?!\w)", text)
-               for w in words if w.strip())
+    return any(
+        re.search(rf"(?<!\w){re.escape(w.casefold())}(?!\w)", text) for w in words if w.strip()
+    )
 
 
-def load(open_callbacks: Iterable[datetime], hard_calls_today: int, now: datetime, *,
-         age_weight_per_day: float, hard_call_weight: float) -> float:
+def load(
+    open_callbacks: Iterable[datetime],
+    hard_calls_today: int,
+    now: datetime,
+    *,
+    age_weight_per_day: float,
+    hard_call_weight: float,
+) -> float:
     """How heavy a person's day is.
 
     Each open call-back (claimed or offered, no call logged yet) weighs 1 plus
@@ -51,9 +58,13 @@ def load(open_callbacks: Iterable[datetime], hard_calls_today: int, now: datetim
     return total + hard_calls_today * hard_call_weight
 
 
-def choose_assignee(candidates: Sequence[str], loads: Mapping[str, float],
-                    assigned_today: Mapping[str, int], cap: int,
-                    last_assigned: str | None) -> str | None:
+def choose_assignee(
+    candidates: Sequence[str],
+    loads: Mapping[str, float],
+    assigned_today: Mapping[str, int],
+    cap: int,
+    last_assigned: str | None,
+) -> str | None:
     """Whom to offer the next call-back to, or None when nobody can take it.
 
     The lightest load wins. Ties go round-robin: in roster order, starting

@@ -44,8 +44,17 @@ if TYPE_CHECKING:
     from bot.config import PolicyConfig
 
 __all__ = [
-    "Action", "ActionKind", "CaseSnapshot", "Decision", "EscalationReason", "LadderPolicy",
-    "after_actions", "first_contact_due", "is_settled", "next_action", "ombudsman_due",
+    "Action",
+    "ActionKind",
+    "CaseSnapshot",
+    "Decision",
+    "EscalationReason",
+    "LadderPolicy",
+    "after_actions",
+    "first_contact_due",
+    "is_settled",
+    "next_action",
+    "ombudsman_due",
 ]
 
 SETTLED_STATUSES = frozenset({"contacted", "closed"})
@@ -162,11 +171,7 @@ def ombudsman_due(
 def is_settled(case: CaseSnapshot) -> bool:
     """True if the ladder has nothing more to do: a call was logged, or the case
     is closed, or it is historical mail that never starts reminders."""
-    return (
-        case.historical
-        or case.status in SETTLED_STATUSES
-        or case.first_contact_at is not None
-    )
+    return case.historical or case.status in SETTLED_STATUSES or case.first_contact_at is not None
 
 
 @dataclass(frozen=True)
@@ -216,16 +221,28 @@ def _due_escalations(
     reasons = case.escalation_reasons
     actions = []
     if case.serious and EscalationReason.SERIOUS not in reasons:
-        actions.append(Action(ActionKind.ESCALATE, None, "flagged serious",
-                              EscalationReason.SERIOUS))
+        actions.append(
+            Action(ActionKind.ESCALATE, None, "flagged serious", EscalationReason.SERIOUS)
+        )
     if case.ack_bounced and not case.has_phone and EscalationReason.ACK_BOUNCED not in reasons:
-        actions.append(Action(ActionKind.ESCALATE, None,
-                              "acknowledgement bounced and no phone number is known",
-                              EscalationReason.ACK_BOUNCED))
+        actions.append(
+            Action(
+                ActionKind.ESCALATE,
+                None,
+                "acknowledgement bounced and no phone number is known",
+                EscalationReason.ACK_BOUNCED,
+            )
+        )
     deadline_passed = now >= _deadline_alert_at(case, policy, calendar)
     if deadline_passed and EscalationReason.DEADLINE not in reasons:
-        actions.append(Action(ActionKind.ESCALATE, None, "no call logged by the deadline",
-                              EscalationReason.DEADLINE))
+        actions.append(
+            Action(
+                ActionKind.ESCALATE,
+                None,
+                "no call logged by the deadline",
+                EscalationReason.DEADLINE,
+            )
+        )
     return actions
 
 
@@ -244,10 +261,17 @@ def next_action(
         return Decision((), None)
 
     actions = _due_escalations(case, now, policy, calendar)
-    if (case.failed_attempts >= policy.failed_attempts_before_email
-            and not case.number_request_offered):
-        actions.append(Action(ActionKind.OFFER_NUMBER_REQUEST, case.assignee,
-                              f"{case.failed_attempts} failed contact attempts"))
+    if (
+        case.failed_attempts >= policy.failed_attempts_before_email
+        and not case.number_request_offered
+    ):
+        actions.append(
+            Action(
+                ActionKind.OFFER_NUMBER_REQUEST,
+                case.assignee,
+                f"{case.failed_attempts} failed contact attempts",
+            )
+        )
     reminder = _pending_reminder(case, policy, calendar)
     if now >= reminder.due and calendar.is_open(now):
         actions.append(Action(reminder.kind, reminder.to, reminder.reason))
@@ -268,8 +292,9 @@ def _next_check(
     return min(candidates)
 
 
-def after_actions(case: CaseSnapshot, actions: tuple[Action, ...] | list[Action],
-                  now: datetime) -> CaseSnapshot:
+def after_actions(
+    case: CaseSnapshot, actions: tuple[Action, ...] | list[Action], now: datetime
+) -> CaseSnapshot:
     """The case as the caller records it after carrying out ``actions`` at ``now``.
 
     Reminders set ``last_reminder_at`` and count in ``reminders_sent``; an
@@ -278,7 +303,8 @@ def after_actions(case: CaseSnapshot, actions: tuple[Action, ...] | list[Action]
     """
     reminders = sum(1 for a in actions if a.kind in REMINDERS)
     new_reasons = frozenset(
-        str(a.escalation_reason) for a in actions
+        str(a.escalation_reason)
+        for a in actions
         if a.kind is ActionKind.ESCALATE and a.escalation_reason is not None
     )
     offered = any(a.kind is ActionKind.OFFER_NUMBER_REQUEST for a in actions)

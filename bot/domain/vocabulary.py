@@ -85,12 +85,12 @@ class ChatOp(enum.StrEnum):
     """What a chat entry of the outbox asks for: each maps to one presenter
     (:data:`bot.presenters.chat.PRESENTERS`) and one way of delivering it."""
 
-    PROMPT = "prompt"              # the call-back prompt in the triage channel, kept current
+    PROMPT = "prompt"  # the call-back prompt in the triage channel, kept current
     CASE_MESSAGE = "case_message"  # "a new message on the case", in the prompt's thread
-    ESCALATION = "escalation"      # to the ombudsman (or the triage channel)
-    REMINDER = "reminder"          # a rung of the reminder ladder
-    OFFER = "offer"                # "will you take this call?" with answer buttons
-    RAW = "raw"                    # text rendered when queued (DMs, digests, notes)
-    ERASED = "erased"              # the case was anonymised: its posts become stubs
-    REVIEW = "review"              # a review-lane item's post
+    ESCALATION = "escalation"  # to the ombudsman (or the triage channel)
+    REMINDER = "reminder"  # a rung of the reminder ladder
+    OFFER = "offer"  # "will you take this call?" with answer buttons
+    RAW = "raw"  # text rendered when queued (DMs, digests, notes)
+    ERASED = "erased"  # the case was anonymised: its posts become stubs
+    REVIEW = "review"  # a review-lane item's post
     MONTHLY_CHART = "monthly_chart"  # the month's chart as a file

@@ -1,10 +1,10 @@
 """Pure email handling: parse, classify, extract. No I/O, no database.
 
-    mail = parse_email(raw)                      # never raises except Unprocessable
-    kind = classify(mail, own_addresses)         # may we acknowledge it, and why not
-    phones = find_phone_numbers(mail.summary_text, "SE", own_numbers)
-    language = detect_language(mail.summary_text)
-    name = guess_name(mail)
+mail = parse_email(raw)                      # never raises except Unprocessable
+kind = classify(mail, own_addresses)         # may we acknowledge it, and why not
+phones = find_phone_numbers(mail.summary_text, "SE", own_numbers)
+language = detect_language(mail.summary_text)
+name = guess_name(mail)
 """
 
 from bot.mail.classify import BOT_HEADER, Classification, MailKind, classify, is_no_reply_address

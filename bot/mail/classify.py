@@ -88,8 +88,16 @@ class MailKind(StrEnum):
     REVIEW = "review"
 
 
-ROBOT_KINDS = frozenset({MailKind.AUTO_REPLY, MailKind.BOUNCE, MailKind.FEEDBACK_REPORT,
-                         MailKind.LIST, MailKind.BULK, MailKind.OWN})
+ROBOT_KINDS = frozenset(
+    {
+        MailKind.AUTO_REPLY,
+        MailKind.BOUNCE,
+        MailKind.FEEDBACK_REPORT,
+        MailKind.LIST,
+        MailKind.BULK,
+        MailKind.OWN,
+    }
+)
 """Kinds dropped on positive evidence: never a case, never answered."""
 
 
@@ -189,8 +197,11 @@ def _is_person(addr: str | None, own: set[str]) -> bool:
 
 def find_person(mail: ParsedEmail, own: set[str]) -> tuple[str, str] | None:
     """``(address, where it was found)`` of the person behind the message, or None."""
-    candidates = [("Reply-To", mail.reply_to_address), ("From", mail.from_address),
-                  ("Sender", mail.sender_address)]
+    candidates = [
+        ("Reply-To", mail.reply_to_address),
+        ("From", mail.from_address),
+        ("Sender", mail.sender_address),
+    ]
     candidates += [("the text", addr) for addr in labelled_addresses(mail.body_text)]
     if mail.return_path:
         candidates.append(("Return-Path", mail.return_path))
@@ -218,9 +229,22 @@ _BOUNCE_SUBJECT = re.compile(
     r"nicht zustellbar|virus (?:alert|found|detected|warning)|blocked message)",
     re.IGNORECASE,
 )
-_LIST_HEADERS = ("list-id", "list-post", "list-subscribe", "list-help", "list-archive",
-                 "list-owner", "x-mailman-version", "x-mlserver", "x-mailing-list",
-                 "x-beenthere", "x-loop", "mailing-list", "x-list", "x-ml-name")
+_LIST_HEADERS = (
+    "list-id",
+    "list-post",
+    "list-subscribe",
+    "list-help",
+    "list-archive",
+    "list-owner",
+    "x-mailman-version",
+    "x-mlserver",
+    "x-mailing-list",
+    "x-beenthere",
+    "x-loop",
+    "mailing-list",
+    "x-list",
+    "x-ml-name",
+)
 
 
 def _report_type(mail: ParsedEmail) -> str:
@@ -258,8 +282,7 @@ def _feedback_report(mail: ParsedEmail) -> str | None:
 
 
 def _bounce(mail: ParsedEmail) -> str | None:
-    if mail.is_report and _report_type(mail) not in ("disposition-notification",
-                                                     "feedback-report"):
+    if mail.is_report and _report_type(mail) not in ("disposition-notification", "feedback-report"):
         return "Content-Type is multipart/report (a delivery status notification)."
     if mail.header("x-failed-recipients") is not None:
         return "The X-Failed-Recipients header marks a bounce."
@@ -277,8 +300,10 @@ def _bounce(mail: ParsedEmail) -> str | None:
             return "A bounce subject from the null sender <>."
         if auto and not auto.startswith("no"):
             return "A bounce subject with Auto-Submitted."
-        if any(_ROBOT_LOCAL.search(_local(addr)) or is_no_reply_address(addr)
-               for addr in _senders(mail)):
+        if any(
+            _ROBOT_LOCAL.search(_local(addr)) or is_no_reply_address(addr)
+            for addr in _senders(mail)
+        ):
             return "A bounce subject from a mail gateway or antivirus sender."
     return None
 
@@ -367,13 +392,19 @@ def classify(mail: ParsedEmail, own_addresses: Collection[str]) -> Classificatio
     # marks its case "ack bounced" whichever robot kind won.
     bounced = bounce is not None or _BOUNCE_SUBJECT.match(mail.subject) is not None
     if reason := _own(mail, own):
-        if (mail.header(BOT_HEADER) is None and (relayed := _person_in_reply_to(mail, own))
-                and not mail.header("auto-submitted")):
+        if (
+            mail.header(BOT_HEADER) is None
+            and (relayed := _person_in_reply_to(mail, own))
+            and not mail.header("auto-submitted")
+        ):
             # Not our bot's mail (it stamps every email): perhaps the organisation's own
             # web form sending in our name for a citizen. Never answered; a human looks.
-            return Classification(MailKind.REVIEW, "From is one of our own addresses but "
-                                  "Reply-To names someone else: a form sending in our name?",
-                                  contact=relayed)
+            return Classification(
+                MailKind.REVIEW,
+                "From is one of our own addresses but "
+                "Reply-To names someone else: a form sending in our name?",
+                contact=relayed,
+            )
         return Classification(MailKind.OWN, reason, bounce=bounced)
     if reason := _feedback_report(mail):
         return Classification(MailKind.FEEDBACK_REPORT, reason)
@@ -388,11 +419,15 @@ def classify(mail: ParsedEmail, own_addresses: Collection[str]) -> Classificatio
     if reason := _list(mail):
         return Classification(MailKind.LIST, reason, bounce=bounced)
     marker = _bulk_marker(mail)
-    if marker and not relay and _precedence(mail) in ("bulk", "junk") and (
-        mail.header("list-unsubscribe") is not None
+    if (
+        marker
+        and not relay
+        and _precedence(mail) in ("bulk", "junk")
+        and (mail.header("list-unsubscribe") is not None)
     ):
-        return Classification(MailKind.BULK, "Precedence bulk with List-Unsubscribe: a mailing.",
-                              bounce=bounced)
+        return Classification(
+            MailKind.BULK, "Precedence bulk with List-Unsubscribe: a mailing.", bounce=bounced
+        )
 
     if is_spam_flagged(mail):
         return Classification(MailKind.REVIEW, "A spam filter flagged it (X-Spam-Flag/Status).")
@@ -405,22 +440,38 @@ def classify(mail: ParsedEmail, own_addresses: Collection[str]) -> Classificatio
                 MailKind.COMPLAINT,
                 f"A web-form relay with the person's address in {where}; {generated} "
                 "forbids an automatic reply (RFC 3834).",
-                contact=address, acknowledge=False)
+                contact=address,
+                acknowledge=False,
+            )
         if mail.reply_to_address and is_no_reply_address(mail.reply_to_address):
-            return Classification(MailKind.COMPLAINT,
-                                  "Reply-To is a no-reply address: filed under the From "
-                                  "address, not acknowledged.", contact=address, acknowledge=False)
-        return Classification(MailKind.COMPLAINT, f"A person's address in {where}.",
-                              contact=address)
-    for header, addr in (("From", mail.from_address), ("Reply-To", mail.reply_to_address),
-                         ("Sender", mail.sender_address)):
+            return Classification(
+                MailKind.COMPLAINT,
+                "Reply-To is a no-reply address: filed under the From address, not acknowledged.",
+                contact=address,
+                acknowledge=False,
+            )
+        return Classification(
+            MailKind.COMPLAINT, f"A person's address in {where}.", contact=address
+        )
+    for header, addr in (
+        ("From", mail.from_address),
+        ("Reply-To", mail.reply_to_address),
+        ("Sender", mail.sender_address),
+    ):
         if addr and is_no_reply_address(addr):
-            return Classification(MailKind.REVIEW,
-                                  f"The {header} address is a no-reply address and no person's "
-                                  "address was found in Reply-To or the text.")
+            return Classification(
+                MailKind.REVIEW,
+                f"The {header} address is a no-reply address and no person's "
+                "address was found in Reply-To or the text.",
+            )
     if reads_like_complaint(mail):
-        return Classification(MailKind.COMPLAINT,
-                              "No usable sender address, but it reads like a complaint: "
-                              "a case for staff to call, never acknowledged.", acknowledge=False)
-    return Classification(MailKind.REVIEW, "No usable sender address and too little text to "
-                                           "tell whether it is a complaint.")
+        return Classification(
+            MailKind.COMPLAINT,
+            "No usable sender address, but it reads like a complaint: "
+            "a case for staff to call, never acknowledged.",
+            acknowledge=False,
+        )
+    return Classification(
+        MailKind.REVIEW,
+        "No usable sender address and too little text to tell whether it is a complaint.",
+    )

@@ -20,7 +20,8 @@ if TYPE_CHECKING:  # the caller renders with its own templates; this module only
 
 BOT_HEADER = "X-Complaint-Bot-Ref"
 _ADDR_RE = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$"
+)
 _MSGID_RE = re.compile(r"^[\x21-\x7e]{1,900}$")
 
 
@@ -34,7 +35,7 @@ def safe_header_text(value: object, limit: int = 150) -> str:
 
 def valid_address(addr: str | None) -> str | None:
     """The bare address if it is a plain, single, well-formed address; else None."""
-    if not addr or any(c in addr for c in "\r\n\0,;<> \t\"()"):
+    if not addr or any(c in addr for c in '\r\n\0,;<> \t"()'):
         return None
     addr = addr.strip()
     return addr if _ADDR_RE.match(addr) and len(addr) <= 254 else None

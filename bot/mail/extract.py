@@ -53,18 +53,20 @@ _REFERENCE_WORDS = (
     r"reg(?:istrerings)?\.?nr|artikel(?:nummer|nr)|art\.?nr|serie(?:nummer|nr)|serial"
 )
 _REFERENCE_PATTERNS = re.compile(
-    "|".join((
-        # letters glued to digits: REF-73703-924, KL-2026-000012, SE-123 45, AB12345
-        r"(?<![\w+])(?!(?i:tel|tlf|telefon|telephone|phone|mobil|mobile|mob|fax|ring|nr)\W?\d)"
-        r"[^\W\d_]{1,12}[-#/]?\d[\d./-]*(?:\s\d{2}(?!\d))?",
-        # a reference word, then the number
-        rf"(?i:\b(?:{_REFERENCE_WORDS})\b\.?\s*(?:[:#.]|n[or]\.?)?\s*\d[\d \t./-]*\d)",
-        # dates and times: 2026-11-23, 23.11.2026, 23/11/26, 08.15-16.30, 08:15
-        r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b",
-        r"\b\d{1,2}[.:]\d{2}(?:\s*[-–]\s*\d{1,2}[.:]\d{2})?\b",
-        # postcodes with a town: 123 45 Stockholm, 0150 Oslo
-        r"\b\d{3}\s?\d{2}\s+(?=[A-ZÅÄÖ][a-zåäö])|\b\d{4}\s+(?=[A-ZÆØÅ][A-ZÆØÅa-zæøå])",
-    ))
+    "|".join(
+        (
+            # letters glued to digits: REF-73703-924, KL-2026-000012, SE-123 45, AB12345
+            r"(?<![\w+])(?!(?i:tel|tlf|telefon|telephone|phone|mobil|mobile|mob|fax|ring|nr)\W?\d)"
+            r"[^\W\d_]{1,12}[-#/]?\d[\d./-]*(?:\s\d{2}(?!\d))?",
+            # a reference word, then the number
+            rf"(?i:\b(?:{_REFERENCE_WORDS})\b\.?\s*(?:[:#.]|n[or]\.?)?\s*\d[\d \t./-]*\d)",
+            # dates and times: 2026-11-23, 23.11.2026, 23/11/26, 08.15-16.30, 08:15
+            r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b",
+            r"\b\d{1,2}[.:]\d{2}(?:\s*[-–]\s*\d{1,2}[.:]\d{2})?\b",
+            # postcodes with a town: 123 45 Stockholm, 0150 Oslo
+            r"\b\d{3}\s?\d{2}\s+(?=[A-ZÅÄÖ][a-zåäö])|\b\d{4}\s+(?=[A-ZÆØÅ][A-ZÆØÅa-zæøå])",
+        )
+    )
 )
 
 
@@ -132,9 +134,13 @@ def _detector() -> LanguageDetector:
     # Low-accuracy mode loads trigram models only: ~25 MB instead of ~170 MB resident,
     # and complaints are long enough (we ask for 20+ letters) for trigrams to tell
     # Swedish, Bokmål, Nynorsk and English apart (tests/mail/test_extract.py).
-    return LanguageDetectorBuilder.from_languages(
-        Language.SWEDISH, Language.BOKMAL, Language.NYNORSK, Language.ENGLISH, Language.DANISH
-    ).with_low_accuracy_mode().build()
+    return (
+        LanguageDetectorBuilder.from_languages(
+            Language.SWEDISH, Language.BOKMAL, Language.NYNORSK, Language.ENGLISH, Language.DANISH
+        )
+        .with_low_accuracy_mode()
+        .build()
+    )
 
 
 def detect_language(text: str, default: str = "sv") -> str:
@@ -154,7 +160,8 @@ def detect_language(text: str, default: str = "sv") -> str:
         return default
     confidence = {value.language.name: value.value for value in values}
     norwegian = (
-        confidence.get("BOKMAL", 0.0) + confidence.get("NYNORSK", 0.0)
+        confidence.get("BOKMAL", 0.0)
+        + confidence.get("NYNORSK", 0.0)
         + confidence.get("DANISH", 0.0)
     )
     groups = {
@@ -175,18 +182,62 @@ def detect_language(text: str, default: str = "sv") -> str:
 
 _ROLE_WORDS = frozenset(
     {
-        "info", "information", "kontakt", "contact", "support", "kundservice", "kundtjänst",
-        "kundeservice", "post", "postmottak", "registrator", "registratur", "admin",
-        "administrator", "office", "kansli", "reception", "service", "noreply", "no-reply",
-        "mailer-daemon", "postmaster", "team", "sales", "webmaster", "ekonomi", "redaktion",
-        "sekretariat", "servicecenter", "kontaktcenter",
+        "info",
+        "information",
+        "kontakt",
+        "contact",
+        "support",
+        "kundservice",
+        "kundtjänst",
+        "kundeservice",
+        "post",
+        "postmottak",
+        "registrator",
+        "registratur",
+        "admin",
+        "administrator",
+        "office",
+        "kansli",
+        "reception",
+        "service",
+        "noreply",
+        "no-reply",
+        "mailer-daemon",
+        "postmaster",
+        "team",
+        "sales",
+        "webmaster",
+        "ekonomi",
+        "redaktion",
+        "sekretariat",
+        "servicecenter",
+        "kontaktcenter",
     }
 )
 _ORG_WORDS = frozenset(
     {
-        "ab", "as", "asa", "aps", "oy", "ltd", "inc", "gmbh", "llc", "kommun", "kommune",
-        "fylkeskommune", "region", "landsting", "förvaltning", "forvaltning", "stiftelse",
-        "förening", "forening", "bolag", "företag", "firma",
+        "ab",
+        "as",
+        "asa",
+        "aps",
+        "oy",
+        "ltd",
+        "inc",
+        "gmbh",
+        "llc",
+        "kommun",
+        "kommune",
+        "fylkeskommune",
+        "region",
+        "landsting",
+        "förvaltning",
+        "forvaltning",
+        "stiftelse",
+        "förening",
+        "forening",
+        "bolag",
+        "företag",
+        "firma",
     }
 )
 _CLOSING = re.compile(
@@ -230,7 +281,9 @@ def _as_person(candidate: str) -> str | None:
 
 _NAME_LABEL = re.compile(
     r"^[ \t]*(?:namn|ditt namn|fullständigt namn|navn|ditt navn|fullt navn|name|your name|"
-    r"full name)[ \t]*[:：][ \t]*(\S.*?)[ \t]*$", re.IGNORECASE | re.MULTILINE)
+    r"full name)[ \t]*[:：][ \t]*(\S.*?)[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def guess_name(mail: ParsedEmail, contact: str | None = None) -> str | None:
@@ -241,8 +294,9 @@ def guess_name(mail: ParsedEmail, contact: str | None = None) -> str | None:
     from_is_contact = contact is None or (mail.from_address or "").lower() == contact.lower()
     if from_is_contact and mail.from_name and (name := _as_person(mail.from_name)):
         return name
-    reply_is_contact = contact is not None and (mail.reply_to_address or "").lower() == \
-        contact.lower()
+    reply_is_contact = (
+        contact is not None and (mail.reply_to_address or "").lower() == contact.lower()
+    )
     if reply_is_contact and mail.reply_to_name and (name := _as_person(mail.reply_to_name)):
         return name
     for labelled in _NAME_LABEL.finditer(mail.body_text[:20_000]):
@@ -264,6 +318,7 @@ def guess_name(mail: ParsedEmail, contact: str | None = None) -> str | None:
 
 # --------------------------------------------------------------------------- serious
 
+
 def own_words(mail: ParsedEmail) -> str:
     """What the sender wrote now: the subject and the body without quoted replies,
     forwarded messages, signatures or attachments (empty if they wrote nothing)."""
@@ -273,8 +328,11 @@ def own_words(mail: ParsedEmail) -> str:
 def serious_keywords_in(text: str, keywords: Collection[str]) -> list[str]:
     """The configured keywords that appear in ``text`` as whole words (any case)."""
     low = text.lower()
-    return [word for word in keywords
-            if word.strip() and re.search(rf"(?<!\w){re.escape(word.lower())}(?!\w)", low)]
+    return [
+        word
+        for word in keywords
+        if word.strip() and re.search(rf"(?<!\w){re.escape(word.lower())}(?!\w)", low)
+    ]
 
 
 def is_serious(text: str, keywords: tuple[str, ...]) -> bool:

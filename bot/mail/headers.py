@@ -76,8 +76,20 @@ def storable_id(message_id: str, limit: int = MAX_ID_LENGTH) -> str:
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _ADJACENT_WORDS = re.compile(r"(?<=\?=)[ \t]+(?==\?)")
-_ADDRESS_HEADERS = frozenset({"from", "to", "cc", "bcc", "reply-to", "sender", "resent-from",
-                              "resent-to", "resent-sender", "return-path"})
+_ADDRESS_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "reply-to",
+        "sender",
+        "resent-from",
+        "resent-to",
+        "resent-sender",
+        "return-path",
+    }
+)
 
 
 def _decode_encoded_word(match: re.Match[str]) -> str:
@@ -86,8 +98,9 @@ def _decode_encoded_word(match: re.Match[str]) -> str:
         if encoding == "b":
             data = base64.b64decode(payload + "=" * (-len(payload) % 4))
         else:
-            data = quopri.decodestring(payload.replace("_", " ").encode("ascii", "replace"),
-                                       header=True)
+            data = quopri.decodestring(
+                payload.replace("_", " ").encode("ascii", "replace"), header=True
+            )
     except Exception:
         return match.group(0)
     return decode_text(data, _charset_label(charset))
@@ -281,5 +294,3 @@ def _return_path(text: str | None) -> str | None:
         return None
     match = re.search(r"<([^<>]*)>", text)
     return (match.group(1) if match else text).strip().lower()
-
-

@@ -37,20 +37,23 @@ def outcome_shares(report: Report) -> list[tuple[str, float, str]]:
         return []
     counts = dict(report.by_resolution)
     counts["open"] = report.received - sum(report.by_resolution.values())
-    return [(label, counts.get(key, 0) / report.received, colour)
-            for key, label, colour in OUTCOMES]
+    return [
+        (label, counts.get(key, 0) / report.received, colour) for key, label, colour in OUTCOMES
+    ]
 
 
-def render_chart(report: Report, *, deadline_hours: float | None = None,
-                 title: str = "Klagomål") -> bytes:
+def render_chart(
+    report: Report, *, deadline_hours: float | None = None, title: str = "Klagomål"
+) -> bytes:
     """A PNG of the period: three panels, readable on a slide or in Slack."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
         from matplotlib.ticker import MaxNLocator
     except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise ChartsUnavailable("charts need matplotlib: pip install 'complaint-bot[charts]'"
-                                ) from exc
+        raise ChartsUnavailable(
+            "charts need matplotlib: pip install 'complaint-bot[charts]'"
+        ) from exc
 
     fig = Figure(figsize=(11, 8), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
@@ -62,8 +65,9 @@ def render_chart(report: Report, *, deadline_hours: float | None = None,
     labels = list(report.cases_per_week)
     weeks.bar(range(len(labels)), list(report.cases_per_week.values()), color="#1565c0")
     step = max(1, len(labels) // 16)  # at most ~16 tick labels, whatever the period
-    weeks.set_xticks(range(0, len(labels), step), labels[::step], rotation=45, ha="right",
-                     fontsize=8)
+    weeks.set_xticks(
+        range(0, len(labels), step), labels[::step], rotation=45, ha="right", fontsize=8
+    )
     weeks.set_ylabel("ärenden")
     weeks.set_title("Inkomna ärenden per vecka")
     weeks.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -73,20 +77,28 @@ def render_chart(report: Report, *, deadline_hours: float | None = None,
     if values:
         hours.hist(values, bins=min(20, max(5, len(values) // 3)), color="#546e7a")
         if report.working_hours_to_first_contact_median is not None:
-            hours.axvline(report.working_hours_to_first_contact_median, color="#000000",
-                          linestyle="-", label=f"median "
-                          f"{report.working_hours_to_first_contact_median:.1f} h")
+            hours.axvline(
+                report.working_hours_to_first_contact_median,
+                color="#000000",
+                linestyle="-",
+                label=f"median {report.working_hours_to_first_contact_median:.1f} h",
+            )
         if report.working_hours_to_first_contact_p90 is not None:
-            hours.axvline(report.working_hours_to_first_contact_p90, color="#000000",
-                          linestyle="--",
-                          label=f"90:e percentil {report.working_hours_to_first_contact_p90:.1f} h")
+            hours.axvline(
+                report.working_hours_to_first_contact_p90,
+                color="#000000",
+                linestyle="--",
+                label=f"90:e percentil {report.working_hours_to_first_contact_p90:.1f} h",
+            )
         if deadline_hours is not None:
-            hours.axvline(deadline_hours, color="#c62828", linestyle=":",
-                          label=f"mål {deadline_hours:g} h")
+            hours.axvline(
+                deadline_hours, color="#c62828", linestyle=":", label=f"mål {deadline_hours:g} h"
+            )
         hours.legend(fontsize=8)
     else:
-        hours.text(0.5, 0.5, "inga samtal loggade", ha="center", va="center",
-                   transform=hours.transAxes)
+        hours.text(
+            0.5, 0.5, "inga samtal loggade", ha="center", va="center", transform=hours.transAxes
+        )
     hours.set_xlabel("arbetstimmar från inkommet till första samtal")
     hours.set_ylabel("ärenden")
     hours.set_title("Tid till första samtal")

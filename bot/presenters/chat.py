@@ -62,8 +62,9 @@ class About:
 
 def staff_post(p: Presentation, kind: str, view: CaseView, context: dict[str, Any]) -> ChatPost:
     """``templates/staff/<kind>`` about a case, with the chat's blocks when it has them."""
-    post = render_staff(p.renderer, p.cfg, kind, view=view,
-                        cli=p.cfg.chat.kind == "console", **context)
+    post = render_staff(
+        p.renderer, p.cfg, kind, view=view, cli=p.cfg.chat.kind == "console", **context
+    )
     if p.blocks is not None:
         # The builder has no config of its own: tell it the staff language.
         blocks = p.blocks(kind, view, {**context, "lang": p.cfg.chat.staff_language})
@@ -82,9 +83,19 @@ def offer_post(p: Presentation, about: About) -> ChatPost:
     payload = about.payload
     if p.blocks is None:
         return ChatPost(text=payload["text"])
-    return ChatPost(text=payload["text"], blocks=p.blocks("offer", about.case, {
-        "text": payload["text"], "offer_id": payload.get("offer_id"),
-        "offer_kind": payload.get("offer_kind", ""), "lang": p.cfg.chat.staff_language}))
+    return ChatPost(
+        text=payload["text"],
+        blocks=p.blocks(
+            "offer",
+            about.case,
+            {
+                "text": payload["text"],
+                "offer_id": payload.get("offer_id"),
+                "offer_kind": payload.get("offer_kind", ""),
+                "lang": p.cfg.chat.staff_language,
+            },
+        ),
+    )
 
 
 def prompt_post(p: Presentation, about: About) -> ChatPost:
@@ -93,18 +104,31 @@ def prompt_post(p: Presentation, about: About) -> ChatPost:
 
 
 def case_message_post(p: Presentation, about: About) -> ChatPost:
-    return staff_post(p, "case_message", about.case, {
-        "reopened": bool(about.payload.get("reopened")),
-        "other_sender": bool(about.payload.get("other_sender"))})
+    return staff_post(
+        p,
+        "case_message",
+        about.case,
+        {
+            "reopened": bool(about.payload.get("reopened")),
+            "other_sender": bool(about.payload.get("other_sender")),
+        },
+    )
 
 
 def escalation_post(p: Presentation, about: About) -> ChatPost:
     reason = about.escalation_reason or "staff"
-    return staff_post(p, "escalation", about.case, {
-        "reason": reason, "reason_text": ESCALATION_REASON_TEXT.get(reason, reason),
-        "note": about.escalation_note,
-        # The ombudsman's buttons say which escalation they acknowledge.
-        "escalation_id": about.escalation_id})
+    return staff_post(
+        p,
+        "escalation",
+        about.case,
+        {
+            "reason": reason,
+            "reason_text": ESCALATION_REASON_TEXT.get(reason, reason),
+            "note": about.escalation_note,
+            # The ombudsman's buttons say which escalation they acknowledge.
+            "escalation_id": about.escalation_id,
+        },
+    )
 
 
 def reminder_post(p: Presentation, about: About) -> ChatPost:
@@ -121,18 +145,27 @@ def review_post(p: Presentation, about: About) -> ChatPost:
     ``about.extra["review"]`` is its :class:`bot.runners.review.ReviewView`."""
     review_id = int(about.payload["review_id"])
     view = about.extra["review"]
-    post = render_staff(p.renderer, p.cfg, "review", view=view,
-                        marker=review_marker(review_id), cli=p.cfg.chat.kind == "console")
+    post = render_staff(
+        p.renderer,
+        p.cfg,
+        "review",
+        view=view,
+        marker=review_marker(review_id),
+        cli=p.cfg.chat.kind == "console",
+    )
     if p.review_blocks is not None:
-        post = ChatPost(text=mrkdwn_escape(post.text), blocks=p.review_blocks(
-            view, {"lang": p.cfg.chat.staff_language}))
+        post = ChatPost(
+            text=mrkdwn_escape(post.text),
+            blocks=p.review_blocks(view, {"lang": p.cfg.chat.staff_language}),
+        )
     return post
 
 
 def review_erased_post(p: Presentation, about: About) -> ChatPost:
     """What an erased review item's post becomes: a neutral stub."""
-    return render_staff(p.renderer, p.cfg, "review_erased",
-                        marker=review_marker(int(about.payload["review_id"])))
+    return render_staff(
+        p.renderer, p.cfg, "review_erased", marker=review_marker(int(about.payload["review_id"]))
+    )
 
 
 Presenter = Callable[[Presentation, About], ChatPost]

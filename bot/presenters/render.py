@@ -37,8 +37,9 @@ def one_line(text: object, limit: int = 200) -> str:
 def renderer_for(cfg: Config) -> Renderer:
     """The renderer ``cfg`` asks for: the organisation's overrides first, then ours."""
     override = cfg.organisation.templates_dir
-    return _renderer(str(cfg.resolve_path(override)) if override else "",
-                     cfg.policy.default_language)
+    return _renderer(
+        str(cfg.resolve_path(override)) if override else "", cfg.policy.default_language
+    )
 
 
 @lru_cache(maxsize=8)

@@ -138,6 +138,7 @@ class Report:
 
     def rows(self) -> list[tuple[str, str]]:
         """(metric, value) pairs for the table and CSV formats."""
+
         def pct(v: float | None) -> str:
             return "-" if v is None else f"{v * 100:.0f} %"
 
@@ -147,8 +148,10 @@ class Report:
         def breakdown(label: str, counts: dict[str, int]) -> list[tuple[str, str]]:
             return [(f"  {label}: {k}", str(v)) for k, v in sorted(counts.items())]
 
-        out = [("period", f"{self.period_from or '…'} – {self.period_to or '…'}"),
-               ("cases received", str(self.received))]
+        out = [
+            ("period", f"{self.period_from or '…'} – {self.period_to or '…'}"),
+            ("cases received", str(self.received)),
+        ]
         out += breakdown("by source", self.by_source)
         out += breakdown("by type", self.by_type)
         out += breakdown("by theme", self.by_theme)
@@ -158,10 +161,14 @@ class Report:
             ("acknowledged within 5 minutes", pct(self.acknowledged_within_5_min)),
             ("contacted (call or meeting logged)", str(self.contacted)),
             ("contacted within the deadline", pct(self.contacted_within_deadline)),
-            ("working hours to first call, median",
-             num(self.working_hours_to_first_contact_median)),
-            ("working hours to first call, 90th percentile",
-             num(self.working_hours_to_first_contact_p90)),
+            (
+                "working hours to first call, median",
+                num(self.working_hours_to_first_contact_median),
+            ),
+            (
+                "working hours to first call, 90th percentile",
+                num(self.working_hours_to_first_contact_p90),
+            ),
             ("hours to first contact, median", num(self.hours_to_first_contact_median)),
             ("hours to first contact, 90th percentile", num(self.hours_to_first_contact_p90)),
             ("closed", str(self.closed)),
@@ -175,10 +182,12 @@ class Report:
             ("escalated", str(self.escalated)),
         ]
         out += breakdown("escalations", self.escalations_by_reason)
-        out += [("re-opened", str(self.reopened)),
-                ("reminders per case", num(self.reminders_per_case)),
-                ("action plans outstanding", str(self.action_plans_outstanding)),
-                ("action plans overdue", str(self.action_plans_overdue))]
+        out += [
+            ("re-opened", str(self.reopened)),
+            ("reminders per case", num(self.reminders_per_case)),
+            ("action plans outstanding", str(self.action_plans_outstanding)),
+            ("action plans overdue", str(self.action_plans_overdue)),
+        ]
         return out
 
 
@@ -211,8 +220,9 @@ def iso_week(at: datetime, cfg: Config) -> str:
     return f"{year}-W{week:02d}"
 
 
-def period_bounds(cfg: Config, start: date | None, end: date | None
-                  ) -> tuple[datetime | None, datetime | None]:
+def period_bounds(
+    cfg: Config, start: date | None, end: date | None
+) -> tuple[datetime | None, datetime | None]:
     """The period as instants: from local midnight of ``start`` to local midnight after ``end``."""
     tz = cfg.policy.tz
     lo = datetime.combine(start, time.min, tz) if start else None
@@ -220,8 +230,9 @@ def period_bounds(cfg: Config, start: date | None, end: date | None
     return lo, hi
 
 
-def cases_received(session: Session, cfg: Config, start: date | None, end: date | None
-                   ) -> list[Case]:
+def cases_received(
+    session: Session, cfg: Config, start: date | None, end: date | None
+) -> list[Case]:
     """The cases received in the period, oldest first."""
     lo, hi = period_bounds(cfg, start, end)
     q = select(Case)
@@ -232,8 +243,7 @@ def cases_received(session: Session, cfg: Config, start: date | None, end: date 
     return list(session.exec(q.order_by(col(Case.received_at), col(Case.id))).all())
 
 
-def _weeks(cases: list[Case], cfg: Config, start: date | None, end: date | None
-           ) -> dict[str, int]:
+def _weeks(cases: list[Case], cfg: Config, start: date | None, end: date | None) -> dict[str, int]:
     """Cases per ISO week, with empty weeks inside the period shown as 0."""
     counts = Counter(iso_week(c.received_at, cfg) for c in cases)
     tz = cfg.policy.tz
@@ -254,8 +264,9 @@ def _weeks(cases: list[Case], cfg: Config, start: date | None, end: date | None
 # --- the report ------------------------------------------------------------
 
 
-def build_report(session: Session, cfg: Config, start: date | None, end: date | None,
-                 now: datetime) -> Report:
+def build_report(
+    session: Session, cfg: Config, start: date | None, end: date | None, now: datetime
+) -> Report:
     """Every figure of the period; see the module docstring for the definitions."""
     cases = cases_received(session, cfg, start, end)
     calendar = WorkingCalendar.from_policy(cfg.policy)
@@ -269,21 +280,36 @@ def build_report(session: Session, cfg: Config, start: date | None, end: date | 
 
     live = [c for c in cases if not c.historical]
     by_email = [c for c in live if c.source == Source.EMAIL.value]
-    acked_fast = [c for c in by_email
-                  if c.ack_sent_at and c.ack_sent_at - c.received_at <= ACK_TARGET]
+    acked_fast = [
+        c for c in by_email if c.ack_sent_at and c.ack_sent_at - c.received_at <= ACK_TARGET
+    ]
     rep.acknowledged_within_5_min = share(len(acked_fast), len(by_email))
 
     contacted = [c for c in live if c.first_contact_at]
     rep.contacted = len(contacted)
-    decided = [c for c in live if c.first_contact_due_at
-               and (c.first_contact_at or c.first_contact_due_at <= now)]
-    in_time = [c for c in decided if c.first_contact_at and c.first_contact_due_at
-               and c.first_contact_at <= c.first_contact_due_at]
+    decided = [
+        c
+        for c in live
+        if c.first_contact_due_at and (c.first_contact_at or c.first_contact_due_at <= now)
+    ]
+    in_time = [
+        c
+        for c in decided
+        if c.first_contact_at
+        and c.first_contact_due_at
+        and c.first_contact_at <= c.first_contact_due_at
+    ]
     rep.contacted_within_deadline = share(len(in_time), len(decided))
-    elapsed = [(c.first_contact_at - c.received_at) / timedelta(hours=1)
-               for c in contacted if c.first_contact_at]
-    working = [calendar.working_hours_between(c.received_at, c.first_contact_at)
-               for c in contacted if c.first_contact_at]
+    elapsed = [
+        (c.first_contact_at - c.received_at) / timedelta(hours=1)
+        for c in contacted
+        if c.first_contact_at
+    ]
+    working = [
+        calendar.working_hours_between(c.received_at, c.first_contact_at)
+        for c in contacted
+        if c.first_contact_at
+    ]
     rep.hours_to_first_contact_median = statistics.median(elapsed) if elapsed else None
     rep.hours_to_first_contact_p90 = percentile(elapsed, 0.9)
     rep.working_hours_to_first_contact_median = statistics.median(working) if working else None
@@ -305,17 +331,26 @@ def build_report(session: Session, cfg: Config, start: date | None, end: date | 
         reasons: Counter[str] = Counter()
         # Chunked: PostgreSQL and SQLite both cap the number of bound parameters.
         for i in range(0, len(ids), 500):
-            reasons.update(session.exec(select(Escalation.reason).where(
-                col(Escalation.case_id).in_(ids[i:i + 500]))).all())
+            reasons.update(
+                session.exec(
+                    select(Escalation.reason).where(col(Escalation.case_id).in_(ids[i : i + 500]))
+                ).all()
+            )
         rep.escalations_by_reason = dict(reasons)
     rep.reopened = sum(1 for c in cases if c.reopened_count)
     rep.reminders_per_case = (sum(c.reminders_sent for c in live) / len(live)) if live else None
 
     _, hi = period_bounds(cfg, start, end)
     cutoff = min(now, hi) if hi else now
-    outstanding = [p for p in session.exec(select(ActionPlan).where(
-        col(ActionPlan.created_at) <= cutoff,
-        sa.or_(col(ActionPlan.done_at).is_(None), col(ActionPlan.done_at) > cutoff))).all()]
+    outstanding = [
+        p
+        for p in session.exec(
+            select(ActionPlan).where(
+                col(ActionPlan.created_at) <= cutoff,
+                sa.or_(col(ActionPlan.done_at).is_(None), col(ActionPlan.done_at) > cutoff),
+            )
+        ).all()
+    ]
     rep.action_plans_outstanding = len(outstanding)
     rep.action_plans_overdue = sum(1 for p in outstanding if p.due_at < cutoff)
     return rep
@@ -342,6 +377,7 @@ def month_range(month: date) -> tuple[date, date]:
 
 def summary_text(report: Report, month: str) -> str:
     """The key figures in a few lines of Swedish (no personal data: figures only)."""
+
     def pct(v: float | None) -> str:
         return "–" if v is None else f"{v * 100:.0f} %"
 
@@ -349,24 +385,28 @@ def summary_text(report: Report, month: str) -> str:
         return "–" if v is None else f"{v:.1f} h".replace(".", ",")
 
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(report.escalations_by_reason.items()))
-    return "\n".join([
-        f"Klagomål {month}: {report.received} inkomna ärenden",
-        f"• Kvitterade inom 5 minuter: {pct(report.acknowledged_within_5_min)}",
-        f"• Uppringda inom tidsgränsen: {pct(report.contacted_within_deadline)}",
-        "• Arbetstid till första samtal: median "
-        f"{hrs(report.working_hours_to_first_contact_median)}, "
-        f"90:e percentil {hrs(report.working_hours_to_first_contact_p90)}",
-        f"• Lösta: {pct(report.resolved)} (genom dialog {pct(report.resolved_through_dialogue)}, "
-        f"annan åtgärd {pct(report.resolved_by_other_measure)})",
-        f"• Eskalerade: {report.escalated}" + (f" ({reasons})" if reasons else ""),
-        f"• Återöppnade: {report.reopened}",
-        f"• Åtgärdsplaner ej klara: {report.action_plans_outstanding}, "
-        f"varav försenade {report.action_plans_overdue}",
-    ])
+    return "\n".join(
+        [
+            f"Klagomål {month}: {report.received} inkomna ärenden",
+            f"• Kvitterade inom 5 minuter: {pct(report.acknowledged_within_5_min)}",
+            f"• Uppringda inom tidsgränsen: {pct(report.contacted_within_deadline)}",
+            "• Arbetstid till första samtal: median "
+            f"{hrs(report.working_hours_to_first_contact_median)}, "
+            f"90:e percentil {hrs(report.working_hours_to_first_contact_p90)}",
+            f"• Lösta: {pct(report.resolved)} "
+            f"(genom dialog {pct(report.resolved_through_dialogue)}, "
+            f"annan åtgärd {pct(report.resolved_by_other_measure)})",
+            f"• Eskalerade: {report.escalated}" + (f" ({reasons})" if reasons else ""),
+            f"• Återöppnade: {report.reopened}",
+            f"• Åtgärdsplaner ej klara: {report.action_plans_outstanding}, "
+            f"varav försenade {report.action_plans_overdue}",
+        ]
+    )
 
 
-def monthly_summary(session: Session, cfg: Config, month: date, now: datetime, *,
-                    chart: bool = True) -> MonthlySummary:
+def monthly_summary(
+    session: Session, cfg: Config, month: date, now: datetime, *, chart: bool = True
+) -> MonthlySummary:
     """The month ``month`` falls in, as text and (if ``chart`` and matplotlib is there) a PNG."""
     first, last = month_range(month)
     report = build_report(session, cfg, first, last, now)
@@ -376,8 +416,9 @@ def monthly_summary(session: Session, cfg: Config, month: date, now: datetime, *
         from bot.presenters.charts import ChartsUnavailable, render_chart
 
         try:
-            png = render_chart(report, deadline_hours=cfg.policy.first_contact_working_hours,
-                               title="Klagomål")
+            png = render_chart(
+                report, deadline_hours=cfg.policy.first_contact_working_hours, title="Klagomål"
+            )
         except ChartsUnavailable:
             png = None
     return MonthlySummary(month=label, text=summary_text(report, label), chart_png=png)

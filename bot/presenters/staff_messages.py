@@ -85,13 +85,23 @@ class CaseView:
 def case_view(session: Session, cfg: Config, case: Case, now: datetime) -> CaseView:
     lang = cfg.chat.staff_language
     c = complainant_of(session, case)
-    anonymised = session.exec(select(Audit.id).where(
-        Audit.case_id == case.id, Audit.action == "anonymised")).first() is not None
-    attempts = session.exec(select(ContactAttempt).where(ContactAttempt.case_id == case.id)
-                            .order_by(col(ContactAttempt.at))).all()
+    anonymised = (
+        session.exec(
+            select(Audit.id).where(Audit.case_id == case.id, Audit.action == "anonymised")
+        ).first()
+        is not None
+    )
+    attempts = session.exec(
+        select(ContactAttempt)
+        .where(ContactAttempt.case_id == case.id)
+        .order_by(col(ContactAttempt.at))
+    ).all()
     reasons = session.exec(select(Escalation.reason).where(Escalation.case_id == case.id)).all()
     return CaseView(
-        case_id=case.id or 0, ref=case.ref, status=case.status, source=case.source,
+        case_id=case.id or 0,
+        ref=case.ref,
+        status=case.status,
+        source=case.source,
         received=local_when(case.received_at, cfg, lang),
         age_hours=max(0.0, (now - case.received_at).total_seconds() / 3600),
         name=redact(c.name or ""),
@@ -103,8 +113,7 @@ def case_view(session: Session, cfg: Config, case: Case, now: datetime) -> CaseV
         summary=redact(case.summary),
         deadline=local_when(case.first_contact_due_at, cfg, lang),
         assignee=case.assignee or "",
-        attempts=tuple(AttemptView(local_when(a.at, cfg, lang), a.by, a.outcome)
-                       for a in attempts),
+        attempts=tuple(AttemptView(local_when(a.at, cfg, lang), a.by, a.outcome) for a in attempts),
         failed_attempts=sum(1 for a in attempts if a.outcome not in ("reached", "meeting")),
         escalated=case.escalated_at is not None,
         escalation_reasons=tuple(sorted(set(reasons))),

@@ -44,8 +44,13 @@ class _Target:
     interrupted_since: datetime | None
 
 
-def send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: datetime,
-               interrupted_since: datetime | None = None) -> tuple[str, Effect]:
+def send_chat(
+    engine: Engine,
+    outlets: Outlets,
+    payload: dict[str, Any],
+    now: datetime,
+    interrupted_since: datetime | None = None,
+) -> tuple[str, Effect]:
     """Render from the case as it is now, then post. Returns a receipt and the effect.
 
     ``interrupted_since``: an earlier attempt (of an entry made then) died mid-send.
@@ -63,13 +68,23 @@ def send_chat(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: da
     with session_scope(engine) as session:
         case = get_case_by_id(session, payload["case_id"]) if payload.get("case_id") else None
         view = case_view(session, outlets.cfg, case, now) if case else None
-        prompt = ChatRef(case.prompt_channel, case.prompt_ts) if (
-            case and case.prompt_channel and case.prompt_ts) else None
-        escalation = (session.get(Escalation, payload["escalation_id"])
-                      if payload.get("escalation_id") else None)
-        about = About(payload, view, escalation_id=escalation.id if escalation else None,
-                      escalation_reason=escalation.reason if escalation else None,
-                      escalation_note=escalation.note if escalation else "")
+        prompt = (
+            ChatRef(case.prompt_channel, case.prompt_ts)
+            if (case and case.prompt_channel and case.prompt_ts)
+            else None
+        )
+        escalation = (
+            session.get(Escalation, payload["escalation_id"])
+            if payload.get("escalation_id")
+            else None
+        )
+        about = About(
+            payload,
+            view,
+            escalation_id=escalation.id if escalation else None,
+            escalation_reason=escalation.reason if escalation else None,
+            escalation_note=escalation.note if escalation else "",
+        )
     post = PRESENTERS[op](outlets.presentation, about)
     return _DELIVERIES[op](outlets, post, _Target(payload, about, prompt, interrupted_since))
 
@@ -81,8 +96,9 @@ def _posted(ref: ChatRef) -> str:
 def _to_user_or_channel(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
     if t.payload.get("user"):
         return _posted(outlets.chat.direct(t.payload["user"], post)), no_effect
-    return _posted(outlets.chat.post(t.payload["channel"], post,
-                                     t.payload.get("thread_ts"))), no_effect
+    return _posted(
+        outlets.chat.post(t.payload["channel"], post, t.payload.get("thread_ts"))
+    ), no_effect
 
 
 def _to_user(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
@@ -105,6 +121,7 @@ def _prompt_in_triage(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str
         c = session.get(Case, view.case_id)
         assert c is not None
         c.prompt_channel, c.prompt_ts = ref.channel, ref.ts
+
     return f"{'found' if found else POSTED} {ref.channel}:{ref.ts}", store_ref
 
 
@@ -116,28 +133,34 @@ def _replace_all(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Eff
             outlets.chat.update(ChatRef(str(channel), str(ts)), post)
             replaced += 1
         except PermanentDeliveryError as exc:  # deleted meanwhile: nothing left to replace
-            log.warning("outbox: case %s: a chat message could not be replaced: %s",
-                        t.about.case.ref, exc)
+            log.warning(
+                "outbox: case %s: a chat message could not be replaced: %s", t.about.case.ref, exc
+            )
     return f"replaced {replaced} message(s)", no_effect
 
 
 def _in_prompt_thread(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
-    ref = outlets.chat.post(t.prompt.channel if t.prompt else outlets.cfg.chat.triage_channel,
-                            post, t.prompt.ts if t.prompt else None)
+    ref = outlets.chat.post(
+        t.prompt.channel if t.prompt else outlets.cfg.chat.triage_channel,
+        post,
+        t.prompt.ts if t.prompt else None,
+    )
     return _posted(ref), no_effect
 
 
 def _to_ombudsman(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
     refs = [outlets.chat.direct(u, post) for u in outlets.cfg.chat.ombudsman_users] or [
-        outlets.chat.post(outlets.cfg.chat.triage_channel, post)]
+        outlets.chat.post(outlets.cfg.chat.triage_channel, post)
+    ]
     return POSTED + " " + ", ".join(f"{r.channel}:{r.ts}" for r in refs), no_effect
 
 
 def _reminder(outlets: Outlets, post: ChatPost, t: _Target) -> tuple[str, Effect]:
     if t.payload.get("user"):
         return _posted(outlets.chat.direct(t.payload["user"], post)), no_effect
-    return _posted(outlets.chat.post(outlets.cfg.chat.triage_channel, post,
-                                     t.prompt.ts if t.prompt else None)), no_effect
+    return _posted(
+        outlets.chat.post(outlets.cfg.chat.triage_channel, post, t.prompt.ts if t.prompt else None)
+    ), no_effect
 
 
 Delivery = Callable[[Outlets, ChatPost, _Target], tuple[str, Effect]]
@@ -155,8 +178,13 @@ _DELIVERIES: dict[ChatOp, Delivery] = {
 }
 
 
-def _send_review(engine: Engine, outlets: Outlets, payload: dict[str, Any], now: datetime,
-                 interrupted_since: datetime | None) -> tuple[str, Effect]:
+def _send_review(
+    engine: Engine,
+    outlets: Outlets,
+    payload: dict[str, Any],
+    now: datetime,
+    interrupted_since: datetime | None,
+) -> tuple[str, Effect]:
     """Post a review item to the triage channel, or update its post in place, rendered
     from the item as it is now (open with buttons, or decided without)."""
     from bot.runners.review import review_view
@@ -173,8 +201,7 @@ def _send_review(engine: Engine, outlets: Outlets, payload: dict[str, Any], now:
             try:
                 outlets.chat.update(ChatRef(str(erased[0]), str(erased[1])), stub)
             except PermanentDeliveryError as exc:  # deleted meanwhile: nothing to replace
-                log.warning("outbox: review %s: the post could not be replaced: %s",
-                            review_id, exc)
+                log.warning("outbox: review %s: the post could not be replaced: %s", review_id, exc)
             return "replaced 1 message(s)", no_effect
         view = review_view(cfg, q, now)
         posted = ChatRef(q.post_channel, q.post_ts) if q.post_channel and q.post_ts else None
@@ -185,19 +212,22 @@ def _send_review(engine: Engine, outlets: Outlets, payload: dict[str, Any], now:
     found = None
     find = getattr(outlets.chat, "find", None)
     if interrupted_since is not None and find is not None:
-        found = find(cfg.chat.triage_channel, review_marker(review_id),
-                     interrupted_since - FIND_MARGIN)
+        found = find(
+            cfg.chat.triage_channel, review_marker(review_id), interrupted_since - FIND_MARGIN
+        )
     ref = found or outlets.chat.post(cfg.chat.triage_channel, post)
 
     def store_ref(session: Session, _e: Outbox) -> None:
         item = session.get(Quarantine, review_id)
         if item is not None:
             item.post_channel, item.post_ts = ref.channel, ref.ts
+
     return f"{'found' if found else POSTED} {ref.channel}:{ref.ts}", store_ref
 
 
-def _send_monthly_chart(engine: Engine, outlets: Outlets, payload: dict[str, Any],
-                        now: datetime) -> str:
+def _send_monthly_chart(
+    engine: Engine, outlets: Outlets, payload: dict[str, Any], now: datetime
+) -> str:
     """Draw the month's chart now (from the database as it is) and share it."""
     from datetime import date
 
@@ -212,5 +242,9 @@ def _send_monthly_chart(engine: Engine, outlets: Outlets, payload: dict[str, Any
             raise PermanentDeliveryError(f"no chart: {exc}") from exc
     if summary.chart_png is None:
         raise PermanentDeliveryError("no chart: matplotlib is not installed (extra 'charts')")
-    return outlets.chat.upload(payload["user"], f"klagomal-{summary.month}.png",
-                               summary.chart_png, f"Klagomål {summary.month}")
+    return outlets.chat.upload(
+        payload["user"],
+        f"klagomal-{summary.month}.png",
+        summary.chart_png,
+        f"Klagomål {summary.month}",
+    )

@@ -41,6 +41,7 @@ LEASE = timedelta(minutes=5)
 IN_FLIGHT = "sending"  # ``result`` while an entry is being sent (a crash leaves it there)
 MAX_BACKOFF = timedelta(hours=1)
 
+
 @dataclass
 class DeliveryReport:
     sent: int = 0
@@ -64,14 +65,21 @@ def claim_due(engine: Engine, now: datetime, owner: str, limit: int) -> list[int
     with session_scope(engine) as session:
         busy_same_case = (
             sa.select(older.c.id)
-            .where(older.c.case_id == box.c.case_id, older.c.kind == chat,
-                   older.c.status == pending, older.c.id < box.c.id)
+            .where(
+                older.c.case_id == box.c.case_id,
+                older.c.kind == chat,
+                older.c.status == pending,
+                older.c.id < box.c.id,
+            )
             .exists()
         )
         q = (
             sa.select(box.c.id)
-            .where(box.c.status == pending, box.c.next_try_at <= now,
-                   sa.or_(box.c.lease_until.is_(None), box.c.lease_until < now))
+            .where(
+                box.c.status == pending,
+                box.c.next_try_at <= now,
+                sa.or_(box.c.lease_until.is_(None), box.c.lease_until < now),
+            )
             .where(sa.or_(box.c.kind != chat, box.c.case_id.is_(None), ~busy_same_case))
             .order_by(box.c.id)
             .limit(limit)
@@ -80,13 +88,17 @@ def claim_due(engine: Engine, now: datetime, owner: str, limit: int) -> list[int
             q = q.with_for_update(skip_locked=True, of=box)
         ids = list(session.execute(q).scalars().all())
         if ids:
-            session.execute(sa.update(Outbox).where(col(Outbox.id).in_(ids))
-                            .values(lease_until=now + LEASE, lease_owner=owner))
+            session.execute(
+                sa.update(Outbox)
+                .where(col(Outbox.id).in_(ids))
+                .values(lease_until=now + LEASE, lease_owner=owner)
+            )
         return [int(i) for i in ids if i is not None]
 
 
-def deliver_due(engine: Engine, outlets: Outlets, clock: Callable[[], datetime], owner: str,
-                limit: int = 200) -> DeliveryReport:
+def deliver_due(
+    engine: Engine, outlets: Outlets, clock: Callable[[], datetime], owner: str, limit: int = 200
+) -> DeliveryReport:
     """Send everything that is due; one failure never stops the others."""
     report = DeliveryReport()
     # Loop until nothing is claimable: an entry held back behind an earlier one for the
@@ -98,8 +110,14 @@ def deliver_due(engine: Engine, outlets: Outlets, clock: Callable[[], datetime],
     return report
 
 
-def _deliver_one(engine: Engine, outlets: Outlets, clock: Callable[[], datetime], owner: str,
-                 entry_id: int, report: DeliveryReport) -> None:
+def _deliver_one(
+    engine: Engine,
+    outlets: Outlets,
+    clock: Callable[[], datetime],
+    owner: str,
+    entry_id: int,
+    report: DeliveryReport,
+) -> None:
     with session_scope(engine) as session:
         entry = session.get(Outbox, entry_id)
         if entry is None or entry.lease_owner != owner or entry.status != "pending":
@@ -111,14 +129,21 @@ def _deliver_one(engine: Engine, outlets: Outlets, clock: Callable[[], datetime]
         entry.result = f"{IN_FLIGHT} by {owner} at {clock().isoformat()}"[:500]
         created_at = entry.created_at
     if interrupted:
-        log.warning("outbox %s: an earlier attempt was interrupted mid-send; it may have "
-                    "gone out already", entry_id)
+        log.warning(
+            "outbox %s: an earlier attempt was interrupted mid-send; it may have gone out already",
+            entry_id,
+        )
     try:
         if kind == OutboxKind.EMAIL.value:
             receipt = _send_email_and_record(engine, outlets, clock, entry_id, payload)
         else:
-            receipt, effect = send_chat(engine, outlets, payload, clock(),
-                                         interrupted_since=created_at if interrupted else None)
+            receipt, effect = send_chat(
+                engine,
+                outlets,
+                payload,
+                clock(),
+                interrupted_since=created_at if interrupted else None,
+            )
             _record_sent(engine, clock, entry_id, receipt, effect)
     except TemporaryDeliveryError as exc:
         with session_scope(engine) as session:
@@ -143,8 +168,9 @@ def _deliver_one(engine: Engine, outlets: Outlets, clock: Callable[[], datetime]
             entry.lease_until = None
             entry.result = None
             if isinstance(exc, PermanentDeliveryError) and kind == OutboxKind.EMAIL.value:
-                email_rejected(session, outlets.cfg, payload.get("case_id"),
-                               payload.get("purpose"), clock())
+                email_rejected(
+                    session, outlets.cfg, payload.get("case_id"), payload.get("purpose"), clock()
+                )
         report.failed += 1
         report.errors.append(f"outbox {entry_id}: {type(exc).__name__}: {exc}")
         metrics.DELIVERY_FAILURES.labels(kind=kind, permanent="yes").inc()
@@ -157,8 +183,13 @@ def _deliver_one(engine: Engine, outlets: Outlets, clock: Callable[[], datetime]
         metrics.count_chat_delivery(payload.get("op", ""), receipt.startswith(POSTED))
 
 
-def _mark_sent(session: Session, clock: Callable[[], datetime], entry_id: int, receipt: str,
-               effect: Callable[[Session, Outbox], None]) -> None:
+def _mark_sent(
+    session: Session,
+    clock: Callable[[], datetime],
+    entry_id: int,
+    receipt: str,
+    effect: Callable[[Session, Outbox], None],
+) -> None:
     entry = session.get(Outbox, entry_id)
     assert entry is not None
     entry.status = OutboxStatus.SENT.value
@@ -169,14 +200,24 @@ def _mark_sent(session: Session, clock: Callable[[], datetime], entry_id: int, r
     effect(session, entry)
 
 
-def _record_sent(engine: Engine, clock: Callable[[], datetime], entry_id: int, receipt: str,
-                 effect: Callable[[Session, Outbox], None]) -> None:
+def _record_sent(
+    engine: Engine,
+    clock: Callable[[], datetime],
+    entry_id: int,
+    receipt: str,
+    effect: Callable[[Session, Outbox], None],
+) -> None:
     with session_scope(engine) as session:
         _mark_sent(session, clock, entry_id, receipt, effect)
 
 
-def _send_email_and_record(engine: Engine, outlets: Outlets, clock: Callable[[], datetime],
-                           entry_id: int, payload: dict[str, Any]) -> str:
+def _send_email_and_record(
+    engine: Engine,
+    outlets: Outlets,
+    clock: Callable[[], datetime],
+    entry_id: int,
+    payload: dict[str, Any],
+) -> str:
     """Send with the transaction that records it already open and holding the entry.
 
     The commit then follows the server's "250" at once, without waiting for a
@@ -213,10 +254,15 @@ def _email_sent(outlets: Outlets, payload: dict[str, Any]) -> Effect:
     def effect(session: Session, entry: Outbox) -> None:
         assert entry.sent_at is not None
         email_delivered(session, payload.get("case_id"), payload.get("purpose"), entry.sent_at)
+
     return effect
 
 
 def backlog(session: Session) -> int:
-    return int(session.execute(sa.select(sa.func.count()).select_from(Outbox)
-                               .where(col(Outbox.status) == OutboxStatus.PENDING.value))
-               .scalar_one())
+    return int(
+        session.execute(
+            sa.select(sa.func.count())
+            .select_from(Outbox)
+            .where(col(Outbox.status) == OutboxStatus.PENDING.value)
+        ).scalar_one()
+    )

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class Services:
     """What handlers may use besides the session: configuration, templates, time."""
@@ -149,15 +150,22 @@ def force_complaint(ctx: InboundContext) -> None:
     contact = person[0] if person else None
     doubt_only = before is not None and before.kind is MailKind.REVIEW
     if not (doubt_only and contact):
-        ctx.no_ack_reason = (f"opened from review; classified {before.kind}" if before
-                             else "opened from review; not classified")
-    ctx.classification = Classification(MailKind.COMPLAINT,
-                                        f"opened as a case by {ctx.forced_by}",
-                                        contact=contact, acknowledge=doubt_only)
+        ctx.no_ack_reason = (
+            f"opened from review; classified {before.kind}"
+            if before
+            else "opened from review; not classified"
+        )
+    ctx.classification = Classification(
+        MailKind.COMPLAINT,
+        f"opened as a case by {ctx.forced_by}",
+        contact=contact,
+        acknowledge=doubt_only,
+    )
 
 
-def process_mail(engine: Engine, services: Services, mailbox: Mailbox, mail: InboundMail
-                 ) -> Outcome:
+def process_mail(
+    engine: Engine, services: Services, mailbox: Mailbox, mail: InboundMail
+) -> Outcome:
     """Run the pipeline on one message in one transaction; quarantine it on failure.
 
     Never raises for a bad message: the next one must go on. Raises when the
@@ -170,15 +178,20 @@ def process_mail(engine: Engine, services: Services, mailbox: Mailbox, mail: Inb
             ctx = InboundContext(session=session, services=services, mail=mail, now=now)
             try:
                 run_steps(ctx)
-                outcome = Outcome(mail.position, case=ctx.case.ref if ctx.case else None,
-                                  new_case=ctx.new_case)
+                outcome = Outcome(
+                    mail.position, case=ctx.case.ref if ctx.case else None, new_case=ctx.new_case
+                )
             except Discard as d:
-                outcome = Outcome(mail.position, case=ctx.case.ref if ctx.case else None,
-                                  discarded=d.reason)
+                outcome = Outcome(
+                    mail.position, case=ctx.case.ref if ctx.case else None, discarded=d.reason
+                )
             except NeedsReview as r:
                 session.rollback()  # nothing of the half-run steps stays
-                seen = session.exec(select(Quarantine.id).where(
-                    Quarantine.lane == Lane.REVIEW.value, Quarantine.raw == mail.raw)).first()
+                seen = session.exec(
+                    select(Quarantine.id).where(
+                        Quarantine.lane == Lane.REVIEW.value, Quarantine.raw == mail.raw
+                    )
+                ).first()
                 if seen is not None:  # delivered again: one item, one post
                     outcome = Outcome(mail.position, discarded=f"duplicate of review item {seen}")
                 else:
@@ -191,8 +204,15 @@ def process_mail(engine: Engine, services: Services, mailbox: Mailbox, mail: Inb
         reason = _reason(exc)
         log.warning("message %s quarantined: %s", mail.position, reason)
         with session_scope(engine) as session:
-            quarantine(session, source=mail.mailbox, key=mail.position, reason=reason,
-                       raw=mail.raw, now=now, received_at=mail.received_at)
+            quarantine(
+                session,
+                source=mail.mailbox,
+                key=mail.position,
+                reason=reason,
+                raw=mail.raw,
+                now=now,
+                received_at=mail.received_at,
+            )
             mailbox.record(session, mail)
         outcome = Outcome(mail.position, quarantined=reason)
     mailbox.done(mail)
@@ -247,11 +267,28 @@ def _no_values(message: str) -> str:
     return first[:200]
 
 
-def quarantine(session: Session, *, source: str, key: str, reason: str, raw: bytes,
-               now: datetime, received_at: datetime | None = None,
-               lane: Lane = Lane.QUARANTINE, historical: bool = False) -> Quarantine:
-    q = Quarantine(source=source, source_key=key, reason=reason, raw=raw, at=now,
-                   received_at=received_at, lane=lane.value, historical=historical)
+def quarantine(
+    session: Session,
+    *,
+    source: str,
+    key: str,
+    reason: str,
+    raw: bytes,
+    now: datetime,
+    received_at: datetime | None = None,
+    lane: Lane = Lane.QUARANTINE,
+    historical: bool = False,
+) -> Quarantine:
+    q = Quarantine(
+        source=source,
+        source_key=key,
+        reason=reason,
+        raw=raw,
+        at=now,
+        received_at=received_at,
+        lane=lane.value,
+        historical=historical,
+    )
     session.add(q)
     return q
 
@@ -259,16 +296,29 @@ def quarantine(session: Session, *, source: str, key: str, reason: str, raw: byt
 REVIEW_OP = "review"  # the outbox chat operation that posts (or updates) a review item
 
 
-def keep_for_review(session: Session, mail: InboundMail, reason: str, now: datetime
-                    ) -> Quarantine:
+def keep_for_review(session: Session, mail: InboundMail, reason: str, now: datetime) -> Quarantine:
     """Keep ``mail`` whole in the review lane and, in the same transaction, queue its post
     to the triage channel ("open as case" / "not a complaint")."""
-    q = quarantine(session, source=mail.mailbox, key=mail.position, reason=f"review: {reason}",
-                   raw=mail.raw, now=now, received_at=mail.received_at, lane=Lane.REVIEW,
-                   historical=mail.historical)
+    q = quarantine(
+        session,
+        source=mail.mailbox,
+        key=mail.position,
+        reason=f"review: {reason}",
+        raw=mail.raw,
+        now=now,
+        received_at=mail.received_at,
+        lane=Lane.REVIEW,
+        historical=mail.historical,
+    )
     session.flush()
-    enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"review:{q.id}",
-            payload={"op": REVIEW_OP, "review_id": q.id}, case=None, now=now)
+    enqueue(
+        session,
+        kind=OutboxKind.CHAT,
+        dedupe_key=f"review:{q.id}",
+        payload={"op": REVIEW_OP, "review_id": q.id},
+        case=None,
+        now=now,
+    )
     return q
 
 
@@ -315,10 +365,13 @@ def retry_quarantined(engine: Engine, services: Services, qid: int) -> Outcome:
             raise LookupError(f"quarantined input {qid} was already resolved")
         if q.lane == Lane.REVIEW.value:
             # A human decides these (the post's buttons); a retry would only ask again.
-            raise LookupError(f"{qid} is in the review lane: use `complaint-bot review open "
-                              f"{qid}` or `review dismiss {qid}`")
-        mail = InboundMail(raw=q.raw, received_at=q.received_at or q.at, mailbox=q.source,
-                           position=q.source_key)
+            raise LookupError(
+                f"{qid} is in the review lane: use `complaint-bot review open "
+                f"{qid}` or `review dismiss {qid}`"
+            )
+        mail = InboundMail(
+            raw=q.raw, received_at=q.received_at or q.at, mailbox=q.source, position=q.source_key
+        )
     return process_mail(engine, services, _QuarantineSource(qid), mail)
 
 

@@ -63,8 +63,7 @@ def review_items(session: Session, include_resolved: bool = False) -> list[Quara
 def _locked(session: Session, review_id: int) -> Quarantine:
     """The review item, locked until the transaction ends (PostgreSQL ``FOR UPDATE``;
     SQLite transactions hold the write lock from ``BEGIN IMMEDIATE``)."""
-    q = session.exec(select(Quarantine).where(Quarantine.id == review_id)
-                     .with_for_update()).first()
+    q = session.exec(select(Quarantine).where(Quarantine.id == review_id).with_for_update()).first()
     if q is None or q.lane != Lane.REVIEW.value:
         raise ReviewNotFound(f"no review item with id {review_id}")
     return q
@@ -79,8 +78,14 @@ class _DecidedMeanwhile(Exception):
     """Another transaction resolved the item first: roll back everything done here."""
 
 
-def _resolve(session: Session, q: Quarantine, decision: ReviewDecision, actor: str,
-             now: datetime, case_ref: str | None = None) -> None:
+def _resolve(
+    session: Session,
+    q: Quarantine,
+    decision: ReviewDecision,
+    actor: str,
+    now: datetime,
+    case_ref: str | None = None,
+) -> None:
     """Resolve the item only if it is still open (a conditional UPDATE); queue the post's
     re-rendering in the same transaction."""
     table = Quarantine.__table__  # type: ignore[attr-defined]
@@ -88,12 +93,19 @@ def _resolve(session: Session, q: Quarantine, decision: ReviewDecision, actor: s
         sa.update(table)
         .where(table.c.id == q.id, table.c.resolved_at.is_(None))
         .values(resolved_at=now, decision=decision.value, decided_by=actor, case_ref=case_ref)
-        .returning(table.c.id)).first()
+        .returning(table.c.id)
+    ).first()
     if done is None:
         raise _DecidedMeanwhile()
     session.refresh(q)
-    enqueue(session, kind=OutboxKind.CHAT, dedupe_key=unique_key(f"review-refresh:{q.id}"),
-            payload={"op": REVIEW_OP, "review_id": q.id}, case=None, now=now)
+    enqueue(
+        session,
+        kind=OutboxKind.CHAT,
+        dedupe_key=unique_key(f"review-refresh:{q.id}"),
+        payload={"op": REVIEW_OP, "review_id": q.id},
+        case=None,
+        now=now,
+    )
 
 
 def _already(engine: Engine, review_id: int) -> ReviewResult:
@@ -103,8 +115,7 @@ def _already(engine: Engine, review_id: int) -> ReviewResult:
         return _result(q, changed=False)
 
 
-def open_as_case(engine: Engine, services: Services, review_id: int, actor: str
-                 ) -> ReviewResult:
+def open_as_case(engine: Engine, services: Services, review_id: int, actor: str) -> ReviewResult:
     """Staff say the message is a person's complaint: run it through the pipeline as one.
 
     No classification sends it to review or away as robot mail again; the case
@@ -122,11 +133,16 @@ def open_as_case(engine: Engine, services: Services, review_id: int, actor: str
                 return _result(q, changed=False)
             if not q.raw:
                 raise InvalidAction("the message was erased; it can only be dismissed")
-            mail = InboundMail(raw=bytes(q.raw), received_at=q.received_at or q.at,
-                               mailbox=q.source, position=q.source_key,
-                               historical=q.historical)
-            ctx = InboundContext(session=session, services=services, mail=mail, now=now,
-                                 forced_by=actor)
+            mail = InboundMail(
+                raw=bytes(q.raw),
+                received_at=q.received_at or q.at,
+                mailbox=q.source,
+                position=q.source_key,
+                historical=q.historical,
+            )
+            ctx = InboundContext(
+                session=session, services=services, mail=mail, now=now, forced_by=actor
+            )
             try:
                 run_steps(ctx)
             except Discard as d:
@@ -134,15 +150,21 @@ def open_as_case(engine: Engine, services: Services, review_id: int, actor: str
             if ctx.case is None:
                 raise InvalidAction("not opened as a case")
             _resolve(session, q, ReviewDecision.OPENED, actor, now, case_ref=ctx.case.ref)
-            audit(session, ctx.case, actor, "review_opened", now, review_id=q.id,
-                  new_case=ctx.new_case)
+            audit(
+                session,
+                ctx.case,
+                actor,
+                "review_opened",
+                now,
+                review_id=q.id,
+                new_case=ctx.new_case,
+            )
             return _result(q, changed=True)
     except _DecidedMeanwhile:
         return _already(engine, review_id)
 
 
-def dismiss(engine: Engine, cfg: Config, review_id: int, actor: str, now: datetime
-            ) -> ReviewResult:
+def dismiss(engine: Engine, cfg: Config, review_id: int, actor: str, now: datetime) -> ReviewResult:
     """Staff say the message is not a complaint: the item is resolved, the message kept."""
     authorize(cfg, actor)
     try:

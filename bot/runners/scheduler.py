@@ -34,8 +34,9 @@ class TickResult:
 
     def summary(self) -> str:
         jobs = ", ".join(f"{k}: {v}" for k, v in self.acted.items()) or "nothing due"
-        return (f"tick: {jobs}; outbox: {self.sent} sent, {self.retried} to retry, "
-                f"{self.failed} failed")
+        return (
+            f"tick: {jobs}; outbox: {self.sent} sent, {self.retried} to retry, {self.failed} failed"
+        )
 
 
 def run_tick(runtime: Runtime) -> TickResult:

@@ -94,8 +94,9 @@ class MailboxLease:
         try:
             ok = try_acquire(self.rt.db, self.key, self.rt.owner, self.rt.clock())
         except Exception as exc:  # the database is away: do not read mail meanwhile
-            log.warning("mailbox lease %s: cannot reach the database (%s)", self.key,
-                        type(exc).__name__)
+            log.warning(
+                "mailbox lease %s: cannot reach the database (%s)", self.key, type(exc).__name__
+            )
             ok = False
         if ok and not self.held:
             log.info("mailbox lease %s: held by this instance (%s)", self.key, self.rt.owner)
@@ -159,13 +160,25 @@ def serve(rt: Runtime, stop: threading.Event | None = None) -> int:
         signal.signal(signal.SIGINT, on_signal)
 
     scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(_sweep, "interval", seconds=SWEEP_SECONDS, id=SWEEP_JOB_ID, args=[rt],
-                      max_instances=1, coalesce=True, replace_existing=True,
-                      next_run_time=rt.clock())
+    scheduler.add_job(
+        _sweep,
+        "interval",
+        seconds=SWEEP_SECONDS,
+        id=SWEEP_JOB_ID,
+        args=[rt],
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
+        next_run_time=rt.clock(),
+    )
     scheduler.start()
     chat_app = rt.start_chat_app(stop)
-    log.info("complaint-bot running: mailbox %s, chat %s, outgoing %s",
-             rt.cfg.mailbox.kind, rt.cfg.chat.kind, rt.cfg.outgoing.kind)
+    log.info(
+        "complaint-bot running: mailbox %s, chat %s, outgoing %s",
+        rt.cfg.mailbox.kind,
+        rt.cfg.chat.kind,
+        rt.cfg.outgoing.kind,
+    )
     try:
         watch_mailbox(rt, stop)
     finally:

@@ -43,6 +43,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
         )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+
         # Let SQLAlchemy, not pysqlite, decide when transactions begin, and take the
         # write lock at BEGIN so that read-then-write never deadlocks between processes.
         @sa.event.listens_for(engine, "connect")

@@ -59,9 +59,14 @@ def local_process_dead(owner: str) -> bool:
     return False
 
 
-def try_acquire(engine: Engine, key: str, owner: str, now: datetime,
-                seconds: float = LEASE_SECONDS,
-                owner_is_dead: OwnerIsDead = local_process_dead) -> bool:
+def try_acquire(
+    engine: Engine,
+    key: str,
+    owner: str,
+    now: datetime,
+    seconds: float = LEASE_SECONDS,
+    owner_is_dead: OwnerIsDead = local_process_dead,
+) -> bool:
     """Take or renew the lease ``key`` for ``owner`` until ``now + seconds``.
 
     Returns True when ``owner`` holds it afterwards: it was free, expired, its
@@ -76,8 +81,10 @@ def try_acquire(engine: Engine, key: str, owner: str, now: datetime,
         if row is None:
             insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
             result = session.execute(
-                insert(table).values(key=key, owner=owner, expires_at=until, acquired_at=now)
-                .on_conflict_do_nothing(index_elements=["key"]))
+                insert(table)
+                .values(key=key, owner=owner, expires_at=until, acquired_at=now)
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
             return bool(getattr(result, "rowcount", 0))
         held_by, expires_at = row
         if held_by != owner and expires_at > now and not owner_is_dead(held_by):
@@ -89,17 +96,16 @@ def try_acquire(engine: Engine, key: str, owner: str, now: datetime,
         # Compare-and-set: only if nobody changed the row since we read it.
         result = session.execute(
             sa.update(table)
-            .where(table.c.key == key, table.c.owner == held_by,
-                   table.c.expires_at == expires_at)
-            .values(**values))
+            .where(table.c.key == key, table.c.owner == held_by, table.c.expires_at == expires_at)
+            .values(**values)
+        )
         return bool(getattr(result, "rowcount", 0))
 
 
 def release(engine: Engine, key: str, owner: str) -> None:
     """Give the lease up (if ``owner`` holds it) so another instance can take it at once."""
     with session_scope(engine) as session:
-        session.execute(sa.delete(Lease).where(col(Lease.key) == key,
-                                               col(Lease.owner) == owner))
+        session.execute(sa.delete(Lease).where(col(Lease.key) == key, col(Lease.owner) == owner))
 
 
 def holder(engine: Engine, key: str) -> tuple[str, datetime] | None:
@@ -109,28 +115,36 @@ def holder(engine: Engine, key: str) -> tuple[str, datetime] | None:
         return (row.owner, row.expires_at) if row else None
 
 
-def free_outbox_of_dead(engine: Engine, owner_is_dead: OwnerIsDead = local_process_dead
-                        ) -> int:
+def free_outbox_of_dead(engine: Engine, owner_is_dead: OwnerIsDead = local_process_dead) -> int:
     """Release outbox entries leased by processes that are known dead; how many.
 
     Without this, entries a killed process had claimed wait for their lease to
     run out (minutes) before anyone sends them.
     """
     with session_scope(engine) as session:
-        owners = session.execute(
-            sa.select(col(Outbox.lease_owner)).distinct()
-            .where(col(Outbox.status) == OutboxStatus.PENDING.value,
-                   col(Outbox.lease_owner).is_not(None), col(Outbox.lease_until).is_not(None))
-        ).scalars().all()
+        owners = (
+            session.execute(
+                sa.select(col(Outbox.lease_owner))
+                .distinct()
+                .where(
+                    col(Outbox.status) == OutboxStatus.PENDING.value,
+                    col(Outbox.lease_owner).is_not(None),
+                    col(Outbox.lease_until).is_not(None),
+                )
+            )
+            .scalars()
+            .all()
+        )
         dead = [o for o in owners if o and owner_is_dead(o)]
         if not dead:
             return 0
         result = session.execute(
             sa.update(Outbox)
-            .where(col(Outbox.lease_owner).in_(dead),
-                   col(Outbox.status) == OutboxStatus.PENDING.value)
-            .values(lease_until=None))
+            .where(
+                col(Outbox.lease_owner).in_(dead), col(Outbox.status) == OutboxStatus.PENDING.value
+            )
+            .values(lease_until=None)
+        )
         freed = int(getattr(result, "rowcount", 0) or 0)
-    log.info("outbox: released %d entries claimed by dead instance(s) %s", freed,
-             ", ".join(dead))
+    log.info("outbox: released %d entries claimed by dead instance(s) %s", freed, ", ".join(dead))
     return freed

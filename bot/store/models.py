@@ -148,8 +148,9 @@ class Message(SQLModel, table=True):
     classification: str = Field(default="complaint", max_length=32)
     at: datetime = _ts_required()
     raw: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary(), nullable=True))
-    attachments: str = Field(default="[]", sa_column=sa.Column(sa.Text(), nullable=False,
-                                                              default="[]"))
+    attachments: str = Field(
+        default="[]", sa_column=sa.Column(sa.Text(), nullable=False, default="[]")
+    )
 
 
 @sa.event.listens_for(Message, "before_insert")
@@ -225,7 +226,7 @@ class Lane(enum.StrEnum):
 
 
 class ReviewDecision(enum.StrEnum):
-    OPENED = "opened"        # staff opened it as a case
+    OPENED = "opened"  # staff opened it as a case
     DISMISSED = "dismissed"  # staff said it is not a complaint
 
 
@@ -263,8 +264,7 @@ class Audit(SQLModel, table=True):
     at: datetime = _ts_required()
     actor: str = Field(max_length=200)
     action: str = Field(max_length=64)
-    detail: str = Field(default="{}", sa_column=sa.Column(sa.Text(), nullable=False,
-                                                         default="{}"))
+    detail: str = Field(default="{}", sa_column=sa.Column(sa.Text(), nullable=False, default="{}"))
 
 
 class MailboxState(SQLModel, table=True):

@@ -27,19 +27,33 @@ def process(ctx: InboundContext) -> None:
     cfg = ctx.cfg
     if not ctx.classification.may_acknowledge:
         # no address of the person's own, or RFC 3834 form mail: never auto-reply
-        audit(ctx.session, case, "system", "ack_skipped", ctx.now,
-              reason=ctx.classification.reason)
+        audit(ctx.session, case, "system", "ack_skipped", ctx.now, reason=ctx.classification.reason)
         return
     ok, why = can_acknowledge(
-        mail_kind=str(ctx.classification.kind), sender=complainant.email,
-        own_addresses=own_addresses(ctx), historical=ctx.mail.historical,
-        history=AckHistory(last_ack_to_sender_at=last_ack_to(ctx.session, complainant.id or 0),
-                           sender_bounced_at=complainant.email_bounced_at),
-        now=ctx.now, window=timedelta(hours=cfg.policy.ack_window_hours),
-        bounce_block=timedelta(days=cfg.policy.bounce_block_days))
+        mail_kind=str(ctx.classification.kind),
+        sender=complainant.email,
+        own_addresses=own_addresses(ctx),
+        historical=ctx.mail.historical,
+        history=AckHistory(
+            last_ack_to_sender_at=last_ack_to(ctx.session, complainant.id or 0),
+            sender_bounced_at=complainant.email_bounced_at,
+        ),
+        now=ctx.now,
+        window=timedelta(hours=cfg.policy.ack_window_hours),
+        bounce_block=timedelta(days=cfg.policy.bounce_block_days),
+    )
     if not ok:
         audit(ctx.session, case, "system", "ack_skipped", ctx.now, reason=why)
         return
-    queue_citizen_email(ctx.session, cfg, ctx.services.renderer, case, complainant, ctx.now,
-                        template="ack", dedupe_key=f"ack:{case.id}",
-                        in_reply_to=p.message_id, references=p.references)
+    queue_citizen_email(
+        ctx.session,
+        cfg,
+        ctx.services.renderer,
+        case,
+        complainant,
+        ctx.now,
+        template="ack",
+        dedupe_key=f"ack:{case.id}",
+        in_reply_to=p.message_id,
+        references=p.references,
+    )

@@ -51,13 +51,17 @@ def external_id(ctx: InboundContext) -> str:
 def process(ctx: InboundContext) -> None:
     ext = external_id(ctx)
     # An erased message keeps only a hash of its Message-ID: a redelivery is still known.
-    seen = ctx.session.exec(select(Message.id).where(
-        col(Message.external_id).in_([ext, erased_external_id(ext)]))).first()
+    seen = ctx.session.exec(
+        select(Message.id).where(col(Message.external_id).in_([ext, erased_external_id(ext)]))
+    ).first()
     if seen is not None:
         raise Discard("duplicate: this message was handled before")
     if ctx.parsed is not None and ctx.parsed.message_id is None:
-        same = ctx.session.exec(select(Message.id).where(
-            Message.content_hash == ctx.parsed.content_hash,
-            Message.direction == Direction.INBOUND.value)).first()
+        same = ctx.session.exec(
+            select(Message.id).where(
+                Message.content_hash == ctx.parsed.content_hash,
+                Message.direction == Direction.INBOUND.value,
+            )
+        ).first()
         if same is not None:
             raise Discard("duplicate: same content as an earlier message without Message-ID")

@@ -45,11 +45,14 @@ def process(ctx: InboundContext) -> None:
     text = f"{p.subject}\n{p.summary_text}"
     # The body says more about the language than a short (often forwarded) subject.
     body = p.summary_text.strip()
-    language = detect_language(body if len(body) >= 40 else text,
-                               default=cfg.policy.default_language)
-    phones = find_phone_numbers(p.summary_text + "\n" + p.subject,
-                                region=phone_region(language, cfg.policy.country),
-                                own_numbers=(cfg.organisation.phone, *cfg.organisation.own_numbers))
+    language = detect_language(
+        body if len(body) >= 40 else text, default=cfg.policy.default_language
+    )
+    phones = find_phone_numbers(
+        p.summary_text + "\n" + p.subject,
+        region=phone_region(language, cfg.policy.country),
+        own_numbers=(cfg.organisation.phone, *cfg.organisation.own_numbers),
+    )
     ctx.phone = phones[0] if phones else None
 
     if ctx.case is not None:
@@ -65,9 +68,15 @@ def process(ctx: InboundContext) -> None:
             set_case_phone(ctx.session, case, ctx.phone, ctx.now, SYSTEM_ACTOR, via="email")
             reopen(ctx.session, cfg, case, ctx.now)
             ctx.reopened = True
-            escalate(ctx.session, cfg, case, SYSTEM_ACTOR, ctx.now,
-                     reason=EscalationReason.REOPENED,
-                     note="the complainant wrote again after the case was closed")
+            escalate(
+                ctx.session,
+                cfg,
+                case,
+                SYSTEM_ACTOR,
+                ctx.now,
+                reason=EscalationReason.REOPENED,
+                note="the complainant wrote again after the case was closed",
+            )
             return
         ctx.case = None  # too long ago: a new case
 
@@ -75,25 +84,38 @@ def process(ctx: InboundContext) -> None:
         raise Discard("historical mail skipped (mailbox.historical = 'skip')")
     # Keywords of the complaint's own language, in what the sender wrote now (not in
     # quotes, forwarded reports or attachments); a spam-flagged message never escalates.
-    serious = not is_spam_flagged(p) and is_serious(own_words(p),
-                                                    cfg.policy.serious_keywords_for(language))
+    serious = not is_spam_flagged(p) and is_serious(
+        own_words(p), cfg.policy.serious_keywords_for(language)
+    )
     contact = ctx.classification.contact if ctx.classification else None
-    ctx.case = open_case(ctx.session, cfg, NewComplaint(
-        source=Source.EMAIL.value,
-        received_at=ctx.mail.received_at,
-        name=_fit(guess_name(p, contact), 200),
-        email=contact,
-        phone=ctx.phone,
-        language=language,
-        subject=" ".join(redact(p.subject).split())[:300],
-        summary=summarise(p.summary_text or p.body_text),
-        historical=ctx.mail.historical,
-        serious=serious,
-    ), ctx.now)
+    ctx.case = open_case(
+        ctx.session,
+        cfg,
+        NewComplaint(
+            source=Source.EMAIL.value,
+            received_at=ctx.mail.received_at,
+            name=_fit(guess_name(p, contact), 200),
+            email=contact,
+            phone=ctx.phone,
+            language=language,
+            subject=" ".join(redact(p.subject).split())[:300],
+            summary=summarise(p.summary_text or p.body_text),
+            historical=ctx.mail.historical,
+            serious=serious,
+        ),
+        ctx.now,
+    )
     ctx.new_case = True
     ctx.complainant = complainant_of(ctx.session, ctx.case)
     if ctx.mentioned_case is not None:
         note_mention(ctx.session, ctx.case, ctx.mentioned_case, ctx.now, via="email")
     if serious and not ctx.mail.historical:
-        escalate(ctx.session, cfg, ctx.case, "system", ctx.now, reason=EscalationReason.SERIOUS,
-                 note="serious keyword in the complaint")
+        escalate(
+            ctx.session,
+            cfg,
+            ctx.case,
+            "system",
+            ctx.now,
+            reason=EscalationReason.SERIOUS,
+            note="serious keyword in the complaint",
+        )

@@ -7,5 +7,4 @@ from bot.runners.pipeline import InboundContext
 
 
 def process(ctx: InboundContext) -> None:
-    ctx.parsed = parse_email(ctx.mail.raw,
-                             max_attachment_bytes=ctx.cfg.mailbox.max_message_bytes)
+    ctx.parsed = parse_email(ctx.mail.raw, max_attachment_bytes=ctx.cfg.mailbox.max_message_bytes)

@@ -14,10 +14,20 @@ def process(ctx: InboundContext) -> None:
     if case.historical:
         return  # historical mail starts nothing
     if ctx.new_case:
-        enqueue(ctx.session, kind=OutboxKind.CHAT, dedupe_key=f"prompt:{case.id}",
-                payload={"op": ChatOp.PROMPT, "case_id": case.id}, case=case, now=ctx.now)
+        enqueue(
+            ctx.session,
+            kind=OutboxKind.CHAT,
+            dedupe_key=f"prompt:{case.id}",
+            payload={"op": ChatOp.PROMPT, "case_id": case.id},
+            case=case,
+            now=ctx.now,
+        )
     else:
-        enqueue(ctx.session, kind=OutboxKind.CHAT,
-                dedupe_key=unique_key(f"case-message:{case.id}"),
-                payload={"op": ChatOp.CASE_MESSAGE, "case_id": case.id, "reopened": ctx.reopened},
-                case=case, now=ctx.now)
+        enqueue(
+            ctx.session,
+            kind=OutboxKind.CHAT,
+            dedupe_key=unique_key(f"case-message:{case.id}"),
+            payload={"op": ChatOp.CASE_MESSAGE, "case_id": case.id, "reopened": ctx.reopened},
+            case=case,
+            now=ctx.now,
+        )

@@ -41,8 +41,13 @@ def message_row(ctx: InboundContext, classification: str = "complaint") -> Messa
         classification=classification,
         at=ctx.mail.received_at,
         raw=ctx.mail.raw,
-        attachments=json.dumps([{"filename": fit(a.filename, 255), "content_type": a.content_type,
-                                 "size": a.size} for a in p.attachments], ensure_ascii=False),
+        attachments=json.dumps(
+            [
+                {"filename": fit(a.filename, 255), "content_type": a.content_type, "size": a.size}
+                for a in p.attachments
+            ],
+            ensure_ascii=False,
+        ),
     )
 
 

@@ -24,14 +24,19 @@ def returned_case(ctx: InboundContext) -> Case | None:
     """The case of our outbound email that this robot mail returns or answers, if any."""
     p = ctx.parsed
     assert p is not None
-    ids = list(dict.fromkeys([*p.report_original_ids, *p.returned_message_ids,
-                              *p.in_reply_to, *p.references]))
+    ids = list(
+        dict.fromkeys(
+            [*p.report_original_ids, *p.returned_message_ids, *p.in_reply_to, *p.references]
+        )
+    )
     if not ids:
         return None
     case_id = ctx.session.exec(
-        select(Message.case_id).where(col(Message.message_id).in_(ids),
-                                      Message.direction == Direction.OUTBOUND.value,
-                                      col(Message.case_id).is_not(None))
+        select(Message.case_id).where(
+            col(Message.message_id).in_(ids),
+            Message.direction == Direction.OUTBOUND.value,
+            col(Message.case_id).is_not(None),
+        )
     ).first()
     return ctx.session.get(Case, case_id) if case_id is not None else None
 

@@ -48,23 +48,27 @@ def case_addresses(ctx: InboundContext, case: Case) -> set[str]:
     complainant = complainant_of(ctx.session, case)
     found = {complainant.email.strip().lower()} if complainant.email else set()
     senders = ctx.session.exec(
-        select(Message.sender).where(Message.case_id == case.id,
-                                     Message.direction == Direction.INBOUND.value,
-                                     Message.channel == "email",
-                                     Message.classification == "complaint")
-        .order_by(col(Message.id))).all()
+        select(Message.sender)
+        .where(
+            Message.case_id == case.id,
+            Message.direction == Direction.INBOUND.value,
+            Message.channel == "email",
+            Message.classification == "complaint",
+        )
+        .order_by(col(Message.id))
+    ).all()
     found |= {s.strip().lower() for s in senders[1:] if s and not is_no_reply_address(s)}
     return found
 
 
-def _cases_replied_to(ctx: InboundContext, ids: list[str], ours_only: bool = False
-                      ) -> list[Case]:
+def _cases_replied_to(ctx: InboundContext, ids: list[str], ours_only: bool = False) -> list[Case]:
     """Cases holding any of ``ids`` (in the order of ``ids``; one Message-ID may be on
     two cases when two senders used it). ``ours_only``: only our own outbound mail."""
     if not ids:
         return []
     query = select(Message.message_id, Message.case_id).where(
-        col(Message.message_id).in_(ids), col(Message.case_id).is_not(None))
+        col(Message.message_id).in_(ids), col(Message.case_id).is_not(None)
+    )
     if ours_only:
         query = query.where(Message.direction == Direction.OUTBOUND.value)
     rows = ctx.session.exec(query).all()
@@ -96,12 +100,19 @@ def process(ctx: InboundContext) -> None:
     robot = ctx.classification.kind != "complaint"
     # Robot mail answers our own mail and stays with it; a reference alone is not enough.
     replied = _cases_replied_to(
-        ctx, [c for c in (*reversed(p.in_reply_to), *reversed(p.references),
-                          *p.report_original_ids) if c], ours_only=robot)
+        ctx,
+        [
+            c
+            for c in (*reversed(p.in_reply_to), *reversed(p.references), *p.report_original_ids)
+            if c
+        ],
+        ours_only=robot,
+    )
     referenced = [c for c in _cases_referenced(ctx, p.subject) if c not in replied]
     if robot:
         ctx.case = next(iter(replied), None) or next(
-            (c for c in referenced if may_join(person, case_addresses(ctx, c))), None)
+            (c for c in referenced if may_join(person, case_addresses(ctx, c))), None
+        )
         return
     for case in (*replied, *referenced):
         if may_join(person, case_addresses(ctx, case)):

@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 
 def claim_case(p: Press[CaseValue], take_over: bool = False) -> None:
-    """"I'll call": the presser becomes the assignee. When someone else has the case,
+    """ "I'll call": the presser becomes the assignee. When someone else has the case,
     the presser is told who, with a "take over" button; nothing changes until they press
     it (``take_over``), and then the previous assignee is told."""
     try:
@@ -52,8 +52,10 @@ def claim_case(p: Press[CaseValue], take_over: bool = False) -> None:
     except AlreadyClaimed as taken:
         # Nothing changed; the press is recorded, so a replay of it is not answered again.
         who = mention(taken.assignee)
-        p.answer(say(p.lang, "claimed_by_other", ref=taken.ref, user=who),
-                 claimed_by_other_blocks(p.lang, taken.ref, who))
+        p.answer(
+            say(p.lang, "claimed_by_other", ref=taken.ref, user=who),
+            claimed_by_other_blocks(p.lang, taken.ref, who),
+        )
         return
     if take_over:
         p.answer(say(p.lang, "taken_over", ref=p.the_case.ref))
@@ -81,14 +83,18 @@ def open_escalate(p: Press[CaseValue]) -> None:
 def show_full_text(p: Press[CaseValue]) -> None:
     """The complaint's whole text, to the presser only; identity numbers stay masked."""
     case = p.the_case
-    texts = list(p.session.exec(
-        select(Message.body_text).where(Message.case_id == case.id,
-                                        Message.direction == Direction.INBOUND.value)
-        .order_by(col(Message.at), col(Message.id))).all())
+    texts = list(
+        p.session.exec(
+            select(Message.body_text)
+            .where(Message.case_id == case.id, Message.direction == Direction.INBOUND.value)
+            .order_by(col(Message.at), col(Message.id))
+        ).all()
+    )
     audit(p.session, case, p.actor, "full_text_viewed", p.rt.clock())
     redacted = [redact(t) for t in texts]
-    p.answer(say(p.lang, "full_text_title", ref=case.ref),
-             full_text_blocks(p.lang, case.ref, redacted))
+    p.answer(
+        say(p.lang, "full_text_title", ref=case.ref), full_text_blocks(p.lang, case.ref, redacted)
+    )
 
 
 NUMBER_REQUEST_LABEL = {
@@ -103,8 +109,7 @@ NUMBER_REQUEST_LABEL = {
 def ask_for_number(p: Press[CaseValue]) -> None:
     """Email the complainant asking for a good number and time (the fallback): at most
     once per case per working day; the presser is told when nothing was sent, and why."""
-    outcome = request_number(p.session, p.rt.cfg, p.rt.renderer, p.the_case, p.actor,
-                             p.rt.clock())
+    outcome = request_number(p.session, p.rt.cfg, p.rt.renderer, p.the_case, p.actor, p.rt.clock())
     p.answer(say(p.lang, NUMBER_REQUEST_LABEL[outcome], ref=p.the_case.ref))
     if outcome == NumberRequest.SENT:
         p.deliver()
@@ -113,13 +118,18 @@ def ask_for_number(p: Press[CaseValue]) -> None:
 def register(app: App, rt: Runtime) -> None:
     """Attach the prompt's button listeners to ``app``."""
 
-    on_press(app, rt, {
-        ActionId.CLAIM: Button(claim_case, "claim", parse_case),
-        ActionId.TAKE_OVER_CLAIM: Button(lambda p: claim_case(p, take_over=True),
-                                         "take_over_claim", parse_case),
-        ActionId.LOG_CALL: Button(open_log_call, "log_call", parse_case),
-        ActionId.SNOOZE: Button(snooze_case, "snooze", parse_snooze),
-        ActionId.ESCALATE: Button(open_escalate, "escalate", parse_case),
-        ActionId.SHOW_FULL_TEXT: Button(show_full_text, "show_full_text", parse_case),
-        ActionId.ASK_FOR_NUMBER: Button(ask_for_number, "ask_for_number", parse_case),
-    })
+    on_press(
+        app,
+        rt,
+        {
+            ActionId.CLAIM: Button(claim_case, "claim", parse_case),
+            ActionId.TAKE_OVER_CLAIM: Button(
+                lambda p: claim_case(p, take_over=True), "take_over_claim", parse_case
+            ),
+            ActionId.LOG_CALL: Button(open_log_call, "log_call", parse_case),
+            ActionId.SNOOZE: Button(snooze_case, "snooze", parse_snooze),
+            ActionId.ESCALATE: Button(open_escalate, "escalate", parse_case),
+            ActionId.SHOW_FULL_TEXT: Button(show_full_text, "show_full_text", parse_case),
+            ActionId.ASK_FOR_NUMBER: Button(ask_for_number, "ask_for_number", parse_case),
+        },
+    )

@@ -56,11 +56,11 @@ def build_app(rt: Runtime, *, listener_executor: Executor | None = None) -> App:
     chat, secrets = rt.cfg.chat, rt.secrets
     if secrets is None or secrets.slack_bot_token is None:
         raise ConfigError(f"{rt.cfg.source_path}: [chat] bot_token_env: no Slack bot token")
-    signing_secret = (secrets.slack_signing_secret.get_secret_value()
-                      if secrets.slack_signing_secret else "")
+    signing_secret = (
+        secrets.slack_signing_secret.get_secret_value() if secrets.slack_signing_secret else ""
+    )
     if chat.mode == "http" and not signing_secret:
-        raise ConfigError(
-            f"{rt.cfg.source_path}: [chat] signing_secret_env: required in HTTP mode")
+        raise ConfigError(f"{rt.cfg.source_path}: [chat] signing_secret_env: required in HTTP mode")
     set_staff_language(chat.staff_language)
     app = App(
         name="complaint-bot",
@@ -120,15 +120,25 @@ class _QuietHandler(WSGIRequestHandler):
 class HttpChatApp:
     """``POST /slack/events`` served by a threaded WSGI server in a background thread."""
 
-    def __init__(self, app: App, host: str, port: int, *, signing_secret: str,
-                 team_id: str = "") -> None:
-        gate = SlackGate(SlackRequestHandler(app, path=EVENTS_PATH), path=EVENTS_PATH,
-                         signing_secret=signing_secret, team_id=team_id)
-        self.server = make_server(host, port, gate, server_class=_ThreadingWSGIServer,
-                                  handler_class=_QuietHandler)
+    def __init__(
+        self, app: App, host: str, port: int, *, signing_secret: str, team_id: str = ""
+    ) -> None:
+        gate = SlackGate(
+            SlackRequestHandler(app, path=EVENTS_PATH),
+            path=EVENTS_PATH,
+            signing_secret=signing_secret,
+            team_id=team_id,
+        )
+        self.server = make_server(
+            host, port, gate, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+        )
         self.port = int(self.server.server_address[1])
-        self.thread = threading.Thread(target=self.server.serve_forever, name="slack-http",
-                                       kwargs={"poll_interval": 0.2}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever,
+            name="slack-http",
+            kwargs={"poll_interval": 0.2},
+            daemon=True,
+        )
         self.thread.start()
         log.info("Slack HTTP mode: POST %s on %s:%s", EVENTS_PATH, host, self.port)
 
@@ -141,8 +151,9 @@ class HttpChatApp:
 class SocketChatApp:
     """Socket Mode, connecting in the background and retrying until it succeeds."""
 
-    def __init__(self, app: App, app_token: str, stop: threading.Event,
-                 retry_seconds: float = 30.0) -> None:
+    def __init__(
+        self, app: App, app_token: str, stop: threading.Event, retry_seconds: float = 30.0
+    ) -> None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         self.handler = SocketModeHandler(app, app_token)
@@ -161,8 +172,11 @@ class SocketChatApp:
                 log.info("Slack Socket Mode connected")
                 return
             except Exception as exc:
-                log.warning("Slack Socket Mode: cannot connect (%s); retrying in %ss", exc,
-                            self._retry_seconds)
+                log.warning(
+                    "Slack Socket Mode: cannot connect (%s); retrying in %ss",
+                    exc,
+                    self._retry_seconds,
+                )
                 self._closed.wait(self._retry_seconds)
 
     def close(self) -> None:
@@ -174,20 +188,26 @@ class SocketChatApp:
             log.debug("closing Socket Mode failed", exc_info=True)
 
 
-def start_chat_app(rt: Runtime, stop: threading.Event, *, app: App | None = None
-                   ) -> HttpChatApp | SocketChatApp:
+def start_chat_app(
+    rt: Runtime, stop: threading.Event, *, app: App | None = None
+) -> HttpChatApp | SocketChatApp:
     """Serve the Slack app in the background until ``close()``: Socket Mode or HTTP."""
     chat = rt.cfg.chat
     app = app or build_app(rt)
     secrets = rt.secrets
     if chat.mode == "http":
-        secret = (secrets.slack_signing_secret.get_secret_value()
-                  if secrets is not None and secrets.slack_signing_secret else "")
+        secret = (
+            secrets.slack_signing_secret.get_secret_value()
+            if secrets is not None and secrets.slack_signing_secret
+            else ""
+        )
         if not secret:
             raise ConfigError(
-                f"{rt.cfg.source_path}: [chat] signing_secret_env: required in HTTP mode")
-        return HttpChatApp(app, chat.http_host, chat.http_port, signing_secret=secret,
-                           team_id=chat.team_id)
+                f"{rt.cfg.source_path}: [chat] signing_secret_env: required in HTTP mode"
+            )
+        return HttpChatApp(
+            app, chat.http_host, chat.http_port, signing_secret=secret, team_id=chat.team_id
+        )
     if secrets is None or secrets.slack_app_token is None:
         raise ConfigError(f"{rt.cfg.source_path}: [chat] app_token_env: required in Socket Mode")
     return SocketChatApp(app, secrets.slack_app_token.get_secret_value(), stop)

@@ -73,8 +73,7 @@ def section(text: str, block_id: str | None = None) -> dict[str, Any]:
 
 
 def fields(items: list[str], block_id: str | None = None) -> dict[str, Any]:
-    block: dict[str, Any] = {"type": "section",
-                             "fields": [md(i, FIELD_TEXT) for i in items[:10]]}
+    block: dict[str, Any] = {"type": "section", "fields": [md(i, FIELD_TEXT) for i in items[:10]]}
     if block_id:
         block["block_id"] = block_id
     return block
@@ -88,16 +87,22 @@ def header(text: str, block_id: str | None = None) -> dict[str, Any]:
 
 
 def context(lines: list[str], block_id: str | None = None) -> dict[str, Any]:
-    block: dict[str, Any] = {"type": "context",
-                             "elements": [md(line, CONTEXT_TEXT) for line in lines[:10]]}
+    block: dict[str, Any] = {
+        "type": "context",
+        "elements": [md(line, CONTEXT_TEXT) for line in lines[:10]],
+    }
     if block_id:
         block["block_id"] = block_id
     return block
 
 
 def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "button", "text": plain(text, BUTTON_TEXT),
-                               "action_id": action_id, "value": value}
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": plain(text, BUTTON_TEXT),
+        "action_id": action_id,
+        "value": value,
+    }
     if style:
         element["style"] = style
     return element

@@ -75,8 +75,13 @@ def action_value(body: Body) -> str:
     return str(action.get("value", ""))
 
 
-def answer(client: WebClient, user: str, channel: str | None, text: str,
-           blocks: list[dict[str, Any]] | None = None) -> None:
+def answer(
+    client: WebClient,
+    user: str,
+    channel: str | None,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+) -> None:
     """Tell ``user`` only: an ephemeral message in ``channel``, else a DM from the app."""
     try:
         if channel:
@@ -85,8 +90,9 @@ def answer(client: WebClient, user: str, channel: str | None, text: str,
                 return
             except SlackApiError as exc:
                 # Not in that channel (a DM, a modal from elsewhere): fall back to a DM.
-                log.info("ephemeral to %s failed (%s); sending a DM", channel,
-                         exc.response.get("error"))
+                log.info(
+                    "ephemeral to %s failed (%s); sending a DM", channel, exc.response.get("error")
+                )
         client.chat_postMessage(channel=user, text=text, blocks=blocks)
     except SlackClientError:
         log.warning("could not tell user %s: %s", user, text[:80], exc_info=True)
@@ -95,8 +101,11 @@ def answer(client: WebClient, user: str, channel: str | None, text: str,
 def audit_refusal(rt: Runtime, actor: str, action: str, ref: str | None) -> None:
     """Put a refused attempt on the audit trail (of the case, when it exists)."""
     with session_scope(rt.db) as session:
-        case = (session.exec(select(Case).where(Case.ref == ref.strip().upper())).first()
-                if ref else None)
+        case = (
+            session.exec(select(Case).where(Case.ref == ref.strip().upper())).first()
+            if ref
+            else None
+        )
         audit(session, case, actor, "refused", rt.clock(), attempted=action)
     log.warning("refused %s by %s", action, actor)
 

@@ -61,12 +61,14 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class CaseValue:
     """A button about a case: its value is the case reference."""
+
     ref: str
 
 
 @dataclass(frozen=True)
 class SnoozeValue:
     """``KL-2026-000001|30``: snooze the case for 30 minutes."""
+
     ref: str
     minutes: int
 
@@ -74,6 +76,7 @@ class SnoozeValue:
 @dataclass(frozen=True)
 class EscalationValue:
     """``KL-2026-000001|7`` (escalation 7) or a bare reference (the latest escalation)."""
+
     ref: str
     escalation_id: int | None
 
@@ -81,6 +84,7 @@ class EscalationValue:
 @dataclass(frozen=True)
 class PlanValue:
     """``KL-2026-000001|3``: action plan 3 of the case (or the open one)."""
+
     ref: str
     plan_id: int | None
 
@@ -88,6 +92,7 @@ class PlanValue:
 @dataclass(frozen=True)
 class IdValue:
     """A button about a row that is not a case (an offer, a review item): its id."""
+
     id: int
     ref: None = None
 
@@ -204,16 +209,18 @@ def press(rt: Runtime, body: Body, client: WebClient, button: Button[V]) -> None
     act(rt, body, client, button, action_value(body), None)
 
 
-def submit(rt: Runtime, body: Body, client: WebClient, view: Mapping[str, Any],
-           button: Button[V]) -> None:
+def submit(
+    rt: Runtime, body: Body, client: WebClient, view: Mapping[str, Any], button: Button[V]
+) -> None:
     """A modal submission about the case in the modal's metadata, with the same steps as
     a press; answers go to the channel the modal was opened from."""
     meta = read_metadata(view)
     act(rt, body, client, button, meta.get("ref", ""), meta.get("channel") or None)
 
 
-def act(rt: Runtime, body: Body, client: WebClient, button: Button[V], raw: str,
-        reply_to: str | None) -> None:
+def act(
+    rt: Runtime, body: Body, client: WebClient, button: Button[V], raw: str, reply_to: str | None
+) -> None:
     """Parse, authorise once, act once in one transaction, then do what comes after."""
     user = user_id_of(body)
     require = require_ombudsman if button.who is Who.OMBUDSMAN else require_staff

@@ -42,8 +42,7 @@ def error_text(lang: str, error: BaseException) -> str | None:
     return None
 
 
-def report_error(rt: Runtime, error: BaseException, body: Body,
-                 client: WebClient) -> None:
+def report_error(rt: Runtime, error: BaseException, body: Body, client: WebClient) -> None:
     text = error_text(lang_of(rt), error)
     if text is None:
         log.error("Slack listener failed: %s", error, exc_info=error)
@@ -53,8 +52,7 @@ def report_error(rt: Runtime, error: BaseException, body: Body,
         answer(client, user, channel_of(body), text)
 
 
-def after_ack(rt: Runtime, body: Body, client: WebClient,
-              work: Callable[[], None]) -> None:
+def after_ack(rt: Runtime, body: Body, client: WebClient, work: Callable[[], None]) -> None:
     """Run a listener's work; a domain error is reported to the user, not raised.
 
     A replayed payload (see :mod:`handlers.slack.once`) ends quietly, and so does

@@ -74,8 +74,12 @@ def parse_body(body: bytes, content_type: str) -> dict[str, Any] | None:
 
 def team_of(request: Mapping[str, Any]) -> str | None:
     """The workspace a parsed request comes from, wherever its kind keeps it."""
-    for holder, key in ((request, "team_id"), (request.get("team"), "id"),
-                        (request.get("user"), "team_id"), (request.get("view"), "team_id")):
+    for holder, key in (
+        (request, "team_id"),
+        (request.get("team"), "id"),
+        (request.get("user"), "team_id"),
+        (request.get("view"), "team_id"),
+    ):
         if isinstance(holder, Mapping) and holder.get(key):
             return str(holder[key])
     return None
@@ -93,8 +97,9 @@ def workspace_refusal(request: Mapping[str, Any], team_id: str) -> Refusal | Non
     return None
 
 
-def check_request(headers: Mapping[str, str], body: bytes, *, signing_secret: str,
-                  now: float, team_id: str = "") -> Refusal | None:
+def check_request(
+    headers: Mapping[str, str], body: bytes, *, signing_secret: str, now: float, team_id: str = ""
+) -> Refusal | None:
     """None when the request may be served, else why not.
 
     ``headers`` are lower-case names. Order: signature headers present and
@@ -108,8 +113,12 @@ def check_request(headers: Mapping[str, str], body: bytes, *, signing_secret: st
         return Refusal(400, "malformed timestamp")
     if abs(now - int(timestamp)) > MAX_AGE_SECONDS:
         return Refusal(401, "stale timestamp")
-    expected = "v0=" + hmac.new(signing_secret.encode(), b"v0:" + timestamp.encode() + b":" + body,
-                                hashlib.sha256).hexdigest()
+    expected = (
+        "v0="
+        + hmac.new(
+            signing_secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256
+        ).hexdigest()
+    )
     if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
         return Refusal(401, "bad signature")
     parsed = parse_body(body, headers.get("content-type", ""))
@@ -119,8 +128,11 @@ def check_request(headers: Mapping[str, str], body: bytes, *, signing_secret: st
 
 
 def _headers(environ: Mapping[str, Any]) -> dict[str, str]:
-    out = {key[5:].replace("_", "-").lower(): str(value)
-           for key, value in environ.items() if key.startswith("HTTP_")}
+    out = {
+        key[5:].replace("_", "-").lower(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
     out["content-type"] = str(environ.get("CONTENT_TYPE", ""))
     return out
 
@@ -129,13 +141,20 @@ class SlackGate:
     """WSGI middleware: refuse what :func:`check_request` refuses, pass the rest to
     ``inner`` (Bolt's handler) and mask identity numbers in what it answers."""
 
-    def __init__(self, inner: WsgiApp, *, path: str, signing_secret: str, team_id: str = "",
-                 now: Callable[[], float] = time.time, max_body: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        inner: WsgiApp,
+        *,
+        path: str,
+        signing_secret: str,
+        team_id: str = "",
+        now: Callable[[], float] = time.time,
+        max_body: int = MAX_BODY_BYTES,
+    ) -> None:
         self.inner, self.path, self.team_id = inner, path, team_id
         self._secret, self._now, self._max_body = signing_secret, now, max_body
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse
-                 ) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != self.path or environ.get("REQUEST_METHOD") != "POST":
             return self.inner(environ, start_response)  # Bolt answers 404/405
         raw_length = str(environ.get("CONTENT_LENGTH") or "0").strip()
@@ -148,8 +167,13 @@ class SlackGate:
             body = environ["wsgi.input"].read(length) if length else b""
         except (OSError, ValueError):
             return self._refuse(start_response, Refusal(400, "body not received"), length)
-        refusal = check_request(_headers(environ), body, signing_secret=self._secret,
-                                now=self._now(), team_id=self.team_id)
+        refusal = check_request(
+            _headers(environ),
+            body,
+            signing_secret=self._secret,
+            now=self._now(),
+            team_id=self.team_id,
+        )
         if refusal is not None:
             return self._refuse(start_response, refusal, len(body))
         environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
@@ -170,28 +194,34 @@ class SlackGate:
                 close()
         except Exception as exc:
             log.error("Slack request failed in the app: %s", type(exc).__name__, exc_info=True)
-            start_response("500 Internal Server Error", [("Content-Type", "text/plain"),
-                                                          ("Content-Length", "0")])
+            start_response(
+                "500 Internal Server Error",
+                [("Content-Type", "text/plain"), ("Content-Length", "0")],
+            )
             return [b""]
-        headers = [(k, v) for k, v in captured.get("headers", [])
-                   if k.lower() != "content-length"]
+        headers = [(k, v) for k, v in captured.get("headers", []) if k.lower() != "content-length"]
         content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
         if data and "json" in content_type:
             # What ack() answers (modal errors, messages) leaves here: mask it too.
             with contextlib.suppress(ValueError):
-                data = json.dumps(redact_tree(json.loads(data), SLACK_DATA_KEYS),
-                                  ensure_ascii=False).encode()
-        start_response(captured.get("status", "200 OK"),
-                       [*headers, ("Content-Length", str(len(data)))])
+                data = json.dumps(
+                    redact_tree(json.loads(data), SLACK_DATA_KEYS), ensure_ascii=False
+                ).encode()
+        start_response(
+            captured.get("status", "200 OK"), [*headers, ("Content-Length", str(len(data)))]
+        )
         return [data]
 
     @staticmethod
     def _refuse(start_response: StartResponse, refusal: Refusal, size: int) -> list[bytes]:
-        log.warning("Slack request refused: %s (HTTP %s, %d bytes)", refusal.reason,
-                    refusal.status, size)
+        log.warning(
+            "Slack request refused: %s (HTTP %s, %d bytes)", refusal.reason, refusal.status, size
+        )
         phrase = {400: "Bad Request", 401: "Unauthorized", 413: "Payload Too Large"}
-        start_response(f"{refusal.status} {phrase.get(refusal.status, 'Refused')}",
-                       [("Content-Type", "text/plain"), ("Content-Length", "0")])
+        start_response(
+            f"{refusal.status} {phrase.get(refusal.status, 'Refused')}",
+            [("Content-Type", "text/plain"), ("Content-Length", "0")],
+        )
         return [b""]
 
 
@@ -216,8 +246,10 @@ def learned_workspace(client: WebClient) -> Callable[[], str]:
                     if answer.get("team_id"):
                         known.append(str(answer["team_id"]))
                 except Exception as exc:  # any failure: ask again next time
-                    log.warning("Slack auth.test failed (%s): the workspace is not known yet",
-                                type(exc).__name__)
+                    log.warning(
+                        "Slack auth.test failed (%s): the workspace is not known yet",
+                        type(exc).__name__,
+                    )
             return known[0] if known else ""
 
     return team
@@ -227,14 +259,19 @@ def workspace_guard(team_id: str | Callable[[], str]) -> Callable[..., BoltRespo
     """Bolt middleware refusing requests from any workspace but ``team_id`` (a fixed id,
     or a function that returns the bot's own workspace)."""
 
-    def guard(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
-              ) -> BoltResponse | None:
+    def guard(
+        req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
         body = req.body if isinstance(req.body, Mapping) else {}
         expected = team_id if isinstance(team_id, str) else team_id()
         refusal = workspace_refusal(body, expected)
         if refusal is not None:
-            log.warning("Slack request refused: %s (HTTP %s, %d bytes)", refusal.reason,
-                        refusal.status, len(req.raw_body or ""))
+            log.warning(
+                "Slack request refused: %s (HTTP %s, %d bytes)",
+                refusal.reason,
+                refusal.status,
+                len(req.raw_body or ""),
+            )
             return BoltResponse(status=refusal.status, body="")
         return next()
 

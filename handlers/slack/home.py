@@ -45,8 +45,9 @@ def case_line(session: Session, cfg: Config, case: Case, lang: str) -> str:
     name = complainant_of(session, case).name
     parts = [f"*{case.ref}*", esc(name, 100) if name else w["no_name"]]
     if case.first_contact_at is None and case.first_contact_due_at is not None:
-        parts.append(w["deadline"].format(deadline=local_when(case.first_contact_due_at, cfg,
-                                                              lang)))
+        parts.append(
+            w["deadline"].format(deadline=local_when(case.first_contact_due_at, cfg, lang))
+        )
     elif case.first_contact_at is not None:
         parts.append(w["contacted"])
     if case.serious:
@@ -54,8 +55,9 @@ def case_line(session: Session, cfg: Config, case: Case, lang: str) -> str:
     return " · ".join(parts)
 
 
-def case_list(title: str, lines: Sequence[str], empty: str | None, lang: str
-              ) -> list[dict[str, Any]]:
+def case_list(
+    title: str, lines: Sequence[str], empty: str | None, lang: str
+) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [header(title)]
     if not lines:
         return [*blocks, context([empty])] if empty else []
@@ -71,25 +73,29 @@ def due_day(dt: datetime, cfg: Config, lang: str) -> str:
     return f"{WEEKDAYS.get(lang, WEEKDAYS['sv'])[local.weekday()]} {local:%d/%m}"
 
 
-def plan_list(session: Session, cfg: Config, now: datetime, lang: str
-              ) -> list[dict[str, Any]]:
+def plan_list(session: Session, cfg: Config, now: datetime, lang: str) -> list[dict[str, Any]]:
     """Open action plans, soonest due first, overdue ones marked, each with its
     "follow-up done" button."""
     w = words(lang)
-    rows = session.exec(select(ActionPlan, Case).join(Case, col(Case.id) == ActionPlan.case_id)
-                        .where(col(ActionPlan.done_at).is_(None))
-                        .order_by(col(ActionPlan.due_at), col(ActionPlan.id))).all()
+    rows = session.exec(
+        select(ActionPlan, Case)
+        .join(Case, col(Case.id) == ActionPlan.case_id)
+        .where(col(ActionPlan.done_at).is_(None))
+        .order_by(col(ActionPlan.due_at), col(ActionPlan.id))
+    ).all()
     blocks: list[dict[str, Any]] = [header(w["home_plans"])]
     if not rows:
         return [*blocks, context(["–"])]
     for plan, case in rows[:ROWS_PER_LIST]:
-        line = w["plan_line"].format(ref=case.ref, owner=mention(plan.owner),
-                                     due=due_day(plan.due_at, cfg, lang))
+        line = w["plan_line"].format(
+            ref=case.ref, owner=mention(plan.owner), due=due_day(plan.due_at, cfg, lang)
+        )
         if plan.due_at < now:
             line += f" · {w['plan_overdue']}"
         block = section(line)
-        block["accessory"] = button(w["follow_up_done"], ActionId.FOLLOW_UP_DONE,
-                                    f"{case.ref}|{plan.id}")
+        block["accessory"] = button(
+            w["follow_up_done"], ActionId.FOLLOW_UP_DONE, f"{case.ref}|{plan.id}"
+        )
         blocks.append(block)
     if len(rows) > ROWS_PER_LIST:
         blocks.append(context([w["home_more"].format(n=len(rows) - ROWS_PER_LIST)]))
@@ -101,8 +107,9 @@ def person(user: str) -> str:
     return mention(slack_actor(user)) if user.isalnum() and user.isupper() else esc(user, 100)
 
 
-def load_list(session: Session, cfg: Config, user: str, now: datetime, lang: str
-              ) -> list[dict[str, Any]]:
+def load_list(
+    session: Session, cfg: Config, user: str, now: datetime, lang: str
+) -> list[dict[str, Any]]:
     """Call-backs and hard calls per person per week, newest week first (managers and
     the ombudsman only: :func:`bot.actions.assignment.load_view` refuses anyone else)."""
     w = words(lang)
@@ -111,16 +118,22 @@ def load_list(session: Session, cfg: Config, user: str, now: datetime, lang: str
     if not rows:
         return [*blocks, context([w["load_none"]])]
     for week in sorted({r["week"] for r in rows}, reverse=True):
-        lines = [w["load_line"].format(user=person(str(r["user"])), claimed=r["claimed"],
-                                       calls=r["calls"], hard=r["hard_calls"],
-                                       declined=r["offers_declined"])
-                 for r in rows if r["week"] == week]
+        lines = [
+            w["load_line"].format(
+                user=person(str(r["user"])),
+                claimed=r["claimed"],
+                calls=r["calls"],
+                hard=r["hard_calls"],
+                declined=r["offers_declined"],
+            )
+            for r in rows
+            if r["week"] == week
+        ]
         blocks.append(section(f"*{week}*\n" + "\n".join(lines[:ROWS_PER_LIST])))
     return blocks
 
 
-def home_view(session: Session, cfg: Config, user: str, now: datetime, lang: str
-              ) -> dict[str, Any]:
+def home_view(session: Session, cfg: Config, user: str, now: datetime, lang: str) -> dict[str, Any]:
     """The App Home for ``user``, from the database as it is now."""
     w = words(lang)
     chat = cfg.chat
@@ -129,25 +142,36 @@ def home_view(session: Session, cfg: Config, user: str, now: datetime, lang: str
     if user not in chat.staff_users and user not in chat.ombudsman_users:
         blocks.append(section(w["home_not_staff"]))
     if user in chat.staff_users or user in chat.ombudsman_users:
-        mine = session.exec(open_cases(session).where(Case.assignee == slack_actor(user))
-                            .order_by(*by_deadline)).all()
-        blocks += case_list(w["home_mine"], [case_line(session, cfg, c, lang) for c in mine],
-                            w["home_none"], lang)
-        unclaimed = session.exec(open_cases(session).where(col(Case.assignee).is_(None))
-                                 .order_by(*by_deadline)).all()
-        blocks += case_list(w["home_unclaimed"],
-                            [case_line(session, cfg, c, lang) for c in unclaimed], None, lang)
+        mine = session.exec(
+            open_cases(session).where(Case.assignee == slack_actor(user)).order_by(*by_deadline)
+        ).all()
+        blocks += case_list(
+            w["home_mine"], [case_line(session, cfg, c, lang) for c in mine], w["home_none"], lang
+        )
+        unclaimed = session.exec(
+            open_cases(session).where(col(Case.assignee).is_(None)).order_by(*by_deadline)
+        ).all()
+        blocks += case_list(
+            w["home_unclaimed"], [case_line(session, cfg, c, lang) for c in unclaimed], None, lang
+        )
     if user in chat.ombudsman_users:
-        escalated = session.exec(open_cases(session).where(col(Case.escalated_at).is_not(None))
-                                 .order_by(col(Case.escalated_at))).all()
-        blocks += case_list(w["home_escalated"],
-                            [case_line(session, cfg, c, lang) for c in escalated], "–", lang)
+        escalated = session.exec(
+            open_cases(session)
+            .where(col(Case.escalated_at).is_not(None))
+            .order_by(col(Case.escalated_at))
+        ).all()
+        blocks += case_list(
+            w["home_escalated"], [case_line(session, cfg, c, lang) for c in escalated], "–", lang
+        )
         blocks += plan_list(session, cfg, now, lang)
-        overdue = session.exec(open_cases(session).where(
-            col(Case.first_contact_at).is_(None), col(Case.first_contact_due_at) < now)
-            .order_by(*by_deadline)).all()
-        blocks += case_list(w["home_overdue"],
-                            [case_line(session, cfg, c, lang) for c in overdue], "–", lang)
+        overdue = session.exec(
+            open_cases(session)
+            .where(col(Case.first_contact_at).is_(None), col(Case.first_contact_due_at) < now)
+            .order_by(*by_deadline)
+        ).all()
+        blocks += case_list(
+            w["home_overdue"], [case_line(session, cfg, c, lang) for c in overdue], "–", lang
+        )
     if may_see_load(cfg, slack_actor(user)):
         blocks += load_list(session, cfg, user, now, lang)
     return {"type": "home", "blocks": blocks[:VIEW_BLOCKS]}

@@ -94,8 +94,9 @@ class MessageKind(StrEnum):
     IGNORE = "ignore"
 
 
-def classify_message(event: Mapping[str, Any], intake_channels: tuple[str, ...],
-                     bot_user_id: str | None) -> MessageKind:
+def classify_message(
+    event: Mapping[str, Any], intake_channels: tuple[str, ...], bot_user_id: str | None
+) -> MessageKind:
     """What a ``message`` event means for intake (pure)."""
     if event.get("subtype") not in COMPLAINT_SUBTYPES or event.get("bot_id"):
         return MessageKind.IGNORE
@@ -122,8 +123,13 @@ def attachments_of(message: Mapping[str, Any]) -> list[dict[str, Any]]:
             continue
         name = str(f.get("name") or f.get("title") or f.get("id") or "file")
         size = f.get("size")
-        found.append({"filename": name[:200], "content_type": str(f.get("mimetype") or "")[:100],
-                      "size": size if isinstance(size, int) else 0})
+        found.append(
+            {
+                "filename": name[:200],
+                "content_type": str(f.get("mimetype") or "")[:100],
+                "size": size if isinstance(size, int) else 0,
+            }
+        )
     return found
 
 
@@ -144,14 +150,19 @@ def first_time(session: Session, event_id: str | None, now: datetime) -> bool:
         return True
     table = ProcessedEvent.__table__  # type: ignore[attr-defined]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(insert(table).values(event_id=event_id[:128], at=now)
-                             .on_conflict_do_nothing(index_elements=["event_id"]))
+    result = session.execute(
+        insert(table)
+        .values(event_id=event_id[:128], at=now)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+    )
     return bool(getattr(result, "rowcount", 0))
 
 
 def message_exists(session: Session, external_id: str) -> bool:
-    return session.exec(select(Message.id).where(Message.external_id == external_id)).first() \
+    return (
+        session.exec(select(Message.id).where(Message.external_id == external_id)).first()
         is not None
+    )
 
 
 def subject_of(text: str) -> str:
@@ -165,16 +176,30 @@ def content_hash(text: str) -> str:
 
 
 def phones_in(cfg: Config, text: str, language: str) -> list[str]:
-    return find_phone_numbers(text, region=phone_region(language, cfg.policy.country),
-                              own_numbers=(cfg.organisation.phone, *cfg.organisation.own_numbers))
+    return find_phone_numbers(
+        text,
+        region=phone_region(language, cfg.policy.country),
+        own_numbers=(cfg.organisation.phone, *cfg.organisation.own_numbers),
+    )
 
 
 # --- opening and joining (inside the caller's transaction) -----------------
 
 
-def open_from_slack(session: Session, cfg: Config, now: datetime, *, channel: str, ts: str,
-                    user: str, text: str, name: str | None, reply_ts: str,
-                    actor: str, attachments: Sequence[Mapping[str, Any]] = ()) -> Case | None:
+def open_from_slack(
+    session: Session,
+    cfg: Config,
+    now: datetime,
+    *,
+    channel: str,
+    ts: str,
+    user: str,
+    text: str,
+    name: str | None,
+    reply_ts: str,
+    actor: str,
+    attachments: Sequence[Mapping[str, Any]] = (),
+) -> Case | None:
     """Open a case from a Slack message; queue the staff prompt and the thread reply.
 
     Returns None when the message already belongs to a case.
@@ -186,26 +211,72 @@ def open_from_slack(session: Session, cfg: Config, now: datetime, *, channel: st
     phones = phones_in(cfg, text, language)
     serious = is_serious(text, cfg.policy.serious_keywords_for(language))
     received = slack_time(ts)
-    case = open_case(session, cfg, NewComplaint(
-        source=Source.SLACK.value, received_at=received, name=name,
-        phone=phones[0] if phones else None, language=language, subject=subject_of(text),
-        summary=summarise(text), serious=serious, origin_channel=channel, origin_ts=reply_ts,
-        chat_user=user or None,
-    ), now, actor=actor)
-    session.add(Message(case_id=case.id, direction=Direction.INBOUND.value, channel="slack",
-                        external_id=external_id, content_hash=content_hash(text), sender=user,
-                        sender_name=name, body_text=text, at=received,
-                        attachments=json.dumps(list(attachments), ensure_ascii=False)))
-    enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"prompt:{case.id}",
-            payload={"op": "prompt", "case_id": case.id}, case=case, now=now)
-    reply = say(case.language, "intake_reply" if phones else "intake_reply_no_phone",
-                ref=case.ref)
-    enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"intake-reply:{case.id}",
-            payload={"op": "raw", "case_id": case.id, "channel": channel, "thread_ts": reply_ts,
-                     "text": reply}, case=case, now=now)
+    case = open_case(
+        session,
+        cfg,
+        NewComplaint(
+            source=Source.SLACK.value,
+            received_at=received,
+            name=name,
+            phone=phones[0] if phones else None,
+            language=language,
+            subject=subject_of(text),
+            summary=summarise(text),
+            serious=serious,
+            origin_channel=channel,
+            origin_ts=reply_ts,
+            chat_user=user or None,
+        ),
+        now,
+        actor=actor,
+    )
+    session.add(
+        Message(
+            case_id=case.id,
+            direction=Direction.INBOUND.value,
+            channel="slack",
+            external_id=external_id,
+            content_hash=content_hash(text),
+            sender=user,
+            sender_name=name,
+            body_text=text,
+            at=received,
+            attachments=json.dumps(list(attachments), ensure_ascii=False),
+        )
+    )
+    enqueue(
+        session,
+        kind=OutboxKind.CHAT,
+        dedupe_key=f"prompt:{case.id}",
+        payload={"op": "prompt", "case_id": case.id},
+        case=case,
+        now=now,
+    )
+    reply = say(case.language, "intake_reply" if phones else "intake_reply_no_phone", ref=case.ref)
+    enqueue(
+        session,
+        kind=OutboxKind.CHAT,
+        dedupe_key=f"intake-reply:{case.id}",
+        payload={
+            "op": "raw",
+            "case_id": case.id,
+            "channel": channel,
+            "thread_ts": reply_ts,
+            "text": reply,
+        },
+        case=case,
+        now=now,
+    )
     if serious:
-        escalate(session, cfg, case, SYSTEM_ACTOR, now, reason=EscalationReason.SERIOUS,
-                 note="serious keyword in the complaint")
+        escalate(
+            session,
+            cfg,
+            case,
+            SYSTEM_ACTOR,
+            now,
+            reason=EscalationReason.SERIOUS,
+            note="serious keyword in the complaint",
+        )
     return case
 
 
@@ -232,55 +303,109 @@ def original_poster(session: Session, case: Case) -> str | None:
     chat_user = complainant_of(session, case).chat_user
     if chat_user:
         return chat_user
-    first = session.exec(select(Message.sender).where(
-        Message.case_id == case.id, Message.direction == Direction.INBOUND.value,
-        Message.channel == "slack").order_by(col(Message.id))).first()
+    first = session.exec(
+        select(Message.sender)
+        .where(
+            Message.case_id == case.id,
+            Message.direction == Direction.INBOUND.value,
+            Message.channel == "slack",
+        )
+        .order_by(col(Message.id))
+    ).first()
     return first or None
 
 
-def join_thread(session: Session, cfg: Config, now: datetime, *, channel: str, ts: str,
-                thread_ts: str, user: str, text: str, name: str | None) -> Case | None:
+def join_thread(
+    session: Session,
+    cfg: Config,
+    now: datetime,
+    *,
+    channel: str,
+    ts: str,
+    thread_ts: str,
+    user: str,
+    text: str,
+    name: str | None,
+) -> Case | None:
     """A reply in a case's intake thread is kept on the case. From the complainant it may
     bring a new number and reopen a recently closed case; from staff it may add a number
     when there is none; from anyone else it changes nothing (staff get a note)."""
-    case = session.exec(select(Case).where(Case.origin_channel == channel,
-                                           Case.origin_ts == thread_ts)).first()
+    case = session.exec(
+        select(Case).where(Case.origin_channel == channel, Case.origin_ts == thread_ts)
+    ).first()
     external_id = f"{channel}:{ts}"
     if case is None or message_exists(session, external_id):
         return None
     received = slack_time(ts)
     who = replier(cfg, user, original_poster(session, case))
-    session.add(Message(case_id=case.id, direction=Direction.INBOUND.value, channel="slack",
-                        external_id=external_id, content_hash=content_hash(text), sender=user,
-                        sender_name=name, body_text=text, at=received,
-                        classification="reply" if who != Replier.OTHER else OTHER_SENDER))
+    session.add(
+        Message(
+            case_id=case.id,
+            direction=Direction.INBOUND.value,
+            channel="slack",
+            external_id=external_id,
+            content_hash=content_hash(text),
+            sender=user,
+            sender_name=name,
+            body_text=text,
+            at=received,
+            classification="reply" if who != Replier.OTHER else OTHER_SENDER,
+        )
+    )
     if who == Replier.OTHER:
         audit(session, case, slack_actor(user), "other_sender_message", now, via="slack")
-        enqueue(session, kind=OutboxKind.CHAT, dedupe_key=unique_key(f"case-message:{case.id}"),
-                payload={"op": "case_message", "case_id": case.id, "other_sender": True},
-                case=case, now=now)
+        enqueue(
+            session,
+            kind=OutboxKind.CHAT,
+            dedupe_key=unique_key(f"case-message:{case.id}"),
+            payload={"op": "case_message", "case_id": case.id, "other_sender": True},
+            case=case,
+            now=now,
+        )
         return case
     audit(session, case, slack_actor(user), "message_added", now, via="slack")
     phones = phones_in(cfg, text, case.language)
     if phones and (who == Replier.COMPLAINANT or not case.phone):
-        set_case_phone(session, case, phones[0], now, SYSTEM_ACTOR if who == Replier.COMPLAINANT
-                       else slack_actor(user), via="slack")
+        set_case_phone(
+            session,
+            case,
+            phones[0],
+            now,
+            SYSTEM_ACTOR if who == Replier.COMPLAINANT else slack_actor(user),
+            via="slack",
+        )
     reopened = False
-    if who == Replier.COMPLAINANT and case.status == Status.CLOSED.value and \
-            case.closed_at is not None and \
-            now - case.closed_at <= timedelta(days=cfg.policy.reopen_window_days):
+    if (
+        who == Replier.COMPLAINANT
+        and case.status == Status.CLOSED.value
+        and case.closed_at is not None
+        and now - case.closed_at <= timedelta(days=cfg.policy.reopen_window_days)
+    ):
         reopen(session, cfg, case, now)
         reopened = True
-        escalate(session, cfg, case, SYSTEM_ACTOR, now, reason=EscalationReason.REOPENED,
-                 note="the complainant wrote again after the case was closed")
-    enqueue(session, kind=OutboxKind.CHAT, dedupe_key=unique_key(f"case-message:{case.id}"),
-            payload={"op": "case_message", "case_id": case.id, "reopened": reopened},
-            case=case, now=now)
+        escalate(
+            session,
+            cfg,
+            case,
+            SYSTEM_ACTOR,
+            now,
+            reason=EscalationReason.REOPENED,
+            note="the complainant wrote again after the case was closed",
+        )
+    enqueue(
+        session,
+        kind=OutboxKind.CHAT,
+        dedupe_key=unique_key(f"case-message:{case.id}"),
+        payload={"op": "case_message", "case_id": case.id, "reopened": reopened},
+        case=case,
+        now=now,
+    )
     return case
 
 
-def register_complaint(session: Session, rt: Runtime, form: RegisterForm, phone: str | None,
-                       actor: str, view_id: str) -> Case | None:
+def register_complaint(
+    session: Session, rt: Runtime, form: RegisterForm, phone: str | None, actor: str, view_id: str
+) -> Case | None:
     """A complaint staff took by phone, at the counter or by letter; acknowledged by email
     when an address was given and :func:`~bot.domain.acknowledgement.can_acknowledge` agrees, as
     for email intake. None if this modal was already submitted."""
@@ -293,33 +418,81 @@ def register_complaint(session: Session, rt: Runtime, form: RegisterForm, phone:
         found = phones_in(cfg, form.text, language)
         phone = found[0] if found else None
     serious = is_serious(form.text, cfg.policy.serious_keywords_for(language))
-    case = open_case(session, cfg, NewComplaint(
-        source=form.source.value, received_at=now, name=form.name or None,
-        email=form.email or None, phone=phone, language=language,
-        subject=subject_of(form.text), summary=summarise(form.text), serious=serious,
-    ), now, actor=actor)
-    session.add(Message(case_id=case.id, direction=Direction.INBOUND.value,
-                        channel=form.source.value, external_id=external_id,
-                        content_hash=content_hash(form.text), sender=form.email or None,
-                        sender_name=form.name or None, body_text=form.text, at=now))
-    enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"prompt:{case.id}",
-            payload={"op": "prompt", "case_id": case.id}, case=case, now=now)
+    case = open_case(
+        session,
+        cfg,
+        NewComplaint(
+            source=form.source.value,
+            received_at=now,
+            name=form.name or None,
+            email=form.email or None,
+            phone=phone,
+            language=language,
+            subject=subject_of(form.text),
+            summary=summarise(form.text),
+            serious=serious,
+        ),
+        now,
+        actor=actor,
+    )
+    session.add(
+        Message(
+            case_id=case.id,
+            direction=Direction.INBOUND.value,
+            channel=form.source.value,
+            external_id=external_id,
+            content_hash=content_hash(form.text),
+            sender=form.email or None,
+            sender_name=form.name or None,
+            body_text=form.text,
+            at=now,
+        )
+    )
+    enqueue(
+        session,
+        kind=OutboxKind.CHAT,
+        dedupe_key=f"prompt:{case.id}",
+        payload={"op": "prompt", "case_id": case.id},
+        case=case,
+        now=now,
+    )
     complainant = complainant_of(session, case)
     ok, why = can_acknowledge(
-        mail_kind="complaint", sender=complainant.email, own_addresses=own_addresses_of(cfg),
+        mail_kind="complaint",
+        sender=complainant.email,
+        own_addresses=own_addresses_of(cfg),
         historical=False,
-        history=AckHistory(last_ack_to_sender_at=last_ack_to(session, complainant.id or 0),
-                           sender_bounced_at=complainant.email_bounced_at),
-        now=now, window=timedelta(hours=cfg.policy.ack_window_hours),
-        bounce_block=timedelta(days=cfg.policy.bounce_block_days))
+        history=AckHistory(
+            last_ack_to_sender_at=last_ack_to(session, complainant.id or 0),
+            sender_bounced_at=complainant.email_bounced_at,
+        ),
+        now=now,
+        window=timedelta(hours=cfg.policy.ack_window_hours),
+        bounce_block=timedelta(days=cfg.policy.bounce_block_days),
+    )
     if ok:
-        queue_citizen_email(session, cfg, rt.renderer, case, complainant, now, template="ack",
-                            dedupe_key=f"ack:{case.id}")
+        queue_citizen_email(
+            session,
+            cfg,
+            rt.renderer,
+            case,
+            complainant,
+            now,
+            template="ack",
+            dedupe_key=f"ack:{case.id}",
+        )
     elif complainant.email:
         audit(session, case, SYSTEM_ACTOR, "ack_skipped", now, reason=why)
     if serious:
-        escalate(session, cfg, case, SYSTEM_ACTOR, now, reason=EscalationReason.SERIOUS,
-                 note="serious keyword in the complaint")
+        escalate(
+            session,
+            cfg,
+            case,
+            SYSTEM_ACTOR,
+            now,
+            reason=EscalationReason.SERIOUS,
+            note="serious keyword in the complaint",
+        )
     return case
 
 
@@ -349,16 +522,18 @@ def fetch_message(client: WebClient, channel: str, ts: str) -> dict[str, Any] | 
             if message.get("ts") == ts:
                 return dict(message)
     except SlackClientError:
-        log.warning("could not fetch message %s:%s for the intake reaction", channel, ts,
-                    exc_info=True)
+        log.warning(
+            "could not fetch message %s:%s for the intake reaction", channel, ts, exc_info=True
+        )
     return None
 
 
 # --- the work behind each listener -----------------------------------------
 
 
-def handle_message(rt: Runtime, body: Body, event: Mapping[str, Any],
-                   client: WebClient, bot_user_id: str | None) -> None:
+def handle_message(
+    rt: Runtime, body: Body, event: Mapping[str, Any], client: WebClient, bot_user_id: str | None
+) -> None:
     kind = classify_message(event, rt.cfg.chat.intake_channels, bot_user_id)
     if kind == MessageKind.IGNORE:
         return
@@ -369,20 +544,37 @@ def handle_message(rt: Runtime, body: Body, event: Mapping[str, Any],
         if not first_time(session, body.get("event_id"), rt.clock()):
             return
         if kind == MessageKind.OPEN:
-            case = open_from_slack(session, rt.cfg, rt.clock(), channel=channel, ts=ts,
-                                   user=user, text=text, name=name, reply_ts=ts,
-                                   actor=slack_actor(user), attachments=attachments_of(event))
+            case = open_from_slack(
+                session,
+                rt.cfg,
+                rt.clock(),
+                channel=channel,
+                ts=ts,
+                user=user,
+                text=text,
+                name=name,
+                reply_ts=ts,
+                actor=slack_actor(user),
+                attachments=attachments_of(event),
+            )
         else:
-            case = join_thread(session, rt.cfg, rt.clock(), channel=channel, ts=ts,
-                               thread_ts=str(event["thread_ts"]), user=user, text=text,
-                               name=name)
+            case = join_thread(
+                session,
+                rt.cfg,
+                rt.clock(),
+                channel=channel,
+                ts=ts,
+                thread_ts=str(event["thread_ts"]),
+                user=user,
+                text=text,
+                name=name,
+            )
     if case is not None:
         log.info("Slack message %s:%s -> case %s (%s)", channel, ts, case.ref, kind)
         deliver(rt)
 
 
-def handle_reaction(rt: Runtime, body: Body, event: Mapping[str, Any],
-                    client: WebClient) -> None:
+def handle_reaction(rt: Runtime, body: Body, event: Mapping[str, Any], client: WebClient) -> None:
     item = event.get("item") or {}
     if event.get("reaction") != rt.cfg.chat.intake_reaction or item.get("type") != "message":
         return
@@ -396,10 +588,19 @@ def handle_reaction(rt: Runtime, body: Body, event: Mapping[str, Any],
     with session_scope(rt.db) as session:
         if not first_time(session, body.get("event_id"), rt.clock()):
             return
-        case = open_from_slack(session, rt.cfg, rt.clock(), channel=channel, ts=ts, user=user,
-                               text=intake_text(message), name=name,
-                               reply_ts=str(message.get("thread_ts") or ts), actor=actor,
-                               attachments=attachments_of(message))
+        case = open_from_slack(
+            session,
+            rt.cfg,
+            rt.clock(),
+            channel=channel,
+            ts=ts,
+            user=user,
+            text=intake_text(message),
+            name=name,
+            reply_ts=str(message.get("thread_ts") or ts),
+            actor=actor,
+            attachments=attachments_of(message),
+        )
     if case is not None:
         log.info("intake reaction on %s:%s -> case %s", channel, ts, case.ref)
         deliver(rt)
@@ -408,12 +609,15 @@ def handle_reaction(rt: Runtime, body: Body, event: Mapping[str, Any],
 def open_register_modal(rt: Runtime, body: Body, client: WebClient) -> None:
     require_staff(rt, user_id_of(body), "register")
     mark_handled(rt, body)
-    client.views_open(trigger_id=body["trigger_id"],
-                      view=register_modal(lang_of(rt), str(body.get("channel_id") or "")))
+    client.views_open(
+        trigger_id=body["trigger_id"],
+        view=register_modal(lang_of(rt), str(body.get("channel_id") or "")),
+    )
 
 
-def check_register(rt: Runtime, view: Mapping[str, Any]
-                   ) -> tuple[RegisterForm | None, str | None, dict[str, str]]:
+def check_register(
+    rt: Runtime, view: Mapping[str, Any]
+) -> tuple[RegisterForm | None, str | None, dict[str, str]]:
     """Read and validate the register modal (fast: it runs before ``ack``)."""
     lang = lang_of(rt)
     form = read_register_form(view["state"]["values"], lang)
@@ -428,8 +632,14 @@ def check_register(rt: Runtime, view: Mapping[str, Any]
     return form, phone, {}
 
 
-def submit_register(rt: Runtime, body: Body, view: Mapping[str, Any],
-                    form: RegisterForm, phone: str | None, client: WebClient) -> None:
+def submit_register(
+    rt: Runtime,
+    body: Body,
+    view: Mapping[str, Any],
+    form: RegisterForm,
+    phone: str | None,
+    client: WebClient,
+) -> None:
     user = user_id_of(body)
     actor = require_staff(rt, user, "register")
     with acting_once(rt, body) as session:
@@ -448,8 +658,9 @@ def register(app: App, rt: Runtime) -> None:
     """Attach the intake listeners to ``app``."""
 
     @app.event("message")
-    def on_message(body: dict[str, Any], event: dict[str, Any], client: WebClient,
-                   context: dict[str, Any]) -> None:
+    def on_message(
+        body: dict[str, Any], event: dict[str, Any], client: WebClient, context: dict[str, Any]
+    ) -> None:
         # Events are acknowledged by Bolt before this runs.
         handle_message(rt, body, event, client, context.get("bot_user_id"))
 
@@ -463,12 +674,12 @@ def register(app: App, rt: Runtime) -> None:
         after_ack(rt, body, client, lambda: open_register_modal(rt, body, client))
 
     @app.view(CallbackId.REGISTER.value)
-    def on_register(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                    client: WebClient) -> None:
+    def on_register(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
         form, phone, errors = check_register(rt, view)
         if form is None:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        after_ack(rt, body, client,
-                  lambda: submit_register(rt, body, view, form, phone, client))
+        after_ack(rt, body, client, lambda: submit_register(rt, body, view, form, phone, client))

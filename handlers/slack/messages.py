@@ -86,11 +86,14 @@ def alternatives_text(w: Mapping[str, str], view: CaseView) -> str:
 
 def phone_line(w: Mapping[str, str], view: CaseView) -> str:
     if view.phone_e164:
-        line = f"*{w['phone']}*\n{tel_link(view.phone_e164, view.phone_national)} · " \
-               f"{esc(view.phone_e164, 40)}"
+        line = (
+            f"*{w['phone']}*\n{tel_link(view.phone_e164, view.phone_national)} · "
+            f"{esc(view.phone_e164, 40)}"
+        )
     else:
-        missing = (w["no_phone_asked"] if view.email_known and not view.ack_bounced
-                   else w["no_phone"])
+        missing = (
+            w["no_phone_asked"] if view.email_known and not view.ack_bounced else w["no_phone"]
+        )
         line = f"*{w['phone']}*\n{missing}"
     if view.phone_alternatives:
         line += "\n" + alternatives_text(w, view)
@@ -119,21 +122,26 @@ def summary_text(w: Mapping[str, str], view: CaseView) -> str:
 
 
 def state_lines(w: Mapping[str, str], view: CaseView) -> list[str]:
-    state = [w["claimed_by"].format(user=mention(view.assignee)) if view.assignee
-             else w["unclaimed"]]
+    state = [
+        w["claimed_by"].format(user=mention(view.assignee)) if view.assignee else w["unclaimed"]
+    ]
     if view.attempts:
         state.append(w["attempts"].format(n=len(view.attempts)))
     if view.status in ("contacted", "closed") and any(
-            a.outcome in ("reached", "meeting") for a in view.attempts):
+        a.outcome in ("reached", "meeting") for a in view.attempts
+    ):
         state.append(w["contacted"])
     if view.closed:
         state.append(w["closed"].format(resolution=label_of(w, "resolution", view.resolution)))
     lines = [" · ".join(state)]
     if view.mentions:
-        lines.append(w["mentions_other_sender"].format(
-            refs=", ".join(esc(r, 40) for r in view.mentions[:5])))
-    lines.extend(f"{esc(a.at, 40)} · {label_of(w, 'outcome', a.outcome)} · {mention(a.by)}"
-                 for a in view.attempts[-5:])
+        lines.append(
+            w["mentions_other_sender"].format(refs=", ".join(esc(r, 40) for r in view.mentions[:5]))
+        )
+    lines.extend(
+        f"{esc(a.at, 40)} · {label_of(w, 'outcome', a.outcome)} · {mention(a.by)}"
+        for a in view.attempts[-5:]
+    )
     if view.ack_bounced:
         lines.append(w["ack_bounced"])
     return lines
@@ -147,8 +155,12 @@ def method_text(w: Mapping[str, str]) -> str:
 def may_ask_for_number(view: CaseView) -> bool:
     """The email fallback, only once calling failed or cannot start, and only with an
     address that works: the bot nudges towards the phone."""
-    return (view.email_known and not view.ack_bounced and not view.closed
-            and (view.failed_attempts > 0 or not view.phone_e164))
+    return (
+        view.email_known
+        and not view.ack_bounced
+        and not view.closed
+        and (view.failed_attempts > 0 or not view.phone_e164)
+    )
 
 
 def snooze_menu(w: Mapping[str, str], ref: str) -> dict[str, Any]:
@@ -164,8 +176,9 @@ def prompt_actions(w: Mapping[str, str], view: CaseView) -> Block:
     elements: list[dict[str, Any]] = []
     if not view.assignee:
         elements.append(button(w["claim"], ActionId.CLAIM, view.ref, "primary"))
-    elements.append(button(w["log_call"], ActionId.LOG_CALL, view.ref,
-                           "primary" if view.assignee else None))
+    elements.append(
+        button(w["log_call"], ActionId.LOG_CALL, view.ref, "primary" if view.assignee else None)
+    )
     elements.append(snooze_menu(w, view.ref))
     elements.append(button(w["escalate"], ActionId.ESCALATE, view.ref))
     elements.append(button(w["show_full_text"], ActionId.SHOW_FULL_TEXT, view.ref))
@@ -184,8 +197,10 @@ def prompt_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
     """The call-back prompt: who, the number to dial, what it is about, the method, buttons."""
     w = words(staff_language(ctx))
     if view.anonymised:  # personal data erased: a neutral stub, no name, number or text
-        return [header(w["title_closed"].format(ref=view.ref), BlockId.HEADER),
-                section(w["erased"], BlockId.SUMMARY)]
+        return [
+            header(w["title_closed"].format(ref=view.ref), BlockId.HEADER),
+            section(w["erased"], BlockId.SUMMARY),
+        ]
     blocks: list[Block] = [
         header(title(w, view), BlockId.HEADER),
         fields(fact_fields(w, view), BlockId.FACTS),
@@ -212,10 +227,11 @@ def escalation_actions(w: Mapping[str, str], view: CaseView, ctx: Mapping[str, A
         button(w["ask_for_action_plan"], ActionId.ASK_FOR_ACTION_PLAN, value),
     ]
     if not ctx.get("acknowledged_by"):
-        elements.append(button(w["acknowledge_escalation"], ActionId.ACKNOWLEDGE_ESCALATION,
-                               value))
-    elements += [button(w["log_call"], ActionId.LOG_CALL, view.ref),
-                 button(w["show_full_text"], ActionId.SHOW_FULL_TEXT, view.ref)]
+        elements.append(button(w["acknowledge_escalation"], ActionId.ACKNOWLEDGE_ESCALATION, value))
+    elements += [
+        button(w["log_call"], ActionId.LOG_CALL, view.ref),
+        button(w["show_full_text"], ActionId.SHOW_FULL_TEXT, view.ref),
+    ]
     return {"type": "actions", "block_id": BlockId.ACTIONS, "elements": elements}
 
 
@@ -238,9 +254,17 @@ def escalation_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
         context(state_lines(w, view), BlockId.STATE),
     ]
     if ctx.get("acknowledged_by"):
-        blocks.append(context([w["escalation_acknowledged"].format(
-            user=mention(str(ctx["acknowledged_by"])),
-            when=esc(ctx.get("acknowledged_at") or "", 40))], BlockId.ACKNOWLEDGED))
+        blocks.append(
+            context(
+                [
+                    w["escalation_acknowledged"].format(
+                        user=mention(str(ctx["acknowledged_by"])),
+                        when=esc(ctx.get("acknowledged_at") or "", 40),
+                    )
+                ],
+                BlockId.ACKNOWLEDGED,
+            )
+        )
     if not view.closed:
         blocks.append(escalation_actions(w, view, ctx))
     return blocks
@@ -258,8 +282,10 @@ def reminder_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
         lines.append(f"{w['phone']}: {tel_link(view.phone_e164, view.phone_national)}")
     blocks: list[Block] = [section("\n".join(lines), BlockId.HEADER)]
     if not view.closed:
-        elements = [button(w["log_call"], ActionId.LOG_CALL, view.ref, "primary"),
-                    snooze_menu(w, view.ref)]
+        elements = [
+            button(w["log_call"], ActionId.LOG_CALL, view.ref, "primary"),
+            snooze_menu(w, view.ref),
+        ]
         if not view.assignee:
             elements.insert(0, button(w["claim"], ActionId.CLAIM, view.ref))
         blocks.append({"type": "actions", "block_id": BlockId.ACTIONS, "elements": elements})
@@ -275,9 +301,14 @@ def case_message_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
         lines = [w["other_sender_message"].format(ref=view.ref)]
     elif ctx.get("reopened"):
         lines.append(w["case_message_reopened"])
-    return [section("\n".join(lines), BlockId.HEADER),
-            {"type": "actions", "block_id": BlockId.ACTIONS, "elements": [
-                button(w["show_full_text"], ActionId.SHOW_FULL_TEXT, view.ref)]}]
+    return [
+        section("\n".join(lines), BlockId.HEADER),
+        {
+            "type": "actions",
+            "block_id": BlockId.ACTIONS,
+            "elements": [button(w["show_full_text"], ActionId.SHOW_FULL_TEXT, view.ref)],
+        },
+    ]
 
 
 def offer_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
@@ -291,9 +322,16 @@ def offer_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
     blocks: list[Block] = [section(str(ctx.get("text") or view.ref), BlockId.OFFER)]
     if not view.closed and ctx.get("offer_id"):
         value = str(ctx["offer_id"])
-        blocks.append({"type": "actions", "block_id": BlockId.ACTIONS, "elements": [
-            button(w["accept_offer"], ActionId.ACCEPT_OFFER, value, "primary"),
-            button(w["decline_offer"], ActionId.DECLINE_OFFER, value)]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": BlockId.ACTIONS,
+                "elements": [
+                    button(w["accept_offer"], ActionId.ACCEPT_OFFER, value, "primary"),
+                    button(w["decline_offer"], ActionId.DECLINE_OFFER, value),
+                ],
+            }
+        )
     return blocks
 
 
@@ -310,8 +348,11 @@ def claimed_by_other_blocks(lang: str, ref: str, assignee: str) -> list[Block]:
     w = words(lang)
     return [
         section(w["claimed_by_other"].format(ref=esc(ref, 40), user=assignee), BlockId.STATE),
-        {"type": "actions", "block_id": BlockId.ACTIONS,
-         "elements": [button(w["take_over"], ActionId.TAKE_OVER_CLAIM, ref, "danger")]},
+        {
+            "type": "actions",
+            "block_id": BlockId.ACTIONS,
+            "elements": [button(w["take_over"], ActionId.TAKE_OVER_CLAIM, ref, "danger")],
+        },
     ]
 
 

@@ -32,8 +32,13 @@ from handlers.slack.labels import words
 View = dict[str, Any]
 Values = Mapping[str, Mapping[str, Mapping[str, Any]]]
 
-LOG_OUTCOMES = (Outcome.REACHED, Outcome.NO_ANSWER, Outcome.VOICEMAIL, Outcome.WRONG_NUMBER,
-                Outcome.MEETING)
+LOG_OUTCOMES = (
+    Outcome.REACHED,
+    Outcome.NO_ANSWER,
+    Outcome.VOICEMAIL,
+    Outcome.WRONG_NUMBER,
+    Outcome.MEETING,
+)
 REGISTER_SOURCES = (Source.PHONE, Source.COUNTER, Source.LETTER)
 _EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 
@@ -62,8 +67,14 @@ def read_metadata(view: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
-def _modal(lang: str, callback_id: str, title_key: str, submit_key: str, blocks: list[View],
-           private_metadata: str) -> View:
+def _modal(
+    lang: str,
+    callback_id: str,
+    title_key: str,
+    submit_key: str,
+    blocks: list[View],
+    private_metadata: str,
+) -> View:
     w = words(lang)
     return {
         "type": "modal",
@@ -76,18 +87,28 @@ def _modal(lang: str, callback_id: str, title_key: str, submit_key: str, blocks:
     }
 
 
-def _input(block_id: str, label: str, element: View, *, optional: bool = False,
-           hint: str | None = None) -> View:
-    block: View = {"type": "input", "block_id": block_id, "optional": optional,
-                   "label": plain(label, INPUT_LABEL), "element": element}
+def _input(
+    block_id: str, label: str, element: View, *, optional: bool = False, hint: str | None = None
+) -> View:
+    block: View = {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": plain(label, INPUT_LABEL),
+        "element": element,
+    }
     if hint:
         block["hint"] = plain(hint, HINT)
     return block
 
 
 def _text(max_length: int, multiline: bool = False) -> View:
-    return {"type": "plain_text_input", "action_id": ActionId.INPUT, "multiline": multiline,
-            "max_length": max_length}
+    return {
+        "type": "plain_text_input",
+        "action_id": ActionId.INPUT,
+        "multiline": multiline,
+        "max_length": max_length,
+    }
 
 
 def log_call_modal(lang: str, ref: str, channel: str, can_confirm: bool) -> View:
@@ -97,32 +118,66 @@ def log_call_modal(lang: str, ref: str, channel: str, can_confirm: bool) -> View
     if can_confirm:
         options.insert(0, option(w["send_confirmation"], CallOption.SEND_CONFIRMATION))
     blocks = [
-        _input(BlockId.OUTCOME, w["outcome"], {
-            "type": "radio_buttons", "action_id": ActionId.INPUT,
-            "options": [option(w[f"outcome_{o.value}"], o.value) for o in LOG_OUTCOMES]}),
-        _input(BlockId.NOTE, w["note"], _text(NOTE_MAX, multiline=True), optional=True,
-               hint=w["note_hint"]),
+        _input(
+            BlockId.OUTCOME,
+            w["outcome"],
+            {
+                "type": "radio_buttons",
+                "action_id": ActionId.INPUT,
+                "options": [option(w[f"outcome_{o.value}"], o.value) for o in LOG_OUTCOMES],
+            },
+        ),
+        _input(
+            BlockId.NOTE,
+            w["note"],
+            _text(NOTE_MAX, multiline=True),
+            optional=True,
+            hint=w["note_hint"],
+        ),
         _input(BlockId.REMEDY, w["remedy"], _text(REMEDY_MAX), optional=True),
-        _input(BlockId.NEXT_STEP, w["next_step"], _text(NEXT_STEP_MAX, multiline=True),
-               optional=True),
-        _input(BlockId.RESOLUTION, w["resolution"], {
-            "type": "static_select", "action_id": ActionId.INPUT,
-            "placeholder": plain(w["resolution"]),
-            "options": [option(w[f"resolution_{r.value}"], r.value) for r in Resolution]},
-            optional=True, hint=w["resolution_hint"]),
-        _input(BlockId.OPTIONS, w["options"], {
-            "type": "checkboxes", "action_id": ActionId.INPUT, "options": options},
-            optional=True),
+        _input(
+            BlockId.NEXT_STEP, w["next_step"], _text(NEXT_STEP_MAX, multiline=True), optional=True
+        ),
+        _input(
+            BlockId.RESOLUTION,
+            w["resolution"],
+            {
+                "type": "static_select",
+                "action_id": ActionId.INPUT,
+                "placeholder": plain(w["resolution"]),
+                "options": [option(w[f"resolution_{r.value}"], r.value) for r in Resolution],
+            },
+            optional=True,
+            hint=w["resolution_hint"],
+        ),
+        _input(
+            BlockId.OPTIONS,
+            w["options"],
+            {"type": "checkboxes", "action_id": ActionId.INPUT, "options": options},
+            optional=True,
+        ),
     ]
-    return _modal(lang, CallbackId.LOG_CALL, "modal_log_call", "save", blocks,
-                  metadata(ref=ref, channel=channel))
+    return _modal(
+        lang,
+        CallbackId.LOG_CALL,
+        "modal_log_call",
+        "save",
+        blocks,
+        metadata(ref=ref, channel=channel),
+    )
 
 
 def escalate_modal(lang: str, ref: str, channel: str) -> View:
     w = words(lang)
     blocks = [_input(BlockId.REASON, w["escalate_reason"], _text(REASON_MAX, multiline=True))]
-    return _modal(lang, CallbackId.ESCALATE, "modal_escalate", "submit_escalate", blocks,
-                  metadata(ref=ref, channel=channel))
+    return _modal(
+        lang,
+        CallbackId.ESCALATE,
+        "modal_escalate",
+        "submit_escalate",
+        blocks,
+        metadata(ref=ref, channel=channel),
+    )
 
 
 def register_modal(lang: str, channel: str) -> View:
@@ -130,27 +185,59 @@ def register_modal(lang: str, channel: str) -> View:
     w = words(lang)
     sources = [option(w[f"source_{s.value}"], s.value) for s in REGISTER_SOURCES]
     blocks = [
-        _input(BlockId.SOURCE, w["register_source"], {
-            "type": "static_select", "action_id": ActionId.INPUT, "options": sources,
-            "initial_option": sources[0]}),
+        _input(
+            BlockId.SOURCE,
+            w["register_source"],
+            {
+                "type": "static_select",
+                "action_id": ActionId.INPUT,
+                "options": sources,
+                "initial_option": sources[0],
+            },
+        ),
         _input(BlockId.NAME, w["register_name"], _text(NAME_MAX), optional=True),
         _input(BlockId.PHONE, w["register_phone"], _text(40), optional=True),
-        _input(BlockId.EMAIL, w["register_email"], {
-            "type": "email_text_input", "action_id": ActionId.INPUT}, optional=True),
+        _input(
+            BlockId.EMAIL,
+            w["register_email"],
+            {"type": "email_text_input", "action_id": ActionId.INPUT},
+            optional=True,
+        ),
         _input(BlockId.TEXT, w["register_text"], _text(TEXT_MAX, multiline=True)),
     ]
-    return _modal(lang, CallbackId.REGISTER, "modal_register", "submit_register", blocks,
-                  metadata(channel=channel))
+    return _modal(
+        lang,
+        CallbackId.REGISTER,
+        "modal_register",
+        "submit_register",
+        blocks,
+        metadata(channel=channel),
+    )
 
 
 def hand_over_modal(lang: str, ref: str, channel: str) -> View:
     """Ask a colleague to take the case over: whom (they may say no)."""
     w = words(lang)
-    blocks = [_input(BlockId.HAND_OVER_TO, w["hand_over_to"], {
-        "type": "users_select", "action_id": ActionId.INPUT,
-        "placeholder": plain(w["hand_over_to"], PLACEHOLDER)}, hint=w["hand_over_hint"])]
-    return _modal(lang, CallbackId.HAND_OVER, "modal_hand_over", "submit_hand_over", blocks,
-                  metadata(ref=ref, channel=channel))
+    blocks = [
+        _input(
+            BlockId.HAND_OVER_TO,
+            w["hand_over_to"],
+            {
+                "type": "users_select",
+                "action_id": ActionId.INPUT,
+                "placeholder": plain(w["hand_over_to"], PLACEHOLDER),
+            },
+            hint=w["hand_over_hint"],
+        )
+    ]
+    return _modal(
+        lang,
+        CallbackId.HAND_OVER,
+        "modal_hand_over",
+        "submit_hand_over",
+        blocks,
+        metadata(ref=ref, channel=channel),
+    )
 
 
 def read_hand_over(values: Values, lang: str) -> str | dict[str, str]:
@@ -165,16 +252,34 @@ def action_plan_modal(lang: str, ref: str, channel: str, initial_due: date) -> V
     """The ombudsman asks a manager for an action plan: who, what it must cover, by when."""
     w = words(lang)
     blocks = [
-        _input(BlockId.PLAN_OWNER, w["plan_owner"], {
-            "type": "users_select", "action_id": ActionId.INPUT,
-            "placeholder": plain(w["plan_owner"], PLACEHOLDER)}),
+        _input(
+            BlockId.PLAN_OWNER,
+            w["plan_owner"],
+            {
+                "type": "users_select",
+                "action_id": ActionId.INPUT,
+                "placeholder": plain(w["plan_owner"], PLACEHOLDER),
+            },
+        ),
         _input(BlockId.PLAN_STEPS, w["plan_steps"], _text(PLAN_STEPS_MAX, multiline=True)),
-        _input(BlockId.PLAN_DUE, w["plan_due"], {
-            "type": "datepicker", "action_id": ActionId.INPUT,
-            "initial_date": initial_due.isoformat()}),
+        _input(
+            BlockId.PLAN_DUE,
+            w["plan_due"],
+            {
+                "type": "datepicker",
+                "action_id": ActionId.INPUT,
+                "initial_date": initial_due.isoformat(),
+            },
+        ),
     ]
-    return _modal(lang, CallbackId.ACTION_PLAN, "modal_action_plan", "submit_action_plan",
-                  blocks, metadata(ref=ref, channel=channel))
+    return _modal(
+        lang,
+        CallbackId.ACTION_PLAN,
+        "modal_action_plan",
+        "submit_action_plan",
+        blocks,
+        metadata(ref=ref, channel=channel),
+    )
 
 
 # --- reading ---------------------------------------------------------------
@@ -236,8 +341,7 @@ def read_call_form(values: Values, lang: str) -> CallForm | dict[str, str]:
         note=text_value(values, BlockId.NOTE, NOTE_MAX),
         remedy=text_value(values, BlockId.REMEDY, REMEDY_MAX),
         next_step=text_value(values, BlockId.NEXT_STEP, NEXT_STEP_MAX),
-        resolution=Resolution(resolution) if resolution in {r.value for r in Resolution}
-        else None,
+        resolution=Resolution(resolution) if resolution in {r.value for r in Resolution} else None,
         send_confirmation=CallOption.SEND_CONFIRMATION in options,
         hard=CallOption.HARD_CALL in options,
     )
@@ -266,13 +370,18 @@ def read_register_form(values: Values, lang: str) -> RegisterForm | dict[str, st
         source = Source.PHONE.value
     if errors:
         return errors
-    return RegisterForm(source=Source(source), name=text_value(values, BlockId.NAME, NAME_MAX),
-                        phone_text=text_value(values, BlockId.PHONE, 40), email=email,
-                        text=text)
+    return RegisterForm(
+        source=Source(source),
+        name=text_value(values, BlockId.NAME, NAME_MAX),
+        phone_text=text_value(values, BlockId.PHONE, 40),
+        email=email,
+        text=text,
+    )
 
 
-def read_action_plan_form(values: Values, lang: str, today: date
-                          ) -> ActionPlanForm | dict[str, str]:
+def read_action_plan_form(
+    values: Values, lang: str, today: date
+) -> ActionPlanForm | dict[str, str]:
     """The submitted action-plan modal, or ``{block_id: error}``; the due date may be
     ``today`` (the organisation's date) or later."""
     w = words(lang)
@@ -285,7 +394,8 @@ def read_action_plan_form(values: Values, lang: str, today: date
         errors[BlockId.PLAN_STEPS] = w["plan_steps_missing"]
     try:
         due: date | None = date.fromisoformat(
-            str(_state(values, BlockId.PLAN_DUE).get("selected_date") or ""))
+            str(_state(values, BlockId.PLAN_DUE).get("selected_date") or "")
+        )
     except ValueError:
         due = None
     if due is None or due < today:

@@ -75,8 +75,12 @@ def show_answer(rt: Runtime, body: Body, client: WebClient, ref: str, accepted: 
     lang = lang_of(rt)
     key = "offer_accepted" if accepted else "offer_declined"
     try:
-        client.chat_update(channel=channel, ts=ts, text=say(lang, key, ref=ref),
-                           blocks=offer_answered_blocks(lang, ref, accepted))
+        client.chat_update(
+            channel=channel,
+            ts=ts,
+            text=say(lang, key, ref=ref),
+            blocks=offer_answered_blocks(lang, ref, accepted),
+        )
     except SlackClientError:
         # The answer itself is recorded; only the DM's look is stale.
         log.warning("could not update the offer DM about %s", ref, exc_info=True)
@@ -90,25 +94,31 @@ def open_hand_over(p: Press[CaseValue]) -> None:
 def record_hand_over(p: Press[CaseValue], to_user: str) -> None:
     """Ask ``to_user`` to take the case over; they get an offer DM with the buttons."""
     hand_over(p.session, p.rt.cfg, p.the_case, p.actor, to_user, p.rt.clock())
-    p.answer(say(p.lang, "handed_over", ref=p.the_case.ref,
-                 user=mention(slack_actor(to_user))))
+    p.answer(say(p.lang, "handed_over", ref=p.the_case.ref, user=mention(slack_actor(to_user))))
     p.deliver()
 
 
 def register(app: App, rt: Runtime) -> None:
     """Attach the offer buttons, the hand-over button and its modal to ``app``."""
 
-    on_press(app, rt, {
-        ActionId.ACCEPT_OFFER: Button(lambda p: answer_offer(p, True), "accept_offer",
-                                      parse_offer),
-        ActionId.DECLINE_OFFER: Button(lambda p: answer_offer(p, False), "decline_offer",
-                                       parse_offer),
-        ActionId.HAND_OVER: Button(open_hand_over, "hand_over", parse_case),
-    })
+    on_press(
+        app,
+        rt,
+        {
+            ActionId.ACCEPT_OFFER: Button(
+                lambda p: answer_offer(p, True), "accept_offer", parse_offer
+            ),
+            ActionId.DECLINE_OFFER: Button(
+                lambda p: answer_offer(p, False), "decline_offer", parse_offer
+            ),
+            ActionId.HAND_OVER: Button(open_hand_over, "hand_over", parse_case),
+        },
+    )
 
     @app.view(CallbackId.HAND_OVER.value)
-    def on_hand_over_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                            client: WebClient) -> None:
+    def on_hand_over_submit(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
         to_user = read_hand_over(view["state"]["values"], lang_of(rt))
         if not isinstance(to_user, str):
             ack(response_action="errors", errors=to_user)

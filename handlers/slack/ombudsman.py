@@ -118,20 +118,25 @@ def acknowledged_by(session: Session, case: Case, escalation: Escalation) -> str
     """Who acknowledged ``escalation``, from the audit trail (the row keeps only when)."""
     if escalation.acknowledged_at is None:
         return None
-    entries = session.exec(select(Audit).where(
-        Audit.case_id == case.id, Audit.action == "escalation_acknowledged")
-        .order_by(col(Audit.id))).all()
+    entries = session.exec(
+        select(Audit)
+        .where(Audit.case_id == case.id, Audit.action == "escalation_acknowledged")
+        .order_by(col(Audit.id))
+    ).all()
     for entry in entries:
         if json.loads(entry.detail).get("escalation_id") == escalation.id:
             return entry.actor
     return None
 
 
-def alert_context(session: Session, cfg: Config, case: Case, escalation: Escalation,
-                  lang: str) -> dict[str, Any]:
+def alert_context(
+    session: Session, cfg: Config, case: Case, escalation: Escalation, lang: str
+) -> dict[str, Any]:
     """What :func:`~handlers.slack.messages.escalation_blocks` needs, from the database."""
     ctx: dict[str, Any] = {
-        "reason": escalation.reason, "note": escalation.note, "escalation_id": escalation.id,
+        "reason": escalation.reason,
+        "note": escalation.note,
+        "escalation_id": escalation.id,
         "reason_text": ESCALATION_REASON_TEXT.get(escalation.reason, escalation.reason),
         "lang": lang,
     }
@@ -142,8 +147,9 @@ def alert_context(session: Session, cfg: Config, case: Case, escalation: Escalat
     return ctx
 
 
-def refresh_alert(rt: Runtime, body: Body, client: WebClient, ref: str,
-                  escalation_id: int | None) -> None:
+def refresh_alert(
+    rt: Runtime, body: Body, client: WebClient, ref: str, escalation_id: int | None
+) -> None:
     """Re-render the alert whose button was pressed, in place, from the case as it is now.
 
     Only the copy the ombudsman pressed on is updated; with several ombudsmen the
@@ -155,13 +161,15 @@ def refresh_alert(rt: Runtime, body: Body, client: WebClient, ref: str,
     lang = lang_of(rt)
     with session_scope(rt.db) as session:
         case = get_case(session, ref)
-        ctx = alert_context(session, rt.cfg, case, find_escalation(session, case,
-                                                                   escalation_id), lang)
+        ctx = alert_context(
+            session, rt.cfg, case, find_escalation(session, case, escalation_id), lang
+        )
         view = case_view(session, rt.cfg, case, rt.clock())
     text = words(lang)["escalation_title"].format(ref=case.ref)
     try:
-        client.chat_update(channel=channel, ts=ts, text=text,
-                           blocks=build_blocks("escalation", view, ctx))
+        client.chat_update(
+            channel=channel, ts=ts, text=text, blocks=build_blocks("escalation", view, ctx)
+        )
     except SlackClientError:
         # The action itself is recorded; only the alert's look is stale.
         log.warning("could not update the escalation alert of %s", case.ref, exc_info=True)
@@ -188,8 +196,14 @@ def acknowledge(p: Press[EscalationValue]) -> None:
     escalation = find_escalation(p.session, p.the_case, p.value.escalation_id)
     if escalation.acknowledged_at is None:  # a second press changes nothing
         escalation.acknowledged_at = now
-        audit(p.session, p.the_case, p.actor, "escalation_acknowledged", now,
-              escalation_id=escalation.id)
+        audit(
+            p.session,
+            p.the_case,
+            p.actor,
+            "escalation_acknowledged",
+            now,
+            escalation_id=escalation.id,
+        )
     then_refresh_alert(p, escalation.id)
 
 
@@ -201,8 +215,13 @@ def open_action_plan(p: Press[EscalationValue]) -> None:
 
 def plan_request_text(lang: str, by: str, ref: str, due: str, steps: str) -> str:
     """The DM to the plan's owner; the steps are escaped (typed text, never mentions)."""
-    return "\n".join([say(lang, "plan_dm", by=mention(by), ref=ref, due=due),
-                      f"*{say(lang, 'plan_dm_steps')}*", esc(steps, 5000)])
+    return "\n".join(
+        [
+            say(lang, "plan_dm", by=mention(by), ref=ref, due=due),
+            f"*{say(lang, 'plan_dm_steps')}*",
+            esc(steps, 5000),
+        ]
+    )
 
 
 def record_action_plan(p: Press[CaseValue], form: ActionPlanForm) -> None:
@@ -210,14 +229,31 @@ def record_action_plan(p: Press[CaseValue], form: ActionPlanForm) -> None:
     now, case = p.rt.clock(), p.the_case
     due_at = end_of_day(form.due, p.rt.cfg)
     due = due_day(due_at, p.rt.cfg, p.lang)
-    plan = add_action_plan(p.session, p.rt.cfg, case, p.actor, now,
-                           owner=slack_actor(form.owner), steps=form.steps, due_at=due_at)
-    enqueue(p.session, kind=OutboxKind.CHAT, dedupe_key=f"action-plan-request:{plan.id}",
-            payload={"op": "raw", "user": form.owner,
-                     "text": plan_request_text(p.lang, p.actor, case.ref, due, form.steps)},
-            case=case, now=now)
-    p.answer(say(p.lang, "plan_requested", ref=case.ref,
-                 owner=mention(slack_actor(form.owner)), due=due))
+    plan = add_action_plan(
+        p.session,
+        p.rt.cfg,
+        case,
+        p.actor,
+        now,
+        owner=slack_actor(form.owner),
+        steps=form.steps,
+        due_at=due_at,
+    )
+    enqueue(
+        p.session,
+        kind=OutboxKind.CHAT,
+        dedupe_key=f"action-plan-request:{plan.id}",
+        payload={
+            "op": "raw",
+            "user": form.owner,
+            "text": plan_request_text(p.lang, p.actor, case.ref, due, form.steps),
+        },
+        case=case,
+        now=now,
+    )
+    p.answer(
+        say(p.lang, "plan_requested", ref=case.ref, owner=mention(slack_actor(form.owner)), due=due)
+    )
     p.deliver()
 
 
@@ -226,32 +262,42 @@ def record_action_plan(p: Press[CaseValue], form: ActionPlanForm) -> None:
 
 def follow_up_done(p: Press[PlanValue]) -> None:
     """The ombudsman has followed up the case's open action plan: it is done."""
-    complete_action_plan(p.session, p.rt.cfg, p.the_case, p.actor, p.rt.clock(),
-                         plan_id=p.value.plan_id)
+    complete_action_plan(
+        p.session, p.rt.cfg, p.the_case, p.actor, p.rt.clock(), plan_id=p.value.plan_id
+    )
     p.then(lambda: publish_home(p.rt, {"user": p.user, "tab": "home"}, p.client))
 
 
 def register(app: App, rt: Runtime) -> None:
     """Attach the ombudsman's button and modal listeners to ``app``."""
 
-    on_press(app, rt, {
-        ActionId.TAKE_OVER: Button(take_over, "take_over", parse_escalation, OMBUDSMAN),
-        ActionId.ASK_FOR_ACTION_PLAN: Button(open_action_plan, "ask_for_action_plan",
-                                             parse_escalation, OMBUDSMAN),
-        ActionId.ACKNOWLEDGE_ESCALATION: Button(acknowledge, "acknowledge_escalation",
-                                                parse_escalation, OMBUDSMAN),
-        ActionId.FOLLOW_UP_DONE: Button(follow_up_done, "follow_up_done", parse_plan,
-                                        OMBUDSMAN),
-    })
+    on_press(
+        app,
+        rt,
+        {
+            ActionId.TAKE_OVER: Button(take_over, "take_over", parse_escalation, OMBUDSMAN),
+            ActionId.ASK_FOR_ACTION_PLAN: Button(
+                open_action_plan, "ask_for_action_plan", parse_escalation, OMBUDSMAN
+            ),
+            ActionId.ACKNOWLEDGE_ESCALATION: Button(
+                acknowledge, "acknowledge_escalation", parse_escalation, OMBUDSMAN
+            ),
+            ActionId.FOLLOW_UP_DONE: Button(
+                follow_up_done, "follow_up_done", parse_plan, OMBUDSMAN
+            ),
+        },
+    )
 
     @app.view(CallbackId.ACTION_PLAN.value)
-    def on_action_plan(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                       client: WebClient) -> None:
+    def on_action_plan(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
         form = read_action_plan_form(view["state"]["values"], lang_of(rt), today(rt))
         if not isinstance(form, ActionPlanForm):
             ack(response_action="errors", errors=form)
             return
         ack()
-        button = Button(lambda p: record_action_plan(p, form), "ask_for_action_plan",
-                        parse_case, OMBUDSMAN)
+        button = Button(
+            lambda p: record_action_plan(p, form), "ask_for_action_plan", parse_case, OMBUDSMAN
+        )
         after_ack(rt, body, client, lambda: submit(rt, body, client, view, button))

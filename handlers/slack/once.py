@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
 class Replayed(Exception):
     """This payload was handled before: acknowledge it and do nothing."""
 
@@ -70,11 +69,18 @@ def payload_key(body: Body) -> str | None:
         container = container if isinstance(container, Mapping) else {}
         chosen = action.get("selected_option")
         value = chosen.get("value") if isinstance(chosen, Mapping) else action.get("value")
-        return _digest("action", (
-            user.get("id") if isinstance(user, Mapping) else user,
-            action.get("action_id"), action.get("block_id"), action.get("action_ts"),
-            container.get("channel_id"), container.get("message_ts") or container.get("view_id"),
-            value))
+        return _digest(
+            "action",
+            (
+                user.get("id") if isinstance(user, Mapping) else user,
+                action.get("action_id"),
+                action.get("block_id"),
+                action.get("action_ts"),
+                container.get("channel_id"),
+                container.get("message_ts") or container.get("view_id"),
+                value,
+            ),
+        )
     if body.get("command") and body.get("trigger_id"):
         return _digest("command", (body.get("command"), body.get("trigger_id")))
     return None
@@ -88,9 +94,12 @@ def first_time(session: Session, key: str, now: datetime) -> bool:
     """
     table = ProcessedEvent.__table__  # type: ignore[attr-defined]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(insert(table).values(event_id=key, at=now)
-                             .on_conflict_do_nothing(index_elements=["event_id"])
-                             .returning(table.c.event_id))
+    result = session.execute(
+        insert(table)
+        .values(event_id=key, at=now)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(table.c.event_id)
+    )
     return result.first() is not None
 
 

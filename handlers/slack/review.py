@@ -44,9 +44,10 @@ def review_blocks(view: ReviewView, ctx: Mapping[str, Any]) -> list[Block]:
     """A review item for staff: why, who (redacted), what it says (redacted summary), and
     the two buttons while it is open; once decided, the decision instead of buttons."""
     w = words(staff_language(ctx))
-    facts = [f"*{w['review_from']}*\n{esc(view.sender, 320) or w['review_no_sender']}",
-             f"*{w['review_received']}*\n{age_text(w, view.age_hours)} "
-             f"({esc(view.received, 40)})"]
+    facts = [
+        f"*{w['review_from']}*\n{esc(view.sender, 320) or w['review_no_sender']}",
+        f"*{w['review_received']}*\n{age_text(w, view.age_hours)} ({esc(view.received, 40)})",
+    ]
     summary = []
     if view.subject:
         summary.append(f"*{w['subject']}:* {esc(view.subject, 300)}")
@@ -63,9 +64,16 @@ def review_blocks(view: ReviewView, ctx: Mapping[str, Any]) -> list[Block]:
         blocks.append(context([decision_line(w, view)], BlockId.REVIEW_DECISION))
     else:
         value = str(view.review_id)
-        blocks.append({"type": "actions", "block_id": BlockId.ACTIONS, "elements": [
-            button(w["review_open"], ActionId.REVIEW_OPEN, value, "primary"),
-            button(w["review_dismiss"], ActionId.REVIEW_DISMISS, value)]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": BlockId.ACTIONS,
+                "elements": [
+                    button(w["review_open"], ActionId.REVIEW_OPEN, value, "primary"),
+                    button(w["review_dismiss"], ActionId.REVIEW_DISMISS, value),
+                ],
+            }
+        )
     return blocks
 
 
@@ -84,13 +92,13 @@ def tell(p: Press[IdValue], result: ReviewResult) -> None:
 
 
 def open_review(p: Press[IdValue]) -> None:
-    """"Open as case": the message becomes a case with the normal call-back prompt."""
+    """ "Open as case": the message becomes a case with the normal call-back prompt."""
     tell(p, open_as_case(p.rt.db, p.rt.services, p.value.id, p.actor))
     p.deliver()  # the post shows the decision; the prompt goes out
 
 
 def dismiss_review(p: Press[IdValue]) -> None:
-    """"Not a complaint": the item is resolved; the message stays stored."""
+    """ "Not a complaint": the item is resolved; the message stays stored."""
     tell(p, dismiss(p.rt.db, p.rt.cfg, p.value.id, p.actor, p.rt.clock()))
     p.deliver()
 
@@ -100,9 +108,15 @@ def register(app: App, rt: Runtime) -> None:
 
     # Deciding opens its own transactions and is idempotent (a second press is told who
     # decided), so these buttons get no session from the middleware.
-    on_press(app, rt, {
-        ActionId.REVIEW_OPEN: Button(open_review, "review_open", parse_review,
-                                     own_transactions=True),
-        ActionId.REVIEW_DISMISS: Button(dismiss_review, "review_dismiss", parse_review,
-                                        own_transactions=True),
-    })
+    on_press(
+        app,
+        rt,
+        {
+            ActionId.REVIEW_OPEN: Button(
+                open_review, "review_open", parse_review, own_transactions=True
+            ),
+            ActionId.REVIEW_DISMISS: Button(
+                dismiss_review, "review_dismiss", parse_review, own_transactions=True
+            ),
+        },
+    )

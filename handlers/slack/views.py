@@ -29,13 +29,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
 def record_call(p: Press[CaseValue], form: CallForm) -> None:
     """Log the call; close the case when a resolution was chosen; queue the written
     confirmation when asked for (and an address that works is known)."""
     session, cfg, case, now = p.session, p.rt.cfg, p.the_case, p.rt.clock()
-    log_contact(session, cfg, case, p.actor, now, outcome=form.outcome, note=form.note,
-                remedy=form.remedy or None, next_step=form.next_step or None, hard=form.hard)
+    log_contact(
+        session,
+        cfg,
+        case,
+        p.actor,
+        now,
+        outcome=form.outcome,
+        note=form.note,
+        remedy=form.remedy or None,
+        next_step=form.next_step or None,
+        hard=form.hard,
+    )
     if form.resolution is not None:
         close_case(session, cfg, case, p.actor, now, resolution=form.resolution)
     complainant = complainant_of(session, case)
@@ -45,8 +54,15 @@ def record_call(p: Press[CaseValue], form: CallForm) -> None:
 
 
 def record_escalation(p: Press[CaseValue], reason: str) -> None:
-    escalate(p.session, p.rt.cfg, p.the_case, p.actor, p.rt.clock(),
-             reason=EscalationReason.STAFF, note=reason)
+    escalate(
+        p.session,
+        p.rt.cfg,
+        p.the_case,
+        p.actor,
+        p.rt.clock(),
+        reason=EscalationReason.STAFF,
+        note=reason,
+    )
     p.answer(say(p.lang, "escalated_ok", ref=p.the_case.ref))
     p.deliver()
 
@@ -55,8 +71,9 @@ def register(app: App, rt: Runtime) -> None:
     """Attach the modal submission listeners to ``app``."""
 
     @app.view(CallbackId.LOG_CALL.value)
-    def on_log_call(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                    client: WebClient) -> None:
+    def on_log_call(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
         form = read_call_form(view["state"]["values"], lang_of(rt))
         if not isinstance(form, CallForm):
             ack(response_action="errors", errors=form)
@@ -66,12 +83,15 @@ def register(app: App, rt: Runtime) -> None:
         after_ack(rt, body, client, lambda: submit(rt, body, client, view, button))
 
     @app.view(CallbackId.ESCALATE.value)
-    def on_escalate(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                    client: WebClient) -> None:
+    def on_escalate(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
         reason = read_reason(view["state"]["values"])
         if not reason:
-            ack(response_action="errors",
-                errors={BlockId.REASON: say(lang_of(rt), "escalate_reason")})
+            ack(
+                response_action="errors",
+                errors={BlockId.REASON: say(lang_of(rt), "escalate_reason")},
+            )
             return
         ack()
         button = Button(lambda p: record_escalation(p, reason), "escalate", parse_case)

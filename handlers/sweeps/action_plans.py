@@ -34,31 +34,50 @@ def run(rt: Runtime) -> int:
     horizon = calendar.add_working_days(now, REMIND_WORKING_DAYS_BEFORE)
     acted = 0
     with session_scope(rt.db) as session:
-        plans = session.exec(select(ActionPlan).where(col(ActionPlan.done_at).is_(None),
-                                                      col(ActionPlan.due_at) <= horizon)).all()
+        plans = session.exec(
+            select(ActionPlan).where(
+                col(ActionPlan.done_at).is_(None), col(ActionPlan.due_at) <= horizon
+            )
+        ).all()
         for plan in plans:
             case = session.get(Case, plan.case_id)
             if case is None:
                 continue
             due_local = plan.due_at.astimezone(cfg.policy.tz).strftime("%Y-%m-%d %H:%M")
             if plan.due_at > now and enqueue(
-                    session, kind=OutboxKind.CHAT, dedupe_key=f"plan-reminder:{plan.id}",
-                    payload={"op": ChatOp.RAW, "user": _user(plan.owner),
-                             "channel": cfg.chat.triage_channel,
-                             "text": f"📋 Åtgärdsplanen för {case.ref} ska vara klar "
-                                     f"{due_local}."}, case=case, now=now):
+                session,
+                kind=OutboxKind.CHAT,
+                dedupe_key=f"plan-reminder:{plan.id}",
+                payload={
+                    "op": ChatOp.RAW,
+                    "user": _user(plan.owner),
+                    "channel": cfg.chat.triage_channel,
+                    "text": f"📋 Åtgärdsplanen för {case.ref} ska vara klar {due_local}.",
+                },
+                case=case,
+                now=now,
+            ):
                 audit(session, case, "system", "action_plan_reminder", now, plan_id=plan.id)
                 acted += 1
             if plan.due_at <= now:
-                queued = [enqueue(session, kind=OutboxKind.CHAT,
-                                  dedupe_key=f"plan-overdue:{plan.id}:{user}",
-                                  payload={"op": ChatOp.RAW, "user": user or None,
-                                           "channel": cfg.chat.triage_channel,
-                                           "text": f"⏰ Åtgärdsplanen för {case.ref} passerade "
-                                                   f"sitt datum {due_local} och är inte klar "
-                                                   f"(ansvarig: {plan.owner})."},
-                                  case=case, now=now)
-                          for user in cfg.chat.ombudsman_users or ("",)]
+                queued = [
+                    enqueue(
+                        session,
+                        kind=OutboxKind.CHAT,
+                        dedupe_key=f"plan-overdue:{plan.id}:{user}",
+                        payload={
+                            "op": ChatOp.RAW,
+                            "user": user or None,
+                            "channel": cfg.chat.triage_channel,
+                            "text": f"⏰ Åtgärdsplanen för {case.ref} passerade "
+                            f"sitt datum {due_local} och är inte klar "
+                            f"(ansvarig: {plan.owner}).",
+                        },
+                        case=case,
+                        now=now,
+                    )
+                    for user in cfg.chat.ombudsman_users or ("",)
+                ]
                 if any(queued):
                     audit(session, case, "system", "action_plan_overdue", now, plan_id=plan.id)
                     acted += 1

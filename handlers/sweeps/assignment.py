@@ -45,30 +45,47 @@ def _locked_case(session: Session, case_id: int) -> Case | None:
 
 
 def _has_open_offer(session: Session, case_id: int) -> bool:
-    return session.exec(select(CaseOffer.id).where(
-        CaseOffer.case_id == case_id, col(CaseOffer.answered_at).is_(None))).first() is not None
+    return (
+        session.exec(
+            select(CaseOffer.id).where(
+                CaseOffer.case_id == case_id, col(CaseOffer.answered_at).is_(None)
+            )
+        ).first()
+        is not None
+    )
 
 
-def waiting_case_ids(session: Session, cfg: Config, now: datetime,
-                     calendar: WorkingCalendar) -> list[int]:
+def waiting_case_ids(
+    session: Session, cfg: Config, now: datetime, calendar: WorkingCalendar
+) -> list[int]:
     """Open, unclaimed, current cases nobody took within the claim window, oldest first."""
     window = cfg.roster.offer_after_minutes / 60
     # Working time never runs faster than the wall clock: a cheap first cut.
-    rows = session.exec(select(Case).where(
-        col(Case.status).in_([Status.NEW.value, Status.ACKNOWLEDGED.value]),
-        col(Case.assignee).is_(None), col(Case.historical).is_(False),
-        col(Case.created_at) <= now - timedelta(hours=window))
-        .order_by(col(Case.created_at), col(Case.id))).all()
-    return [c.id for c in rows if c.id is not None
-            and cfg.roster.offers_for(c.source, c.origin_channel)
-            and not (c.snoozed_until and c.snoozed_until > now)
-            and calendar.add_working_time(c.created_at, window) <= now]
+    rows = session.exec(
+        select(Case)
+        .where(
+            col(Case.status).in_([Status.NEW.value, Status.ACKNOWLEDGED.value]),
+            col(Case.assignee).is_(None),
+            col(Case.historical).is_(False),
+            col(Case.created_at) <= now - timedelta(hours=window),
+        )
+        .order_by(col(Case.created_at), col(Case.id))
+    ).all()
+    return [
+        c.id
+        for c in rows
+        if c.id is not None
+        and cfg.roster.offers_for(c.source, c.origin_channel)
+        and not (c.snoozed_until and c.snoozed_until > now)
+        and calendar.add_working_time(c.created_at, window) <= now
+    ]
 
 
 def _settle_open_offers(rt: Runtime, now: datetime, calendar: WorkingCalendar) -> int:
     with session_scope(rt.db) as session:
-        ids = session.exec(select(CaseOffer.id, CaseOffer.case_id)
-                           .where(col(CaseOffer.answered_at).is_(None))).all()
+        ids = session.exec(
+            select(CaseOffer.id, CaseOffer.case_id).where(col(CaseOffer.answered_at).is_(None))
+        ).all()
     settled = 0
     for offer_id, case_id in ids:
         try:
@@ -99,8 +116,9 @@ def run(rt: Runtime) -> int:
         return acted
     people = on_duty(today_roster(cfg, now, rt.web_client()))
     if not people:
-        log.info("assignment sweep: nobody on duty today; %d case(s) wait for a claim",
-                 len(waiting))
+        log.info(
+            "assignment sweep: nobody on duty today; %d case(s) wait for a claim", len(waiting)
+        )
         return acted
     with session_scope(rt.db) as session:
         loads, taken = day_facts(session, cfg, people, now)
@@ -109,12 +127,16 @@ def run(rt: Runtime) -> int:
         try:
             with session_scope(rt.db) as session:
                 case = _locked_case(session, case_id)
-                if (case is None or case.assignee is not None
-                        or case.status not in (Status.NEW.value, Status.ACKNOWLEDGED.value)
-                        or _has_open_offer(session, case_id)):
+                if (
+                    case is None
+                    or case.assignee is not None
+                    or case.status not in (Status.NEW.value, Status.ACKNOWLEDGED.value)
+                    or _has_open_offer(session, case_id)
+                ):
                     continue
-                asked = set(session.exec(select(CaseOffer.user)
-                                         .where(CaseOffer.case_id == case_id)).all())
+                asked = set(
+                    session.exec(select(CaseOffer.user).where(CaseOffer.case_id == case_id)).all()
+                )
                 # Everyone on duty was asked already: the case waits for a claim
                 # (the triage reminders go on as before).
                 candidates = [p for p in people if p not in asked]

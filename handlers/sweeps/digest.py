@@ -32,34 +32,61 @@ if TYPE_CHECKING:
 def week_bounds(now: datetime, cfg: Config) -> tuple[datetime, datetime, str]:
     """The previous ISO week (Monday 00:00 to Monday 00:00, local) and its label."""
     local = now.astimezone(cfg.policy.tz)
-    this_monday = datetime.combine(local.date() - timedelta(days=local.weekday()), time.min,
-                                   cfg.policy.tz)
+    this_monday = datetime.combine(
+        local.date() - timedelta(days=local.weekday()), time.min, cfg.policy.tz
+    )
     start = this_monday - timedelta(days=7)
     year, week, _ = start.isocalendar()
     return start, this_monday, f"{year}-W{week:02d}"
 
 
-def digest_text(session: Session, cfg: Config, calendar: WorkingCalendar, start: datetime,
-                end: datetime, now: datetime, label: str) -> str:
-    opened = session.exec(select(Case).where(col(Case.received_at) >= start,
-                                             col(Case.received_at) < end,
-                                             col(Case.historical).is_(False))).all()
-    closed = session.exec(select(Case).where(col(Case.closed_at) >= start,
-                                             col(Case.closed_at) < end)).all()
-    hours = [calendar.working_hours_between(c.received_at, c.first_contact_at)
-             for c in opened if c.first_contact_at]
-    overdue = session.exec(select(Case).where(col(Case.status) != Status.CLOSED.value,
-                                              col(Case.first_contact_at).is_(None),
-                                              col(Case.first_contact_due_at) < now)).all()
+def digest_text(
+    session: Session,
+    cfg: Config,
+    calendar: WorkingCalendar,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    label: str,
+) -> str:
+    opened = session.exec(
+        select(Case).where(
+            col(Case.received_at) >= start,
+            col(Case.received_at) < end,
+            col(Case.historical).is_(False),
+        )
+    ).all()
+    closed = session.exec(
+        select(Case).where(col(Case.closed_at) >= start, col(Case.closed_at) < end)
+    ).all()
+    hours = [
+        calendar.working_hours_between(c.received_at, c.first_contact_at)
+        for c in opened
+        if c.first_contact_at
+    ]
+    overdue = session.exec(
+        select(Case).where(
+            col(Case.status) != Status.CLOSED.value,
+            col(Case.first_contact_at).is_(None),
+            col(Case.first_contact_due_at) < now,
+        )
+    ).all()
     themes = Counter(c.theme for c in opened if c.theme).most_common(3)
-    lessons = [json.loads(a.detail).get("lesson", "") for a in session.exec(
-        select(Audit).where(Audit.action == "lesson", col(Audit.at) >= start,
-                            col(Audit.at) < end)).all()]
-    lines = [f"📊 Veckans klagomål ({label})",
-             f"Nya ärenden: {len(opened)} · avslutade: {len(closed)}",
-             "Mediantid till första samtal: "
-             + (f"{statistics.median(hours):.1f} arbetstimmar" if hours else "–"),
-             f"Försenade (ingen kontakt efter tidsfristen): {len(overdue)}"]
+    lessons = [
+        json.loads(a.detail).get("lesson", "")
+        for a in session.exec(
+            select(Audit).where(
+                Audit.action == "lesson", col(Audit.at) >= start, col(Audit.at) < end
+            )
+        ).all()
+    ]
+    lines = [
+        f"📊 Veckans klagomål ({label})",
+        f"Nya ärenden: {len(opened)} · avslutade: {len(closed)}",
+        "Mediantid till första samtal: "
+        + (f"{statistics.median(hours):.1f} arbetstimmar" if hours else "–"),
+        f"Försenade (ingen kontakt efter tidsfristen): {len(overdue)}",
+    ]
     if themes:
         lines.append("Vanligaste teman: " + ", ".join(f"{t} ({n})" for t, n in themes))
     if lessons:
@@ -80,7 +107,12 @@ def run(rt: Runtime) -> int:
         return 0
     with session_scope(rt.db) as session:
         text = digest_text(session, cfg, calendar, start, end, now, label)
-        queued = enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"digest:{label}",
-                         payload={"op": ChatOp.RAW, "channel": cfg.chat.team_channel, "text": text},
-                         case=None, now=now)
+        queued = enqueue(
+            session,
+            kind=OutboxKind.CHAT,
+            dedupe_key=f"digest:{label}",
+            payload={"op": ChatOp.RAW, "channel": cfg.chat.team_channel, "text": text},
+            case=None,
+            now=now,
+        )
     return int(queued)

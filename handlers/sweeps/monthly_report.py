@@ -66,29 +66,49 @@ def run(rt: Runtime) -> int:
         # The dedupe key is what guarantees "once"; looking it up first spares the
         # report query on every sweep of the month (and keeps the count honest:
         # enqueue's own return value cannot tell on PostgreSQL).
-        due = [u for u in users if session.exec(select(Outbox.id).where(
-            Outbox.dedupe_key == f"monthly-report:{label}:{u}")).first() is None]
+        due = [
+            u
+            for u in users
+            if session.exec(
+                select(Outbox.id).where(Outbox.dedupe_key == f"monthly-report:{label}:{u}")
+            ).first()
+            is None
+        ]
         if not due:
             return 0
         # Not for months before the bot was in use (its first case): an empty report
         # the day after installation is noise, not news.
         first = session.execute(sa.select(sa.func.min(Case.received_at))).scalar_one_or_none()
-        month_end = datetime.combine((month + timedelta(days=32)).replace(day=1), time.min,
-                                     cfg.policy.tz)
+        month_end = datetime.combine(
+            (month + timedelta(days=32)).replace(day=1), time.min, cfg.policy.tz
+        )
         if first is None or first >= month_end:
             return 0
         summary = monthly_summary(session, cfg, month, now, chart=False)
         last_day = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-        text = (summary.text + "\n\nDiagram och alla siffror: "
-                f"`complaint-bot report --from {month.isoformat()} --to {last_day.isoformat()}"
-                " --chart rapport.png`")
+        text = (
+            summary.text + "\n\nDiagram och alla siffror: "
+            f"`complaint-bot report --from {month.isoformat()} --to {last_day.isoformat()}"
+            " --chart rapport.png`"
+        )
         for user in due:
-            enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"monthly-report:{label}:{user}",
-                    payload={"op": ChatOp.RAW, "user": user, "text": text}, case=None, now=now)
+            enqueue(
+                session,
+                kind=OutboxKind.CHAT,
+                dedupe_key=f"monthly-report:{label}:{user}",
+                payload={"op": ChatOp.RAW, "user": user, "text": text},
+                case=None,
+                now=now,
+            )
             # The chart follows the figures, drawn when it is delivered.
-            enqueue(session, kind=OutboxKind.CHAT, dedupe_key=f"monthly-chart:{label}:{user}",
-                    payload={"op": ChatOp.MONTHLY_CHART, "user": user, "month": label},
-                    case=None, now=now)
+            enqueue(
+                session,
+                kind=OutboxKind.CHAT,
+                dedupe_key=f"monthly-chart:{label}:{user}",
+                payload={"op": ChatOp.MONTHLY_CHART, "user": user, "month": label},
+                case=None,
+                now=now,
+            )
     queued = len(due)
     if queued:
         log.info("monthly report for %s queued to %d ombudsman user(s)", label, queued)

@@ -35,18 +35,29 @@ def run(rt: Runtime) -> int:
     if not cfg.privacy.retention_sweep:
         return 0
     with session_scope(rt.db) as session:
-        first = session.exec(select(Audit.at).where(
-            col(Audit.case_id).is_(None), Audit.action == RETENTION_REPORT)
-            .order_by(col(Audit.at))).first()
+        first = session.exec(
+            select(Audit.at)
+            .where(col(Audit.case_id).is_(None), Audit.action == RETENTION_REPORT)
+            .order_by(col(Audit.at))
+        ).first()
     if first is None:
         with Session(rt.db, expire_on_commit=False) as session:
             counts = retention_purge(session, cfg, now)
             session.rollback()  # a dry run: the same work, undone
         with session_scope(rt.db) as session:
-            audit(session, None, SYSTEM_ACTOR, RETENTION_REPORT, now,
-                  **{k: v for k, v in counts.as_dict().items() if k != "refs"})
-        log.info("retention sweep, first run (dry run, acts from %s): would purge %s",
-                 (now + REPORT_AHEAD).date().isoformat(), counts.summary())
+            audit(
+                session,
+                None,
+                SYSTEM_ACTOR,
+                RETENTION_REPORT,
+                now,
+                **{k: v for k, v in counts.as_dict().items() if k != "refs"},
+            )
+        log.info(
+            "retention sweep, first run (dry run, acts from %s): would purge %s",
+            (now + REPORT_AHEAD).date().isoformat(),
+            counts.summary(),
+        )
         return 0
     if now < first + REPORT_AHEAD:
         return 0

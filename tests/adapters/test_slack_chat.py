@@ -39,8 +39,9 @@ def test_post_sends_text_and_blocks_without_unfurling(fake_slack: FakeSlack) -> 
 def test_post_in_a_thread_and_timestamps_increase(fake_slack: FakeSlack) -> None:
     chat = chat_for(fake_slack)
     parent = chat.post("C0TRIAGE", PROMPT)
-    reply = chat.post("C0TRIAGE", ChatPost(text="Påminnelse: ingen har ringt än"),
-                      thread_ts=parent.ts)
+    reply = chat.post(
+        "C0TRIAGE", ChatPost(text="Påminnelse: ingen har ringt än"), thread_ts=parent.ts
+    )
 
     assert fake_slack.calls("chat.postMessage")[1].params["thread_ts"] == parent.ts
     assert float(reply.ts) > float(parent.ts)
@@ -155,10 +156,14 @@ def test_slack_unreachable_is_temporary() -> None:
     fake = FakeSlack().start()
     url = fake.url
     fake.stop()  # nothing listens on that port any more
-    chat = SlackChat(make_web_client(
-        ChatConfig(kind="slack", api_base_url=url), "xoxb-test-token", max_retries=1,
-        interval_calculator=FixedValueRetryIntervalCalculator(0.01),
-    ))
+    chat = SlackChat(
+        make_web_client(
+            ChatConfig(kind="slack", api_base_url=url),
+            "xoxb-test-token",
+            max_retries=1,
+            interval_calculator=FixedValueRetryIntervalCalculator(0.01),
+        )
+    )
 
     with pytest.raises(TemporaryDeliveryError, match="unreachable"):
         chat.post("C0TRIAGE", PROMPT)

@@ -34,8 +34,9 @@ def test_signed_requests_of_every_kind_verify(signer: SlackSigner) -> None:
         signer.message_event("C0INTAKE", "Jag vill klaga på hemtjänsten"),
         signer.reaction_added("C0INTAKE", "1700000000.000100", "klagomal"),
         signer.block_actions("claim_case", "KL-2026-000123"),
-        signer.view_submission("log_call", {"note": {"text": {"type": "plain_text_input",
-                                                              "value": "Pratat med Anna"}}}),
+        signer.view_submission(
+            "log_call", {"note": {"text": {"type": "plain_text_input", "value": "Pratat med Anna"}}}
+        ),
         signer.slash_command("/klagomal", "KL-2026-000123"),
         signer.url_verification(),
     ]
@@ -61,8 +62,11 @@ def test_signer_uses_its_clock(signer: SlackSigner) -> None:
 def bolt_app(fake_slack: FakeSlack) -> tuple[App, list[tuple[str, Any]]]:
     seen: list[tuple[str, Any]] = []
     # process_before_response: listeners finish inside dispatch, so the test need not wait.
-    app = App(client=WebClient(token=fake_slack.token, base_url=fake_slack.url),
-              signing_secret=SECRET, process_before_response=True)
+    app = App(
+        client=WebClient(token=fake_slack.token, base_url=fake_slack.url),
+        signing_secret=SECRET,
+        process_before_response=True,
+    )
 
     @app.event("message")
     def on_message(event: dict[str, Any]) -> None:
@@ -93,16 +97,21 @@ def test_bolt_dispatches_each_kind(
     requests = [
         signer.message_event("C0INTAKE", "Jag vill klaga"),
         signer.block_actions("claim_case", "KL-2026-000123"),
-        signer.view_submission("log_call", {"note": {"text": {"type": "plain_text_input",
-                                                              "value": "Pratat med Anna"}}}),
+        signer.view_submission(
+            "log_call", {"note": {"text": {"type": "plain_text_input", "value": "Pratat med Anna"}}}
+        ),
         signer.slash_command("/klagomal", "KL-2026-000123"),
     ]
 
     statuses = [app.dispatch(r.to_bolt()).status for r in requests]
 
     assert statuses == [200, 200, 200, 200]
-    assert seen == [("message", "Jag vill klaga"), ("claim_case", "KL-2026-000123"),
-                    ("log_call", "Pratat med Anna"), ("/klagomal", "KL-2026-000123")]
+    assert seen == [
+        ("message", "Jag vill klaga"),
+        ("claim_case", "KL-2026-000123"),
+        ("log_call", "Pratat med Anna"),
+        ("/klagomal", "KL-2026-000123"),
+    ]
 
 
 def test_bolt_refuses_stale_and_forged_requests(
@@ -127,8 +136,9 @@ def bolt_http(bolt_app: tuple[App, list[tuple[str, Any]]]) -> Iterator[int]:
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-            resp = app.dispatch(BoltRequest(body=body, headers={
-                k.lower(): v for k, v in self.headers.items()}))
+            resp = app.dispatch(
+                BoltRequest(body=body, headers={k.lower(): v for k, v in self.headers.items()})
+            )
             data = resp.body.encode()
             self.send_response(resp.status)
             self.send_header("Content-Length", str(len(data)))
@@ -136,8 +146,9 @@ def bolt_http(bolt_app: tuple[App, list[tuple[str, Any]]]) -> Iterator[int]:
             self.wfile.write(data)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield int(server.server_address[1])
     server.shutdown()

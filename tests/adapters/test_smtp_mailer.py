@@ -39,14 +39,26 @@ def mailers() -> Iterator[Callable[..., SmtpMailer]]:
     """Make mailers pointed at a test server; all are closed after the test."""
     made: list[SmtpMailer] = []
 
-    def make(server: SmtpTestServer, *, security: Security = "none", username: str = "",
-             password: str = "", cert: TlsCert | None = None, timeout: float = 5.0,
-             **kwargs: Any) -> SmtpMailer:
+    def make(
+        server: SmtpTestServer,
+        *,
+        security: Security = "none",
+        username: str = "",
+        password: str = "",
+        cert: TlsCert | None = None,
+        timeout: float = 5.0,
+        **kwargs: Any,
+    ) -> SmtpMailer:
         cfg = _OutgoingWithCa(
-            kind="smtp", host=server.host, port=server.port, security=security,
-            username=username, password_env="SMTP_PASSWORD" if password else "",
+            kind="smtp",
+            host=server.host,
+            port=server.port,
+            security=security,
+            username=username,
+            password_env="SMTP_PASSWORD" if password else "",
             from_address="Exempel kommun <synpunkter@example.org>",
-            timeout_seconds=timeout, ca_file=str(cert.cert) if cert else "",
+            timeout_seconds=timeout,
+            ca_file=str(cert.cert) if cert else "",
         )
         secrets = Secrets(smtp_password=SecretStr(password) if password else None)
         mailer = SmtpMailer(cfg, secrets, **kwargs)
@@ -86,8 +98,7 @@ def test_starttls_with_password_signs_in_over_tls(
     smtp_server_factory: ServerFactory, tls_cert: TlsCert, mailers: Callable[..., SmtpMailer]
 ) -> None:
     server = smtp_server_factory(starttls=True, cert=tls_cert, users={"bot": "hemligt"})
-    mailer = mailers(server, security="starttls", username="bot", password="hemligt",
-                     cert=tls_cert)
+    mailer = mailers(server, security="starttls", username="bot", password="hemligt", cert=tls_cert)
 
     mailer.send(acknowledgement())
 
@@ -146,8 +157,13 @@ def test_xoauth2_signs_in_with_the_token_from_the_provider(
 ) -> None:
     server = smtp_server_factory(starttls=True, cert=tls_cert, tokens={"bot@example.org": "tok-1"})
     tokens = iter(["tok-1"])
-    mailer = mailers(server, security="starttls", username="bot@example.org", cert=tls_cert,
-                     token_provider=lambda: next(tokens))
+    mailer = mailers(
+        server,
+        security="starttls",
+        username="bot@example.org",
+        cert=tls_cert,
+        token_provider=lambda: next(tokens),
+    )
 
     mailer.send(acknowledgement())
 
@@ -159,8 +175,13 @@ def test_xoauth2_with_a_rejected_token_is_temporary(
     smtp_server_factory: ServerFactory, tls_cert: TlsCert, mailers: Callable[..., SmtpMailer]
 ) -> None:
     server = smtp_server_factory(starttls=True, cert=tls_cert, tokens={"bot@example.org": "tok-1"})
-    mailer = mailers(server, security="starttls", username="bot@example.org", cert=tls_cert,
-                     token_provider=lambda: "expired")
+    mailer = mailers(
+        server,
+        security="starttls",
+        username="bot@example.org",
+        cert=tls_cert,
+        token_provider=lambda: "expired",
+    )
 
     with pytest.raises(TemporaryDeliveryError, match="sign-in"):
         mailer.send(acknowledgement())
@@ -268,7 +289,7 @@ def test_connection_is_reused_between_sends_and_reopened_after_a_drop(
 
 
 def test_server_that_never_greets_times_out_as_temporary(
-    mailers: Callable[..., SmtpMailer]
+    mailers: Callable[..., SmtpMailer],
 ) -> None:
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
@@ -282,8 +303,14 @@ def test_server_that_never_greets_times_out_as_temporary(
 
 def test_plain_to_a_remote_host_is_refused_even_past_validation() -> None:
     cfg = OutgoingConfig.model_construct(
-        kind="smtp", host="smtp.example.org", port=25, security="none", username="",
-        from_address="synpunkter@example.org", timeout_seconds=5.0, oauth2=None,
+        kind="smtp",
+        host="smtp.example.org",
+        port=25,
+        security="none",
+        username="",
+        from_address="synpunkter@example.org",
+        timeout_seconds=5.0,
+        oauth2=None,
     )
     with pytest.raises(ConfigError, match="loopback"):
         SmtpMailer(cfg, Secrets())

@@ -24,8 +24,9 @@ from bot.domain.ladder import (
 )
 
 TZ = ZoneInfo("Europe/Stockholm")
-CAL = WorkingCalendar(tz=TZ, country="SE", start=time(8, 0), end=time(16, 30),
-                      working_days=frozenset({1, 2, 3, 4, 5}))
+CAL = WorkingCalendar(
+    tz=TZ, country="SE", start=time(8, 0), end=time(16, 30), working_days=frozenset({1, 2, 3, 4, 5})
+)
 POLICY = LadderPolicy()
 STAFF = "U0STAFF1"
 
@@ -120,14 +121,24 @@ def test_claimed_case_reminds_the_assignee_counting_from_the_claim() -> None:
 
 
 def test_claim_after_a_triage_reminder_counts_from_the_claim() -> None:
-    c = case(status="claimed", assignee=STAFF, claimed_at=at(2026, 3, 2, 11, 30),
-             last_reminder_at=at(2026, 3, 2, 11, 0), reminders_sent=1)
+    c = case(
+        status="claimed",
+        assignee=STAFF,
+        claimed_at=at(2026, 3, 2, 11, 30),
+        last_reminder_at=at(2026, 3, 2, 11, 0),
+        reminders_sent=1,
+    )
     assert decide(c, at(2026, 3, 2, 13, 0)).next_check_at == at(2026, 3, 2, 13, 30)
 
 
 def test_later_reminders_count_from_the_last_reminder() -> None:
-    c = case(status="claimed", assignee=STAFF, claimed_at=at(2026, 3, 2, 9, 30),
-             last_reminder_at=at(2026, 3, 2, 15, 0), reminders_sent=2)
+    c = case(
+        status="claimed",
+        assignee=STAFF,
+        claimed_at=at(2026, 3, 2, 9, 30),
+        last_reminder_at=at(2026, 3, 2, 15, 0),
+        reminders_sent=2,
+    )
     # 15:00 + 2 working hours = 1.5 h today + 0.5 h tomorrow.
     assert decide(c, at(2026, 3, 2, 15, 1)).next_check_at == at(2026, 3, 3, 8, 30)
 
@@ -136,30 +147,47 @@ def test_later_reminders_count_from_the_last_reminder() -> None:
 
 
 def test_snooze_holds_reminders_until_it_ends() -> None:
-    c = case(status="claimed", assignee=STAFF, claimed_at=at(2026, 3, 2, 10, 30),
-             snoozed_until=at(2026, 3, 3, 10, 0))
+    c = case(
+        status="claimed",
+        assignee=STAFF,
+        claimed_at=at(2026, 3, 2, 10, 30),
+        snoozed_until=at(2026, 3, 3, 10, 0),
+    )
     assert decide(c, at(2026, 3, 2, 12, 30)) == Decision((), at(2026, 3, 3, 10, 0))
     assert decide(c, at(2026, 3, 3, 9, 59)).actions == ()
     assert kinds(decide(c, at(2026, 3, 3, 10, 0))) == [ActionKind.REMIND_ASSIGNEE]
 
 
 def test_snooze_ending_in_the_evening_reminds_next_morning() -> None:
-    c = case(status="claimed", assignee=STAFF, claimed_at=at(2026, 3, 2, 10, 30),
-             snoozed_until=at(2026, 3, 2, 18, 0))
+    c = case(
+        status="claimed",
+        assignee=STAFF,
+        claimed_at=at(2026, 3, 2, 10, 30),
+        snoozed_until=at(2026, 3, 2, 18, 0),
+    )
     assert decide(c, at(2026, 3, 2, 12, 30)) == Decision((), at(2026, 3, 3, 8, 0))
     assert decide(c, at(2026, 3, 2, 18, 0)).actions == ()
     assert kinds(decide(c, at(2026, 3, 3, 8, 0))) == [ActionKind.REMIND_ASSIGNEE]
 
 
 def test_short_snooze_does_not_bring_the_reminder_forward() -> None:
-    c = case(status="claimed", assignee=STAFF, claimed_at=at(2026, 3, 2, 10, 30),
-             snoozed_until=at(2026, 3, 2, 11, 0))
+    c = case(
+        status="claimed",
+        assignee=STAFF,
+        claimed_at=at(2026, 3, 2, 10, 30),
+        snoozed_until=at(2026, 3, 2, 11, 0),
+    )
     assert decide(c, at(2026, 3, 2, 11, 0)) == Decision((), at(2026, 3, 2, 12, 30))
 
 
 def test_snooze_does_not_hold_back_an_escalation() -> None:
-    c = case(status="claimed", assignee=STAFF, claimed_at=at(2026, 3, 2, 10, 30),
-             snoozed_until=at(2026, 3, 9, 8, 0), serious=True)
+    c = case(
+        status="claimed",
+        assignee=STAFF,
+        claimed_at=at(2026, 3, 2, 10, 30),
+        snoozed_until=at(2026, 3, 9, 8, 0),
+        serious=True,
+    )
     d = decide(c, at(2026, 3, 2, 11, 0))
     assert kinds(d) == [ActionKind.ESCALATE]
     assert d.actions[0].escalation_reason == "serious"
@@ -170,8 +198,13 @@ def test_snooze_does_not_hold_back_an_escalation() -> None:
 
 def test_no_answer_brings_a_retry_reminder() -> None:
     policy = LadderPolicy(retry_after_no_answer_working_hours=1.0)
-    c = case(status="claimed", assignee=STAFF, claimed_at=at(2026, 3, 2, 9, 30),
-             failed_attempts=1, last_failed_attempt_at=at(2026, 3, 2, 10, 0))
+    c = case(
+        status="claimed",
+        assignee=STAFF,
+        claimed_at=at(2026, 3, 2, 9, 30),
+        failed_attempts=1,
+        last_failed_attempt_at=at(2026, 3, 2, 10, 0),
+    )
     assert decide(c, at(2026, 3, 2, 10, 30), policy) == Decision((), at(2026, 3, 2, 11, 0))
     retry = decide(c, at(2026, 3, 2, 11, 0), policy)
     assert [(a.kind, a.to) for a in retry.actions] == [(ActionKind.RETRY_REMINDER, STAFF)]
@@ -182,19 +215,31 @@ def test_no_answer_brings_a_retry_reminder() -> None:
 
 
 def test_no_answer_after_a_reminder_restarts_the_clock() -> None:
-    c = case(status="claimed", assignee=STAFF, claimed_at=at(2026, 3, 2, 9, 0),
-             last_reminder_at=at(2026, 3, 2, 11, 0), reminders_sent=1,
-             failed_attempts=1, last_failed_attempt_at=at(2026, 3, 2, 12, 0))
+    c = case(
+        status="claimed",
+        assignee=STAFF,
+        claimed_at=at(2026, 3, 2, 9, 0),
+        last_reminder_at=at(2026, 3, 2, 11, 0),
+        reminders_sent=1,
+        failed_attempts=1,
+        last_failed_attempt_at=at(2026, 3, 2, 12, 0),
+    )
     assert decide(c, at(2026, 3, 2, 13, 0)) == Decision((), at(2026, 3, 2, 14, 0))
 
 
 def test_three_failed_attempts_offer_the_number_request_email_once() -> None:
-    two = case(status="claimed", assignee=STAFF, claimed_at=at(2026, 3, 2, 9, 0),
-               failed_attempts=2, last_failed_attempt_at=at(2026, 3, 3, 9, 0))
+    two = case(
+        status="claimed",
+        assignee=STAFF,
+        claimed_at=at(2026, 3, 2, 9, 0),
+        failed_attempts=2,
+        last_failed_attempt_at=at(2026, 3, 3, 9, 0),
+    )
     assert ActionKind.OFFER_NUMBER_REQUEST not in kinds(decide(two, at(2026, 3, 3, 9, 5)))
 
-    three = dataclasses.replace(two, failed_attempts=3,
-                                last_failed_attempt_at=at(2026, 3, 3, 14, 0))
+    three = dataclasses.replace(
+        two, failed_attempts=3, last_failed_attempt_at=at(2026, 3, 3, 14, 0)
+    )
     now = at(2026, 3, 3, 14, 5)
     d = decide(three, now)
     assert [(a.kind, a.to) for a in d.actions] == [(ActionKind.OFFER_NUMBER_REQUEST, STAFF)]
@@ -220,7 +265,8 @@ def test_deadline_escalates_once_and_reminders_go_on() -> None:
     now = at(2026, 3, 4, 9, 0)
     d = decide(c, now)
     assert [(a.kind, a.to, a.escalation_reason) for a in d.actions] == [
-        (ActionKind.ESCALATE, None, "deadline")]
+        (ActionKind.ESCALATE, None, "deadline")
+    ]
     escalated = after_actions(c, d.actions, now)
     assert escalated.escalated_at == now
     assert escalated.escalation_reasons == {"deadline"}
@@ -235,8 +281,11 @@ def test_deadline_escalation_comes_with_a_due_reminder() -> None:
 
 
 def test_earlier_escalation_for_another_reason_does_not_hide_the_deadline() -> None:
-    c = case(escalated_at=at(2026, 3, 2, 9, 30), escalation_reasons=frozenset({"staff"}),
-             last_reminder_at=at(2026, 3, 4, 8, 0))
+    c = case(
+        escalated_at=at(2026, 3, 2, 9, 30),
+        escalation_reasons=frozenset({"staff"}),
+        last_reminder_at=at(2026, 3, 4, 8, 0),
+    )
     d = decide(c, at(2026, 3, 4, 9, 0))
     assert [a.escalation_reason for a in d.actions] == ["deadline"]
     assert after_actions(c, d.actions, at(2026, 3, 4, 9, 0)).escalated_at == at(2026, 3, 2, 9, 30)
@@ -259,8 +308,7 @@ def test_serious_case_escalates_at_once_even_at_night() -> None:
     saturday_night = at(2026, 3, 7, 3, 0)
     c = case(received_at=saturday_night, serious=True)
     d = decide(c, saturday_night)
-    assert [(a.kind, a.escalation_reason) for a in d.actions] == [
-        (ActionKind.ESCALATE, "serious")]
+    assert [(a.kind, a.escalation_reason) for a in d.actions] == [(ActionKind.ESCALATE, "serious")]
     assert d.next_check_at == at(2026, 3, 9, 10, 0)  # first reminder, Monday 08:00 + 2 h
     assert decide(after_actions(c, d.actions, saturday_night), saturday_night).actions == ()
 
@@ -270,7 +318,8 @@ def test_bounced_acknowledgement_without_phone_escalates() -> None:
     no_phone = case(ack_bounced=True, has_phone=False)
     d = decide(no_phone, now)
     assert [(a.kind, a.escalation_reason) for a in d.actions] == [
-        (ActionKind.ESCALATE, "ack_bounced")]
+        (ActionKind.ESCALATE, "ack_bounced")
+    ]
     assert decide(after_actions(no_phone, d.actions, now), now).actions == ()
     # With a number to call, staff can still reach the complainant.
     assert decide(case(ack_bounced=True, has_phone=True), now).actions == ()
@@ -291,8 +340,11 @@ def test_rejects_a_naive_now() -> None:
 # -- the ladder over two weeks -----------------------------------------------------------
 
 
-def run(c: CaseSnapshot, start: datetime, end: datetime,
-        ) -> tuple[CaseSnapshot, list[tuple[datetime, Action]]]:
+def run(
+    c: CaseSnapshot,
+    start: datetime,
+    end: datetime,
+) -> tuple[CaseSnapshot, list[tuple[datetime, Action]]]:
     """Sweep as the scheduler would: look at next_check_at, record what was done."""
     log: list[tuple[datetime, Action]] = []
     now: datetime | None = start
@@ -322,8 +374,9 @@ def test_two_unanswered_weeks_over_summer_time_and_easter() -> None:
     for k, (t, _) in enumerate(reminders, start=1):
         assert CAL.is_open(t)
         assert CAL.working_hours_between(start, t) == pytest.approx(2 * k)
-    assert not any(t.astimezone(TZ).date().isoformat() in ("2026-04-03", "2026-04-06")
-                   for t, _ in log)
+    assert not any(
+        t.astimezone(TZ).date().isoformat() in ("2026-04-03", "2026-04-06") for t, _ in log
+    )
 
 
 def test_claimed_case_with_failed_attempts_over_a_week() -> None:
@@ -348,8 +401,9 @@ def test_claimed_case_with_failed_attempts_over_a_week() -> None:
 
 # -- properties ---------------------------------------------------------------------------
 
-moments = st.datetimes(min_value=datetime(2026, 3, 1), max_value=datetime(2026, 11, 30),
-                       timezones=st.just(UTC))
+moments = st.datetimes(
+    min_value=datetime(2026, 3, 1), max_value=datetime(2026, 11, 30), timezones=st.just(UTC)
+)
 offsets = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=12))
 maybe_offset = st.none() | offsets
 
@@ -369,8 +423,9 @@ def snapshots(draw: st.DrawFn) -> tuple[CaseSnapshot, datetime]:
         received_at=received,
         assignee=assignee,
         claimed_at=later() if assignee else None,
-        escalation_reasons=frozenset(draw(st.sets(st.sampled_from(
-            ["deadline", "serious", "ack_bounced", "staff"])))),
+        escalation_reasons=frozenset(
+            draw(st.sets(st.sampled_from(["deadline", "serious", "ack_bounced", "staff"])))
+        ),
         last_reminder_at=later(),
         snoozed_until=later(),
         failed_attempts=failed,
@@ -415,5 +470,8 @@ def test_reminders_only_in_working_hours(drawn: tuple[CaseSnapshot, datetime]) -
     c, now = drawn
     d = decide(c, now)
     if not CAL.is_open(now):
-        assert not {ActionKind.REMIND_TRIAGE, ActionKind.REMIND_ASSIGNEE,
-                    ActionKind.RETRY_REMINDER} & set(kinds(d))
+        assert not {
+            ActionKind.REMIND_TRIAGE,
+            ActionKind.REMIND_ASSIGNEE,
+            ActionKind.RETRY_REMINDER,
+        } & set(kinds(d))

@@ -53,8 +53,6 @@ def message_number(mail: InboundMail) -> int:
     return int(mail.raw[start : mail.raw.index(b"@", start)])
 
 
-
-
 @pytest.fixture
 def open_mailbox(
     dovecot: Dovecot, imap_user: ImapUser, engine: sa.Engine, clock: FixedClock
@@ -64,8 +62,13 @@ def open_mailbox(
 
     def make(**overrides: Any) -> ImapMailbox:
         fields: dict[str, Any] = {
-            "kind": "imap", "host": dovecot.host, "port": dovecot.port, "security": "none",
-            "username": imap_user.name, "password_env": "IMAP_PASSWORD", "batch_size": 7,
+            "kind": "imap",
+            "host": dovecot.host,
+            "port": dovecot.port,
+            "security": "none",
+            "username": imap_user.name,
+            "password_env": "IMAP_PASSWORD",
+            "batch_size": 7,
             "ca_file": dovecot.ca_file,
         }
         fields.update(overrides)
@@ -111,8 +114,11 @@ def test_backlog_is_yielded_in_order_with_internaldate_as_received_time(
 
 
 def test_mail_present_at_first_connection_is_historical_and_later_mail_is_not(
-    dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine, clock: FixedClock,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    open_mailbox: Callable[..., ImapMailbox],
+    engine: sa.Engine,
+    clock: FixedClock,
 ) -> None:
     for n in (1, 2):
         dovecot.append(imap_user, message(n), internaldate=arrival(clock))
@@ -127,7 +133,9 @@ def test_mail_present_at_first_connection_is_historical_and_later_mail_is_not(
 
 
 def test_mail_older_than_since_is_historical(
-    dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    open_mailbox: Callable[..., ImapMailbox],
     engine: sa.Engine,
 ) -> None:
     handle_all(open_mailbox(since="2024-06-01"), engine)  # first connection: empty mailbox
@@ -140,8 +148,11 @@ def test_mail_older_than_since_is_historical(
 
 
 def test_recorded_checkpoint_survives_a_restart_and_unrecorded_mail_comes_again(
-    dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine, clock: FixedClock,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    open_mailbox: Callable[..., ImapMailbox],
+    engine: sa.Engine,
+    clock: FixedClock,
 ) -> None:
     for n in range(1, 4):
         dovecot.append(imap_user, message(n), internaldate=arrival(clock))
@@ -162,8 +173,11 @@ def test_recorded_checkpoint_survives_a_restart_and_unrecorded_mail_comes_again(
 
 
 def test_record_never_moves_the_checkpoint_backwards(
-    dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine, clock: FixedClock,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    open_mailbox: Callable[..., ImapMailbox],
+    engine: sa.Engine,
+    clock: FixedClock,
 ) -> None:
     for n in (1, 2):
         dovecot.append(imap_user, message(n), internaldate=arrival(clock))
@@ -178,13 +192,17 @@ def test_record_never_moves_the_checkpoint_backwards(
 
 
 def test_idle_wakes_wait_soon_after_new_mail_arrives(
-    dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine, clock: FixedClock,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    open_mailbox: Callable[..., ImapMailbox],
+    engine: sa.Engine,
+    clock: FixedClock,
 ) -> None:
     mailbox = open_mailbox()
     assert handle_all(mailbox, engine) == []
-    timer = threading.Timer(0.5, dovecot.append, args=(imap_user, message(1)),
-                            kwargs={"internaldate": arrival(clock)})
+    timer = threading.Timer(
+        0.5, dovecot.append, args=(imap_user, message(1)), kwargs={"internaldate": arrival(clock)}
+    )
     timer.start()
     started = time.monotonic()
 
@@ -197,8 +215,11 @@ def test_idle_wakes_wait_soon_after_new_mail_arrives(
 
 
 def test_wait_returns_at_once_for_mail_that_came_before_idle_started(
-    dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine, clock: FixedClock,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    open_mailbox: Callable[..., ImapMailbox],
+    engine: sa.Engine,
+    clock: FixedClock,
 ) -> None:
     mailbox = open_mailbox()
     handle_all(mailbox, engine)
@@ -222,8 +243,12 @@ def test_wait_without_news_lasts_its_timeout(open_mailbox: Callable[..., ImapMai
 
 @pytest.mark.parametrize("crash", [False, True], ids=["graceful-restart", "crash"])
 def test_wait_survives_a_server_restart_and_then_reads_mail_that_came_meanwhile(
-    dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine, crash: bool, clock: FixedClock,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    open_mailbox: Callable[..., ImapMailbox],
+    engine: sa.Engine,
+    crash: bool,
+    clock: FixedClock,
 ) -> None:
     mailbox = open_mailbox()
     dovecot.append(imap_user, message(1), internaldate=arrival(clock))
@@ -238,14 +263,15 @@ def test_wait_survives_a_server_restart_and_then_reads_mail_that_came_meanwhile(
     waiter.join(timeout=15)
 
     assert not waiter.is_alive(), "wait() did not come back after the server did"
-    assert [(message_number(m), m.historical) for m in handle_all(mailbox, engine)] == [
-        (2, False)
-    ]
+    assert [(message_number(m), m.historical) for m in handle_all(mailbox, engine)] == [(2, False)]
 
 
 def test_pending_yields_nothing_while_the_server_is_down_and_catches_up_later(
-    dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine, clock: FixedClock,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    open_mailbox: Callable[..., ImapMailbox],
+    engine: sa.Engine,
+    clock: FixedClock,
 ) -> None:
     mailbox = open_mailbox()
     handle_all(mailbox, engine)
@@ -261,8 +287,11 @@ def test_pending_yields_nothing_while_the_server_is_down_and_catches_up_later(
 
 
 def test_uidvalidity_change_reads_everything_again_with_history_kept(
-    dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine, clock: FixedClock,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    open_mailbox: Callable[..., ImapMailbox],
+    engine: sa.Engine,
+    clock: FixedClock,
 ) -> None:
     long_ago = datetime(2024, 1, 1, tzinfo=UTC)
     dovecot.append(imap_user, message(1), internaldate=long_ago)
@@ -278,15 +307,16 @@ def test_uidvalidity_change_reads_everything_again_with_history_kept(
 
     again = handle_all(open_mailbox(), engine)
 
-    assert [(message_number(m), m.historical) for m in again] == [
-        (1, True), (2, True), (3, False)
-    ]
+    assert [(message_number(m), m.historical) for m in again] == [(1, True), (2, True), (3, False)]
     assert {m.position.split(":")[0] for m in again} == {str(new)}
 
 
 def test_nothing_is_ever_deleted_or_marked_seen(
-    dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine, clock: FixedClock,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    open_mailbox: Callable[..., ImapMailbox],
+    engine: sa.Engine,
+    clock: FixedClock,
 ) -> None:
     for n in range(5):
         dovecot.append(imap_user, message(n), internaldate=arrival(clock))
@@ -299,8 +329,11 @@ def test_nothing_is_ever_deleted_or_marked_seen(
 
 
 def test_processed_folder_receives_handled_mail_unread(
-    dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    engine: sa.Engine, clock: FixedClock,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    open_mailbox: Callable[..., ImapMailbox],
+    engine: sa.Engine,
+    clock: FixedClock,
 ) -> None:
     for n in range(3):
         dovecot.append(imap_user, message(n), internaldate=arrival(clock))
@@ -317,7 +350,9 @@ def test_processed_folder_receives_handled_mail_unread(
 
 
 def test_message_over_the_size_limit_comes_truncated_with_a_marker(
-    dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    open_mailbox: Callable[..., ImapMailbox],
     clock: FixedClock,
 ) -> None:
     dovecot.append(imap_user, message(1, size=10_000), internaldate=arrival(clock))
@@ -335,8 +370,11 @@ def test_message_over_the_size_limit_comes_truncated_with_a_marker(
 
 @pytest.mark.parametrize("security", ["ssl", "starttls"])
 def test_tls_login_reads_mail(
-    dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    security: str, clock: FixedClock,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    open_mailbox: Callable[..., ImapMailbox],
+    security: str,
+    clock: FixedClock,
 ) -> None:
     dovecot.append(imap_user, message(1), internaldate=arrival(clock))
     port = dovecot.ssl_port if security == "ssl" else dovecot.port
@@ -348,8 +386,11 @@ def test_tls_login_reads_mail(
 
 @pytest.mark.parametrize("security", ["ssl", "starttls"])
 def test_tls_refuses_a_certificate_it_cannot_verify(
-    dovecot: Dovecot, imap_user: ImapUser, open_mailbox: Callable[..., ImapMailbox],
-    security: str, clock: FixedClock,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    open_mailbox: Callable[..., ImapMailbox],
+    security: str,
+    clock: FixedClock,
 ) -> None:
     dovecot.append(imap_user, message(1), internaldate=arrival(clock))
     port = dovecot.ssl_port if security == "ssl" else dovecot.port
@@ -360,10 +401,19 @@ def test_tls_refuses_a_certificate_it_cannot_verify(
 
 
 def test_wrong_password_reads_nothing_and_says_why(
-    dovecot: Dovecot, imap_user: ImapUser, engine: sa.Engine, clock: FixedClock,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    engine: sa.Engine,
+    clock: FixedClock,
 ) -> None:
-    cfg = MailboxConfig(kind="imap", host=dovecot.host, port=dovecot.port, security="none",
-                        username=imap_user.name, password_env="IMAP_PASSWORD")
+    cfg = MailboxConfig(
+        kind="imap",
+        host=dovecot.host,
+        port=dovecot.port,
+        security="none",
+        username=imap_user.name,
+        password_env="IMAP_PASSWORD",
+    )
     mailbox = ImapMailbox(cfg, Secrets(imap_password=SecretStr("wrong")), engine, clock=clock)
     dovecot.append(imap_user, message(1), internaldate=arrival(clock))
 
@@ -372,9 +422,16 @@ def test_wrong_password_reads_nothing_and_says_why(
 
 
 def test_unencrypted_imap_to_another_host_is_refused_by_the_configuration() -> None:
-    raw = {"mailbox": {"kind": "imap", "host": "imap.example.org", "port": 143,
-                       "security": "none", "username": "synpunkter@example.org",
-                       "password_env": "IMAP_PASSWORD"}}
+    raw = {
+        "mailbox": {
+            "kind": "imap",
+            "host": "imap.example.org",
+            "port": 143,
+            "security": "none",
+            "username": "synpunkter@example.org",
+            "password_env": "IMAP_PASSWORD",
+        }
+    }
 
     with pytest.raises(ConfigError, match=r"\[mailbox\] security: 'none' is only allowed"):
         parse_config(raw)
@@ -397,14 +454,22 @@ def old_dovecot() -> Iterator[Dovecot]:
 
 
 def test_without_idle_wait_polls_and_without_move_mail_is_copied_and_marked(
-    old_dovecot: Dovecot, engine: sa.Engine, clock: FixedClock,
+    old_dovecot: Dovecot,
+    engine: sa.Engine,
+    clock: FixedClock,
 ) -> None:
     user = old_dovecot.add_user("old@example.org", "secret")
-    cfg = MailboxConfig(kind="imap", host=old_dovecot.host, port=old_dovecot.port,
-                        security="none", username=user.name, password_env="IMAP_PASSWORD",
-                        poll_seconds=0.5, processed_folder="Behandlat")
-    mailbox = ImapMailbox(cfg, Secrets(imap_password=SecretStr(user.password)), engine,
-                          clock=clock)
+    cfg = MailboxConfig(
+        kind="imap",
+        host=old_dovecot.host,
+        port=old_dovecot.port,
+        security="none",
+        username=user.name,
+        password_env="IMAP_PASSWORD",
+        poll_seconds=0.5,
+        processed_folder="Behandlat",
+    )
+    mailbox = ImapMailbox(cfg, Secrets(imap_password=SecretStr(user.password)), engine, clock=clock)
     try:
         handle_all(mailbox, engine)
         started = time.monotonic()

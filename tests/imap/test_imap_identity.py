@@ -22,19 +22,33 @@ EML = FIXTURES / "eml"
 
 
 def test_reused_message_id_and_a_strangers_reference_over_imap(
-        tmp_path: Path, db_url: str, engine: Engine, dovecot: Dovecot,
-        imap_user: ImapUser, clock: FixedClock) -> None:
+    tmp_path: Path,
+    db_url: str,
+    engine: Engine,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    clock: FixedClock,
+) -> None:
     bot = imap_bot(tmp_path, db_url, engine, dovecot, imap_user, clock=clock)
     bot.run_once()  # first connection: an empty mailbox, nothing is historical after it
-    for name in ("sv_complaint_phone.eml", "identity_same_msgid_karin.eml",
-                 "identity_same_msgid_olof.eml", "identity_same_msgid_karin.eml"):
+    for name in (
+        "sv_complaint_phone.eml",
+        "identity_same_msgid_karin.eml",
+        "identity_same_msgid_olof.eml",
+        "identity_same_msgid_karin.eml",
+    ):
         dovecot.append(imap_user, (EML / name).read_bytes(), internaldate=clock())
     outcomes = bot.run_once()
     assert [o.new_case for o in outcomes] == [True, True, True, False]
     anna = outcomes[0].case or ""
 
-    dovecot.append(imap_user, (EML / "identity_hijack_reference.eml").read_bytes()
-                   .replace(b"KL-2026-000001", anna.encode()), internaldate=clock())
+    dovecot.append(
+        imap_user,
+        (EML / "identity_hijack_reference.eml")
+        .read_bytes()
+        .replace(b"KL-2026-000001", anna.encode()),
+        internaldate=clock(),
+    )
     [stranger] = bot.run_once()
 
     assert stranger.new_case and stranger.case != anna

@@ -43,8 +43,10 @@ class IdentityProvider:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
-                form = {k: v[0] for k, v in
-                        urllib.parse.parse_qs(self.rfile.read(length).decode()).items()}
+                form = {
+                    k: v[0]
+                    for k, v in urllib.parse.parse_qs(self.rfile.read(length).decode()).items()
+                }
                 if self.path == "/token" and form.get("client_secret") == "app-secret":
                     token = f"tok-{len(provider.issued) + 1}"
                     provider.issued.append(token)
@@ -52,8 +54,11 @@ class IdentityProvider:
                 elif self.path == "/introspect":
                     token = form.get("token", "")
                     provider.introspected.append(token)
-                    body = ({"active": True, "username": provider.mailbox}
-                            if token in provider.issued else {"active": False})
+                    body = (
+                        {"active": True, "username": provider.mailbox}
+                        if token in provider.issued
+                        else {"active": False}
+                    )
                 else:
                     body = {"error": "invalid_client"}
                 data = json.dumps(body).encode()
@@ -104,22 +109,44 @@ def engine(tmp_path: Path) -> Iterator[sa.Engine]:
 
 @pytest.mark.parametrize("mechanism", ["XOAUTH2", "OAUTHBEARER"])
 def test_token_login_reads_the_mailbox(
-    oauth_dovecot: Dovecot, idp: IdentityProvider, engine: sa.Engine, mechanism: str,
+    oauth_dovecot: Dovecot,
+    idp: IdentityProvider,
+    engine: sa.Engine,
+    mechanism: str,
     clock: FixedClock,
 ) -> None:
     idp.mailbox = f"synpunkter-{mechanism.lower()}@example.org"
     # The mailbox also has a password, to put mail in; the bot never uses it.
     owner = oauth_dovecot.add_user(idp.mailbox, "owner-password")
-    oauth_dovecot.append(owner, b"Subject: Klagomal\r\nMessage-ID: <o@example.org>\r\n\r\nHej\r\n",
-                         internaldate=arrival(clock))
-    oauth2 = OAuth2Config(token_url=f"{idp.base}/token", client_id="bot",
-                          client_secret_env="IMAP_OAUTH_SECRET", mechanism=mechanism)
-    cfg = MailboxConfig(kind="imap", host=oauth_dovecot.host, port=oauth_dovecot.port,
-                        security="none", username=idp.mailbox, oauth2=oauth2)
-    tokens = ClientCredentialsTokens(oauth2.token_url, oauth2.client_id,
-                                     SecretStr("app-secret"), oauth2.scope, clock)
-    mailbox = ImapMailbox(cfg, Secrets(imap_oauth_secret=SecretStr("app-secret")), engine,
-                          clock=clock, token_provider=tokens)
+    oauth_dovecot.append(
+        owner,
+        b"Subject: Klagomal\r\nMessage-ID: <o@example.org>\r\n\r\nHej\r\n",
+        internaldate=arrival(clock),
+    )
+    oauth2 = OAuth2Config(
+        token_url=f"{idp.base}/token",
+        client_id="bot",
+        client_secret_env="IMAP_OAUTH_SECRET",
+        mechanism=mechanism,
+    )
+    cfg = MailboxConfig(
+        kind="imap",
+        host=oauth_dovecot.host,
+        port=oauth_dovecot.port,
+        security="none",
+        username=idp.mailbox,
+        oauth2=oauth2,
+    )
+    tokens = ClientCredentialsTokens(
+        oauth2.token_url, oauth2.client_id, SecretStr("app-secret"), oauth2.scope, clock
+    )
+    mailbox = ImapMailbox(
+        cfg,
+        Secrets(imap_oauth_secret=SecretStr("app-secret")),
+        engine,
+        clock=clock,
+        token_provider=tokens,
+    )
     try:
         mails = list(mailbox.pending())
     finally:
@@ -131,14 +158,24 @@ def test_token_login_reads_the_mailbox(
 
 
 def test_a_token_the_provider_did_not_issue_is_refused(
-    oauth_dovecot: Dovecot, idp: IdentityProvider, engine: sa.Engine, clock: FixedClock,
+    oauth_dovecot: Dovecot,
+    idp: IdentityProvider,
+    engine: sa.Engine,
+    clock: FixedClock,
 ) -> None:
     idp.mailbox = "synpunkter-forged@example.org"
     oauth_dovecot.add_user(idp.mailbox, "owner-password")
-    oauth2 = OAuth2Config(token_url=f"{idp.base}/token", client_id="bot",
-                          client_secret_env="IMAP_OAUTH_SECRET")
-    cfg = MailboxConfig(kind="imap", host=oauth_dovecot.host, port=oauth_dovecot.port,
-                        security="none", username=idp.mailbox, oauth2=oauth2)
+    oauth2 = OAuth2Config(
+        token_url=f"{idp.base}/token", client_id="bot", client_secret_env="IMAP_OAUTH_SECRET"
+    )
+    cfg = MailboxConfig(
+        kind="imap",
+        host=oauth_dovecot.host,
+        port=oauth_dovecot.port,
+        security="none",
+        username=idp.mailbox,
+        oauth2=oauth2,
+    )
     mailbox = ImapMailbox(cfg, Secrets(), engine, clock=clock, token_provider=lambda: "forged")
 
     assert list(mailbox.pending()) == []

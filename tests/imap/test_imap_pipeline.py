@@ -23,13 +23,21 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.dovecot
 
 
-def test_new_mail_becomes_cases_old_mail_is_silent(tmp_path: Path, db_url: str, engine: Engine,
-                                                  dovecot: Dovecot, imap_user: ImapUser,
-                                                  clock: FixedClock) -> None:
+def test_new_mail_becomes_cases_old_mail_is_silent(
+    tmp_path: Path,
+    db_url: str,
+    engine: Engine,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    clock: FixedClock,
+) -> None:
     old = clock() - timedelta(days=30)
     for n in range(3):
-        dovecot.append(imap_user, email(msgid=f"<old{n}@x.se>", frm=f"o{n}@example.se"),
-                       internaldate=old + timedelta(minutes=n))
+        dovecot.append(
+            imap_user,
+            email(msgid=f"<old{n}@x.se>", frm=f"o{n}@example.se"),
+            internaldate=old + timedelta(minutes=n),
+        )
     bot = imap_bot(tmp_path, db_url, engine, dovecot, imap_user, clock)
     bot.run_once()
     assert len(bot.cases()) == 3
@@ -37,10 +45,14 @@ def test_new_mail_becomes_cases_old_mail_is_silent(tmp_path: Path, db_url: str, 
     assert bot.sent_emails() == [] and bot.staff_text() == ""
 
     clock.advance(minutes=5)
-    dovecot.append(imap_user, email(msgid="<new@x.se>", frm="new@example.se"),
-                   internaldate=arrival(clock))
-    dovecot.append(imap_user, email(msgid="<new@x.se>", frm="new@example.se"),  # duplicate
-                   internaldate=arrival(clock))
+    dovecot.append(
+        imap_user, email(msgid="<new@x.se>", frm="new@example.se"), internaldate=arrival(clock)
+    )
+    dovecot.append(
+        imap_user,
+        email(msgid="<new@x.se>", frm="new@example.se"),  # duplicate
+        internaldate=arrival(clock),
+    )
     outcomes = bot.run_once()
     assert [o.new_case for o in outcomes] == [True, False]
     new = [c for c in bot.cases() if "new@x.se" in c["message_ids"]]
@@ -49,20 +61,33 @@ def test_new_mail_becomes_cases_old_mail_is_silent(tmp_path: Path, db_url: str, 
     assert dovecot.message_count(imap_user) == 5  # nothing deleted
 
 
-def test_reply_to_ack_threads_and_restart_does_not_repeat(tmp_path: Path, db_url: str,
-                                                         engine: Engine, dovecot: Dovecot,
-                                                         imap_user: ImapUser,
-                                                         clock: FixedClock) -> None:
+def test_reply_to_ack_threads_and_restart_does_not_repeat(
+    tmp_path: Path,
+    db_url: str,
+    engine: Engine,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    clock: FixedClock,
+) -> None:
     bot = imap_bot(tmp_path, db_url, engine, dovecot, imap_user, clock)
     bot.run_once()  # first connection: empty mailbox
-    dovecot.append(imap_user, email(msgid="<q1@x.se>", body="Ingen kom. Inget nummer här."),
-                   internaldate=arrival(clock))
+    dovecot.append(
+        imap_user,
+        email(msgid="<q1@x.se>", body="Ingen kom. Inget nummer här."),
+        internaldate=arrival(clock),
+    )
     bot.run_once()
     [ack] = bot.sent_emails()
-    dovecot.append(imap_user, email(msgid="<q2@x.se>", subject=f"Re: {ack['Subject']}",
-                                    body="Ring 070-123 45 67.",
-                                    headers={"In-Reply-To": ack["Message-ID"]}),
-                   internaldate=arrival(clock))
+    dovecot.append(
+        imap_user,
+        email(
+            msgid="<q2@x.se>",
+            subject=f"Re: {ack['Subject']}",
+            body="Ring 070-123 45 67.",
+            headers={"In-Reply-To": ack["Message-ID"]},
+        ),
+        internaldate=arrival(clock),
+    )
     bot.run_once()
     [case] = bot.cases()
     assert {"q1@x.se", "q2@x.se"} <= set(case["message_ids"])
@@ -74,9 +99,14 @@ def test_reply_to_ack_threads_and_restart_does_not_repeat(tmp_path: Path, db_url
     assert len(again.cases()) == 1 and len(again.sent_emails()) == 1
 
 
-def test_push_opens_case_within_a_second(tmp_path: Path, db_url: str, engine: Engine,
-                                         dovecot: Dovecot, imap_user: ImapUser,
-                                         clock: FixedClock) -> None:
+def test_push_opens_case_within_a_second(
+    tmp_path: Path,
+    db_url: str,
+    engine: Engine,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    clock: FixedClock,
+) -> None:
     bot = imap_bot(tmp_path, db_url, engine, dovecot, imap_user, clock)
     stop = threading.Event()
     watcher = threading.Thread(target=watch_mailbox, args=(bot.rt, stop, 5.0), daemon=True)

@@ -17,8 +17,9 @@ from bot.adapters.imap import (
 )
 
 CONNECTED = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
-CHECKPOINT = Checkpoint(uidvalidity=7, last_uid=0, historical_below_uid=11,
-                        first_connected_at=CONNECTED)
+CHECKPOINT = Checkpoint(
+    uidvalidity=7, last_uid=0, historical_below_uid=11, first_connected_at=CONNECTED
+)
 
 
 def test_short_address_keeps_first_letter_and_domain() -> None:
@@ -26,8 +27,9 @@ def test_short_address_keeps_first_letter_and_domain() -> None:
     assert short_address("synpunkter") == "s***"
 
 
-def test_mail_below_the_first_uidnext_that_arrived_before_the_first_connection_is_historical(
-) -> None:
+def test_mail_below_the_first_uidnext_that_arrived_before_the_first_connection_is_historical() -> (
+    None
+):
     before = CONNECTED - timedelta(days=3)
     assert is_historical(10, before, CHECKPOINT)
     assert not is_historical(11, before, CHECKPOINT)  # moved in later with an old date

@@ -33,8 +33,11 @@ class TokenEndpoint:
                 if endpoint.status != 200:
                     body: dict[str, Any] = {"error": "invalid_client"}
                 else:
-                    body = {"access_token": f"token-{len(endpoint.forms)}",
-                            "token_type": "Bearer", "expires_in": endpoint.expires_in}
+                    body = {
+                        "access_token": f"token-{len(endpoint.forms)}",
+                        "token_type": "Bearer",
+                        "expires_in": endpoint.expires_in,
+                    }
                 data = json.dumps(body).encode()
                 self.send_response(endpoint.status)
                 self.send_header("Content-Type", "application/json")
@@ -68,16 +71,25 @@ def endpoint() -> Iterator[TokenEndpoint]:
 
 
 def tokens_for(endpoint: TokenEndpoint, clock: Clock) -> ClientCredentialsTokens:
-    return ClientCredentialsTokens(endpoint.url, "client-id", SecretStr("s3cret"),
-                                   "https://outlook.office365.com/.default", clock)
+    return ClientCredentialsTokens(
+        endpoint.url,
+        "client-id",
+        SecretStr("s3cret"),
+        "https://outlook.office365.com/.default",
+        clock,
+    )
 
 
 def test_posts_the_client_credentials_grant(endpoint: TokenEndpoint) -> None:
     assert tokens_for(endpoint, Clock())() == "token-1"
-    assert endpoint.forms == [{
-        "grant_type": "client_credentials", "client_id": "client-id",
-        "client_secret": "s3cret", "scope": "https://outlook.office365.com/.default",
-    }]
+    assert endpoint.forms == [
+        {
+            "grant_type": "client_credentials",
+            "client_id": "client-id",
+            "client_secret": "s3cret",
+            "scope": "https://outlook.office365.com/.default",
+        }
+    ]
 
 
 def test_token_is_reused_until_five_minutes_before_it_expires(endpoint: TokenEndpoint) -> None:

@@ -228,10 +228,16 @@ def test_a_person_is_recovered(name: str, contact: str | None, acknowledge: bool
 
 @pytest.mark.parametrize(
     "header",
-    ["List-Subscribe: <mailto:x-request@l.example>", "X-Mailman-Version: 2.1.39",
-     "X-MLServer: Sympa", "X-Mailing-List: x@l.example", "X-BeenThere: x@l.example",
-     "X-Loop: x@l.example", "Mailing-List: contact x-help@l.example; run by ezmlm",
-     "List-Post: <mailto:x@l.example>"],
+    [
+        "List-Subscribe: <mailto:x-request@l.example>",
+        "X-Mailman-Version: 2.1.39",
+        "X-MLServer: Sympa",
+        "X-Mailing-List: x@l.example",
+        "X-BeenThere: x@l.example",
+        "X-Loop: x@l.example",
+        "Mailing-List: contact x-help@l.example; run by ezmlm",
+        "List-Post: <mailto:x@l.example>",
+    ],
 )
 def test_list_servers_are_known_by_their_headers(header: str) -> None:
     result = classify(headers(f"From: Per <per@example.se>\nSubject: Hej\n{header}"), OWN)
@@ -240,8 +246,14 @@ def test_list_servers_are_known_by_their_headers(header: str) -> None:
 
 @pytest.mark.parametrize(
     "subject",
-    ["Fraværsmelding", "Fråversmelding: klage", "Frånvaromeddelande", "Abwesenheitsnotiz",
-     "Automatische Antwort: Beschwerde", "Out of the office"],
+    [
+        "Fraværsmelding",
+        "Fråversmelding: klage",
+        "Frånvaromeddelande",
+        "Abwesenheitsnotiz",
+        "Automatische Antwort: Beschwerde",
+        "Out of the office",
+    ],
 )
 def test_out_of_office_subjects_in_more_languages(subject: str) -> None:
     mail = headers(f"From: Kari <kari@example.no>\nSubject: {subject}")
@@ -300,22 +312,31 @@ def test_what_stays_ambiguous_goes_to_review(text: str, evidence: str) -> None:
 
 
 def test_form_relay_with_precedence_bulk_is_a_case_without_acknowledgement() -> None:
-    mail = headers("From: Webbformulär <noreply@example.org>\nReply-To: anna@example.se\n"
-                   "Subject: Synpunkt\nPrecedence: bulk")
+    mail = headers(
+        "From: Webbformulär <noreply@example.org>\nReply-To: anna@example.se\n"
+        "Subject: Synpunkt\nPrecedence: bulk"
+    )
     result = classify(mail, OWN)
     assert (result.kind, result.contact, result.may_acknowledge) == (
-        MailKind.COMPLAINT, "anna@example.se", False)
+        MailKind.COMPLAINT,
+        "anna@example.se",
+        False,
+    )
 
 
 def test_auto_replied_form_relay_stays_an_auto_reply() -> None:
-    mail = headers("From: noreply@example.org\nReply-To: anna@example.se\nSubject: Re: x\n"
-                   "Auto-Submitted: auto-replied")
+    mail = headers(
+        "From: noreply@example.org\nReply-To: anna@example.se\nSubject: Re: x\n"
+        "Auto-Submitted: auto-replied"
+    )
     assert classify(mail, OWN).kind is MailKind.AUTO_REPLY
 
 
 def test_body_address_of_ours_or_no_reply_is_never_the_person() -> None:
-    mail = parse_email(b"From: noreply@forms.example\nSubject: Form\n\n"
-                       b"E-post: synpunkter@example.org\nEmail: no-reply@x.example\n")
+    mail = parse_email(
+        b"From: noreply@forms.example\nSubject: Form\n\n"
+        b"E-post: synpunkter@example.org\nEmail: no-reply@x.example\n"
+    )
     assert classify(mail, OWN).kind is MailKind.REVIEW
 
 
@@ -328,9 +349,11 @@ def test_no_address_and_a_phone_number_reads_like_a_complaint() -> None:
 
 def test_our_own_from_with_a_citizen_in_reply_to_is_a_doubt_not_a_drop() -> None:
     def raw(extra: str) -> bytes:
-        return (f"From: Exempel kommun <synpunkter@example.org>\r\n{extra}"
-                "To: synpunkter@example.org\r\nSubject: Synpunkt\r\nMessage-ID: <f1@x>\r\n\r\n"
-                "Parken ar skrapig, ring mig.\r\n").encode()
+        return (
+            f"From: Exempel kommun <synpunkter@example.org>\r\n{extra}"
+            "To: synpunkter@example.org\r\nSubject: Synpunkt\r\nMessage-ID: <f1@x>\r\n\r\n"
+            "Parken ar skrapig, ring mig.\r\n"
+        ).encode()
 
     own = {"synpunkter@example.org"}
     form = classify(parse_email(raw("Reply-To: Lisa Ek <lisa@example.se>\r\n")), own)

@@ -78,9 +78,7 @@ def test_personnummer_and_phone_side_by_side() -> None:
 
 
 def test_norwegian_fodselsnummer_is_not_a_phone_number() -> None:
-    assert find_phone_numbers("Fødselsnummer 02016126007, tlf 912 34 567", "NO") == [
-        "+4791234567"
-    ]
+    assert find_phone_numbers("Fødselsnummer 02016126007, tlf 912 34 567", "NO") == ["+4791234567"]
 
 
 def test_format_phone_national() -> None:
@@ -180,22 +178,59 @@ from bot.mail.extract import mask_references, own_words, serious_keywords_in  # 
 
 _digits = st.text(alphabet="0123456789", min_size=3, max_size=7)
 _reference = st.one_of(
-    st.builds(lambda p, a, b: f"{p}-{a}-{b}", st.sampled_from(["REF", "KL", "ORD", "INV", "SE"]),
-              _digits, _digits),
-    st.builds(lambda w, a, b: f"{w} {a}-{b}",
-              st.sampled_from(["order", "Order", "ordernummer", "faktura", "Kundnummer:",
-                               "referens", "ärende", "saksnummer", "OCR"]), _digits, _digits),
-    st.builds(lambda w, n: f"{w} {n}", st.sampled_from(["order", "faktura", "ocr", "ref"]),
-              st.text(alphabet="0123456789", min_size=8, max_size=12)),
-    st.builds(lambda y, m, d: f"{y}-{m:02d}-{d:02d}", st.integers(2000, 2030),
-              st.integers(1, 12), st.integers(1, 28)),
-    st.builds(lambda d, m, y: f"{d:02d}.{m:02d}.{y}", st.integers(1, 28), st.integers(1, 12),
-              st.integers(2000, 2030)),
+    st.builds(
+        lambda p, a, b: f"{p}-{a}-{b}",
+        st.sampled_from(["REF", "KL", "ORD", "INV", "SE"]),
+        _digits,
+        _digits,
+    ),
+    st.builds(
+        lambda w, a, b: f"{w} {a}-{b}",
+        st.sampled_from(
+            [
+                "order",
+                "Order",
+                "ordernummer",
+                "faktura",
+                "Kundnummer:",
+                "referens",
+                "ärende",
+                "saksnummer",
+                "OCR",
+            ]
+        ),
+        _digits,
+        _digits,
+    ),
+    st.builds(
+        lambda w, n: f"{w} {n}",
+        st.sampled_from(["order", "faktura", "ocr", "ref"]),
+        st.text(alphabet="0123456789", min_size=8, max_size=12),
+    ),
+    st.builds(
+        lambda y, m, d: f"{y}-{m:02d}-{d:02d}",
+        st.integers(2000, 2030),
+        st.integers(1, 12),
+        st.integers(1, 28),
+    ),
+    st.builds(
+        lambda d, m, y: f"{d:02d}.{m:02d}.{y}",
+        st.integers(1, 28),
+        st.integers(1, 12),
+        st.integers(2000, 2030),
+    ),
     st.builds(lambda y, n: f"KL-{y}-{n:06d}", st.integers(2020, 2030), st.integers(0, 999999)),
-    st.builds(lambda a, b, town: f"{a} {b:02d} {town}", st.integers(100, 999),
-              st.integers(0, 99), st.sampled_from(["Stockholm", "Umeå", "Göteborg"])),
-    st.builds(lambda a, town: f"{a:04d} {town}", st.integers(0, 9999),
-              st.sampled_from(["Oslo", "Bergen", "Tromsø"])),
+    st.builds(
+        lambda a, b, town: f"{a} {b:02d} {town}",
+        st.integers(100, 999),
+        st.integers(0, 99),
+        st.sampled_from(["Stockholm", "Umeå", "Göteborg"]),
+    ),
+    st.builds(
+        lambda a, town: f"{a:04d} {town}",
+        st.integers(0, 9999),
+        st.sampled_from(["Oslo", "Bergen", "Tromsø"]),
+    ),
 )
 
 
@@ -227,20 +262,24 @@ def test_own_words_leave_out_quotes_and_forwarded_messages() -> None:
     mail = parse_email(
         "From: a@example.se\nSubject: Fwd: bussen\n\nSe nedan.\n\n"
         "---------- Forwarded message ---------\nFrom: x@example.se\n"
-        "Hot och våld på bussen.\n".encode())
+        "Hot och våld på bussen.\n".encode()
+    )
     assert "våld" not in own_words(mail)
     only_forward = parse_email(
-        b"From: a@example.se\nSubject: Fwd\n\nBegin forwarded message:\n\nHot!\n")
+        b"From: a@example.se\nSubject: Fwd\n\nBegin forwarded message:\n\nHot!\n"
+    )
     assert "Hot" not in own_words(only_forward)
 
 
-@pytest.mark.parametrize(("fixture", "contact", "name"), [
-    ("webform_noreply_body_address.eml", "birgitta.lind@example.se", "Birgitta Lind"),
-    ("webform_auto_generated.eml", "jonas.ek@example.se", "Jonas Ek"),
-    ("webform_reply_to.eml", "helena.lund@example.se", "Helena Lund"),
-])
-def test_a_web_forms_relay_name_is_not_the_citizens(fixture: str, contact: str,
-                                                    name: str) -> None:
+@pytest.mark.parametrize(
+    ("fixture", "contact", "name"),
+    [
+        ("webform_noreply_body_address.eml", "birgitta.lind@example.se", "Birgitta Lind"),
+        ("webform_auto_generated.eml", "jonas.ek@example.se", "Jonas Ek"),
+        ("webform_reply_to.eml", "helena.lund@example.se", "Helena Lund"),
+    ],
+)
+def test_a_web_forms_relay_name_is_not_the_citizens(fixture: str, contact: str, name: str) -> None:
     mail = parse_email((Path(__file__).parent.parent / "fixtures" / "eml" / fixture).read_bytes())
     assert guess_name(mail, contact) == name
     assert mail.from_name and guess_name(mail, contact) != mail.from_name

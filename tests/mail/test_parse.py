@@ -149,9 +149,7 @@ def _mail_with_attachment(size: int) -> bytes:
     message["To"] = "synpunkter@example.org"
     message["Subject"] = "Bilder på fuktskadan"
     message.set_content("Här är bilderna på fuktskadan i lägenheten.")
-    message.add_attachment(
-        os.urandom(size), maintype="image", subtype="jpeg", filename="fukt.jpg"
-    )
+    message.add_attachment(os.urandom(size), maintype="image", subtype="jpeg", filename="fukt.jpg")
     return message.as_bytes()
 
 
@@ -214,7 +212,7 @@ def test_mailer_daemon_bounce_without_report_names_the_original() -> None:
 def test_rfc822_headers_part_of_a_report_is_read() -> None:
     raw = (
         b"From: MAILER-DAEMON@mx.example.se\nTo: synpunkter@example.org\nSubject: failure\n"
-        b'MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; '
+        b"MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; "
         b'boundary="b"\n\n--b\nContent-Type: text/plain\n\nFailed.\n'
         b"--b\nContent-Type: text/rfc822-headers\n\n"
         b"From: synpunkter@example.org\nMessage-ID: <ack.KL-2026-000009@example.org>\n"
@@ -232,8 +230,9 @@ def test_content_hash_is_stable_for_the_same_content() -> None:
         base.format(id="1", date="Mon, 2 Mar 2026 09:00:00 +0100", body="Bussen kom inte.").encode()
     )
     two = parse_email(
-        base.format(id="2", date="Tue, 3 Mar 2026 09:00:00 +0100", body="Bussen  kom\r\ninte.\n")
-        .encode()
+        base.format(
+            id="2", date="Tue, 3 Mar 2026 09:00:00 +0100", body="Bussen  kom\r\ninte.\n"
+        ).encode()
     )
     other = parse_email(
         base.format(id="3", date="Mon, 2 Mar 2026 09:00:00 +0100", body="Tåget kom inte.").encode()
@@ -269,8 +268,10 @@ def test_a_message_with_only_a_subject_is_still_an_email() -> None:
 
 
 def test_sender_recovery() -> None:
-    assert (load("from_comment_name.eml").from_name, load("from_comment_name.eml").from_address
-            ) == ("Anna Berg", "anna.berg@example.se")
+    assert (
+        load("from_comment_name.eml").from_name,
+        load("from_comment_name.eml").from_address,
+    ) == ("Anna Berg", "anna.berg@example.se")
     obsolete = load("from_obsolete_syntax.eml")
     assert obsolete.from_address == "maria.lindqvist@example.se"
     assert obsolete.header("x-mailer") == "Legacy"  # the headers after the broken fold survive

@@ -17,9 +17,32 @@ SEEDS = [path.read_bytes() for path in FIXTURES]
 
 # Bytes that matter to the MIME parser, to make mutations hit something interesting.
 _INTERESTING = [
-    b"\n", b"\r\n", b":", b"<", b">", b"@", b'"', b"=?", b"?=", b"--", b";", b"=", b"\x00",
-    b"\xff", b"\xc3", b"\xe5", b"\t", b" ", b"boundary=", b"Content-Type: multipart/mixed",
-    b"charset=", b"base64", b"quoted-printable", b"message/rfc822", b"From: ", b"<>",
+    b"\n",
+    b"\r\n",
+    b":",
+    b"<",
+    b">",
+    b"@",
+    b'"',
+    b"=?",
+    b"?=",
+    b"--",
+    b";",
+    b"=",
+    b"\x00",
+    b"\xff",
+    b"\xc3",
+    b"\xe5",
+    b"\t",
+    b" ",
+    b"boundary=",
+    b"Content-Type: multipart/mixed",
+    b"charset=",
+    b"base64",
+    b"quoted-printable",
+    b"message/rfc822",
+    b"From: ",
+    b"<>",
 ]
 
 
@@ -72,8 +95,21 @@ def test_mutated_fixtures(raw: bytes) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.sampled_from(["From", "To", "Reply-To", "Message-ID", "In-Reply-To", "References",
-                     "Date", "Subject", "Content-Type", "Content-Disposition", "Return-Path"]),
+    st.sampled_from(
+        [
+            "From",
+            "To",
+            "Reply-To",
+            "Message-ID",
+            "In-Reply-To",
+            "References",
+            "Date",
+            "Subject",
+            "Content-Type",
+            "Content-Disposition",
+            "Return-Path",
+        ]
+    ),
     st.text(alphabet=st.sampled_from(list('<>@"()\\=?:;,[]. aqQbB-ÅöΩ\t\r\n')), max_size=30),
 )
 def test_any_header_value(name: str, value: str) -> None:

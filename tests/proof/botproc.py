@@ -31,9 +31,18 @@ TRIAGE = "C0TRIAGE"
 REF = re.compile(r"\b[A-Z]{1,6}-\d{4}-\d{6}\b")
 
 
-def write_config(folder: Path, *, db_url: str, imap_host: str, imap_port: int, imap_user: str,
-                 smtp_port: int, slack_url: str, extra: str = "", name: str = "config.toml"
-                 ) -> Path:
+def write_config(
+    folder: Path,
+    *,
+    db_url: str,
+    imap_host: str,
+    imap_port: int,
+    imap_user: str,
+    smtp_port: int,
+    slack_url: str,
+    extra: str = "",
+    name: str = "config.toml",
+) -> Path:
     """A config.toml for a bot on the test servers; returns its path. Each config has its
     own free port for the Slack HTTP endpoint, as instances on separate machines would."""
     path = folder / name
@@ -78,8 +87,9 @@ phone = "+46 8 123 456 00"
 class BotProcess:
     """One ``python -m bot run`` process; start, kill, stop, start again."""
 
-    def __init__(self, config: Path, env: dict[str, str], log: Path,
-                 args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, config: Path, env: dict[str, str], log: Path, args: tuple[str, ...] = ()
+    ) -> None:
         self.config, self.env, self.log, self.args = config, env, log, args
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
@@ -91,7 +101,11 @@ class BotProcess:
             out.write(f"\n=== start {self.starts} ===\n".encode())
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot", "run", "--config", str(self.config), *self.args],
-                cwd=ROOT, env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT)
+                cwd=ROOT,
+                env={**os.environ, **self.env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     @property
     def pid(self) -> int:
@@ -124,8 +138,12 @@ class BotProcess:
 
 
 def bot_env(user: ImapUser, slack: FakeSlack) -> dict[str, str]:
-    return {"IMAP_PASSWORD": user.password, "SLACK_BOT_TOKEN": slack.token,
-            "SLACK_SIGNING_SECRET": "test-signing-secret", "PYTHONUNBUFFERED": "1"}
+    return {
+        "IMAP_PASSWORD": user.password,
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_SIGNING_SECRET": "test-signing-secret",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def append_many(dovecot: Dovecot, user: ImapUser, messages: list[bytes]) -> None:
@@ -143,9 +161,23 @@ def append_many(dovecot: Dovecot, user: ImapUser, messages: list[bytes]) -> None
 def cases_json(config: Path, env: dict[str, str]) -> list[dict[str, Any]]:
     """``complaint-bot cases --all --format json``, as the operator would run it."""
     out = subprocess.run(
-        [sys.executable, "-m", "bot", "cases", "--all", "--format", "json",
-         "--config", str(config)],
-        cwd=ROOT, env={**os.environ, **env}, capture_output=True, check=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "cases",
+            "--all",
+            "--format",
+            "json",
+            "--config",
+            str(config),
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
     data = json.loads(out.stdout)
     assert isinstance(data, list)
     return data
@@ -171,8 +203,9 @@ def prompts_by_ref(slack: FakeSlack) -> Counter[str]:
     return counts
 
 
-def wait_until(predicate: Any, timeout: float, interval: float = 0.25,
-               what: str = "condition") -> None:
+def wait_until(
+    predicate: Any, timeout: float, interval: float = 0.25, what: str = "condition"
+) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

@@ -20,8 +20,10 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "inbox"
 _SE_PHONE = re.compile(rb"(?:\+46 70 |070-)\d{3} \d{2} \d{2}")
 _NO_PHONE = re.compile(rb"(?:\+47 )?[49]\d{2} \d{2} \d{3}")
 
-_DROP = re.compile(rb"^(From|Message-ID|In-Reply-To|References):.*\r?\n(?:[ \t].*\r?\n)*",
-                   re.IGNORECASE | re.MULTILINE)
+_DROP = re.compile(
+    rb"^(From|Message-ID|In-Reply-To|References):.*\r?\n(?:[ \t].*\r?\n)*",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 @cache
@@ -52,8 +54,10 @@ def complaint(n: int, tag: str = "proof", attachment: bytes | None = None) -> by
     digits = f"{n:07d}"
     body = _SE_PHONE.sub(f"070-{digits[:3]} {digits[3:5]} {digits[5:]}".encode(), body)
     body = _NO_PHONE.sub(f"4{digits[:2]} {digits[2:4]} {digits[4:]}".encode(), body)
-    head = (f"From: Medborgare {n} <{sender(n, tag)}>\nMessage-ID: {message_id(n, tag)}\n"
-            .encode() + head)
+    head = (
+        f"From: Medborgare {n} <{sender(n, tag)}>\nMessage-ID: {message_id(n, tag)}\n".encode()
+        + head
+    )
     if attachment is None:
         return (head + b"\n\n" + body).replace(b"\n", b"\r\n")
     return _with_attachment(head, body, attachment).replace(b"\n", b"\r\n")
@@ -62,21 +66,36 @@ def complaint(n: int, tag: str = "proof", attachment: bytes | None = None) -> by
 def _with_attachment(head: bytes, body: bytes, data: bytes) -> bytes:
     import base64
 
-    lines = [ln for ln in head.split(b"\n")
-             if not ln.lower().startswith((b"content-type", b"content-transfer-encoding",
-                                           b"mime-version"))]
+    lines = [
+        ln
+        for ln in head.split(b"\n")
+        if not ln.lower().startswith(
+            (b"content-type", b"content-transfer-encoding", b"mime-version")
+        )
+    ]
     boundary = b"=_proof_boundary_"
     encoded = base64.encodebytes(data)
-    return b"\n".join([
-        *lines, b"MIME-Version: 1.0",
-        b"Content-Type: multipart/mixed; boundary=\"" + boundary + b"\"", b"",
-        b"--" + boundary, b"Content-Type: text/plain; charset=utf-8",
-        b"Content-Transfer-Encoding: 8bit", b"", body,
-        b"--" + boundary, b"Content-Type: application/pdf; name=\"bilaga.pdf\"",
-        b"Content-Disposition: attachment; filename=\"bilaga.pdf\"",
-        b"Content-Transfer-Encoding: base64", b"", encoded,
-        b"--" + boundary + b"--", b"",
-    ])
+    return b"\n".join(
+        [
+            *lines,
+            b"MIME-Version: 1.0",
+            b'Content-Type: multipart/mixed; boundary="' + boundary + b'"',
+            b"",
+            b"--" + boundary,
+            b"Content-Type: text/plain; charset=utf-8",
+            b"Content-Transfer-Encoding: 8bit",
+            b"",
+            body,
+            b"--" + boundary,
+            b'Content-Type: application/pdf; name="bilaga.pdf"',
+            b'Content-Disposition: attachment; filename="bilaga.pdf"',
+            b"Content-Transfer-Encoding: base64",
+            b"",
+            encoded,
+            b"--" + boundary + b"--",
+            b"",
+        ]
+    )
 
 
 def complaints(count: int, tag: str = "proof", start: int = 0) -> Iterator[bytes]:

@@ -66,9 +66,12 @@ def _count(engine: Engine, sql: str) -> int:
 def _in_flight_at_kill(engine: Engine) -> Counter[str]:
     """Recipients of the acknowledgements being sent right now (by the process just killed)."""
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT payload FROM outbox WHERE status = 'pending' AND kind = 'email' "
-            "AND result LIKE 'sending%'")).all()
+        rows = conn.execute(
+            sa.text(
+                "SELECT payload FROM outbox WHERE status = 'pending' AND kind = 'email' "
+                "AND result LIKE 'sending%'"
+            )
+        ).all()
     recipients: Counter[str] = Counter()
     for (payload,) in rows:
         msg = message_from_string(json.loads(payload)["eml"], policy=policy.default)
@@ -77,20 +80,35 @@ def _in_flight_at_kill(engine: Engine) -> Counter[str]:
 
 
 def test_sigkill_at_random_moments_loses_and_doubles_nothing(
-        tmp_path: Path, db_url: str, engine: Engine, dovecot: Dovecot, imap_user: ImapUser,
-        fake_slack: FakeSlack, smtp_server: SmtpTestServer) -> None:
+    tmp_path: Path,
+    db_url: str,
+    engine: Engine,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    fake_slack: FakeSlack,
+    smtp_server: SmtpTestServer,
+) -> None:
     seed = int(os.environ.get("CB_CRASH_SEED") or random.SystemRandom().randrange(1 << 30))
     rnd = random.Random(seed)
     print(f"crash test seed {seed} (CB_CRASH_SEED={seed} replays the kill moments)")
-    config = write_config(tmp_path, db_url=db_url, imap_host=dovecot.host,
-                          imap_port=dovecot.port, imap_user=imap_user.name,
-                          smtp_port=smtp_server.port, slack_url=fake_slack.url)
+    config = write_config(
+        tmp_path,
+        db_url=db_url,
+        imap_host=dovecot.host,
+        imap_port=dovecot.port,
+        imap_user=imap_user.name,
+        smtp_port=smtp_server.port,
+        slack_url=fake_slack.url,
+    )
     bot = BotProcess(config, bot_env(imap_user, fake_slack), tmp_path / "bot.log")
     try:
         # The first start meets an empty mailbox, so the backlog is new mail, not historical.
         bot.start()
-        wait_until(lambda: _count(engine, "SELECT count(*) FROM mailbox_state") == 1, 60,
-                   what=f"the bot's first connection\n{bot.tail()}")
+        wait_until(
+            lambda: _count(engine, "SELECT count(*) FROM mailbox_state") == 1,
+            60,
+            what=f"the bot's first connection\n{bot.tail()}",
+        )
         bot.kill()
         append_many(dovecot, imap_user, list(complaints(MESSAGES)))
 
@@ -98,11 +116,14 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(
         for n in range(KILLS):
             bot.start()
             # Kill while it works: after it started handling mail, at a random moment.
-            before = _count(engine, "SELECT count(*) FROM \"case\"")
+            before = _count(engine, 'SELECT count(*) FROM "case"')
             with_work = time.monotonic() + 20
-            while (time.monotonic() < with_work and bot.alive()
-                   and _count(engine, "SELECT count(*) FROM \"case\"") == before
-                   and before < MESSAGES):
+            while (
+                time.monotonic() < with_work
+                and bot.alive()
+                and _count(engine, 'SELECT count(*) FROM "case"') == before
+                and before < MESSAGES
+            ):
                 time.sleep(0.05)
             time.sleep(rnd.uniform(0.0, 1.0))
             assert bot.alive(), f"the bot exited on its own (start {n + 1}):\n{bot.tail()}"
@@ -110,9 +131,15 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(
             in_flight += _in_flight_at_kill(engine)
 
         bot.start()
-        wait_until(lambda: _count(engine, "SELECT count(*) FROM \"case\"") >= MESSAGES
-                   and _count(engine, "SELECT count(*) FROM outbox WHERE status = 'pending'")
-                   == 0, 240, interval=0.5, what=f"the backlog to drain\n{bot.tail()}")
+        wait_until(
+            lambda: (
+                _count(engine, 'SELECT count(*) FROM "case"') >= MESSAGES
+                and _count(engine, "SELECT count(*) FROM outbox WHERE status = 'pending'") == 0
+            ),
+            240,
+            interval=0.5,
+            what=f"the backlog to drain\n{bot.tail()}",
+        )
         assert bot.terminate() == 0
     finally:
         bot.close()
@@ -133,26 +160,46 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(
     acks = acks_by_recipient(smtp_server)
     assert set(acks) == {sender(n) for n in range(MESSAGES)}, "an acknowledgement is missing"
     doubled_acks = {to: k for to, k in acks.items() if k != 1}
-    print(f"{bot.starts} starts, {KILLS} kills; acknowledgements in flight at a kill: "
-          f"{sum(in_flight.values())}; received more than once: {doubled_acks}")
+    print(
+        f"{bot.starts} starts, {KILLS} kills; acknowledgements in flight at a kill: "
+        f"{sum(in_flight.values())}; received more than once: {doubled_acks}"
+    )
     # An extra copy is possible only of an email in flight at a kill, one per such kill.
     for to, k in doubled_acks.items():
         assert k - 1 <= in_flight[to], f"{to} received {k} times, in flight at {in_flight[to]}"
 
 
 def test_two_instances_share_the_work_and_take_over_from_each_other(
-        tmp_path: Path, db_url: str, engine: Engine, dovecot: Dovecot, imap_user: ImapUser,
-        fake_slack: FakeSlack, smtp_server: SmtpTestServer) -> None:
+    tmp_path: Path,
+    db_url: str,
+    engine: Engine,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    fake_slack: FakeSlack,
+    smtp_server: SmtpTestServer,
+) -> None:
     """Two ``run`` processes on one database and one mailbox: one watches the mailbox,
     the other takes over when it is killed; every complaint still counts once."""
     count = 120
-    config = write_config(tmp_path, db_url=db_url, imap_host=dovecot.host,
-                          imap_port=dovecot.port, imap_user=imap_user.name,
-                          smtp_port=smtp_server.port, slack_url=fake_slack.url)
-    config2 = write_config(tmp_path, db_url=db_url, imap_host=dovecot.host,
-                           imap_port=dovecot.port, imap_user=imap_user.name,
-                           smtp_port=smtp_server.port, slack_url=fake_slack.url,
-                           name="config-second.toml")
+    config = write_config(
+        tmp_path,
+        db_url=db_url,
+        imap_host=dovecot.host,
+        imap_port=dovecot.port,
+        imap_user=imap_user.name,
+        smtp_port=smtp_server.port,
+        slack_url=fake_slack.url,
+    )
+    config2 = write_config(
+        tmp_path,
+        db_url=db_url,
+        imap_host=dovecot.host,
+        imap_port=dovecot.port,
+        imap_user=imap_user.name,
+        smtp_port=smtp_server.port,
+        slack_url=fake_slack.url,
+        name="config-second.toml",
+    )
     env = bot_env(imap_user, fake_slack)
     first = BotProcess(config, env, tmp_path / "first.log")
     second = BotProcess(config2, env, tmp_path / "second.log")
@@ -163,20 +210,34 @@ def test_two_instances_share_the_work_and_take_over_from_each_other(
 
     try:
         first.start()
-        wait_until(lambda: holder().endswith(f":{first.pid}"), 60,
-                   what=f"the first instance to hold the mailbox\n{first.tail()}")
+        wait_until(
+            lambda: holder().endswith(f":{first.pid}"),
+            60,
+            what=f"the first instance to hold the mailbox\n{first.tail()}",
+        )
         second.start()
         time.sleep(3.0)
         assert holder().endswith(f":{first.pid}"), "the lease moved while its holder lived"
         append_many(dovecot, imap_user, list(complaints(count, tag="two")))
-        wait_until(lambda: _count(engine, 'SELECT count(*) FROM "case"') >= count // 4, 60,
-                   what="the first instance to work")
+        wait_until(
+            lambda: _count(engine, 'SELECT count(*) FROM "case"') >= count // 4,
+            60,
+            what="the first instance to work",
+        )
         first.kill()
-        wait_until(lambda: holder().endswith(f":{second.pid}"), 40,
-                   what=f"the second instance to take over\n{second.tail()}")
-        wait_until(lambda: _count(engine, 'SELECT count(*) FROM "case"') == count
-                   and _count(engine, "SELECT count(*) FROM outbox WHERE status = 'pending'")
-                   == 0, 120, what=f"the rest of the backlog\n{second.tail()}")
+        wait_until(
+            lambda: holder().endswith(f":{second.pid}"),
+            40,
+            what=f"the second instance to take over\n{second.tail()}",
+        )
+        wait_until(
+            lambda: (
+                _count(engine, 'SELECT count(*) FROM "case"') == count
+                and _count(engine, "SELECT count(*) FROM outbox WHERE status = 'pending'") == 0
+            ),
+            120,
+            what=f"the rest of the backlog\n{second.tail()}",
+        )
         assert second.terminate() == 0
     finally:
         first.close()

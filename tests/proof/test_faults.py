@@ -47,8 +47,11 @@ def _cases(engine: Engine) -> int:
 
 def _pending(engine: Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.exec_driver_sql(
-            "SELECT count(*) FROM outbox WHERE status = 'pending'").scalar_one())
+        return int(
+            conn.exec_driver_sql(
+                "SELECT count(*) FROM outbox WHERE status = 'pending'"
+            ).scalar_one()
+        )
 
 
 class Running:
@@ -58,8 +61,9 @@ class Running:
         self.rt = rt
         self.stop = threading.Event()
         self.result: list[int] = []
-        self.thread = threading.Thread(target=lambda: self.result.append(serve(rt, self.stop)),
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=lambda: self.result.append(serve(rt, self.stop)), daemon=True
+        )
 
     def __enter__(self) -> Running:
         self.thread.start()
@@ -88,35 +92,51 @@ def own_dovecot() -> Iterator[Dovecot]:
 
 
 @pytest.mark.dovecot
-def test_dovecot_restart_during_idle_misses_nothing(tmp_path: Path, db_url: str, engine: Engine,
-                                                    own_dovecot: Dovecot,
-                                                    clock: FixedClock) -> None:
+def test_dovecot_restart_during_idle_misses_nothing(
+    tmp_path: Path, db_url: str, engine: Engine, own_dovecot: Dovecot, clock: FixedClock
+) -> None:
     user = own_dovecot.add_user("restart@example.org", "secret")
-    cfg = make_config(tmp_path, db_url, mailbox={
-        "kind": "imap", "host": own_dovecot.host, "port": own_dovecot.port,
-        "security": "none", "username": user.name, "password_env": "IMAP_PASSWORD"})
-    box = ImapMailbox(cfg.mailbox, Secrets(imap_password=SecretStr(user.password)), engine,
-                      clock=clock)
-    rt = Runtime(cfg, clock=clock, secrets=Secrets(), engine=engine,
-                 overrides={"mailbox": box})
+    cfg = make_config(
+        tmp_path,
+        db_url,
+        mailbox={
+            "kind": "imap",
+            "host": own_dovecot.host,
+            "port": own_dovecot.port,
+            "security": "none",
+            "username": user.name,
+            "password_env": "IMAP_PASSWORD",
+        },
+    )
+    box = ImapMailbox(
+        cfg.mailbox, Secrets(imap_password=SecretStr(user.password)), engine, clock=clock
+    )
+    rt = Runtime(cfg, clock=clock, secrets=Secrets(), engine=engine, overrides={"mailbox": box})
     with Running(rt) as bot:
         wait_until(lambda: box.connected, 15, what="the first connection")
         time.sleep(1.0)  # in IDLE now
-        own_dovecot.append(user, email(msgid="<before@x.se>", frm="a@example.se"),
-                           internaldate=arrival(clock))
+        own_dovecot.append(
+            user, email(msgid="<before@x.se>", frm="a@example.se"), internaldate=arrival(clock)
+        )
         wait_until(lambda: _cases(engine) == 1, 5, what="the pushed message")
 
         own_dovecot.stop(crash=True)  # the connection drops in the middle of IDLE
-        own_dovecot.deliver_offline(user, email(msgid="<during@x.se>", frm="b@example.se"),
-                                    internaldate=arrival(clock))
+        own_dovecot.deliver_offline(
+            user, email(msgid="<during@x.se>", frm="b@example.se"), internaldate=arrival(clock)
+        )
         time.sleep(2.0)
         own_dovecot.start()
         back = time.monotonic()
-        wait_until(lambda: _cases(engine) == 2, 20, interval=0.1,
-                   what="the mail delivered while the server was down")
+        wait_until(
+            lambda: _cases(engine) == 2,
+            20,
+            interval=0.1,
+            what="the mail delivered while the server was down",
+        )
         reconnect = time.monotonic() - back
-        own_dovecot.append(user, email(msgid="<after@x.se>", frm="c@example.se"),
-                           internaldate=arrival(clock))
+        own_dovecot.append(
+            user, email(msgid="<after@x.se>", frm="c@example.se"), internaldate=arrival(clock)
+        )
         wait_until(lambda: _cases(engine) == 3, 10, what="mail after the restart (IDLE again)")
         assert bot.thread.is_alive()
     assert reconnect < 10, f"reconnected only after {reconnect:.1f} s"
@@ -127,16 +147,29 @@ def test_dovecot_restart_during_idle_misses_nothing(tmp_path: Path, db_url: str,
 
 
 def test_smtp_outage_delays_acknowledgements_but_loses_and_doubles_none(
-        tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock,
-        smtp_server: SmtpTestServer) -> None:
-    cfg = make_config(tmp_path, db_url, outgoing={
-        "kind": "smtp", "host": smtp_server.host, "port": smtp_server.port, "security": "none",
-        "timeout_seconds": 5})
+    tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock, smtp_server: SmtpTestServer
+) -> None:
+    cfg = make_config(
+        tmp_path,
+        db_url,
+        outgoing={
+            "kind": "smtp",
+            "host": smtp_server.host,
+            "port": smtp_server.port,
+            "security": "none",
+            "timeout_seconds": 5,
+        },
+    )
     bot = Bot(cfg, engine, clock, tmp_path, mailer=SmtpMailer(cfg.outgoing, Secrets()))
     smtp_server.stop()
     for n in range(5):
-        bot.deliver(email(msgid=f"<o{n}@x.se>", frm=f"citizen{n}@example.se",
-                          body=f"Hemtjänsten kom inte, dag {n}."))
+        bot.deliver(
+            email(
+                msgid=f"<o{n}@x.se>",
+                frm=f"citizen{n}@example.se",
+                body=f"Hemtjänsten kom inte, dag {n}.",
+            )
+        )
     bot.ingest()
     for _ in range(3):  # tries while the server is down: every one is put back for later
         report = bot.flush()
@@ -156,14 +189,19 @@ def test_smtp_outage_delays_acknowledgements_but_loses_and_doubles_none(
 
 
 def test_slack_rate_limits_and_errors_delay_prompts_but_double_none(
-        tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock,
-        fake_slack: FakeSlack) -> None:
+    tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock, fake_slack: FakeSlack
+) -> None:
     cfg = make_config(tmp_path, db_url, chat={"kind": "slack", "api_base_url": fake_slack.url})
     chat = SlackChat(make_web_client(cfg.chat, fake_slack.token, max_retries=1))
     bot = Bot(cfg, engine, clock, tmp_path, chat=chat)
     for n in range(4):
-        bot.deliver(email(msgid=f"<s{n}@x.se>", frm=f"citizen{n}@example.se",
-                          body=f"Snön är inte röjd, gata {n}."))
+        bot.deliver(
+            email(
+                msgid=f"<s{n}@x.se>",
+                frm=f"citizen{n}@example.se",
+                body=f"Snön är inte röjd, gata {n}.",
+            )
+        )
     bot.ingest()
     fake_slack.fail_next(4, status=429, retry_after=1, method="chat.postMessage")
     fake_slack.fail_next(6, status=500, method="chat.postMessage")
@@ -184,7 +222,8 @@ def test_slack_rate_limits_and_errors_delay_prompts_but_double_none(
 
 @pytest.mark.skipif(not PG_URL, reason="the proxy stands between the bot and PostgreSQL")
 def test_postgres_unreachable_for_a_while_the_bot_waits_and_resumes(
-        tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock) -> None:
+    tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock
+) -> None:
     url = sa.engine.make_url(db_url)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
     via_proxy = url.set(host=proxy.host, port=proxy.port).render_as_string(hide_password=False)
@@ -210,9 +249,9 @@ def test_postgres_unreachable_for_a_while_the_bot_waits_and_resumes(
 
 
 @pytest.mark.skipif(bool(PG_URL), reason="SQLite: another process holds the database's lock")
-def test_sqlite_locked_for_a_while_the_bot_waits_and_resumes(tmp_path: Path, db_url: str,
-                                                            engine: Engine,
-                                                            clock: FixedClock) -> None:
+def test_sqlite_locked_for_a_while_the_bot_waits_and_resumes(
+    tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock
+) -> None:
     cfg = make_config(tmp_path, db_url)
     rt = Runtime(cfg, clock=clock, secrets=Secrets(), engine=engine)
     bot = Bot(cfg, engine, clock, tmp_path)

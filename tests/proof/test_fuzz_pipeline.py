@@ -28,21 +28,59 @@ from tests.harness import Bot, email
 SEEDS = sorted((FIXTURES / "eml").glob("*.eml"))
 SEED_BYTES = [p.read_bytes() for p in SEEDS]
 
-HEADER_NAMES = ["From", "To", "Subject", "Message-ID", "In-Reply-To", "References", "Date",
-                "Content-Type", "Content-Transfer-Encoding", "MIME-Version", "Auto-Submitted",
-                "Reply-To", "Return-Path", "Content-Disposition", "X-Autoreply", "Precedence"]
-NASTY = [b"", b"\x00", b"\xff\xfe", b"=?utf-8?b?w6U=?=", b"=?bogus?q?x?=", b"<>", b"<@>",
-         b"\r\n ", b"\t", b"\"", b"multipart/mixed; boundary=", b"base64", b"quoted-printable",
-         b"text/html", b"charset=\"x-unknown\"", "Åsa Öberg".encode(), "ø".encode("latin-1"),
-         b"KL-2026-000001", b"a" * 300, b"--", b"=\r\n", b"MAILER-DAEMON", b"auto-replied"]
+HEADER_NAMES = [
+    "From",
+    "To",
+    "Subject",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "Date",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+    "MIME-Version",
+    "Auto-Submitted",
+    "Reply-To",
+    "Return-Path",
+    "Content-Disposition",
+    "X-Autoreply",
+    "Precedence",
+]
+NASTY = [
+    b"",
+    b"\x00",
+    b"\xff\xfe",
+    b"=?utf-8?b?w6U=?=",
+    b"=?bogus?q?x?=",
+    b"<>",
+    b"<@>",
+    b"\r\n ",
+    b"\t",
+    b'"',
+    b"multipart/mixed; boundary=",
+    b"base64",
+    b"quoted-printable",
+    b"text/html",
+    b'charset="x-unknown"',
+    "Åsa Öberg".encode(),
+    "ø".encode("latin-1"),
+    b"KL-2026-000001",
+    b"a" * 300,
+    b"--",
+    b"=\r\n",
+    b"MAILER-DAEMON",
+    b"auto-replied",
+]
 
 _counter = itertools.count()
 
 
 def _header_line() -> st.SearchStrategy[bytes]:
-    return st.builds(lambda name, parts: name.encode() + b": " + b"".join(parts),
-                     st.sampled_from(HEADER_NAMES),
-                     st.lists(st.sampled_from(NASTY) | st.binary(max_size=20), max_size=5))
+    return st.builds(
+        lambda name, parts: name.encode() + b": " + b"".join(parts),
+        st.sampled_from(HEADER_NAMES),
+        st.lists(st.sampled_from(NASTY) | st.binary(max_size=20), max_size=5),
+    )
 
 
 generated = st.builds(
@@ -64,9 +102,9 @@ def mutated(draw: st.DrawFn) -> bytes:
         if op == "flip":
             raw[at] = draw(st.integers(0, 255))
         elif op == "cut":
-            del raw[at:at + draw(st.integers(1, 200))]
+            del raw[at : at + draw(st.integers(1, 200))]
         elif op == "dup":
-            raw[at:at] = raw[at:at + draw(st.integers(1, 400))]
+            raw[at:at] = raw[at : at + draw(st.integers(1, 400))]
         elif op == "splice":
             raw[at:at] = draw(st.sampled_from(NASTY))
         else:
@@ -80,8 +118,12 @@ def bot(cfg: Config, engine: Engine, clock: FixedClock, tmp_path: Path) -> Bot:
 
 
 def _good(n: int) -> bytes:
-    return email(msgid=f"<fuzz-good-{n}@example.se>", frm=f"Good Citizen <good{n}@example.se>",
-                 subject="Snöröjningen på Storgatan", body="Ingen har plogat på en vecka.")
+    return email(
+        msgid=f"<fuzz-good-{n}@example.se>",
+        frm=f"Good Citizen <good{n}@example.se>",
+        subject="Snöröjningen på Storgatan",
+        body="Ingen har plogat på en vecka.",
+    )
 
 
 def _check(bot: Bot, hostile: bytes) -> None:
@@ -95,15 +137,21 @@ def _check(bot: Bot, hostile: bytes) -> None:
     if bad.quarantined:
         assert bad.quarantined.strip()
         with session_scope(bot.engine) as session:
-            q = session.exec(select(Quarantine).where(Quarantine.source_key == bad.position)
-                             ).one()
+            q = session.exec(select(Quarantine).where(Quarantine.source_key == bad.position)).one()
             assert q.reason and q.raw == hostile
     assert good.new_case and good.case and not good.quarantined, good
 
 
-SETTINGS = settings(max_examples=100, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=100,
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 
 
 @SETTINGS

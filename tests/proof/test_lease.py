@@ -18,21 +18,26 @@ def alive(_owner: str) -> bool:
 
 def test_one_holder_until_it_expires_then_another_takes_over(engine: Engine) -> None:
     assert try_acquire(engine, KEY, "a:1", T0, 30, owner_is_dead=alive)
-    assert not try_acquire(engine, KEY, "b:2", T0 + timedelta(seconds=29), 30,
-                           owner_is_dead=alive)
+    assert not try_acquire(engine, KEY, "b:2", T0 + timedelta(seconds=29), 30, owner_is_dead=alive)
     assert try_acquire(engine, KEY, "a:1", T0 + timedelta(seconds=20), 30, owner_is_dead=alive)
-    assert not try_acquire(engine, KEY, "b:2", T0 + timedelta(seconds=45), 30,
-                           owner_is_dead=alive)  # renewed at 20 s: held until 50 s
+    assert not try_acquire(
+        engine, KEY, "b:2", T0 + timedelta(seconds=45), 30, owner_is_dead=alive
+    )  # renewed at 20 s: held until 50 s
     assert try_acquire(engine, KEY, "b:2", T0 + timedelta(seconds=51), 30, owner_is_dead=alive)
     assert holder(engine, KEY) == ("b:2", T0 + timedelta(seconds=81))
-    assert not try_acquire(engine, KEY, "a:1", T0 + timedelta(seconds=52), 30,
-                           owner_is_dead=alive)
+    assert not try_acquire(engine, KEY, "a:1", T0 + timedelta(seconds=52), 30, owner_is_dead=alive)
 
 
 def test_a_dead_holder_is_replaced_at_once_and_release_frees_it(engine: Engine) -> None:
     assert try_acquire(engine, KEY, "a:1", T0, 30, owner_is_dead=alive)
-    assert try_acquire(engine, KEY, "b:2", T0 + timedelta(seconds=1), 30,
-                       owner_is_dead=lambda owner: owner == "a:1")
+    assert try_acquire(
+        engine,
+        KEY,
+        "b:2",
+        T0 + timedelta(seconds=1),
+        30,
+        owner_is_dead=lambda owner: owner == "a:1",
+    )
     release(engine, KEY, "a:1")  # not the holder: nothing happens
     assert holder(engine, KEY) is not None
     release(engine, KEY, "b:2")

@@ -52,11 +52,23 @@ def _metrics(port: int) -> dict[str, float]:
 
 @pytest.mark.slow
 def test_sigterm_finishes_flushes_and_exits_0_then_metrics_count_the_rest(
-        tmp_path: Path, db_url: str, engine: Engine, dovecot: Dovecot, imap_user: ImapUser,
-        fake_slack: FakeSlack, smtp_server: SmtpTestServer) -> None:
-    config = write_config(tmp_path, db_url=db_url, imap_host=dovecot.host,
-                          imap_port=dovecot.port, imap_user=imap_user.name,
-                          smtp_port=smtp_server.port, slack_url=fake_slack.url)
+    tmp_path: Path,
+    db_url: str,
+    engine: Engine,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    fake_slack: FakeSlack,
+    smtp_server: SmtpTestServer,
+) -> None:
+    config = write_config(
+        tmp_path,
+        db_url=db_url,
+        imap_host=dovecot.host,
+        imap_port=dovecot.port,
+        imap_user=imap_user.name,
+        smtp_port=smtp_server.port,
+        slack_url=fake_slack.url,
+    )
     env = bot_env(imap_user, fake_slack)
     bot = BotProcess(config, env, tmp_path / "bot.log")
     port = free_port()
@@ -64,12 +76,20 @@ def test_sigterm_finishes_flushes_and_exits_0_then_metrics_count_the_rest(
         bot.start()
         # The mailbox's first connection is recorded: mail appended after it is new
         # (acknowledged); mail already there when it connected would be historical.
-        wait_until(lambda: _one(engine, "SELECT count(*) FROM lease") == 1
-                   and _one(engine, "SELECT count(*) FROM mailbox_state") == 1, 60,
-                   what=f"the mailbox lease and first connection\n{bot.tail()}")
+        wait_until(
+            lambda: (
+                _one(engine, "SELECT count(*) FROM lease") == 1
+                and _one(engine, "SELECT count(*) FROM mailbox_state") == 1
+            ),
+            60,
+            what=f"the mailbox lease and first connection\n{bot.tail()}",
+        )
         append_many(dovecot, imap_user, list(complaints(BACKLOG, tag="term")))
-        wait_until(lambda: _one(engine, 'SELECT count(*) FROM "case"') >= 10, 60,
-                   what="the backlog to start")
+        wait_until(
+            lambda: _one(engine, 'SELECT count(*) FROM "case"') >= 10,
+            60,
+            what="the backlog to start",
+        )
         assert bot.terminate(timeout=60) == 0, bot.tail()
         assert "complaint-bot stopped" in bot.tail()
         handled = _one(engine, 'SELECT count(*) FROM "case"')
@@ -81,9 +101,14 @@ def test_sigterm_finishes_flushes_and_exits_0_then_metrics_count_the_rest(
 
         bot.args = ("--metrics-port", str(port))
         bot.start()
-        wait_until(lambda: _one(engine, 'SELECT count(*) FROM "case"') == BACKLOG
-                   and _one(engine, "SELECT count(*) FROM outbox WHERE status = 'pending'") == 0,
-                   120, what=f"the rest of the backlog\n{bot.tail()}")
+        wait_until(
+            lambda: (
+                _one(engine, 'SELECT count(*) FROM "case"') == BACKLOG
+                and _one(engine, "SELECT count(*) FROM outbox WHERE status = 'pending'") == 0
+            ),
+            120,
+            what=f"the rest of the backlog\n{bot.tail()}",
+        )
         seen = _metrics(port)
         assert bot.terminate(timeout=60) == 0
     finally:
@@ -108,14 +133,25 @@ def _check(config: Path, env: dict[str, str]) -> Ran:
 
 
 def test_check_fails_when_imap_or_smtp_is_unreachable(
-        tmp_path: Path, db_url: str, dovecot: Dovecot, imap_user: ImapUser,
-        fake_slack: FakeSlack, smtp_server: SmtpTestServer) -> None:
+    tmp_path: Path,
+    db_url: str,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    fake_slack: FakeSlack,
+    smtp_server: SmtpTestServer,
+) -> None:
     env = bot_env(imap_user, fake_slack)
 
     def config(imap_port: int) -> Path:
-        return write_config(tmp_path, db_url=db_url, imap_host=dovecot.host,
-                            imap_port=imap_port, imap_user=imap_user.name,
-                            smtp_port=smtp_server.port, slack_url=fake_slack.url)
+        return write_config(
+            tmp_path,
+            db_url=db_url,
+            imap_host=dovecot.host,
+            imap_port=imap_port,
+            imap_user=imap_user.name,
+            smtp_port=smtp_server.port,
+            slack_url=fake_slack.url,
+        )
 
     everything_up = _check(config(dovecot.port), env)
     assert everything_up.returncode == 0, everything_up.stdout + everything_up.stderr

@@ -50,18 +50,40 @@ def published_history(engine: Engine, cfg: Config) -> Generated:
         while received.weekday() >= 5:
             received += timedelta(days=1)
         with session_scope(engine) as s:
-            case = open_case(s, cfg, NewComplaint(
-                source="email" if i % 3 else "slack", received_at=received,
-                name=f"Person {i}", email=f"person{i}@example.se", subject=f"Ärende {i}",
-                case_type="complaint" if i % 4 else "comment"), received)
-            log_contact(s, cfg, case, STAFF, received + timedelta(hours=3),
-                        outcome=Outcome.REACHED, note="Samtal.")
+            case = open_case(
+                s,
+                cfg,
+                NewComplaint(
+                    source="email" if i % 3 else "slack",
+                    received_at=received,
+                    name=f"Person {i}",
+                    email=f"person{i}@example.se",
+                    subject=f"Ärende {i}",
+                    case_type="complaint" if i % 4 else "comment",
+                ),
+                received,
+            )
+            log_contact(
+                s,
+                cfg,
+                case,
+                STAFF,
+                received + timedelta(hours=3),
+                outcome=Outcome.REACHED,
+                note="Samtal.",
+            )
             if i % 10 == 0:
-                escalate(s, cfg, case, STAFF, received + timedelta(hours=4),
-                         reason=EscalationReason.STAFF, note="Behöver stöd.")
+                escalate(
+                    s,
+                    cfg,
+                    case,
+                    STAFF,
+                    received + timedelta(hours=4),
+                    reason=EscalationReason.STAFF,
+                    note="Behöver stöd.",
+                )
             if resolution is not None:
-                close_case(s, cfg, case, STAFF, received + timedelta(days=7),
-                           resolution=resolution)
+                close_case(s, cfg, case, STAFF, received + timedelta(days=7), resolution=resolution)
             refs.append(case.ref)
     return Generated(start, received, refs)
 
@@ -76,9 +98,9 @@ def week_history(engine: Engine, cfg: Config) -> None:
 
     Working hours 08:00–16:30; first call due 8.5 working hours after receipt.
     """
+
     def new(s: Session, source: str, received: datetime, **kw: Any) -> Case:
-        return open_case(s, cfg, NewComplaint(source=source, received_at=received, **kw),
-                         received)
+        return open_case(s, cfg, NewComplaint(source=source, received_at=received, **kw), received)
 
     def plan(case: Case, **kw: Any) -> ActionPlan:
         assert case.id is not None
@@ -91,8 +113,7 @@ def week_history(engine: Engine, cfg: Config) -> None:
         a.ack_sent_at = at(23, 9, 2)  # what the outbox records on delivery
         log_contact(s, cfg, a, STAFF, at(23, 13), outcome=Outcome.REACHED)
         close_case(s, cfg, a, STAFF, at(24, 9), resolution=Resolution.DIALOGUE)
-        s.add(plan(a, owner="chef", due_at=at(27, 16), created_at=at(24, 9),
-                         done_at=at(26, 9)))
+        s.add(plan(a, owner="chef", due_at=at(27, 16), created_at=at(24, 9), done_at=at(26, 9)))
         # B: Friday 15:00, called Monday 10:00: 1.5 + 2 = 3.5 working hours, 67 clock hours.
         b = new(s, "email", at(27, 15), name="B", email="b@example.se")
         b.ack_sent_at = at(27, 15, 10)  # ten minutes: too late
@@ -113,8 +134,7 @@ def week_history(engine: Engine, cfg: Config) -> None:
         d = new(s, "email", at(25, 10), name="D", email="d@example.se")
         escalate(s, cfg, d, STAFF, at(26, 9), reason=EscalationReason.STAFF)
         d.reminders_sent = 2
-        s.add(plan(d, owner="chef", due_at=at(10, 16, month=12),
-                         created_at=at(27, 9)))
+        s.add(plan(d, owner="chef", due_at=at(10, 16, month=12), created_at=at(27, 9)))
         # E: received this morning; its deadline has not passed: left out of the deadline share.
         new(s, "phone", at(30, 10, 30), name="E", phone="+46701234567")
         # F: historical mail: counted, resolved, but not in any timeliness figure.

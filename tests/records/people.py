@@ -35,22 +35,53 @@ def two_people(tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock) -
     cfg: Config = make_config(tmp_path, db_url)
     bot = Bot(cfg, engine, clock, tmp_path)
     bot.deliver(email(body=ANNA_BODY, msgid="<anna-1@example.se>"))
-    bot.deliver(email(frm="Bertil Berg <bertil@example.se>", subject="Skolskjuts",
-                      body=BERTIL_BODY, msgid="<bertil-1@example.se>"))
+    bot.deliver(
+        email(
+            frm="Bertil Berg <bertil@example.se>",
+            subject="Skolskjuts",
+            body=BERTIL_BODY,
+            msgid="<bertil-1@example.se>",
+        )
+    )
     bot.run_once()
     refs = {c["complainant"]["email"]: c["ref"] for c in bot.cases()}
     now = clock()
     with session_scope(engine) as s:
-        for ref, note in ((refs["anna@example.se"], ANNA_NOTE),
-                          (refs["bertil@example.se"], BERTIL_NOTE)):
+        for ref, note in (
+            (refs["anna@example.se"], ANNA_NOTE),
+            (refs["bertil@example.se"], BERTIL_NOTE),
+        ):
             case = get_case(s, ref)
-            log_contact(s, cfg, case, "slack:U0STAFF1", now, outcome=Outcome.REACHED, note=note,
-                        remedy="apology")
+            log_contact(
+                s,
+                cfg,
+                case,
+                "slack:U0STAFF1",
+                now,
+                outcome=Outcome.REACHED,
+                note=note,
+                remedy="apology",
+            )
         anna = get_case(s, refs["anna@example.se"])
-        escalate(s, cfg, anna, "slack:U0STAFF1", now, reason=EscalationReason.STAFF,
-                 note="Anna vill prata med chefen.")
+        escalate(
+            s,
+            cfg,
+            anna,
+            "slack:U0STAFF1",
+            now,
+            reason=EscalationReason.STAFF,
+            note="Anna vill prata med chefen.",
+        )
         assert anna.id is not None
-        s.add(ActionPlan(case_id=anna.id, owner="chef", steps="Nytt schema för Anna.",
-                         due_at=now + timedelta(days=7), created_at=now))
-    return People(bot, write_config(tmp_path, db_url), refs["anna@example.se"],
-                  refs["bertil@example.se"])
+        s.add(
+            ActionPlan(
+                case_id=anna.id,
+                owner="chef",
+                steps="Nytt schema för Anna.",
+                due_at=now + timedelta(days=7),
+                created_at=now,
+            )
+        )
+    return People(
+        bot, write_config(tmp_path, db_url), refs["anna@example.se"], refs["bertil@example.se"]
+    )

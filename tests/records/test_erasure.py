@@ -57,7 +57,8 @@ def database_files(db_url: str) -> list[Path]:
 
 @pytest.mark.parametrize("who", ["bertil@example.se", "+46 70 765 43 21", "Bertil Berg"])
 def test_erasure_reaches_every_copy_and_keeps_the_statistics(
-        people, engine: Engine, db_url: str, who: str) -> None:
+    people, engine: Engine, db_url: str, who: str
+) -> None:
     crossing = cross(people, engine)
     cfg = people.config
     cli(cfg, "case", "close", people.bertil, "--resolution", "other_measure")
@@ -120,19 +121,26 @@ def test_erased_case_prompt_becomes_a_neutral_stub(people, engine: Engine) -> No
 
 
 def test_purge_cancels_the_pending_acknowledgement_of_an_anonymised_case(
-        tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock) -> None:
+    tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock
+) -> None:
     people = two_people(tmp_path, db_url, engine, clock)
     bot: Bot = people.bot
-    bot.deliver(email(frm="Cecilia Ek <cecilia@example.se>", body="Soporna hämtades inte.",
-                      msgid="<cecilia-1@example.se>", subject="Sophämtning"))
+    bot.deliver(
+        email(
+            frm="Cecilia Ek <cecilia@example.se>",
+            body="Soporna hämtades inte.",
+            msgid="<cecilia-1@example.se>",
+            subject="Sophämtning",
+        )
+    )
     bot.ingest()  # the acknowledgement is queued, not yet sent (say, SMTP was down)
     ref = next(c["ref"] for c in bot.cases() if c["complainant"]["email"] == "cecilia@example.se")
     sent_before = len(bot.sent_emails())
     with session_scope(engine) as s:  # closed before the acknowledgement went out
-        close_case(s, bot.cfg, get_case(s, ref), "slack:U0STAFF1", clock(),
-                   resolution=Resolution.WITHDRAWN)
-    out = json.loads(cli(people.config, "purge", "--closed-before", "2100-01-01",
-                         "--apply").stdout)
+        close_case(
+            s, bot.cfg, get_case(s, ref), "slack:U0STAFF1", clock(), resolution=Resolution.WITHDRAWN
+        )
+    out = json.loads(cli(people.config, "purge", "--closed-before", "2100-01-01", "--apply").stdout)
     assert out["outbox_cancelled"] >= 1 and ref in out["refs"]
     bot.flush()
     assert len(bot.sent_emails()) == sent_before, "nothing goes out after anonymisation"
@@ -147,8 +155,14 @@ def test_erased_mail_delivered_again_is_still_a_duplicate(people, engine: Engine
     cli(people.config, "case", "close", people.bertil, "--resolution", "dialogue")
     with session_scope(engine) as s:
         erase_person(s, Person(email="bertil@example.se"), people.bot.clock(), "cli:test")
-    people.bot.deliver(email(frm="Bertil Berg <bertil@example.se>", subject="Skolskjuts",
-                             body="Skolskjutsen kom inte i morse.", msgid="<bertil-1@example.se>"))
+    people.bot.deliver(
+        email(
+            frm="Bertil Berg <bertil@example.se>",
+            subject="Skolskjuts",
+            body="Skolskjutsen kom inte i morse.",
+            msgid="<bertil-1@example.se>",
+        )
+    )
     [outcome] = people.bot.ingest()
     assert outcome.discarded and "duplicate" in outcome.discarded
     assert "bertil-1@example.se" not in everything_stored(engine)

@@ -16,8 +16,9 @@ from tests.records.history import STHLM, week_history
 from tests.support.fake_slack import FakeSlack
 
 
-def test_sent_once_from_nine_on_the_first_working_day(cfg: Config, engine: Engine,
-                                                       tmp_path: Path) -> None:
+def test_sent_once_from_nine_on_the_first_working_day(
+    cfg: Config, engine: Engine, tmp_path: Path
+) -> None:
     week_history(engine, cfg)
     bot = Bot(cfg, engine, FixedClock(datetime(2026, 12, 1, 8, 59, tzinfo=STHLM)), tmp_path)
     assert monthly_report.run(bot.rt) == 0  # Tuesday 1 December, before 09:00
@@ -34,8 +35,9 @@ def test_sent_once_from_nine_on_the_first_working_day(cfg: Config, engine: Engin
     assert monthly_report.run(bot.rt) == 0  # still December: already sent
 
 
-def test_waits_for_the_first_working_day_after_new_year(cfg: Config, engine: Engine,
-                                                         tmp_path: Path) -> None:
+def test_waits_for_the_first_working_day_after_new_year(
+    cfg: Config, engine: Engine, tmp_path: Path
+) -> None:
     # 1 January 2027 is a holiday (Friday), then a weekend: Monday 4 January it is.
     bot = Bot(cfg, engine, FixedClock(datetime(2027, 1, 1, 10, 0, tzinfo=STHLM)), tmp_path)
     december = datetime(2026, 12, 10, 10, 0, tzinfo=STHLM).timestamp()
@@ -48,8 +50,9 @@ def test_waits_for_the_first_working_day_after_new_year(cfg: Config, engine: Eng
     assert "Klagomål 2026-12: 1 inkomna ärenden" in bot.staff_text()
 
 
-def test_no_report_for_months_before_the_first_case(cfg: Config, engine: Engine,
-                                                    tmp_path: Path) -> None:
+def test_no_report_for_months_before_the_first_case(
+    cfg: Config, engine: Engine, tmp_path: Path
+) -> None:
     bot = Bot(cfg, engine, FixedClock(datetime(2027, 1, 4, 9, 30, tzinfo=STHLM)), tmp_path)
     assert monthly_report.run(bot.rt) == 0  # an empty database: nothing to report yet
     january = datetime(2027, 1, 4, 9, 0, tzinfo=STHLM).timestamp()
@@ -58,17 +61,18 @@ def test_no_report_for_months_before_the_first_case(cfg: Config, engine: Engine,
     assert monthly_report.run(bot.rt) == 0  # December was before the bot's time
 
 
-def test_the_chart_is_shared_with_the_ombudsman_in_slack(cfg: Config, engine: Engine,
-                                                         tmp_path: Path,
-                                                         fake_slack: FakeSlack) -> None:
+def test_the_chart_is_shared_with_the_ombudsman_in_slack(
+    cfg: Config, engine: Engine, tmp_path: Path, fake_slack: FakeSlack
+) -> None:
     from slack_sdk import WebClient
 
     from bot.adapters.slack_chat import SlackChat
 
     week_history(engine, cfg)
     chat = SlackChat(WebClient(token=fake_slack.token, base_url=fake_slack.url))
-    bot = Bot(cfg, engine, FixedClock(datetime(2026, 12, 1, 9, 0, tzinfo=STHLM)), tmp_path,
-              chat=chat)
+    bot = Bot(
+        cfg, engine, FixedClock(datetime(2026, 12, 1, 9, 0, tzinfo=STHLM)), tmp_path, chat=chat
+    )
     assert monthly_report.run(bot.rt) == 1
     report = bot.flush()
     assert report.failed == 0, report.errors

@@ -25,8 +25,14 @@ from tests.records.people import (
 )
 from tests.support.cli import run as cli
 
-BERTIL_TRACES = ("Bertil", "bertil@example.se", "+46707654321", "070-765 43 21", "Skolskjuts",
-                 BERTIL_NOTE)
+BERTIL_TRACES = (
+    "Bertil",
+    "bertil@example.se",
+    "+46707654321",
+    "070-765 43 21",
+    "Skolskjuts",
+    BERTIL_NOTE,
+)
 
 
 def export(config: Path, out: Path, *who: str) -> tuple[dict[str, Any], str]:
@@ -41,7 +47,8 @@ def people(tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock) -> Pe
 
 
 def test_export_finds_everything_about_the_person_and_nothing_about_anyone_else(
-        people: People, tmp_path: Path) -> None:
+    people: People, tmp_path: Path
+) -> None:
     data, doc = export(people.config, tmp_path / "anna", "--email", "Anna@Example.se")
     assert [c["name"] for c in data["complainant_records"]] == ["Anna Andersson"]
     [case] = data["cases"]
@@ -65,22 +72,28 @@ def test_export_finds_everything_about_the_person_and_nothing_about_anyone_else(
 
 
 def test_export_is_quick_and_answers_also_when_nothing_is_held(
-        people: People, engine: Engine, tmp_path: Path) -> None:
+    people: People, engine: Engine, tmp_path: Path
+) -> None:
     started = time.monotonic()
     with session_scope(engine) as s:
-        data = subject_access(s, people.bot.cfg, Person(email="anna@example.se"),
-                              people.bot.clock())
+        data = subject_access(
+            s, people.bot.cfg, Person(email="anna@example.se"), people.bot.clock()
+        )
     assert time.monotonic() - started < 2 and data["cases"]
     nobody, doc = export(people.config, tmp_path / "x", "--email", "nobody@example.se")
     assert nobody["cases"] == [] and "Inga kontaktuppgifter" in doc
-    assert cli(people.config, "export", "--email", "a@b.se", "--phone", "0701234567",
-               check=False).returncode == 2
-    assert cli(people.config, "export", "--phone", "not a number",
-               check=False).returncode == 2
+    assert (
+        cli(
+            people.config, "export", "--email", "a@b.se", "--phone", "0701234567", check=False
+        ).returncode
+        == 2
+    )
+    assert cli(people.config, "export", "--phone", "not a number", check=False).returncode == 2
 
 
 def test_purge_dry_run_then_apply_keeps_the_statistics(
-        people: People, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    people: People, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     cfg = people.config
     cli(cfg, "case", "close", people.anna, "--resolution", "dialogue")
     before = json.loads(cli(cfg, "report", "--format", "json").stdout)
@@ -97,8 +110,9 @@ def test_purge_dry_run_then_apply_keeps_the_statistics(
     caplog.clear()
     with caplog.at_level(logging.DEBUG):
         applied = cli(cfg, "purge", "--closed-before", "2100-01-01", "--apply")
-    assert {k: v for k, v in json.loads(applied.stdout).items() if k != "mode"} == \
-        {k: v for k, v in counts.items() if k != "mode"}
+    assert {k: v for k, v in json.loads(applied.stdout).items() if k != "mode"} == {
+        k: v for k, v in counts.items() if k != "mode"
+    }
     logged = caplog.text
     assert "purge (retention): 1 cases" in logged  # logged as counts
     for personal in ("anna", "Andersson", "hemtjänst", ANNA_NOTE):
@@ -107,8 +121,12 @@ def test_purge_dry_run_then_apply_keeps_the_statistics(
     gone, _ = export(cfg, tmp_path / "a2", "--email", "anna@example.se")
     assert gone["complainant_records"] == [] and gone["cases"] == []
     shown = json.loads(cli(cfg, "case", "show", people.anna, "--format", "json").stdout)
-    assert shown["complainant"] == {"name": None, "email": None, "phone": None,
-                                    "representative_of": None}
+    assert shown["complainant"] == {
+        "name": None,
+        "email": None,
+        "phone": None,
+        "representative_of": None,
+    }
     assert shown["subject"] == "" and shown["summary"] == ""
     assert shown["attempts"][0]["note"] == "" and shown["attempts"][0]["outcome"] == "reached"
     assert all(m["subject"] == "" for m in shown["messages"])

@@ -22,9 +22,11 @@ from tests.support.slack_chat import chat_for
 
 IDS = ("19811218-9876", "811218-9875", "19811278-9873", "02016126007", "42016126009")
 DIGITS = tuple(i.replace("-", "")[-4:] for i in IDS)
-BODY = ("Hej! Det gäller min mamma, personnummer 19811218-9876 (eller 811218-9875 som det "
-        "står i brevet), samordningsnummer 19811278-9873. Hennes norske fødselsnummer er "
-        "02016126007, D-nummer 42016126009. Ring mig på 070-123 45 67.")
+BODY = (
+    "Hej! Det gäller min mamma, personnummer 19811218-9876 (eller 811218-9875 som det "
+    "står i brevet), samordningsnummer 19811278-9873. Hennes norske fødselsnummer er "
+    "02016126007, D-nummer 42016126009. Ring mig på 070-123 45 67."
+)
 
 
 @pytest.fixture
@@ -45,8 +47,13 @@ def log_text() -> Iterator[io.StringIO]:
 
 
 def test_ids_in_a_complaint_reach_neither_slack_nor_the_log(
-        cfg: Config, engine: Engine, clock: FixedClock, tmp_path: Path, fake_slack: FakeSlack,
-        log_text: io.StringIO) -> None:
+    cfg: Config,
+    engine: Engine,
+    clock: FixedClock,
+    tmp_path: Path,
+    fake_slack: FakeSlack,
+    log_text: io.StringIO,
+) -> None:
     bot = Bot(cfg, engine, clock, tmp_path, chat=chat_for(fake_slack))
     bot.deliver(email(subject="Klagomål 19811218-9876", body=BODY))
     bot.run_once()
@@ -62,8 +69,9 @@ def test_ids_in_a_complaint_reach_neither_slack_nor_the_log(
 
 
 def test_the_log_filter_masks_ids_passed_as_arguments(log_text: io.StringIO) -> None:
-    logging.getLogger("bot.test").warning("complainant %s wrote %r", "811218-9876",
-                                          {"pnr": "02016126007"})
+    logging.getLogger("bot.test").warning(
+        "complainant %s wrote %r", "811218-9876", {"pnr": "02016126007"}
+    )
     logged = log_text.getvalue()
     assert "811218-9876" not in logged and "02016126007" not in logged
     assert "complainant" in logged

@@ -53,7 +53,8 @@ def test_week_history_figures_match_the_hand_worked_answers(engine: Engine, cfg:
 
 
 def test_period_is_by_local_received_date_and_plans_are_counted_at_its_end(
-        engine: Engine, cfg: Config) -> None:
+    engine: Engine, cfg: Config
+) -> None:
     week_history(engine, cfg)
     with session_scope(engine) as s:
         last_day = build_report(s, cfg, date(2026, 11, 30), date(2026, 11, 30), NOW)
@@ -69,16 +70,19 @@ def test_period_is_by_local_received_date_and_plans_are_counted_at_its_end(
 def test_percentile_matches_a_spreadsheet() -> None:
     assert percentile([], 0.9) is None
     assert percentile([5.0], 0.9) == 5.0
-    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0], 0.9) == \
-        pytest.approx(9.1)
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0], 0.9) == pytest.approx(
+        9.1
+    )
 
 
 def test_the_published_history_reproduces_140_cases_54_and_76_percent(
-        engine: Engine, cfg: Config) -> None:
+    engine: Engine, cfg: Config
+) -> None:
     gen = published_history(engine, cfg)
     with session_scope(engine) as s:
-        rep = build_report(s, cfg, date(2024, 1, 1), date(2025, 12, 31),
-                           gen.last_day + timedelta(days=30))
+        rep = build_report(
+            s, cfg, date(2024, 1, 1), date(2025, 12, 31), gen.last_day + timedelta(days=30)
+        )
     assert rep.received == 140
     assert round(rep.resolved_through_dialogue * 100) == 54  # type: ignore[operator]
     assert round(rep.resolved * 100) == 76  # type: ignore[operator]
@@ -107,8 +111,9 @@ def test_monthly_summary_has_the_key_figures_and_a_chart(engine: Engine, cfg: Co
 # --- through the command line ---------------------------------------------
 
 
-def test_report_formats_and_chart_through_the_cli(tmp_path: Path, db_url: str, engine: Engine,
-                                                  cfg: Config) -> None:
+def test_report_formats_and_chart_through_the_cli(
+    tmp_path: Path, db_url: str, engine: Engine, cfg: Config
+) -> None:
     week_history(engine, cfg)
     config = write_config(tmp_path, db_url)
     period = ("--from", "2026-11-23", "--to", "2026-11-30")
@@ -119,12 +124,17 @@ def test_report_formats_and_chart_through_the_cli(tmp_path: Path, db_url: str, e
     assert data["by_theme"]["skola"] == 1
     assert data["working_hours_to_first_contact_median"] == pytest.approx(4.0)
     # Figures "as they stand now" (deadlines, plans) depend on the real clock here.
-    assert {"action_plans_outstanding", "action_plans_overdue", "contacted_within_deadline",
-            "cases_per_week", "by_unit", "by_resolution"} <= set(data)
+    assert {
+        "action_plans_outstanding",
+        "action_plans_overdue",
+        "contacted_within_deadline",
+        "cases_per_week",
+        "by_unit",
+        "by_resolution",
+    } <= set(data)
     assert "first_contact_working_hours" not in data  # per-case values stay internal
 
-    rows = list(csv.reader(io.StringIO(cli(config, "report", *period, "--format",
-                                           "csv").stdout)))
+    rows = list(csv.reader(io.StringIO(cli(config, "report", *period, "--format", "csv").stdout)))
     assert rows[0] == ["metric", "value"]
     table = dict(rows[1:])
     assert table["cases received"] == "6"

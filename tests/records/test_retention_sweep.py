@@ -23,15 +23,27 @@ from tests.records.people import ANNA_NOTE, two_people
 
 
 def test_sweep_reports_first_then_purges_old_cases_and_quarantine(
-        tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock,
-        caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
     people = two_people(tmp_path, db_url, engine, clock)
     bot = people.bot
     with session_scope(engine) as s:
-        close_case(s, bot.cfg, get_case(s, people.anna), "slack:U0STAFF1", clock(),
-                   resolution=Resolution.DIALOGUE)
-        quarantine(s, source="maildir", key="q-old", reason="parser failed", now=clock(),
-                   raw=(FIXTURES / "eml" / "webform_relay_base64.eml").read_bytes())
+        close_case(
+            s,
+            bot.cfg,
+            get_case(s, people.anna),
+            "slack:U0STAFF1",
+            clock(),
+            resolution=Resolution.DIALOGUE,
+        )
+        quarantine(
+            s,
+            source="maildir",
+            key="q-old",
+            reason="parser failed",
+            now=clock(),
+            raw=(FIXTURES / "eml" / "webform_relay_base64.eml").read_bytes(),
+        )
     # The bot is upgraded to a version with the sweep 24 months later: its first run
     # only reports.
     clock.advance(days=731)  # past 24 months (and 90 days for the quarantine)
@@ -48,8 +60,12 @@ def test_sweep_reports_first_then_purges_old_cases_and_quarantine(
         second = run_tick(bot.rt)
     assert second.acted["retention"] >= 2 and not second.errors
     anna = bot.case(people.anna)
-    assert anna["complainant"] == {"name": None, "email": None, "phone": None,
-                                   "representative_of": None}
+    assert anna["complainant"] == {
+        "name": None,
+        "email": None,
+        "phone": None,
+        "representative_of": None,
+    }
     assert anna["resolution"] == "dialogue" and anna["closed_at"] is not None
     assert bot.case(people.bertil)["complainant"]["name"] == "Bertil Berg"  # still open
     with session_scope(engine) as s:
@@ -62,18 +78,24 @@ def test_sweep_reports_first_then_purges_old_cases_and_quarantine(
 
 
 def test_sweep_can_be_switched_off_and_purge_retention_is_a_dry_run(
-        tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock) -> None:
+    tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock
+) -> None:
     from tests.conftest import make_config
     from tests.harness import Bot
 
     people = two_people(tmp_path, db_url, engine, clock)
-    off = Bot(make_config(tmp_path, db_url, privacy={"retention_sweep": False}), engine,
-              clock, tmp_path)
+    off = Bot(
+        make_config(tmp_path, db_url, privacy={"retention_sweep": False}), engine, clock, tmp_path
+    )
     clock.advance(days=1000)
     assert off.rt.cfg.privacy.retention_sweep is False
     assert run_tick(off.rt).acted["retention"] == 0
     with session_scope(engine) as s:
-        assert s.execute(sa.text("select count(*) from audit where action = "
-                                 "'retention_report'")).scalar_one() == 0
+        assert (
+            s.execute(
+                sa.text("select count(*) from audit where action = 'retention_report'")
+            ).scalar_one()
+            == 0
+        )
     dry = json.loads(cli(people.config, "purge", "--retention").stdout)
     assert dry["mode"] == "dry run" and dry["what"].startswith("retention")

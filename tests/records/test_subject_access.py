@@ -38,7 +38,8 @@ def export(config: Path, *args: str) -> tuple[dict, str, list[Path]]:
 
 @pytest.mark.parametrize("who", [("--email", "anna@example.se"), ("--phone", "070-123 45 67")])
 def test_export_holds_all_of_annas_data_and_none_of_bertils(
-        people, tmp_path: Path, who: tuple[str, str]) -> None:
+    people, tmp_path: Path, who: tuple[str, str]
+) -> None:
     data, doc, _ = export(people.config, *who, "--out", str(tmp_path / "out"))
     [case] = data["cases"]
     texts = [m["text"] for m in case["messages"]]
@@ -53,8 +54,9 @@ def test_export_holds_all_of_annas_data_and_none_of_bertils(
     [q] = data["quarantined_mail"]
     assert ANNA_FORM_TEXT in q["text"]
     # The acknowledgement we sent her.
-    assert data["outgoing_email"] and all(o["to"] == ["anna@example.se"]
-                                          for o in data["outgoing_email"])
+    assert data["outgoing_email"] and all(
+        o["to"] == ["anna@example.se"] for o in data["outgoing_email"]
+    )
     # The staff note that names Bertil: kept, his name, address and number redacted.
     notes = [a["note"] for a in case["contact_attempts"]]
     assert ANNA_NOTE in notes and any("Grannen [raderat]" in n for n in notes)
@@ -63,26 +65,37 @@ def test_export_holds_all_of_annas_data_and_none_of_bertils(
         assert trace not in whole, trace
 
 
-def test_the_document_speaks_the_persons_language_without_codes(
-        people, tmp_path: Path) -> None:
+def test_the_document_speaks_the_persons_language_without_codes(people, tmp_path: Path) -> None:
     _, sv, _ = export(people.config, "--email", "anna@example.se", "--out", str(tmp_path / "sv"))
     assert "ett samtal eller kontaktförsök antecknades" in sv
     assert "samtal, vi nådde dig" in sv and "ärendet lämnades till klagomålsombudet" in sv
-    for code in ("contact_logged", "escalated", "reached", "no_answer", "acknowledged",
-                 "slack:U0STAFF1", "{", "inbound", "email_sent"):
+    for code in (
+        "contact_logged",
+        "escalated",
+        "reached",
+        "no_answer",
+        "acknowledged",
+        "slack:U0STAFF1",
+        "{",
+        "inbound",
+        "email_sent",
+    ):
         assert code not in sv, code
-    _, en, _ = export(people.config, "--email", "anna@example.se", "--lang", "en",
-                      "--out", str(tmp_path / "en"))
+    _, en, _ = export(
+        people.config, "--email", "anna@example.se", "--lang", "en", "--out", str(tmp_path / "en")
+    )
     assert "a call or contact attempt was noted" in en and "# Your personal data" in en
     for code in ("contact_logged", "no_answer", "slack:U0STAFF1", "{"):
         assert code not in en, code
-    _, nn, _ = export(people.config, "--phone", "0701234567", "--lang", "nn",
-                      "--out", str(tmp_path / "nn"))
+    _, nn, _ = export(
+        people.config, "--phone", "0701234567", "--lang", "nn", "--out", str(tmp_path / "nn")
+    )
     assert "Kontaktopplysningane dine" in nn
 
 
 def test_export_files_are_owner_only_and_not_in_the_current_folder(
-        people, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    people, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
@@ -92,7 +105,8 @@ def test_export_files_are_owner_only_and_not_in_the_current_folder(
     assert folder == tmp_path / "var" / "exports"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
-    _, _, chosen = export(people.config, "--email", "anna@example.se",
-                          "--out", str(tmp_path / "new" / "dir"))
+    _, _, chosen = export(
+        people.config, "--email", "anna@example.se", "--out", str(tmp_path / "new" / "dir")
+    )
     assert stat.S_IMODE(chosen[0].parent.stat().st_mode) == 0o700
     assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in chosen)

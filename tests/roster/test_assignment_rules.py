@@ -13,8 +13,17 @@ NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
 def test_away_by_status_text_in_swedish_and_norwegian() -> None:
-    for text in ("Semester till 3/12", "Sjukskriven", "sjuk idag", "VAB", "Föräldraledig",
-                 "Ferie", "Sykemeldt ut uka", "Foreldrepermisjon", "On parental leave"):
+    for text in (
+        "Semester till 3/12",
+        "Sjukskriven",
+        "sjuk idag",
+        "VAB",
+        "Föräldraledig",
+        "Ferie",
+        "Sykemeldt ut uka",
+        "Foreldrepermisjon",
+        "On parental leave",
+    ):
         assert is_away({"status_text": text}, WORDS, EMOJIS), text
 
 
@@ -25,10 +34,13 @@ def test_away_by_status_emoji_with_or_without_colons() -> None:
 
 
 def test_working_statuses_are_not_away() -> None:
-    for profile in ({}, {"status_text": "", "status_emoji": ""},
-                    {"status_text": "I möte till 10", "status_emoji": ":calendar:"},
-                    {"status_text": "Hos psykologen"},  # "syk" is not a word in it
-                    {"status_text": "Lediga tider i kalendern"}):
+    for profile in (
+        {},
+        {"status_text": "", "status_emoji": ""},
+        {"status_text": "I möte till 10", "status_emoji": ":calendar:"},
+        {"status_text": "Hos psykologen"},  # "syk" is not a word in it
+        {"status_text": "Lediga tider i kalendern"},
+    ):
         assert not is_away(profile, WORDS, EMOJIS), profile
 
 
@@ -38,8 +50,7 @@ def test_load_weighs_age_and_hard_calls() -> None:
     two_days_old = [NOW - timedelta(days=2)]
     assert load(two_days_old, 0, NOW, age_weight_per_day=0.5, hard_call_weight=2.0) == 2.0
     assert load([], 1, NOW, age_weight_per_day=0.5, hard_call_weight=2.0) == 2.0
-    assert load(fresh + two_days_old, 2, NOW, age_weight_per_day=0.5,
-                hard_call_weight=2.0) == 7.0
+    assert load(fresh + two_days_old, 2, NOW, age_weight_per_day=0.5, hard_call_weight=2.0) == 7.0
 
 
 def test_lightest_load_wins() -> None:

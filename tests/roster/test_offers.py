@@ -36,8 +36,9 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def make_bot(tmp_path: Path, db_url: str, engine: Engine, **roster: Any) -> Bot:
-    cfg = make_config(tmp_path, db_url, roster=roster,
-                      chat={"staff_users": ["U0STAFF1", "U0STAFF2", "U0STAFF3"]})
+    cfg = make_config(
+        tmp_path, db_url, roster=roster, chat={"staff_users": ["U0STAFF1", "U0STAFF2", "U0STAFF3"]}
+    )
     return Bot(cfg, engine, FixedClock(at(24, 9)), tmp_path)
 
 
@@ -49,9 +50,14 @@ def bot(tmp_path: Path, db_url: str, engine: Engine) -> Bot:
 def new_case(bot: Bot, when: datetime, source: str = "email") -> str:
     bot.clock.set(when)
     with session_scope(bot.engine) as s:
-        case = open_case(s, bot.cfg, NewComplaint(source=source, received_at=when,
-                                                  name="Anna Andersson",
-                                                  phone="+46701234567"), when)
+        case = open_case(
+            s,
+            bot.cfg,
+            NewComplaint(
+                source=source, received_at=when, name="Anna Andersson", phone="+46701234567"
+            ),
+            when,
+        )
         return case.ref
 
 
@@ -63,16 +69,22 @@ def tick(bot: Bot, when: datetime) -> None:
 
 def dms(bot: Bot, user: str) -> list[str]:
     """Direct messages from the roster to ``user`` (not reminders)."""
-    return [b for b in bot.staff_text().split(RULE)
-            if f"direct message to {user}]" in b and "Påminnelse" not in b]
+    return [
+        b
+        for b in bot.staff_text().split(RULE)
+        if f"direct message to {user}]" in b and "Påminnelse" not in b
+    ]
 
 
 def offers(bot: Bot, ref: str) -> list[tuple[str, str | None]]:
     with session_scope(bot.engine) as s:
         case = get_case(s, ref)
-        return [(o.user, o.outcome) for o in s.exec(
-            select(CaseOffer).where(CaseOffer.case_id == case.id)
-            .order_by(col(CaseOffer.id)))]
+        return [
+            (o.user, o.outcome)
+            for o in s.exec(
+                select(CaseOffer).where(CaseOffer.case_id == case.id).order_by(col(CaseOffer.id))
+            )
+        ]
 
 
 def act(bot: Bot, ref: str, fn: Any, *args: Any, **kw: Any) -> Any:
@@ -146,8 +158,9 @@ def test_ties_go_round_robin(bot: Bot) -> None:
     assert [u for u, _ in offers(bot, second)] == ["U0STAFF2"]
 
 
-def test_daily_cap_sends_the_case_to_the_next_person(tmp_path: Path, db_url: str,
-                                                     engine: Engine) -> None:
+def test_daily_cap_sends_the_case_to_the_next_person(
+    tmp_path: Path, db_url: str, engine: Engine
+) -> None:
     bot = make_bot(tmp_path, db_url, engine, users=["U0STAFF1", "U0STAFF2"], daily_cap=1)
     # STAFF2 already took one today (and called: no open load), STAFF1 has an old open one.
     done = new_case(bot, at(24, 8))
@@ -184,17 +197,24 @@ def test_hand_over_declined_stays_with_the_asker(bot: Bot) -> None:
         act(bot, ref, hand_over, "slack:U0STAFF3", "U0STAFF2")
 
 
-def test_hard_call_thanks_the_caller_and_asks_for_a_debrief(tmp_path: Path, db_url: str,
-                                                           engine: Engine) -> None:
-    bot = make_bot(tmp_path, db_url, engine, users=["U0STAFF1", "U0STAFF2"],
-                   managers=["U0MANAGER"])
+def test_hard_call_thanks_the_caller_and_asks_for_a_debrief(
+    tmp_path: Path, db_url: str, engine: Engine
+) -> None:
+    bot = make_bot(tmp_path, db_url, engine, users=["U0STAFF1", "U0STAFF2"], managers=["U0MANAGER"])
     ref = new_case(bot, at(24, 9))
-    act(bot, ref, log_contact, "slack:U0STAFF1", outcome=Outcome.REACHED,
-        note="Hotfullt samtal om hemtjänsten.", hard=True)
-    thanks, = dms(bot, "U0STAFF1")
+    act(
+        bot,
+        ref,
+        log_contact,
+        "slack:U0STAFF1",
+        outcome=Outcome.REACHED,
+        note="Hotfullt samtal om hemtjänsten.",
+        hard=True,
+    )
+    (thanks,) = dms(bot, "U0STAFF1")
     assert "Tack för att du tog det svåra samtalet" in thanks and ref in thanks
     assert "<@U0MANAGER>" in thanks
-    debrief, = dms(bot, "U0MANAGER")
+    (debrief,) = dms(bot, "U0MANAGER")
     assert ref in debrief and "<@U0STAFF1>" in debrief
     for text in (thanks, debrief):  # the case reference and nothing personal
         assert "Anna" not in text and "Hotfullt" not in text and "hemtjänsten" not in text
@@ -229,16 +249,16 @@ def test_sources_can_be_switched_off(tmp_path: Path, db_url: str, engine: Engine
     assert offers(bot, by_slack) == [] and len(offers(bot, by_mail)) == 1
 
 
-def test_switched_off_roster_offers_nothing(tmp_path: Path, db_url: str,
-                                            engine: Engine) -> None:
+def test_switched_off_roster_offers_nothing(tmp_path: Path, db_url: str, engine: Engine) -> None:
     bot = make_bot(tmp_path, db_url, engine, enabled=False)
     ref = new_case(bot, at(24, 9))
     tick(bot, at(24, 12))
     assert offers(bot, ref) == []
 
 
-def test_load_view_is_for_managers_and_the_ombudsman_only(tmp_path: Path, db_url: str,
-                                                          engine: Engine) -> None:
+def test_load_view_is_for_managers_and_the_ombudsman_only(
+    tmp_path: Path, db_url: str, engine: Engine
+) -> None:
     bot = make_bot(tmp_path, db_url, engine, managers=["U0MANAGER"])
     ref = new_case(bot, at(24, 9))
     act(bot, ref, claim, "slack:U0STAFF1")
@@ -250,5 +270,13 @@ def test_load_view_is_for_managers_and_the_ombudsman_only(tmp_path: Path, db_url
                 load_view(s, bot.cfg, viewer, bot.clock())
         for viewer in ("U0MANAGER", "slack:U0OMBUD"):
             rows = load_view(s, bot.cfg, viewer, bot.clock())
-            assert rows == [{"week": "2026-W48", "user": "U0STAFF1", "claimed": 1, "calls": 2,
-                             "hard_calls": 1, "offers_declined": 0}]
+            assert rows == [
+                {
+                    "week": "2026-W48",
+                    "user": "U0STAFF1",
+                    "claimed": 1,
+                    "calls": 2,
+                    "hard_calls": 1,
+                    "offers_declined": 0,
+                }
+            ]

@@ -32,8 +32,7 @@ def reasons(entries: list[RosterEntry]) -> dict[str, str]:
     return {e.user: ("on duty" if e.on_duty else e.reason) for e in entries}
 
 
-def test_roster_from_config_follows_each_persons_working_days(tmp_path: Path,
-                                                             db_url: str) -> None:
+def test_roster_from_config_follows_each_persons_working_days(tmp_path: Path, db_url: str) -> None:
     cfg = make_config(tmp_path, db_url, roster={"working_days": {"U0STAFF2": [1, 3]}})
     entries = today_roster(cfg, TUESDAY)
     assert reasons(entries) == {"U0STAFF1": "on duty", "U0STAFF2": "not a working day"}
@@ -41,12 +40,15 @@ def test_roster_from_config_follows_each_persons_working_days(tmp_path: Path,
     assert on_duty(today_roster(cfg, monday)) == ["U0STAFF1", "U0STAFF2"]
 
 
-def test_roster_from_a_user_group_skips_away_statuses(tmp_path: Path, db_url: str,
-                                                      fake_slack: FakeSlack) -> None:
-    cfg = make_config(tmp_path, db_url,
-                      chat={"kind": "slack", "staff_users": ["U0STAFF1", "U0STAFF2",
-                                                             "U0STAFF3", "U0STAFF4"]},
-                      roster={"users": ["U0STAFF1"], "usergroup": "S0CALLBACK"})
+def test_roster_from_a_user_group_skips_away_statuses(
+    tmp_path: Path, db_url: str, fake_slack: FakeSlack
+) -> None:
+    cfg = make_config(
+        tmp_path,
+        db_url,
+        chat={"kind": "slack", "staff_users": ["U0STAFF1", "U0STAFF2", "U0STAFF3", "U0STAFF4"]},
+        roster={"users": ["U0STAFF1"], "usergroup": "S0CALLBACK"},
+    )
     fake_slack.add_usergroup("S0CALLBACK", ["U0STAFF2", "U0STAFF3", "U0STAFF4", "U0OUTSIDER"])
     fake_slack.add_user("U0STAFF1", status_text="Semester till 1/12", status_emoji=":sunny:")
     fake_slack.add_user("U0STAFF2", status_text="I möte", status_emoji=":calendar:")
@@ -63,30 +65,38 @@ def test_roster_from_a_user_group_skips_away_statuses(tmp_path: Path, db_url: st
     assert fake_slack.count("usergroups.users.list") == 1
 
 
-def test_unreadable_slack_keeps_the_configured_roster(tmp_path: Path, db_url: str,
-                                                      fake_slack: FakeSlack) -> None:
-    cfg = make_config(tmp_path, db_url, chat={"kind": "slack"},
-                      roster={"usergroup": "S0MISSING"})
+def test_unreadable_slack_keeps_the_configured_roster(
+    tmp_path: Path, db_url: str, fake_slack: FakeSlack
+) -> None:
+    cfg = make_config(tmp_path, db_url, chat={"kind": "slack"}, roster={"usergroup": "S0MISSING"})
     client = WebClient(token=fake_slack.token, base_url=fake_slack.url)
     entries = today_roster(cfg, TUESDAY, client)  # no such group, no such users
     assert on_duty(entries) == ["U0STAFF1", "U0STAFF2"]
     assert "unreadable" in reasons(entries)["S0MISSING"]
 
 
-def test_offer_goes_to_the_on_duty_person_by_slack_dm(tmp_path: Path, db_url: str,
-                                                      engine: Engine,
-                                                      fake_slack: FakeSlack) -> None:
+def test_offer_goes_to_the_on_duty_person_by_slack_dm(
+    tmp_path: Path, db_url: str, engine: Engine, fake_slack: FakeSlack
+) -> None:
     cfg = make_config(tmp_path, db_url, chat={"kind": "slack"})
     fake_slack.add_user("U0STAFF1", status_text="Sjuk", status_emoji="")
     fake_slack.add_user("U0STAFF2")
     client = WebClient(token=fake_slack.token, base_url=fake_slack.url)
     clock = FixedClock(TUESDAY)
-    rt = Runtime(cfg, clock=clock, secrets=Secrets(), engine=engine,
-                 overrides={"chat": SlackChat(client), "slack_client": client,
-                            "mailer": FolderMailer(tmp_path / "outbox"), "blocks": None})
+    rt = Runtime(
+        cfg,
+        clock=clock,
+        secrets=Secrets(),
+        engine=engine,
+        overrides={
+            "chat": SlackChat(client),
+            "slack_client": client,
+            "mailer": FolderMailer(tmp_path / "outbox"),
+            "blocks": None,
+        },
+    )
     with session_scope(engine) as s:
-        ref = open_case(s, cfg, NewComplaint(source="email", received_at=TUESDAY),
-                        TUESDAY).ref
+        ref = open_case(s, cfg, NewComplaint(source="email", received_at=TUESDAY), TUESDAY).ref
     clock.advance(minutes=61)
     result = run_tick(rt)
     assert not result.errors, result.errors
@@ -112,6 +122,7 @@ ombudsman_users = ["U0OMBUD"]
 [roster]
 working_days = {{ U0STAFF2 = [6] }}
 ''')
+
     def on_duty(now: str) -> dict[str, bool]:
         proc = cli(cfg, "roster", "--format", "json", "--now", now)
         assert proc.returncode == 0, proc.stderr

@@ -68,11 +68,14 @@ class InlineExecutor(Executor):
 
 # Minimal stand-ins, used only when the package does not ship these templates yet.
 _FALLBACK_TEMPLATES = {
-    "number_request": ("Vi försökte ringa dig [{{ ref }}]",
-                       "Hej {{ name }}, vi nådde dig inte. Svara med ett nummer. {{ ref }}"),
-    "confirmation": ("Sammanfattning av vårt samtal [{{ ref }}]",
-                     "Hej {{ name }}, tack för samtalet {{ call_date }}. Nästa steg: "
-                     "{{ next_step }}. {{ ref }}"),
+    "number_request": (
+        "Vi försökte ringa dig [{{ ref }}]",
+        "Hej {{ name }}, vi nådde dig inte. Svara med ett nummer. {{ ref }}",
+    ),
+    "confirmation": (
+        "Sammanfattning av vårt samtal [{{ ref }}]",
+        "Hej {{ name }}, tack för samtalet {{ call_date }}. Nästa steg: {{ next_step }}. {{ ref }}",
+    ),
 }
 
 
@@ -93,19 +96,27 @@ class SlackWorld:
     """The bot's Slack app against the fake Slack, with helpers that read like what
     people do: post in the intake channel, press a button, submit a modal."""
 
-    def __init__(self, cfg: Config, engine: Engine, clock: FixedClock, fake: FakeSlack,
-                 root: Path) -> None:
+    def __init__(
+        self, cfg: Config, engine: Engine, clock: FixedClock, fake: FakeSlack, root: Path
+    ) -> None:
         self.cfg, self.engine, self.clock, self.fake, self.root = cfg, engine, clock, fake, root
         self.signer = SlackSigner(SECRET)
         self.outbox_dir = root / "outbox"
-        secrets = Secrets(slack_bot_token=SecretStr(fake.token),
-                          slack_signing_secret=SecretStr(SECRET),
-                          slack_app_token=SecretStr("xapp-test"))
+        secrets = Secrets(
+            slack_bot_token=SecretStr(fake.token),
+            slack_signing_secret=SecretStr(SECRET),
+            slack_app_token=SecretStr("xapp-test"),
+        )
         # The outbox's own client does not retry inside the call, so a 429 shows up as
         # an outbox retry at Retry-After (the listener's client retries as in production).
         chat = SlackChat(make_web_client(cfg.chat, fake.token, max_retries=0))
-        self.rt = Runtime(cfg, clock=clock, secrets=secrets, engine=engine,
-                          overrides={"chat": chat, "mailer": FolderMailer(self.outbox_dir)})
+        self.rt = Runtime(
+            cfg,
+            clock=clock,
+            secrets=secrets,
+            engine=engine,
+            overrides={"chat": chat, "mailer": FolderMailer(self.outbox_dir)},
+        )
         self.app: App = build_app(self.rt, listener_executor=InlineExecutor())
         self._events = 0
         self._ts = 0
@@ -113,13 +124,18 @@ class SlackWorld:
 
     # -- Slack sending us things ---------------------------------------------
 
-    def dispatch(self, request: SignedRequest, headers: dict[str, str] | None = None
-                 ) -> BoltResponse:
+    def dispatch(
+        self, request: SignedRequest, headers: dict[str, str] | None = None
+    ) -> BoltResponse:
         bolt = request.to_bolt()
         if headers:
-            bolt = BoltRequest(body=request.body, headers={
-                **{k.lower(): v for k, v in request.headers.items()},
-                **{k.lower(): v for k, v in headers.items()}})
+            bolt = BoltRequest(
+                body=request.body,
+                headers={
+                    **{k.lower(): v for k, v in request.headers.items()},
+                    **{k.lower(): v for k, v in headers.items()},
+                },
+            )
         return self.app.dispatch(bolt)
 
     def next_ts(self) -> str:
@@ -131,63 +147,125 @@ class SlackWorld:
         self._events += 1
         return f"Ev{self._events:06d}"
 
-    def post_message(self, text: str, *, channel: str = INTAKE, user: str = CITIZEN,
-                     thread_ts: str | None = None, event_id: str | None = None,
-                     **event_fields: Any) -> tuple[str, BoltResponse]:
+    def post_message(
+        self,
+        text: str,
+        *,
+        channel: str = INTAKE,
+        user: str = CITIZEN,
+        thread_ts: str | None = None,
+        event_id: str | None = None,
+        **event_fields: Any,
+    ) -> tuple[str, BoltResponse]:
         """Someone writes in a channel: the message exists in Slack, and the event arrives."""
         ts = self.next_ts()
         self.fake.add_message(channel, text, user=user, ts=ts, thread_ts=thread_ts)
-        request = self.signer.message_event(channel, text, user=user, ts=ts,
-                                            thread_ts=thread_ts,
-                                            event_id=event_id or self.event_id())
+        request = self.signer.message_event(
+            channel,
+            text,
+            user=user,
+            ts=ts,
+            thread_ts=thread_ts,
+            event_id=event_id or self.event_id(),
+        )
         if event_fields:
             body = json.loads(request.body)
             body["event"].update(event_fields)
             request = self.signer.json(body)
         return ts, self.dispatch(request)
 
-    def react(self, channel: str, ts: str, reaction: str, user: str = STAFF,
-              event_id: str | None = None) -> BoltResponse:
-        return self.dispatch(self.signer.reaction_added(
-            channel, ts, reaction, user=user, event_id=event_id or self.event_id()))
+    def react(
+        self, channel: str, ts: str, reaction: str, user: str = STAFF, event_id: str | None = None
+    ) -> BoltResponse:
+        return self.dispatch(
+            self.signer.reaction_added(
+                channel, ts, reaction, user=user, event_id=event_id or self.event_id()
+            )
+        )
 
-    def press(self, action_id: ActionId, value: str, *, user: str = STAFF,
-              channel: str = TRIAGE, message_ts: str | None = None) -> BoltResponse:
-        return self.dispatch(self.signer.block_actions(
-            action_id, value, user=user, channel=channel,
-            message_ts=message_ts or "1700000000.000100"))
+    def press(
+        self,
+        action_id: ActionId,
+        value: str,
+        *,
+        user: str = STAFF,
+        channel: str = TRIAGE,
+        message_ts: str | None = None,
+    ) -> BoltResponse:
+        return self.dispatch(
+            self.signer.block_actions(
+                action_id,
+                value,
+                user=user,
+                channel=channel,
+                message_ts=message_ts or "1700000000.000100",
+            )
+        )
 
-    def choose(self, action_id: ActionId, value: str, *, user: str = STAFF,
-               channel: str = TRIAGE) -> BoltResponse:
+    def choose(
+        self, action_id: ActionId, value: str, *, user: str = STAFF, channel: str = TRIAGE
+    ) -> BoltResponse:
         """Pick an option in a static_select (Slack sends ``selected_option``)."""
-        return self.dispatch(self.signer.interactive({
-            "type": "block_actions", "user": {"id": user, "team_id": "T0TEAM"},
-            "api_app_id": "A0APP", "token": "legacy", "team": {"id": "T0TEAM"},
-            "trigger_id": "T.trigger", "response_url": self.signer.response_url,
-            "container": {"type": "message", "message_ts": "1700000000.000100",
-                          "channel_id": channel, "is_ephemeral": False},
-            "channel": {"id": channel},
-            "message": {"type": "message", "ts": "1700000000.000100", "text": ""},
-            "actions": [{"type": "static_select", "action_id": action_id, "block_id": "b1",
-                         "selected_option": {"text": {"type": "plain_text", "text": value},
-                                             "value": value},
-                         "action_ts": "1700000000.000200"}],
-        }))
+        return self.dispatch(
+            self.signer.interactive(
+                {
+                    "type": "block_actions",
+                    "user": {"id": user, "team_id": "T0TEAM"},
+                    "api_app_id": "A0APP",
+                    "token": "legacy",
+                    "team": {"id": "T0TEAM"},
+                    "trigger_id": "T.trigger",
+                    "response_url": self.signer.response_url,
+                    "container": {
+                        "type": "message",
+                        "message_ts": "1700000000.000100",
+                        "channel_id": channel,
+                        "is_ephemeral": False,
+                    },
+                    "channel": {"id": channel},
+                    "message": {"type": "message", "ts": "1700000000.000100", "text": ""},
+                    "actions": [
+                        {
+                            "type": "static_select",
+                            "action_id": action_id,
+                            "block_id": "b1",
+                            "selected_option": {
+                                "text": {"type": "plain_text", "text": value},
+                                "value": value,
+                            },
+                            "action_ts": "1700000000.000200",
+                        }
+                    ],
+                }
+            )
+        )
 
-    def submit(self, view: dict[str, Any], values: dict[str, Any], *, user: str = STAFF
-               ) -> BoltResponse:
+    def submit(
+        self, view: dict[str, Any], values: dict[str, Any], *, user: str = STAFF
+    ) -> BoltResponse:
         """Submit a modal the app opened (``view`` as the fake stored it)."""
-        return self.dispatch(self.signer.view_submission(
-            view["callback_id"], values, private_metadata=view.get("private_metadata", ""),
-            user=user, view_id=view["id"]))
+        return self.dispatch(
+            self.signer.view_submission(
+                view["callback_id"],
+                values,
+                private_metadata=view.get("private_metadata", ""),
+                user=user,
+                view_id=view["id"],
+            )
+        )
 
-    def command(self, text: str = "", *, user: str = STAFF, channel: str = TRIAGE
-                ) -> BoltResponse:
+    def command(self, text: str = "", *, user: str = STAFF, channel: str = TRIAGE) -> BoltResponse:
         # Slack gives every invocation its own trigger_id (a replay repeats it).
         self._triggers += 1
-        return self.dispatch(self.signer.slash_command(
-            self.cfg.chat.slash_command, text, user=user, channel=channel,
-            trigger_id=f"T.trigger.{self._triggers}"))
+        return self.dispatch(
+            self.signer.slash_command(
+                self.cfg.chat.slash_command,
+                text,
+                user=user,
+                channel=channel,
+                trigger_id=f"T.trigger.{self._triggers}",
+            )
+        )
 
     # -- what happened --------------------------------------------------------
 
@@ -211,8 +289,11 @@ class SlackWorld:
             return list(s.exec(select(Audit).where(Audit.action == action)).all())
 
     def posts(self, channel: str = TRIAGE) -> list[SlackCall]:
-        return [c for c in self.fake.calls("chat.postMessage")
-                if c.params.get("channel") == channel and c.status == 200]
+        return [
+            c
+            for c in self.fake.calls("chat.postMessage")
+            if c.params.get("channel") == channel and c.status == 200
+        ]
 
     def prompt(self) -> dict[str, Any]:
         """The prompt message as it is in the triage channel now."""
@@ -227,8 +308,11 @@ class SlackWorld:
         return self.fake.views()[str(view_id)]
 
     def ephemerals(self, user: str | None = None) -> list[SlackCall]:
-        return [c for c in self.fake.calls("chat.postEphemeral")
-                if user is None or c.params.get("user") == user]
+        return [
+            c
+            for c in self.fake.calls("chat.postEphemeral")
+            if user is None or c.params.get("user") == user
+        ]
 
     def emails(self) -> list[EmailMessage]:
         if not self.outbox_dir.exists():
@@ -260,26 +344,44 @@ def block_text(blocks: list[dict[str, Any]]) -> str:
 
 
 def action_ids(blocks: list[dict[str, Any]]) -> list[str]:
-    return [e.get("action_id", "") for b in blocks if b.get("type") == "actions"
-            for e in b["elements"]]
+    return [
+        e.get("action_id", "") for b in blocks if b.get("type") == "actions" for e in b["elements"]
+    ]
 
 
 @pytest.fixture
 def slack_cfg(tmp_path: Path, db_url: str, fake_slack: FakeSlack) -> Config:  # noqa: F811
     return make_config(
-        tmp_path, db_url,
-        chat={"kind": "slack", "mode": "http", "api_base_url": fake_slack.url,
-              "http_host": "127.0.0.1", "http_port": free_port(),
-              "staff_users": [STAFF, STAFF2], "ombudsman_users": [OMBUD]},
+        tmp_path,
+        db_url,
+        chat={
+            "kind": "slack",
+            "mode": "http",
+            "api_base_url": fake_slack.url,
+            "http_host": "127.0.0.1",
+            "http_port": free_port(),
+            "staff_users": [STAFF, STAFF2],
+            "ombudsman_users": [OMBUD],
+        },
         organisation={"templates_dir": str(template_overrides(tmp_path))},
     )
 
 
 @pytest.fixture
-def world(slack_cfg: Config, engine: Engine, clock: FixedClock,
-          fake_slack: FakeSlack, tmp_path: Path) -> Iterator[SlackWorld]:  # noqa: F811
-    for user, name in ((CITIZEN, "Anna Andersson"), (STAFF, "Sara Staff"),
-                       (STAFF2, "Per Staff"), (OMBUD, "Olle Ombud"), (STRANGER, "Nils Nobody")):
+def world(
+    slack_cfg: Config,
+    engine: Engine,
+    clock: FixedClock,
+    fake_slack: FakeSlack,  # noqa: F811
+    tmp_path: Path,
+) -> Iterator[SlackWorld]:
+    for user, name in (
+        (CITIZEN, "Anna Andersson"),
+        (STAFF, "Sara Staff"),
+        (STAFF2, "Per Staff"),
+        (OMBUD, "Olle Ombud"),
+        (STRANGER, "Nils Nobody"),
+    ):
         fake_slack.add_user(user, real_name=name)
     w = SlackWorld(slack_cfg, engine, clock, fake_slack, tmp_path)
     yield w

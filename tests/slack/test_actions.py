@@ -16,8 +16,9 @@ from tests.slack.conftest import (
 from tests.support.slack_cases import NO_ANSWER, call_values
 
 
-def open_case(world: SlackWorld, text: str = "Hemtjänsten kom inte i går. Ring 070-123 45 67."
-              ) -> str:
+def open_case(
+    world: SlackWorld, text: str = "Hemtjänsten kom inte i går. Ring 070-123 45 67."
+) -> str:
     world.post_message(text)
     return str(world.case()["ref"])
 
@@ -25,12 +26,16 @@ def open_case(world: SlackWorld, text: str = "Hemtjänsten kom inte i går. Ring
 def test_the_whole_staff_flow_updates_the_prompt_in_place(world: SlackWorld) -> None:
     # An email address, so the written confirmation can be sent at the end.
     world.command()
-    world.submit(world.last_view(), {
-        BlockId.PHONE: {"input": {"type": "plain_text_input", "value": "070-123 45 67"}},
-        BlockId.EMAIL: {"input": {"type": "email_text_input", "value": "anna@example.se"}},
-        BlockId.TEXT: {"input": {"type": "plain_text_input",
-                                 "value": "Hemtjänsten kom inte i går."}},
-    })
+    world.submit(
+        world.last_view(),
+        {
+            BlockId.PHONE: {"input": {"type": "plain_text_input", "value": "070-123 45 67"}},
+            BlockId.EMAIL: {"input": {"type": "email_text_input", "value": "anna@example.se"}},
+            BlockId.TEXT: {
+                "input": {"type": "plain_text_input", "value": "Hemtjänsten kom inte i går."}
+            },
+        },
+    )
     ref = world.case()["ref"]
     prompt_ts = world.prompt()["ts"]
     updates = world.fake.count("chat.update")
@@ -64,18 +69,29 @@ def test_the_whole_staff_flow_updates_the_prompt_in_place(world: SlackWorld) -> 
     world.press(ActionId.LOG_CALL, ref)
     modal = world.last_view()
     assert CallOption.SEND_CONFIRMATION in str(modal["blocks"])
-    world.submit(modal, call_values(
-        "reached", note="Pratade med Anna; hon beskrev vad som hänt.", remedy="ursäkt",
-        next_step="Ny planering av besöken", resolution="dialogue",
-        options=(CallOption.SEND_CONFIRMATION, CallOption.HARD_CALL)))
+    world.submit(
+        modal,
+        call_values(
+            "reached",
+            note="Pratade med Anna; hon beskrev vad som hänt.",
+            remedy="ursäkt",
+            next_step="Ny planering av besöken",
+            resolution="dialogue",
+            options=(CallOption.SEND_CONFIRMATION, CallOption.HARD_CALL),
+        ),
+    )
 
     case = world.case()
     assert case["status"] == "closed"
     assert case["resolution"] == "dialogue"
     assert case["first_contact_at"] is not None
-    assert case["attempts"][-1] == {**case["attempts"][-1], "outcome": "reached",
-                                    "remedy": "ursäkt", "hard": True,
-                                    "next_step": "Ny planering av besöken"}
+    assert case["attempts"][-1] == {
+        **case["attempts"][-1],
+        "outcome": "reached",
+        "remedy": "ursäkt",
+        "hard": True,
+        "next_step": "Ny planering av besöken",
+    }
     subjects = [str(m["Subject"]) for m in world.emails()]
     assert len(subjects) == 2  # the acknowledgement and the confirmation
     final = world.prompt()
@@ -95,8 +111,11 @@ def test_log_call_without_an_outcome_is_sent_back(world: SlackWorld) -> None:
     ref = open_case(world)
     world.press(ActionId.LOG_CALL, ref)
 
-    response = world.submit(world.last_view(), call_values("").copy() | {
-        BlockId.OUTCOME: {"input": {"type": "radio_buttons", "selected_option": None}}})
+    response = world.submit(
+        world.last_view(),
+        call_values("").copy()
+        | {BlockId.OUTCOME: {"input": {"type": "radio_buttons", "selected_option": None}}},
+    )
 
     assert '"response_action": "errors"' in response.body
     assert world.case()["attempts"] == []
@@ -115,12 +134,22 @@ def test_escalate_asks_for_a_reason_and_alerts_the_ombudsman(world: SlackWorld) 
     modal = world.last_view()
     assert modal["callback_id"] == "modal.escalate"
 
-    empty = world.submit(modal, {BlockId.REASON: {"input": {"type": "plain_text_input",
-                                                            "value": "  "}}}, user=STAFF2)
+    empty = world.submit(
+        modal, {BlockId.REASON: {"input": {"type": "plain_text_input", "value": "  "}}}, user=STAFF2
+    )
     assert '"response_action": "errors"' in empty.body
-    world.submit(modal, {BlockId.REASON: {"input": {
-        "type": "plain_text_input", "value": "Hot om våld mot personalen <!channel>"}}},
-        user=STAFF2)
+    world.submit(
+        modal,
+        {
+            BlockId.REASON: {
+                "input": {
+                    "type": "plain_text_input",
+                    "value": "Hot om våld mot personalen <!channel>",
+                }
+            }
+        },
+        user=STAFF2,
+    )
 
     case = world.case()
     assert case["escalated_at"] is not None
@@ -134,7 +163,8 @@ def test_escalate_asks_for_a_reason_and_alerts_the_ombudsman(world: SlackWorld) 
 
 
 def test_show_full_text_is_ephemeral_staff_only_and_masks_identity_numbers(
-        world: SlackWorld) -> None:
+    world: SlackWorld,
+) -> None:
     long_text = ("Min mamma, 19340512-1234, fick ingen hjälp. " + "Mer om det. " * 600).strip()
     ref = open_case(world, long_text)
 
@@ -155,10 +185,13 @@ def test_show_full_text_is_ephemeral_staff_only_and_masks_identity_numbers(
 
 def test_ask_for_a_number_emails_the_complainant(world: SlackWorld) -> None:
     world.command()
-    world.submit(world.last_view(), {
-        BlockId.EMAIL: {"input": {"type": "email_text_input", "value": "cecilia@example.se"}},
-        BlockId.TEXT: {"input": {"type": "plain_text_input", "value": "Klagar på skolmaten."}},
-    })
+    world.submit(
+        world.last_view(),
+        {
+            BlockId.EMAIL: {"input": {"type": "email_text_input", "value": "cecilia@example.se"}},
+            BlockId.TEXT: {"input": {"type": "plain_text_input", "value": "Klagar på skolmaten."}},
+        },
+    )
     blocks = world.prompt()["blocks"]
     assert ActionId.ASK_FOR_NUMBER in action_ids(blocks)  # no phone number known
 
@@ -177,7 +210,8 @@ def test_no_email_fallback_before_a_failed_call(world: SlackWorld) -> None:
 
 
 def test_someone_not_on_the_staff_list_is_refused_every_action_and_audited(
-        world: SlackWorld) -> None:
+    world: SlackWorld,
+) -> None:
     ref = open_case(world)
     updates = world.fake.count("chat.update")
 
@@ -194,11 +228,16 @@ def test_someone_not_on_the_staff_list_is_refused_every_action_and_audited(
     assert world.fake.count("chat.update") == updates
     refusals = world.ephemerals(STRANGER)
     assert len(refusals) == 6
-    assert all("personallistan" in c.params["text"] and "blocks" not in c.params
-               for c in refusals)
+    assert all("personallistan" in c.params["text"] and "blocks" not in c.params for c in refusals)
     refused = [a for a in case["audit"] if a["action"] == "refused"]
     assert [a["detail"]["attempted"] for a in refused] == [
-        "claim", "log_call", "escalate", "show_full_text", "ask_for_number", "snooze"]
+        "claim",
+        "log_call",
+        "escalate",
+        "show_full_text",
+        "ask_for_number",
+        "snooze",
+    ]
     assert {a["actor"] for a in refused} == {f"slack:{STRANGER}"}
 
 

@@ -32,17 +32,21 @@ def test_button_values_parse_into_typed_values() -> None:
     assert parse_offer("12") == IdValue(12) and parse_review("5") == IdValue(5)
 
 
-@pytest.mark.parametrize(("parse", "value"), [
-    (parse_snooze, "KL-2026-000001|soon"), (parse_snooze, "KL-2026-000001"),
-    (parse_offer, "12; drop table"), (parse_review, ""),
-])
+@pytest.mark.parametrize(
+    ("parse", "value"),
+    [
+        (parse_snooze, "KL-2026-000001|soon"),
+        (parse_snooze, "KL-2026-000001"),
+        (parse_offer, "12; drop table"),
+        (parse_review, ""),
+    ],
+)
 def test_a_value_that_does_not_parse_is_an_invalid_action(parse: object, value: str) -> None:
     with pytest.raises(InvalidAction):
         parse(value)  # type: ignore[operator]
 
 
-def test_a_forged_value_is_refused_to_a_stranger_and_explained_to_staff(
-        world: SlackWorld) -> None:
+def test_a_forged_value_is_refused_to_a_stranger_and_explained_to_staff(world: SlackWorld) -> None:
     world.post_message("Hemtjänsten kom inte i går. Ring 070-123 45 67.")
     ref = world.case()["ref"]
     world.choose(ActionId.SNOOZE, f"{ref}|later", user=STRANGER)

@@ -33,8 +33,11 @@ def test_the_deadline_alert_reaches_the_ombudsman_with_their_buttons(world: Slac
     text = block_text(message["blocks"])
     assert ref in text and "tidsfristen för första kontakt har passerat" in text
     ids = action_ids(message["blocks"])
-    for action_id in (ActionId.TAKE_OVER, ActionId.ASK_FOR_ACTION_PLAN,
-                      ActionId.ACKNOWLEDGE_ESCALATION):
+    for action_id in (
+        ActionId.TAKE_OVER,
+        ActionId.ASK_FOR_ACTION_PLAN,
+        ActionId.ACKNOWLEDGE_ESCALATION,
+    ):
         assert action_id in ids
         # Each button names the case and the escalation it is about.
         assert button_value(message["blocks"], action_id) == f"{ref}|{escalation(world).id}"
@@ -81,8 +84,11 @@ def test_asking_for_an_action_plan_records_it_and_tells_the_manager(world: Slack
     modal = world.last_view()
     assert modal["callback_id"] == "modal.action_plan"
     elements = {b["block_id"]: b["element"]["type"] for b in modal["blocks"]}
-    assert elements == {BlockId.PLAN_OWNER: "users_select", BlockId.PLAN_STEPS:
-                        "plain_text_input", BlockId.PLAN_DUE: "datepicker"}
+    assert elements == {
+        BlockId.PLAN_OWNER: "users_select",
+        BlockId.PLAN_STEPS: "plain_text_input",
+        BlockId.PLAN_DUE: "datepicker",
+    }
     world.submit(modal, plan_values(steps="Ny planering <!channel> av besöken"), user=OMBUD)
 
     (plan,) = plans(world)
@@ -102,8 +108,9 @@ def test_an_action_plan_needs_an_owner_steps_and_a_date_from_today(world: SlackW
     _, message = escalated_case(world)
     press_on_alert(world, ActionId.ASK_FOR_ACTION_PLAN, message)
 
-    response = world.submit(world.last_view(), plan_values(owner=None, steps=" ",
-                                                           due="2026-11-26"), user=OMBUD)
+    response = world.submit(
+        world.last_view(), plan_values(owner=None, steps=" ", due="2026-11-26"), user=OMBUD
+    )
 
     assert '"response_action": "errors"' in response.body
     for block_id in (BlockId.PLAN_OWNER, BlockId.PLAN_STEPS, BlockId.PLAN_DUE):
@@ -116,12 +123,18 @@ def test_staff_may_not_use_the_ombudsmans_buttons(world: SlackWorld) -> None:
     ref, message = escalated_case(world)
     updates = world.fake.count("chat.update")
 
-    for action_id in (ActionId.TAKE_OVER, ActionId.ASK_FOR_ACTION_PLAN,
-                      ActionId.ACKNOWLEDGE_ESCALATION):
+    for action_id in (
+        ActionId.TAKE_OVER,
+        ActionId.ASK_FOR_ACTION_PLAN,
+        ActionId.ACKNOWLEDGE_ESCALATION,
+    ):
         press_on_alert(world, action_id, message, user=STAFF)
     # A forged submission of the modal is refused as well.
-    world.dispatch(world.signer.view_submission(
-        "modal.action_plan", plan_values(), private_metadata=f'{{"ref": "{ref}"}}', user=STAFF))
+    world.dispatch(
+        world.signer.view_submission(
+            "modal.action_plan", plan_values(), private_metadata=f'{{"ref": "{ref}"}}', user=STAFF
+        )
+    )
 
     case = world.case()
     assert case["assignee"] is None
@@ -135,7 +148,11 @@ def test_staff_may_not_use_the_ombudsmans_buttons(world: SlackWorld) -> None:
     assert all("Bara klagomålsombudet" in c.params["text"] for c in refusals)
     refused = [a for a in case["audit"] if a["action"] == "refused"]
     assert [a["detail"]["attempted"] for a in refused] == [
-        "take_over", "ask_for_action_plan", "acknowledge_escalation", "ask_for_action_plan"]
+        "take_over",
+        "ask_for_action_plan",
+        "acknowledge_escalation",
+        "ask_for_action_plan",
+    ]
     assert {a["actor"] for a in refused} == {f"slack:{STAFF}"}
 
 
@@ -156,11 +173,13 @@ def test_the_ombudsman_follows_up_action_plans_in_app_home(world: SlackWorld) ->
     assert "senast tis 08/12 · ⏰ försenad" in block_text(view["blocks"])
 
     # Staff may not mark the follow-up done.
-    world.dispatch(world.signer.block_actions(ActionId.FOLLOW_UP_DONE, ref, user=STAFF,
-                                              view=open_home(world, STAFF)))
+    world.dispatch(
+        world.signer.block_actions(
+            ActionId.FOLLOW_UP_DONE, ref, user=STAFF, view=open_home(world, STAFF)
+        )
+    )
     assert plans(world)[0].done_at is None
-    world.dispatch(world.signer.block_actions(ActionId.FOLLOW_UP_DONE, ref, user=OMBUD,
-                                              view=view))
+    world.dispatch(world.signer.block_actions(ActionId.FOLLOW_UP_DONE, ref, user=OMBUD, view=view))
 
     (plan,) = plans(world)
     assert plan.done_at == world.clock()

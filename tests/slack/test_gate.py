@@ -60,33 +60,62 @@ def assert_one_clean_line(log_output: io.StringIO, reason: str) -> None:  # noqa
         assert leak not in text
 
 
-def test_stale_request_is_one_line_without_the_body(world: SlackWorld, served: HttpChatApp,
-                                                     log_output: io.StringIO) -> None:  # noqa: F811
+def test_stale_request_is_one_line_without_the_body(
+    world: SlackWorld,
+    served: HttpChatApp,
+    log_output: io.StringIO,  # noqa: F811
+) -> None:
     good = world.signer.message_event(INTAKE, SECRET_BODY, event_id="EvX")
     assert world.signer.stale(good).post_to_port(served.port)[0] == 401
     assert_one_clean_line(log_output, "stale timestamp")
     assert world.case_count() == 0
 
 
-@pytest.mark.parametrize(("headers", "status", "reason"), [
-    ({"Content-Type": "application/json"}, 401, "unsigned"),
-    ({"Content-Type": "application/json", "X-Slack-Request-Timestamp": "soon",
-      "X-Slack-Signature": "v0=00"}, 400, "malformed timestamp"),
-    ({"Content-Type": "application/json", "X-Slack-Request-Timestamp": "１２３",
-      "X-Slack-Signature": "v0=00"}, 400, "malformed timestamp"),
-])
+@pytest.mark.parametrize(
+    ("headers", "status", "reason"),
+    [
+        ({"Content-Type": "application/json"}, 401, "unsigned"),
+        (
+            {
+                "Content-Type": "application/json",
+                "X-Slack-Request-Timestamp": "soon",
+                "X-Slack-Signature": "v0=00",
+            },
+            400,
+            "malformed timestamp",
+        ),
+        (
+            {
+                "Content-Type": "application/json",
+                "X-Slack-Request-Timestamp": "１２３",
+                "X-Slack-Signature": "v0=00",
+            },
+            400,
+            "malformed timestamp",
+        ),
+    ],
+)
 def test_malformed_unsigned_requests_get_4xx_and_one_line(
-        world: SlackWorld, served: HttpChatApp, log_output: io.StringIO,  # noqa: F811
-        headers: dict[str, str], status: int, reason: str) -> None:
-    body = json.dumps({"type": "event_callback", "token": "legacy",
-                       "event": {"text": SECRET_BODY}}).encode()
+    world: SlackWorld,
+    served: HttpChatApp,
+    log_output: io.StringIO,  # noqa: F811
+    headers: dict[str, str],
+    status: int,
+    reason: str,
+) -> None:
+    body = json.dumps(
+        {"type": "event_callback", "token": "legacy", "event": {"text": SECRET_BODY}}
+    ).encode()
     encoded = {k: v.encode("utf-8").decode("latin-1") for k, v in headers.items()}
     assert post_raw(served.port, body, encoded) == status
     assert_one_clean_line(log_output, reason)
 
 
-def test_a_huge_unsigned_body_is_refused_unread(world: SlackWorld, served: HttpChatApp,
-                                                log_output: io.StringIO) -> None:  # noqa: F811
+def test_a_huge_unsigned_body_is_refused_unread(
+    world: SlackWorld,
+    served: HttpChatApp,
+    log_output: io.StringIO,  # noqa: F811
+) -> None:
     body = (SECRET_BODY * 40_000).encode()  # ~3 MB
     try:
         status = post_raw(served.port, body, {"Content-Type": "application/json"})
@@ -96,12 +125,17 @@ def test_a_huge_unsigned_body_is_refused_unread(world: SlackWorld, served: HttpC
     assert_one_clean_line(log_output, "body too large")
 
 
-def test_signed_but_unreadable_body_is_400(world: SlackWorld, served: HttpChatApp,
-                                           log_output: io.StringIO) -> None:  # noqa: F811
-    for body, content_type in (("not json " + SECRET_BODY, "application/json"),
-                               ("[1, 2]", "application/json"),
-                               ("payload=%7Bbroken", "application/x-www-form-urlencoded"),
-                               ("<xml/>", "text/xml")):
+def test_signed_but_unreadable_body_is_400(
+    world: SlackWorld,
+    served: HttpChatApp,
+    log_output: io.StringIO,  # noqa: F811
+) -> None:
+    for body, content_type in (
+        ("not json " + SECRET_BODY, "application/json"),
+        ("[1, 2]", "application/json"),
+        ("payload=%7Bbroken", "application/x-www-form-urlencoded"),
+        ("<xml/>", "text/xml"),
+    ):
         signed = world.signer.sign(body, content_type)
         assert signed.post_to_port(served.port)[0] == 400
     lines = wait_for_lines(log_output, 4)
@@ -112,26 +146,31 @@ def test_signed_but_unreadable_body_is_400(world: SlackWorld, served: HttpChatAp
 @pytest.fixture
 def one_workspace(world: SlackWorld) -> SlackWorld:
     world.rt.cfg = world.cfg.model_copy(
-        update={"chat": world.cfg.chat.model_copy(update={"team_id": "T0TEAM"})})
+        update={"chat": world.cfg.chat.model_copy(update={"team_id": "T0TEAM"})}
+    )
     return world
 
 
-def test_only_the_configured_workspace_is_served(one_workspace: SlackWorld,
-                                                 log_output: io.StringIO) -> None:  # noqa: F811
+def test_only_the_configured_workspace_is_served(
+    one_workspace: SlackWorld,
+    log_output: io.StringIO,  # noqa: F811
+) -> None:
     world = one_workspace
     stop = threading.Event()
     handle = start_chat_app(world.rt, stop)
     assert isinstance(handle, HttpChatApp)
     try:
-        foreign = world.signer.message_event(INTAKE, SECRET_BODY, team_id="T0OTHER",
-                                             ts=world.next_ts(), event_id="EvForeign")
+        foreign = world.signer.message_event(
+            INTAKE, SECRET_BODY, team_id="T0OTHER", ts=world.next_ts(), event_id="EvForeign"
+        )
         assert foreign.post_to_port(handle.port)[0] == 401
         assert_one_clean_line(log_output, "another workspace")
         assert world.case_count() == 0
         challenge = world.signer.url_verification("abc").post_to_port(handle.port)
         assert challenge == (200, json.dumps({"challenge": "abc"}))
-        ours = world.signer.message_event(INTAKE, "Hemtjänsten kom inte.", ts=world.next_ts(),
-                                          event_id="EvOurs")
+        ours = world.signer.message_event(
+            INTAKE, "Hemtjänsten kom inte.", ts=world.next_ts(), event_id="EvOurs"
+        )
         assert ours.post_to_port(handle.port)[0] == 200
         deadline = time.monotonic() + 10
         while world.case_count() == 0 and time.monotonic() < deadline:
@@ -162,13 +201,15 @@ def test_check_request_decides_from_headers_body_time_and_workspace(world: Slack
     assert forged is not None and forged.reason == "bad signature"
     late = check_request(headers, body, signing_secret="test-signing-secret", now=now + 301)
     assert late is not None and late.status == 401
-    wrong = check_request(headers, body, signing_secret="test-signing-secret", now=now,
-                          team_id="T0ELSE")
+    wrong = check_request(
+        headers, body, signing_secret="test-signing-secret", now=now, team_id="T0ELSE"
+    )
     assert wrong is not None and wrong.reason == "another workspace"
 
 
 def test_without_a_configured_workspace_the_bot_tokens_own_is_the_only_one_served(
-        world: SlackWorld) -> None:
+    world: SlackWorld,
+) -> None:
     # No [chat] team_id: the bot asks Slack (auth.test) which workspace its token is
     # for, once, and refuses a signed request from any other.
     from handlers.slack.app import build_app

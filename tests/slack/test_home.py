@@ -9,10 +9,18 @@ from tests.slack.conftest import OMBUD, STAFF, STAFF2, STRANGER, SlackWorld, blo
 
 
 def open_home(world: SlackWorld, user: str) -> str:
-    world.dispatch(world.signer.event({"type": "app_home_opened", "user": user,
-                                       "channel": f"D{user}", "tab": "home",
-                                       "event_ts": "1700000000.000100"},
-                                      event_id=world.event_id()))
+    world.dispatch(
+        world.signer.event(
+            {
+                "type": "app_home_opened",
+                "user": user,
+                "channel": f"D{user}",
+                "tab": "home",
+                "event_ts": "1700000000.000100",
+            },
+            event_id=world.event_id(),
+        )
+    )
     view: dict[str, Any] = world.fake.views()[f"VHOME{user}"]
     assert view["type"] == "home"
     assert len(view["blocks"]) <= 100

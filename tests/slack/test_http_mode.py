@@ -46,7 +46,8 @@ def test_the_staff_flow_over_http(world: SlackWorld, served: HttpChatApp) -> Non
     world.fake.add_message(INTAKE, text, ts=ts)
 
     status, _ = world.signer.message_event(INTAKE, text, ts=ts, event_id="EvHttp1").post_to_port(
-        port)
+        port
+    )
 
     assert status == 200
     wait_until(lambda: len(world.fake.messages(TRIAGE)) == 1)
@@ -54,36 +55,49 @@ def test_the_staff_flow_over_http(world: SlackWorld, served: HttpChatApp) -> Non
     ref = world.case()["ref"]
     prompt_ts = world.prompt()["ts"]
 
-    status, body = world.signer.block_actions(ActionId.CLAIM, ref, user=STAFF, channel=TRIAGE,
-                                              message_ts=prompt_ts).post_to_port(port)
+    status, body = world.signer.block_actions(
+        ActionId.CLAIM, ref, user=STAFF, channel=TRIAGE, message_ts=prompt_ts
+    ).post_to_port(port)
     assert (status, body) == (200, "")
     wait_until(lambda: world.case()["assignee"] == f"slack:{STAFF}")
     wait_until(lambda: f"<@{STAFF}>" in block_text(world.prompt()["blocks"]))
 
     for outcome, resolution in (("no_answer", None), ("reached", "dialogue")):
         calls = world.fake.count("views.open")
-        status, _ = world.signer.block_actions(ActionId.LOG_CALL, ref, user=STAFF,
-                                               message_ts=prompt_ts).post_to_port(port)
+        status, _ = world.signer.block_actions(
+            ActionId.LOG_CALL, ref, user=STAFF, message_ts=prompt_ts
+        ).post_to_port(port)
         assert status == 200
         wait_until(lambda n=calls: world.fake.count("views.open") == n + 1)
         modal = world.last_view()
-        values: dict[str, Any] = {BlockId.OUTCOME: {"input": {"type": "radio_buttons",
-                                              "selected_option": {"value": outcome}}},
-                  BlockId.RESOLUTION: {"input": {"type": "static_select", "selected_option":
-                                                 {"value": resolution} if resolution else None}}}
+        values: dict[str, Any] = {
+            BlockId.OUTCOME: {
+                "input": {"type": "radio_buttons", "selected_option": {"value": outcome}}
+            },
+            BlockId.RESOLUTION: {
+                "input": {
+                    "type": "static_select",
+                    "selected_option": {"value": resolution} if resolution else None,
+                }
+            },
+        }
         status, _ = world.signer.view_submission(
-            modal["callback_id"], values, private_metadata=modal["private_metadata"],
-            user=STAFF, view_id=modal["id"]).post_to_port(port)
+            modal["callback_id"],
+            values,
+            private_metadata=modal["private_metadata"],
+            user=STAFF,
+            view_id=modal["id"],
+        ).post_to_port(port)
         assert status == 200
-        wait_until(lambda o=outcome: [a["outcome"] for a in world.case()["attempts"]][-1:]
-                   == [o])
+        wait_until(lambda o=outcome: [a["outcome"] for a in world.case()["attempts"]][-1:] == [o])
     wait_until(lambda: world.case()["status"] == "closed")
     wait_until(lambda: "är avslutat" in block_text(world.prompt()["blocks"]))
     assert world.fake.count("chat.update") >= 3
 
 
-def test_stale_unsigned_and_forged_requests_are_rejected(world: SlackWorld,
-                                                         served: HttpChatApp) -> None:
+def test_stale_unsigned_and_forged_requests_are_rejected(
+    world: SlackWorld, served: HttpChatApp
+) -> None:
     good = world.signer.message_event(INTAKE, "Klagomål", ts=world.next_ts(), event_id="EvX")
 
     assert world.signer.stale(good).post_to_port(served.port)[0] == 401
@@ -92,8 +106,11 @@ def test_stale_unsigned_and_forged_requests_are_rejected(world: SlackWorld,
     assert forged_body != good.body
     assert world.signer.tampered(good, forged_body).post_to_port(served.port)[0] == 401
     unsigned = urllib.request.Request(
-        f"http://127.0.0.1:{served.port}/slack/events", data=good.body.encode(),
-        headers={"Content-Type": "application/json"}, method="POST")
+        f"http://127.0.0.1:{served.port}/slack/events",
+        data=good.body.encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(unsigned, timeout=5)  # noqa: S310 - http to loopback
     assert refused.value.code == 401
@@ -119,7 +136,8 @@ def test_socket_mode_starts_with_the_same_listeners_and_closes(world: SlackWorld
     app = build_app(world.rt)
     stop = threading.Event()
     socket_cfg = world.cfg.model_copy(
-        update={"chat": world.cfg.chat.model_copy(update={"mode": "socket"})})
+        update={"chat": world.cfg.chat.model_copy(update={"mode": "socket"})}
+    )
     world.rt.cfg = socket_cfg
 
     handle = start_chat_app(world.rt, stop, app=app)

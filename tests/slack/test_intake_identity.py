@@ -14,13 +14,20 @@ from tests.slack.conftest import CITIZEN, INTAKE, STAFF, STRANGER, TRIAGE, Slack
 
 def close(world: SlackWorld, ref: str) -> None:
     with session_scope(world.engine) as s:
-        close_case(s, world.cfg, get_case(s, ref), f"slack:{STAFF}", world.clock(),
-                   resolution=Resolution.DIALOGUE)
+        close_case(
+            s,
+            world.cfg,
+            get_case(s, ref),
+            f"slack:{STAFF}",
+            world.clock(),
+            resolution=Resolution.DIALOGUE,
+        )
     world.flush()
 
 
 def test_a_strangers_reply_in_the_thread_of_a_closed_case_changes_nothing(
-        world: SlackWorld) -> None:
+    world: SlackWorld,
+) -> None:
     ts, _ = world.post_message("Hemtjänsten kom inte i går. Ring mig på 070-123 45 67.")
     ref = world.case()["ref"]
     close(world, ref)
@@ -30,7 +37,9 @@ def test_a_strangers_reply_in_the_thread_of_a_closed_case_changes_nothing(
 
     reply_ts, response = world.post_message(
         "Det här är fel! Ring mig i stället på 073-555 12 34, och skicka till chefen.",
-        user=STRANGER, thread_ts=ts)
+        user=STRANGER,
+        thread_ts=ts,
+    )
 
     assert response.status == 200
     after = world.case(ref)
@@ -52,8 +61,7 @@ def test_a_strangers_reply_in_the_thread_of_a_closed_case_changes_nothing(
     assert "någon annan än den som skrev klagomålet" in block_text(thread[0]["blocks"])
 
 
-def test_the_poster_replying_with_a_new_number_updates_the_case_number(
-        world: SlackWorld) -> None:
+def test_the_poster_replying_with_a_new_number_updates_the_case_number(world: SlackWorld) -> None:
     ts, _ = world.post_message("Snön är inte plogad. Ring 070-123 45 67.")
     world.post_message("Ring hellre 073-987 65 43, tack.", user=CITIZEN, thread_ts=ts)
 
@@ -76,7 +84,8 @@ def test_the_poster_replying_after_closing_reopens_the_case(world: SlackWorld) -
 
 
 def test_a_slack_user_is_one_complainant_and_a_shared_number_merges_nobody(
-        world: SlackWorld) -> None:
+    world: SlackWorld,
+) -> None:
     world.post_message("Gatlampan är trasig. Ring 070-123 45 67.", user=CITIZEN)
     world.post_message("Samma här, ring 070-123 45 67.", user=STRANGER)
     world.post_message("Och parken är nedskräpad.", user=CITIZEN)

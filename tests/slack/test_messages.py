@@ -17,17 +17,43 @@ from handlers.slack.labels import LABELS
 from handlers.slack.messages import build_blocks, full_text_blocks
 from tests.slack.conftest import INTAKE, OMBUD, TRIAGE, SlackWorld, action_ids, block_text
 
-INJECTIONS = ("<!channel>", "<!here>", "<@U123>", "<http://evil.example|click>", "{{ 7*7 }}",
-              "<#C0SECRET>", "&lt;!channel&gt;")
+INJECTIONS = (
+    "<!channel>",
+    "<!here>",
+    "<@U123>",
+    "<http://evil.example|click>",
+    "{{ 7*7 }}",
+    "<#C0SECRET>",
+    "&lt;!channel&gt;",
+)
 
 VIEW = CaseView(
-    case_id=1, ref="KL-2026-000001", status="acknowledged", source="email",
-    received="tis 24/11 09:00", age_hours=3.5, name="Anna Andersson",
-    phone_national="070-123 45 67", phone_e164="+46701234567", email_known=True,
-    language="sv", subject="Hemtjänsten", summary="Hemtjänsten kom inte.",
-    deadline="ons 25/11 09:00", assignee="", attempts=(), failed_attempts=0, escalated=False,
-    escalation_reasons=(), serious=False, ack_sent=True, ack_bounced=False, closed=False,
-    resolution="", historical=False)
+    case_id=1,
+    ref="KL-2026-000001",
+    status="acknowledged",
+    source="email",
+    received="tis 24/11 09:00",
+    age_hours=3.5,
+    name="Anna Andersson",
+    phone_national="070-123 45 67",
+    phone_e164="+46701234567",
+    email_known=True,
+    language="sv",
+    subject="Hemtjänsten",
+    summary="Hemtjänsten kom inte.",
+    deadline="ons 25/11 09:00",
+    assignee="",
+    attempts=(),
+    failed_attempts=0,
+    escalated=False,
+    escalation_reasons=(),
+    serious=False,
+    ack_sent=True,
+    ack_bounced=False,
+    closed=False,
+    resolution="",
+    historical=False,
+)
 
 
 def live_markup(blocks: list[dict[str, Any]]) -> list[str]:
@@ -72,25 +98,35 @@ def limits_hold(blocks: list[dict[str, Any]]) -> None:
 @pytest.mark.parametrize("kind", ["prompt", "escalation", "reminder", "case_message"])
 def test_untrusted_text_stays_inert_in_every_kind(kind: str) -> None:
     evil = " ".join(INJECTIONS)
-    view = replace(VIEW, name=evil, subject=evil, summary=evil * 40, phone_national=evil,
-                   phone_e164="+46701234567", received=evil, deadline=evil,
-                   assignee="slack:<!channel>",
-                   attempts=(AttemptView(at=evil, by="slack:U0STAFF1", outcome="no_answer"),))
+    view = replace(
+        VIEW,
+        name=evil,
+        subject=evil,
+        summary=evil * 40,
+        phone_national=evil,
+        phone_e164="+46701234567",
+        received=evil,
+        deadline=evil,
+        assignee="slack:<!channel>",
+        attempts=(AttemptView(at=evil, by="slack:U0STAFF1", outcome="no_answer"),),
+    )
 
     blocks = build_blocks(kind, view, {"note": evil, "reason": "staff"})
 
     live = live_markup(blocks)
     # Only what the bot itself made is markup: the dial link and the staff mention.
-    assert all(m == "<@U0STAFF1>" or m.startswith("<tel:+46701234567|&lt;!channel")
-                        for m in live), live
+    assert all(
+        m == "<@U0STAFF1>" or m.startswith("<tel:+46701234567|&lt;!channel") for m in live
+    ), live
     text = json.dumps(blocks)
     assert "49" not in text  # no template ran over the text
     limits_hold(blocks)
 
 
 def test_long_texts_are_cut_within_block_kit_limits() -> None:
-    view = replace(VIEW, name="N" * 5000, subject="S" * 5000, summary="&" * 5000,
-                   deadline="D" * 500)
+    view = replace(
+        VIEW, name="N" * 5000, subject="S" * 5000, summary="&" * 5000, deadline="D" * 500
+    )
     for kind in ("prompt", "escalation", "reminder", "case_message"):
         limits_hold(build_blocks(kind, view, {"note": "x" * 9000}))
 
@@ -110,17 +146,34 @@ def test_the_prompt_shows_what_a_caller_needs() -> None:
     assert "Ring före ons 25/11 09:00" in text
     assert "för 3 h sedan" in text and "e-post" in text and "svenska" in text
     assert "☐ Låt personen tala till punkt" in text
-    assert action_ids(blocks) == [ActionId.CLAIM, ActionId.LOG_CALL, ActionId.SNOOZE,
-                                  ActionId.ESCALATE, ActionId.SHOW_FULL_TEXT]
-    snooze = next(e for b in blocks if b["type"] == "actions" for e in b["elements"]
-                  if e["action_id"] == ActionId.SNOOZE)
+    assert action_ids(blocks) == [
+        ActionId.CLAIM,
+        ActionId.LOG_CALL,
+        ActionId.SNOOZE,
+        ActionId.ESCALATE,
+        ActionId.SHOW_FULL_TEXT,
+    ]
+    snooze = next(
+        e
+        for b in blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == ActionId.SNOOZE
+    )
     assert [o["value"] for o in snooze["options"]] == [
-        "KL-2026-000001|30", "KL-2026-000001|60", "KL-2026-000001|120"]
+        "KL-2026-000001|30",
+        "KL-2026-000001|60",
+        "KL-2026-000001|120",
+    ]
 
 
 def test_the_email_fallback_appears_after_a_failed_call_or_without_a_number() -> None:
-    failed = replace(VIEW, assignee="slack:U0STAFF1", failed_attempts=1, attempts=(
-        AttemptView(at="tis 24/11 10:00", by="slack:U0STAFF1", outcome="no_answer"),))
+    failed = replace(
+        VIEW,
+        assignee="slack:U0STAFF1",
+        failed_attempts=1,
+        attempts=(AttemptView(at="tis 24/11 10:00", by="slack:U0STAFF1", outcome="no_answer"),),
+    )
     no_phone = replace(VIEW, phone_e164="", phone_national="")
     no_email = replace(no_phone, email_known=False)
     bounced = replace(no_phone, ack_bounced=True)
@@ -136,10 +189,14 @@ def test_the_email_fallback_appears_after_a_failed_call_or_without_a_number() ->
 
 
 def test_a_closed_case_has_no_buttons() -> None:
-    closed = replace(VIEW, closed=True, status="closed", resolution="dialogue",
-                     assignee="slack:U0STAFF1", attempts=(
-                         AttemptView(at="tis 24/11 10:00", by="slack:U0STAFF1",
-                                     outcome="reached"),))
+    closed = replace(
+        VIEW,
+        closed=True,
+        status="closed",
+        resolution="dialogue",
+        assignee="slack:U0STAFF1",
+        attempts=(AttemptView(at="tis 24/11 10:00", by="slack:U0STAFF1", outcome="reached"),),
+    )
     blocks = build_blocks("prompt", closed, {})
     assert action_ids(blocks) == []
     text = block_text(blocks)
@@ -148,8 +205,10 @@ def test_a_closed_case_has_no_buttons() -> None:
     assert "Samtalsmetod" not in text
 
 
-@pytest.mark.parametrize("lang, claim", [("sv", "Jag ringer"), ("nb", "Jeg ringer"),
-                                         ("nn", "Eg ringjer"), ("en", "I'll call")])
+@pytest.mark.parametrize(
+    "lang, claim",
+    [("sv", "Jag ringer"), ("nb", "Jeg ringer"), ("nn", "Eg ringjer"), ("en", "I'll call")],
+)
 def test_staff_language_chooses_the_labels(lang: str, claim: str) -> None:
     blocks = build_blocks("prompt", VIEW, {"lang": lang})
     assert claim in block_text(blocks)
@@ -172,8 +231,7 @@ def test_full_text_is_split_without_breaking_escapes() -> None:
 
 
 def test_injection_texts_posted_to_slack_are_inert(world: SlackWorld) -> None:
-    evil = ("Hjälp! <!channel> <@U123> <http://evil.example|click> {{ 7*7 }} "
-            "Ring 070-123 45 67")
+    evil = "Hjälp! <!channel> <@U123> <http://evil.example|click> {{ 7*7 }} Ring 070-123 45 67"
     ts, _ = world.post_message(evil)
     world.post_message("Mer: <!here> <http://evil.example|här>", thread_ts=ts)
 
@@ -211,13 +269,17 @@ def test_a_reminder_goes_to_the_prompts_thread_with_buttons(world: SlackWorld) -
     world.post_message("Klagomål om hemtjänsten. Ring 070-123 45 67.")
     with session_scope(world.engine) as s:
         case = get_case_by_id(s, 1)
-        enqueue(s, kind=OutboxKind.CHAT, dedupe_key="reminder:1:1",
-                payload={"op": "reminder", "case_id": 1, "rung": "first"}, case=case,
-                now=world.clock())
+        enqueue(
+            s,
+            kind=OutboxKind.CHAT,
+            dedupe_key="reminder:1:1",
+            payload={"op": "reminder", "case_id": 1, "rung": "first"},
+            case=case,
+            now=world.clock(),
+        )
     world.flush()
 
     prompt = world.prompt()
     (reminder,) = [m for m in world.fake.messages(TRIAGE) if m.get("thread_ts") == prompt["ts"]]
     assert "Påminnelse: KL-2026-000001 väntar på ett samtal" in block_text(reminder["blocks"])
-    assert action_ids(reminder["blocks"]) == [ActionId.CLAIM, ActionId.LOG_CALL,
-                                              ActionId.SNOOZE]
+    assert action_ids(reminder["blocks"]) == [ActionId.CLAIM, ActionId.LOG_CALL, ActionId.SNOOZE]

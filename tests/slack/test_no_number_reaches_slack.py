@@ -19,8 +19,7 @@ from tests.support.slack_cases import escalated_case, plan_values, press_on_aler
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "eml"
 # The digits of every number planted below (the last ten of a Swedish one).
-PLANTED = ("3405121234", "3405121235", "8112189876", "02016126007", "42016126009",
-           "8112789873")
+PLANTED = ("3405121234", "3405121235", "8112189876", "02016126007", "42016126009", "8112789873")
 
 SPELLINGS = (
     "Min mamma har pnr-19340512\u20131234.\n"
@@ -53,7 +52,10 @@ def leaked(calls: list[Any]) -> list[str]:
 
 
 def test_mail_with_identity_numbers_reaches_slack_masked(
-        world: SlackWorld, tmp_path: Path, log_output: io.StringIO) -> None:  # noqa: F811
+    world: SlackWorld,
+    tmp_path: Path,
+    log_output: io.StringIO,  # noqa: F811
+) -> None:
     chat = SlackChat(make_web_client(world.cfg.chat, world.fake.token, max_retries=0))
     bot = Bot(world.cfg, world.engine, world.clock, tmp_path / "mailbot", chat=chat)
     bot.deliver(email(body=SPELLINGS, subject="Gäller 811218\u20119876", msgid="<a@example.se>"))
@@ -77,9 +79,18 @@ def test_staff_typed_numbers_reach_the_ombudsman_and_manager_masked(world: Slack
     world.post_message("Hemtjänsten kom inte i går. Ring 070-123 45 67.")
     ref = str(world.case()["ref"])
     world.press(ActionId.ESCALATE, ref, user=STAFF2)
-    world.submit(world.last_view(), {BlockId.REASON: {"input": {
-        "type": "plain_text_input", "value": "Brukaren (pnr 19340512 \u2013 1234) hotad"}}},
-        user=STAFF2)
+    world.submit(
+        world.last_view(),
+        {
+            BlockId.REASON: {
+                "input": {
+                    "type": "plain_text_input",
+                    "value": "Brukaren (pnr 19340512 \u2013 1234) hotad",
+                }
+            }
+        },
+        user=STAFF2,
+    )
 
     (dm,) = world.posts(f"D{OMBUD}")
     text = block_text(dm.params["blocks"]) + dm.params.get("text", "")
@@ -90,8 +101,9 @@ def test_staff_typed_numbers_reach_the_ombudsman_and_manager_masked(world: Slack
 def test_action_plan_steps_reach_the_manager_masked(world: SlackWorld) -> None:
     _, message = escalated_case(world)
     press_on_alert(world, ActionId.ASK_FOR_ACTION_PLAN, message)
-    world.submit(world.last_view(), plan_values(steps="Ring anhörig, fnr 020161\u00a026007"),
-                 user=OMBUD)
+    world.submit(
+        world.last_view(), plan_values(steps="Ring anhörig, fnr 020161\u00a026007"), user=OMBUD
+    )
 
     (dm,) = world.posts(f"D{STAFF2}")
     assert "[ID-nummer]" in dm.params["text"]

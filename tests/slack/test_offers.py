@@ -33,9 +33,12 @@ def offers(world: SlackWorld) -> list[CaseOffer]:
 def offer_dms(world: SlackWorld, user: str) -> list[dict[str, Any]]:
     """Messages in ``user``'s DM that ask them to take a case (they carry the buttons,
     or carried them until answered)."""
-    return [m for m in world.fake.messages(dm(user))
-            if ActionId.ACCEPT_OFFER in action_ids(m.get("blocks") or [])
-            or any(b.get("block_id") == BlockId.OFFER_ANSWER for b in m.get("blocks") or [])]
+    return [
+        m
+        for m in world.fake.messages(dm(user))
+        if ActionId.ACCEPT_OFFER in action_ids(m.get("blocks") or [])
+        or any(b.get("block_id") == BlockId.OFFER_ANSWER for b in m.get("blocks") or [])
+    ]
 
 
 def tick(world: SlackWorld, **advance: float) -> None:
@@ -56,10 +59,21 @@ def offered_case(world: SlackWorld) -> tuple[str, CaseOffer, dict[str, Any]]:
     return ref, offer, message
 
 
-def press_on_dm(world: SlackWorld, action_id: ActionId, message: dict[str, Any], user: str,
-                *, as_user: str | None = None) -> None:
-    world.press(action_id, button_value(message["blocks"], action_id), user=as_user or user,
-                channel=dm(user), message_ts=message["ts"])
+def press_on_dm(
+    world: SlackWorld,
+    action_id: ActionId,
+    message: dict[str, Any],
+    user: str,
+    *,
+    as_user: str | None = None,
+) -> None:
+    world.press(
+        action_id,
+        button_value(message["blocks"], action_id),
+        user=as_user or user,
+        channel=dm(user),
+        message_ts=message["ts"],
+    )
 
 
 def test_offer_dm_has_accept_and_decline_buttons_for_that_offer(world: SlackWorld) -> None:
@@ -95,8 +109,10 @@ def test_only_the_person_asked_can_answer(world: SlackWorld) -> None:
     assert world.case()["assignee"] is None
     assert offers(world)[0].answered_at is None
     told = [str(c.params.get("text")) for c in world.ephemerals(other)] + [
-        str(c.params.get("text")) for c in world.fake.calls("chat.postMessage")
-        if c.params.get("channel") == other]
+        str(c.params.get("text"))
+        for c in world.fake.calls("chat.postMessage")
+        if c.params.get("channel") == other
+    ]
     assert told == [say("sv", "refused")]  # told, through the usual error path
 
 
@@ -119,8 +135,7 @@ def test_declining_moves_the_offer_to_the_next_person(world: SlackWorld) -> None
     assert ref in block_text(next_dm["blocks"])
 
 
-def test_hand_over_from_the_prompt_asks_the_colleague_who_can_accept(
-        world: SlackWorld) -> None:
+def test_hand_over_from_the_prompt_asks_the_colleague_who_can_accept(world: SlackWorld) -> None:
     world.post_message("Hemtjänsten kom inte i går. Ring 070-123 45 67.")
     ref = str(world.case()["ref"])
     world.press(ActionId.CLAIM, ref, user=STAFF)
@@ -128,11 +143,17 @@ def test_hand_over_from_the_prompt_asks_the_colleague_who_can_accept(
 
     world.press(ActionId.HAND_OVER, ref, user=STAFF)
     modal = world.last_view()
-    nobody = world.submit(modal, {BlockId.HAND_OVER_TO: {"input": {
-        "type": "users_select", "selected_user": None}}}, user=STAFF)
+    nobody = world.submit(
+        modal,
+        {BlockId.HAND_OVER_TO: {"input": {"type": "users_select", "selected_user": None}}},
+        user=STAFF,
+    )
     assert '"response_action": "errors"' in nobody.body
-    world.submit(modal, {BlockId.HAND_OVER_TO: {"input": {
-        "type": "users_select", "selected_user": STAFF2}}}, user=STAFF)
+    world.submit(
+        modal,
+        {BlockId.HAND_OVER_TO: {"input": {"type": "users_select", "selected_user": STAFF2}}},
+        user=STAFF,
+    )
 
     (offer,) = offers(world)
     assert (offer.user, offer.kind, offer.by) == (STAFF2, "handover", f"slack:{STAFF}")
@@ -145,8 +166,9 @@ def test_hand_over_from_the_prompt_asks_the_colleague_who_can_accept(
 
     assert world.case()["assignee"] == f"slack:{STAFF2}"
     assert f"<@{STAFF2}>" in block_text(world.prompt()["blocks"])
-    assert any(f"<@{STAFF2}> tog över {ref}" in str(m.get("text"))
-               for m in world.fake.messages(dm(STAFF)))
+    assert any(
+        f"<@{STAFF2}> tog över {ref}" in str(m.get("text")) for m in world.fake.messages(dm(STAFF))
+    )
 
 
 def test_weekly_load_is_shown_to_the_ombudsman_and_not_to_staff(world: SlackWorld) -> None:

@@ -45,13 +45,18 @@ def escalations(world: SlackWorld) -> list[Escalation]:
 def submission(world: SlackWorld, values: dict[str, Any], user: str = STAFF) -> SignedRequest:
     """The signed submission of the modal the app opened last."""
     view = world.last_view()
-    return world.signer.view_submission(view["callback_id"], values,
-                                        private_metadata=view.get("private_metadata", ""),
-                                        user=user, view_id=view["id"])
+    return world.signer.view_submission(
+        view["callback_id"],
+        values,
+        private_metadata=view.get("private_metadata", ""),
+        user=user,
+        view_id=view["id"],
+    )
 
 
-def press_request(world: SlackWorld, action_id: ActionId, value: str, user: str = STAFF
-                  ) -> SignedRequest:
+def press_request(
+    world: SlackWorld, action_id: ActionId, value: str, user: str = STAFF
+) -> SignedRequest:
     return world.signer.block_actions(action_id, value, user=user, channel=TRIAGE)
 
 
@@ -65,13 +70,20 @@ def newest_ref(world: SlackWorld) -> str:
         return str(s.exec(select(Case.ref).order_by(col(Case.id).desc())).first())
 
 
-def registered(world: SlackWorld, email: str = "anna@example.se",
-               text: str = "Hemtjänsten kom inte i går.") -> str:
+def registered(
+    world: SlackWorld, email: str = "anna@example.se", text: str = "Hemtjänsten kom inte i går."
+) -> str:
     """A complaint taken by phone and registered with the slash command's form."""
     world.command()
-    world.dispatch(submission(world, {
-        BlockId.EMAIL: {"input": {"type": "email_text_input", "value": email}},
-        BlockId.TEXT: {"input": {"type": "plain_text_input", "value": text}}}))
+    world.dispatch(
+        submission(
+            world,
+            {
+                BlockId.EMAIL: {"input": {"type": "email_text_input", "value": email}},
+                BlockId.TEXT: {"input": {"type": "plain_text_input", "value": text}},
+            },
+        )
+    )
     return newest_ref(world)
 
 
@@ -112,12 +124,15 @@ def test_the_payload_key_tells_presses_apart_and_replays_together(world: SlackWo
 
 
 def test_a_replayed_escalation_escalates_once_and_alerts_the_ombudsman_once(
-        world: SlackWorld) -> None:
+    world: SlackWorld,
+) -> None:
     world.post_message("Hemtjänsten kom inte i går. Ring 070-123 45 67.")
     ref = str(world.case()["ref"])
     world.press(ActionId.ESCALATE, ref)
-    request = submission(world, {BlockId.REASON: {"input": {"type": "plain_text_input",
-                                                             "value": "Hot mot personal"}}})
+    request = submission(
+        world,
+        {BlockId.REASON: {"input": {"type": "plain_text_input", "value": "Hot mot personal"}}},
+    )
 
     for _ in range(3):
         response = world.dispatch(request)
@@ -138,11 +153,20 @@ def test_a_replay_after_the_action_died_mid_transaction_acts_once(world: SlackWo
     world.post_message("Hemtjänsten kom inte i går. Ring 070-123 45 67.")
     ref = str(world.case()["ref"])
     world.press(ActionId.ESCALATE, ref)
-    request = submission(world, {BlockId.REASON: {"input": {"type": "plain_text_input",
-                                                             "value": "Hot mot personal"}}})
+    request = submission(
+        world,
+        {BlockId.REASON: {"input": {"type": "plain_text_input", "value": "Hot mot personal"}}},
+    )
     with pytest.raises(RuntimeError), acting_once(world.rt, body_of(request)) as s:
-        escalate(s, world.cfg, get_case(s, ref), f"slack:{STAFF}", world.clock(),
-                 reason=EscalationReason.STAFF, note="x")
+        escalate(
+            s,
+            world.cfg,
+            get_case(s, ref),
+            f"slack:{STAFF}",
+            world.clock(),
+            reason=EscalationReason.STAFF,
+            note="x",
+        )
         raise RuntimeError("killed before commit")
     assert escalations(world) == []
 
@@ -157,7 +181,8 @@ def test_a_replay_after_the_action_died_mid_transaction_acts_once(world: SlackWo
 
 
 def test_a_replayed_log_call_and_close_logs_one_call_and_closes_without_an_error(
-        world: SlackWorld) -> None:
+    world: SlackWorld,
+) -> None:
     world.post_message("Hemtjänsten kom inte i går. Ring 070-123 45 67.")
     ref = str(world.case()["ref"])
     world.press(ActionId.LOG_CALL, ref)
@@ -196,14 +221,16 @@ def test_replayed_hand_over_and_offer_answers_act_once(world: SlackWorld) -> Non
     ref = str(world.case()["ref"])
     world.press(ActionId.CLAIM, ref)
     world.press(ActionId.HAND_OVER, ref)
-    hand_over = submission(world, {BlockId.HAND_OVER_TO: {"input": {
-        "type": "users_select", "selected_user": STAFF2}}})
+    hand_over = submission(
+        world, {BlockId.HAND_OVER_TO: {"input": {"type": "users_select", "selected_user": STAFF2}}}
+    )
     world.dispatch(hand_over)
     world.dispatch(hand_over)
     with session_scope(world.engine) as s:
         (offer,) = s.exec(select(CaseOffer)).all()
-    accept = world.signer.block_actions(ActionId.ACCEPT_OFFER, str(offer.id), user=STAFF2,
-                                        channel=f"D{STAFF2}")
+    accept = world.signer.block_actions(
+        ActionId.ACCEPT_OFFER, str(offer.id), user=STAFF2, channel=f"D{STAFF2}"
+    )
 
     world.dispatch(accept)
     world.dispatch(accept)
@@ -221,11 +248,20 @@ def test_replayed_button_presses_act_once(world: SlackWorld) -> None:
     world.post_message("Hemtjänsten kom inte i går. Ring 070-123 45 67.")
     ref = str(world.case()["ref"])
     claim = press_request(world, ActionId.CLAIM, ref)
-    snooze = world.signer.interactive({
-        **body_of(press_request(world, ActionId.SNOOZE, "")),
-        "actions": [{"type": "static_select", "action_id": ActionId.SNOOZE, "block_id": "b1",
-                     "selected_option": {"value": f"{ref}|30"},
-                     "action_ts": "1700000000.000300"}]})
+    snooze = world.signer.interactive(
+        {
+            **body_of(press_request(world, ActionId.SNOOZE, "")),
+            "actions": [
+                {
+                    "type": "static_select",
+                    "action_id": ActionId.SNOOZE,
+                    "block_id": "b1",
+                    "selected_option": {"value": f"{ref}|30"},
+                    "action_ts": "1700000000.000300",
+                }
+            ],
+        }
+    )
     full_text = press_request(world, ActionId.SHOW_FULL_TEXT, ref)
 
     for request in (claim, snooze, full_text):
@@ -245,11 +281,20 @@ def test_a_replayed_press_that_was_refused_is_refused_once(world: SlackWorld) ->
     ref = str(world.case()["ref"])
     world.press(ActionId.LOG_CALL, ref)
     world.dispatch(submission(world, call_values("reached", resolution="dialogue")))
-    snooze_on_closed = world.signer.interactive({
-        **body_of(press_request(world, ActionId.SNOOZE, "")),
-        "actions": [{"type": "static_select", "action_id": ActionId.SNOOZE, "block_id": "b1",
-                     "selected_option": {"value": f"{ref}|30"},
-                     "action_ts": "1700000000.000400"}]})
+    snooze_on_closed = world.signer.interactive(
+        {
+            **body_of(press_request(world, ActionId.SNOOZE, "")),
+            "actions": [
+                {
+                    "type": "static_select",
+                    "action_id": ActionId.SNOOZE,
+                    "block_id": "b1",
+                    "selected_option": {"value": f"{ref}|30"},
+                    "action_ts": "1700000000.000400",
+                }
+            ],
+        }
+    )
 
     world.dispatch(snooze_on_closed)
     world.dispatch(snooze_on_closed)
@@ -261,7 +306,8 @@ def test_a_replayed_press_that_was_refused_is_refused_once(world: SlackWorld) ->
 
 
 def test_ask_for_a_number_twice_sends_one_email_and_says_why_not_the_second_time(
-        world: SlackWorld) -> None:
+    world: SlackWorld,
+) -> None:
     ref = registered(world)
     world.press(ActionId.ASK_FOR_NUMBER, ref)
     world.press(ActionId.ASK_FOR_NUMBER, ref, user=STAFF2)
@@ -270,11 +316,11 @@ def test_ask_for_a_number_twice_sends_one_email_and_says_why_not_the_second_time
 
     assert len(number_requests(world)) == 1
     assert any("får ett e-postmeddelande" in t for t in ephemeral_texts(world))
-    assert any("redan fått en fråga om nummer i dag" in t
-               for t in ephemeral_texts(world, STAFF2))
+    assert any("redan fått en fråga om nummer i dag" in t for t in ephemeral_texts(world, STAFF2))
     assert len(world.audit("number_requested")) == 1
     assert [a.detail for a in world.audit("number_request_skipped")] == [
-        '{"reason": "already_today"}'] * 2
+        '{"reason": "already_today"}'
+    ] * 2
 
     # The next working day (Wednesday) it may be asked again.
     world.clock.advance(days=1)
@@ -296,11 +342,9 @@ def test_ask_for_a_number_on_friday_evening_and_saturday_counts_once(world: Slac
     assert len(number_requests(world)) == 2
 
 
-def test_two_staff_asking_for_a_number_at_the_same_moment_send_one_email(
-        world: SlackWorld) -> None:
+def test_two_staff_asking_for_a_number_at_the_same_moment_send_one_email(world: SlackWorld) -> None:
     ref = registered(world)
-    requests = [press_request(world, ActionId.ASK_FOR_NUMBER, ref, user=u)
-                for u in (STAFF, STAFF2)]
+    requests = [press_request(world, ActionId.ASK_FOR_NUMBER, ref, user=u) for u in (STAFF, STAFF2)]
     start = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -311,6 +355,7 @@ def test_two_staff_asking_for_a_number_at_the_same_moment_send_one_email(
                 world.dispatch(request)
             except BaseException as exc:  # pragma: no cover - reported below
                 errors.append(exc)
+
         return run
 
     threads = [threading.Thread(target=press(r)) for r in requests]
@@ -328,7 +373,8 @@ def test_two_staff_asking_for_a_number_at_the_same_moment_send_one_email(
 
 
 def test_no_number_request_on_a_closed_case_nor_without_a_working_address(
-        world: SlackWorld) -> None:
+    world: SlackWorld,
+) -> None:
     closed = registered(world, email="anna@example.se")
     world.press(ActionId.LOG_CALL, closed)
     world.dispatch(submission(world, call_values("reached", resolution="dialogue")))
@@ -358,7 +404,8 @@ def test_no_number_request_on_a_closed_case_nor_without_a_working_address(
 
 
 def test_a_claim_on_a_claimed_case_names_the_owner_and_takes_over_only_when_asked(
-        world: SlackWorld) -> None:
+    world: SlackWorld,
+) -> None:
     world.post_message("Hemtjänsten kom inte i går. Ring 070-123 45 67.")
     ref = str(world.case()["ref"])
     world.press(ActionId.CLAIM, ref)
@@ -380,7 +427,9 @@ def test_a_claim_on_a_claimed_case_names_the_owner_and_takes_over_only_when_aske
     assert case["assignee"] == f"slack:{STAFF2}"
     claims = [a for a in case["audit"] if a["action"] == "claimed"]
     assert [(a["actor"], a["detail"]) for a in claims] == [
-        (f"slack:{STAFF}", {}), (f"slack:{STAFF2}", {"taken_over_from": f"slack:{STAFF}"})]
+        (f"slack:{STAFF}", {}),
+        (f"slack:{STAFF2}", {"taken_over_from": f"slack:{STAFF}"}),
+    ]
     (dm,) = world.fake.messages(f"D{STAFF}")
     assert f"<@{STAFF2}> har tagit över {ref} från dig" in dm["text"]
     assert f"<@{STAFF2}>" in json.dumps(world.prompt()["blocks"])
@@ -413,10 +462,8 @@ def test_two_claims_at_the_same_moment_give_the_case_to_one(world: SlackWorld) -
 # --- the register form ------------------------------------------------------------------
 
 
-def test_the_register_form_acknowledges_only_whom_can_acknowledge_allows(
-        world: SlackWorld) -> None:
-    for address in ("noreply@example.se", "postmaster@example.se",
-                    "synpunkter+test@example.org"):
+def test_the_register_form_acknowledges_only_whom_can_acknowledge_allows(world: SlackWorld) -> None:
+    for address in ("noreply@example.se", "postmaster@example.se", "synpunkter+test@example.org"):
         registered(world, email=address)
     world.flush()
     assert acks(world) == []
@@ -435,15 +482,21 @@ def test_the_register_form_acknowledges_only_whom_can_acknowledge_allows(
     registered(world, email="anna@example.se", text="Ingen har ringt.")
     world.flush()
     assert len(acks(world)) == 1
-    assert json.loads(world.audit("ack_skipped")[-1].detail)["reason"] == \
-        "mail to this sender bounced recently"
+    assert (
+        json.loads(world.audit("ack_skipped")[-1].detail)["reason"]
+        == "mail to this sender bounced recently"
+    )
 
 
 def test_a_replayed_register_submission_opens_one_case_with_one_ack(world: SlackWorld) -> None:
     world.command()
-    request = submission(world, {
-        BlockId.EMAIL: {"input": {"type": "email_text_input", "value": "anna@example.se"}},
-        BlockId.TEXT: {"input": {"type": "plain_text_input", "value": "Maten var kall."}}})
+    request = submission(
+        world,
+        {
+            BlockId.EMAIL: {"input": {"type": "email_text_input", "value": "anna@example.se"}},
+            BlockId.TEXT: {"input": {"type": "plain_text_input", "value": "Maten var kall."}},
+        },
+    )
 
     for _ in range(3):
         world.dispatch(request)
@@ -458,9 +511,16 @@ def test_a_replayed_register_submission_opens_one_case_with_one_ack(world: Slack
 
 
 def test_a_photo_posted_in_the_intake_channel_opens_a_case(world: SlackWorld) -> None:
-    files = [{"id": "F0PHOTO", "name": "trasig_ramp.jpg", "title": "trasig_ramp.jpg",
-              "mimetype": "image/jpeg", "size": 123456},
-             {"id": "F0PDF", "name": "beslut.pdf", "mimetype": "application/pdf", "size": 999}]
+    files = [
+        {
+            "id": "F0PHOTO",
+            "name": "trasig_ramp.jpg",
+            "title": "trasig_ramp.jpg",
+            "mimetype": "image/jpeg",
+            "size": 123456,
+        },
+        {"id": "F0PDF", "name": "beslut.pdf", "mimetype": "application/pdf", "size": 999},
+    ]
     ts, response = world.post_message("", subtype="file_share", files=files, upload=False)
 
     assert response.status == 200
@@ -471,7 +531,8 @@ def test_a_photo_posted_in_the_intake_channel_opens_a_case(world: SlackWorld) ->
         (message,) = s.exec(select(Message)).all()
         assert json.loads(message.attachments) == [
             {"filename": "trasig_ramp.jpg", "content_type": "image/jpeg", "size": 123456},
-            {"filename": "beslut.pdf", "content_type": "application/pdf", "size": 999}]
+            {"filename": "beslut.pdf", "content_type": "application/pdf", "size": 999},
+        ]
     assert world.fake.count("files.info") == 0  # nothing is downloaded
     assert case["ref"] in json.dumps(world.prompt()["blocks"])
     replies = [m for m in world.fake.messages("C0INTAKE") if m.get("thread_ts") == ts]
@@ -479,10 +540,11 @@ def test_a_photo_posted_in_the_intake_channel_opens_a_case(world: SlackWorld) ->
 
 
 def test_a_photo_with_a_caption_keeps_the_caption_and_notes_the_file(world: SlackWorld) -> None:
-    world.post_message("Hemtjänsten kom inte i går och rampen är trasig. Ring mig på "
-                       "070-123 45 67",
-                       subtype="file_share",
-                       files=[{"id": "F1", "name": "ramp.png", "mimetype": "image/png"}])
+    world.post_message(
+        "Hemtjänsten kom inte i går och rampen är trasig. Ring mig på 070-123 45 67",
+        subtype="file_share",
+        files=[{"id": "F1", "name": "ramp.png", "mimetype": "image/png"}],
+    )
 
     case = world.case()
     assert case["complainant"]["phone"] == "+46701234567"

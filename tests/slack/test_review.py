@@ -45,8 +45,11 @@ def receive(world: SlackWorld, fixture: str) -> list[Outcome]:
 
 
 def review_post(world: SlackWorld) -> dict[str, Any]:
-    [post] = [m for m in world.fake.messages(TRIAGE)
-              if any(b.get("block_id") == BlockId.REVIEW_REASON for b in m.get("blocks") or [])]
+    [post] = [
+        m
+        for m in world.fake.messages(TRIAGE)
+        if any(b.get("block_id") == BlockId.REVIEW_REASON for b in m.get("blocks") or [])
+    ]
     return post
 
 
@@ -58,8 +61,9 @@ def item(world: SlackWorld) -> Quarantine:
 
 def press(world: SlackWorld, action: ActionId, user: str = STAFF) -> Any:
     post = review_post(world)
-    request = world.signer.block_actions(action, str(item(world).id), user=user,
-                                         channel=TRIAGE, message_ts=post["ts"])
+    request = world.signer.block_actions(
+        action, str(item(world).id), user=user, channel=TRIAGE, message_ts=post["ts"]
+    )
     world.dispatch(request)
     return request
 
@@ -68,8 +72,7 @@ def told(world: SlackWorld, user: str) -> list[str]:
     return [str(c.params.get("text")) for c in world.ephemerals(user)]
 
 
-def test_the_review_post_is_redacted_escaped_and_has_the_two_buttons(lane: SlackWorld
-                                                                     ) -> None:
+def test_the_review_post_is_redacted_escaped_and_has_the_two_buttons(lane: SlackWorld) -> None:
     [outcome] = receive(lane, "review_no_sender.eml")
     assert outcome.review == "no readable sender address"
 
@@ -105,8 +108,9 @@ def test_open_as_case_opens_the_case_prompts_and_updates_the_post(lane: SlackWor
     assert case["complainant"]["email"] == "karin.berg@example.se"
     [ack] = lane.emails()  # a usable address the classifier took for a person's: acknowledged
     assert f"[{case['ref']}]" in ack["Subject"]
-    prompt = [m for m in lane.fake.messages(TRIAGE)
-                  if ActionId.CLAIM in action_ids(m.get("blocks") or [])]
+    prompt = [
+        m for m in lane.fake.messages(TRIAGE) if ActionId.CLAIM in action_ids(m.get("blocks") or [])
+    ]
     assert len(prompt) == 1 and case["ref"] in block_text(prompt[0]["blocks"])
     post = review_post(lane)
     assert action_ids(post["blocks"]) == []
@@ -124,8 +128,8 @@ def test_a_replayed_or_second_press_changes_nothing(lane: SlackWorld) -> None:
     updates = lane.fake.count("chat.update")
     posts = lane.fake.count("chat.postMessage")
 
-    lane.dispatch(request)                            # the same signed payload again
-    press(lane, ActionId.REVIEW_OPEN, user=STAFF2)    # a colleague presses too
+    lane.dispatch(request)  # the same signed payload again
+    press(lane, ActionId.REVIEW_OPEN, user=STAFF2)  # a colleague presses too
     press(lane, ActionId.REVIEW_DISMISS, user=STAFF2)
 
     assert lane.case_count() == 1
@@ -164,10 +168,14 @@ def test_someone_not_on_the_staff_list_is_refused(lane: SlackWorld) -> None:
     assert told(lane, STRANGER) == [say("sv", "refused")] * 2
     assert lane.case_count() == 0
     assert item(lane).resolved_at is None
-    assert action_ids(review_post(lane)["blocks"]) == [ActionId.REVIEW_OPEN,
-                                                       ActionId.REVIEW_DISMISS]
+    assert action_ids(review_post(lane)["blocks"]) == [
+        ActionId.REVIEW_OPEN,
+        ActionId.REVIEW_DISMISS,
+    ]
     assert [json.loads(a.detail)["attempted"] for a in lane.audit("refused")] == [
-        "review_open", "review_dismiss"]
+        "review_open",
+        "review_dismiss",
+    ]
 
 
 def test_erasing_the_sender_turns_the_review_post_into_a_stub(world: SlackWorld) -> None:
@@ -180,8 +188,9 @@ def test_erasing_the_sender_turns_the_review_post_into_a_stub(world: SlackWorld)
     assert outcome.review
     assert "Storgatan" in json.dumps(review_post(world))
     with session_scope(world.engine) as s:
-        counts = erase_person(s, Person(email="karin.berg@example.se"), world.clock(),
-                              "cli:operator")
+        counts = erase_person(
+            s, Person(email="karin.berg@example.se"), world.clock(), "cli:operator"
+        )
     assert counts.quarantine_entries == 1
     world.flush()
     with session_scope(world.engine) as s:

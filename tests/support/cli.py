@@ -56,16 +56,18 @@ class Ran:
     stderr: str
 
 
-def run(config: Path, *args: str, check: bool = True,
-        env: Mapping[str, str | None] | None = None) -> Ran:
+def run(
+    config: Path, *args: str, check: bool = True, env: Mapping[str, str | None] | None = None
+) -> Ran:
     """``complaint-bot ARGS --config CONFIG``, in this process (``env``: variables set
     for the call). The logging set-up a command does is undone afterwards, so its
     handler does not outlive the captured output it writes to."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     try:
-        result = CliRunner().invoke(app, [*args, "--config", str(config)], env=env,
-                                    catch_exceptions=False)
+        result = CliRunner().invoke(
+            app, [*args, "--config", str(config)], env=env, catch_exceptions=False
+        )
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
@@ -77,8 +79,13 @@ def run(config: Path, *args: str, check: bool = True,
 
 def cli(cfg: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """``python -m bot ARGS --config CFG`` as a real process, in the config's folder."""
-    proc = subprocess.run([sys.executable, "-m", "bot", *args, "--config", str(cfg)],
-                          capture_output=True, text=True, cwd=cfg.parent, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", *args, "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        cwd=cfg.parent,
+        timeout=120,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc

@@ -76,10 +76,24 @@ def _make_certificate(folder: Path) -> tuple[Path, Path]:
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
         [
-            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-days", "2", "-subj", "/CN=localhost",
-            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout", str(key), "-out", str(cert),
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
         ],
         check=True,
         capture_output=True,
@@ -321,8 +335,9 @@ service stats {{
             raise RuntimeError(f"server did not report the UID: {reply!r}")
         return int(match.group(1))
 
-    def deliver_offline(self, user: ImapUser, raw: bytes,
-                        internaldate: datetime | None = None) -> Path:
+    def deliver_offline(
+        self, user: ImapUser, raw: bytes, internaldate: datetime | None = None
+    ) -> Path:
         """Drop ``raw`` into the user's INBOX Maildir directly (works while the server is down).
 
         Dovecot takes a Maildir file's INTERNALDATE from its mtime: ``internaldate`` sets it
@@ -363,8 +378,18 @@ service stats {{
         old = self.uidvalidity(user, folder)
         new = old + 1000
         subprocess.run(
-            [DOVEADM, "-c", str(self._config), "mailbox", "update", "-u", user.name,
-             "--uid-validity", str(new), folder],
+            [
+                DOVEADM,
+                "-c",
+                str(self._config),
+                "mailbox",
+                "update",
+                "-u",
+                user.name,
+                "--uid-validity",
+                str(new),
+                folder,
+            ],
             check=True,
             capture_output=True,
         )
@@ -385,8 +410,7 @@ def dovecot() -> Iterator[Dovecot]:
     """One running Dovecot with TLS for the whole session (skipped if it cannot be installed)."""
     if not ensure_dovecot():
         pytest.skip(
-            "Dovecot is not installed and "
-            "scripts/install-test-servers could not install it"
+            "Dovecot is not installed and scripts/install-test-servers could not install it"
         )
     root = Path(tempfile.mkdtemp(prefix="dovecot-test-"))
     server = Dovecot(root, ssl=True)

@@ -63,15 +63,22 @@ class FakeUser:
 
     def profile(self) -> dict[str, Any]:
         return {
-            "real_name": self.real_name, "display_name": self.name,
-            "status_text": self.status_text, "status_emoji": self.status_emoji,
+            "real_name": self.real_name,
+            "display_name": self.name,
+            "status_text": self.status_text,
+            "status_emoji": self.status_emoji,
             "email": self.email,
         }
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "name": self.name, "real_name": self.real_name, "tz": self.tz,
-            "tz_offset": self.tz_offset, "is_bot": self.is_bot, "deleted": self.deleted,
+            "id": self.id,
+            "name": self.name,
+            "real_name": self.real_name,
+            "tz": self.tz,
+            "tz_offset": self.tz_offset,
+            "is_bot": self.is_bot,
+            "deleted": self.deleted,
             "profile": self.profile(),
         }
 
@@ -133,8 +140,9 @@ class FakeSlack:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         server.daemon_threads = True
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -176,14 +184,26 @@ class FakeSlack:
         with self._cond:
             self._usergroups[usergroup_id] = list(users)
 
-    def add_message(self, channel: str, text: str, *, user: str = "U0CITIZEN",
-                    ts: str | None = None, thread_ts: str | None = None,
-                    **extra: Any) -> str:
+    def add_message(
+        self,
+        channel: str,
+        text: str,
+        *,
+        user: str = "U0CITIZEN",
+        ts: str | None = None,
+        thread_ts: str | None = None,
+        **extra: Any,
+    ) -> str:
         """Put a message in a channel as if someone wrote it; return its ts."""
         with self._cond:
             ts = ts or self._next_ts()
-            message: dict[str, Any] = {"type": "message", "user": user, "text": text,
-                                       "ts": ts, **extra}
+            message: dict[str, Any] = {
+                "type": "message",
+                "user": user,
+                "text": text,
+                "ts": ts,
+                **extra,
+            }
             if thread_ts:
                 message["thread_ts"] = thread_ts
             self._state.messages.setdefault(channel, []).append(message)
@@ -204,18 +224,28 @@ class FakeSlack:
 
     # -- failure injection ----------------------------------------------------
 
-    def fail_next(self, count: int = 1, *, status: int = 429, retry_after: int | None = 1,
-                  method: str | None = None) -> None:
+    def fail_next(
+        self,
+        count: int = 1,
+        *,
+        status: int = 429,
+        retry_after: int | None = 1,
+        method: str | None = None,
+    ) -> None:
         """Answer the next ``count`` calls (of ``method``, or any) with HTTP ``status``.
 
         ``retry_after`` is sent as ``Retry-After`` on a 429.
         """
         with self._cond:
-            self._rules.append(_Rule(method, count, status=status,
-                                     retry_after=retry_after if status == 429 else None))
+            self._rules.append(
+                _Rule(
+                    method, count, status=status, retry_after=retry_after if status == 429 else None
+                )
+            )
 
-    def error_next(self, count: int = 1, error: str = "invalid_auth", *,
-                   method: str | None = None) -> None:
+    def error_next(
+        self, count: int = 1, error: str = "invalid_auth", *, method: str | None = None
+    ) -> None:
         """Answer the next ``count`` calls with HTTP 200 and ``{"ok": false, "error": error}``."""
         with self._cond:
             self._rules.append(_Rule(method, count, error=error))
@@ -269,8 +299,9 @@ class FakeSlack:
                 return rule
         return None
 
-    def handle(self, method: str, params: dict[str, Any],
-               headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    def handle(
+        self, method: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
         """Answer one call; returns (status, extra headers, body)."""
         status, extra, response = 200, {}, None
         with self._cond:
@@ -293,8 +324,11 @@ class FakeSlack:
             self._cond.notify_all()
         if response is None:
             return status, {"Content-Type": "text/plain"}, b"Service unavailable"
-        return status, {**extra, "Content-Type": "application/json; charset=utf-8"}, \
-            json.dumps(response).encode()
+        return (
+            status,
+            {**extra, "Content-Type": "application/json; charset=utf-8"},
+            json.dumps(response).encode(),
+        )
 
     def _check_token(self, params: dict[str, Any], headers: dict[str, str]) -> None:
         auth = headers.get("authorization", "")
@@ -329,7 +363,8 @@ class FakeSlack:
     def _check_content(p: dict[str, Any], *, required: bool = True) -> None:
         text, blocks = p.get("text"), p.get("blocks")
         if blocks is not None and (
-            not isinstance(blocks, list) or len(blocks) > 50
+            not isinstance(blocks, list)
+            or len(blocks) > 50
             or not all(isinstance(b, dict) and b.get("type") for b in blocks)
         ):
             raise SlackError("invalid_blocks")
@@ -345,8 +380,14 @@ class FakeSlack:
         raise SlackError("message_not_found")
 
     def auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "https://fake.slack.test/", "team": "Fake", "user": "bot",
-                "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": "B0BOT"}
+        return {
+            "url": "https://fake.slack.test/",
+            "team": "Fake",
+            "user": "bot",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": "B0BOT",
+        }
 
     def chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(p)
@@ -354,9 +395,14 @@ class FakeSlack:
         thread_ts = p.get("thread_ts") or None
         if thread_ts:
             self._find(channel, str(thread_ts))
-        message = {"type": "message", "user": self.bot_user_id, "bot_id": "B0BOT",
-                   "text": p.get("text", ""), "blocks": p.get("blocks") or [],
-                   "ts": self._next_ts()}
+        message = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": "B0BOT",
+            "text": p.get("text", ""),
+            "blocks": p.get("blocks") or [],
+            "ts": self._next_ts(),
+        }
         if thread_ts:
             message["thread_ts"] = thread_ts
         self._state.messages.setdefault(channel, []).append(message)
@@ -371,8 +417,12 @@ class FakeSlack:
         if "blocks" in p:
             message["blocks"] = p["blocks"] or []
         message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
-        return {"channel": channel, "ts": message["ts"], "text": message["text"],
-                "message": dict(message)}
+        return {
+            "channel": channel,
+            "ts": message["ts"],
+            "text": message["text"],
+            "message": dict(message),
+        }
 
     def chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
         self._channel(p)
@@ -386,8 +436,10 @@ class FakeSlack:
         ts = str(p.get("message_ts", ""))
         if not ts:
             raise SlackError("message_not_found")
-        return {"channel": channel,
-                "permalink": f"https://fake.slack.test/archives/{channel}/p{ts.replace('.', '')}"}
+        return {
+            "channel": channel,
+            "permalink": f"https://fake.slack.test/archives/{channel}/p{ts.replace('.', '')}",
+        }
 
     def conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
         users = [u for u in str(p.get("users", "")).split(",") if u]
@@ -396,23 +448,28 @@ class FakeSlack:
         if self._users and any(u not in self._users for u in users):
             raise SlackError("user_not_found")
         prefix = "D" if len(users) == 1 else "G"
-        return {"channel": {"id": prefix + users[0] if prefix == "D" else
-                            prefix + "".join(users)}}
+        return {"channel": {"id": prefix + users[0] if prefix == "D" else prefix + "".join(users)}}
 
     def conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(p)
         oldest, latest = float(p.get("oldest") or 0), float(p.get("latest") or "inf")
         limit = int(p.get("limit") or 100)
-        top = [m for m in self._state.messages.get(channel, [])
-               if m.get("thread_ts") in (None, m["ts"]) and oldest <= float(m["ts"]) <= latest]
+        top = [
+            m
+            for m in self._state.messages.get(channel, [])
+            if m.get("thread_ts") in (None, m["ts"]) and oldest <= float(m["ts"]) <= latest
+        ]
         top.sort(key=lambda m: float(m["ts"]), reverse=True)
         return {"messages": [dict(m) for m in top[:limit]], "has_more": len(top) > limit}
 
     def conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(p)
         ts = str(p.get("ts", ""))
-        thread = [m for m in self._state.messages.get(channel, [])
-                  if m["ts"] == ts or m.get("thread_ts") == ts]
+        thread = [
+            m
+            for m in self._state.messages.get(channel, [])
+            if m["ts"] == ts or m.get("thread_ts") == ts
+        ]
         if not thread:
             raise SlackError("thread_not_found")
         thread.sort(key=lambda m: float(m["ts"]))
@@ -421,8 +478,12 @@ class FakeSlack:
     def _store_view(self, view: Any, view_id: str | None = None) -> dict[str, Any]:
         if not isinstance(view, dict) or not view.get("type"):
             raise SlackError("invalid_arguments")
-        stored = {**view, "id": view_id or self._next_id("V"), "hash": self._next_id("h"),
-                  "team_id": self.team_id}
+        stored = {
+            **view,
+            "id": view_id or self._next_id("V"),
+            "hash": self._next_id("h"),
+            "team_id": self.team_id,
+        }
         self._state.views[stored["id"]] = stored
         return {"view": dict(stored)}
 
@@ -437,8 +498,14 @@ class FakeSlack:
     def views_update(self, p: dict[str, Any]) -> dict[str, Any]:
         view_id = p.get("view_id")
         if not view_id and p.get("external_id"):
-            view_id = next((k for k, v in self._state.views.items()
-                            if v.get("external_id") == p["external_id"]), None)
+            view_id = next(
+                (
+                    k
+                    for k, v in self._state.views.items()
+                    if v.get("external_id") == p["external_id"]
+                ),
+                None,
+            )
         if not view_id or view_id not in self._state.views:
             raise SlackError("not_found")
         if p.get("hash") and p["hash"] != self._state.views[view_id]["hash"]:
@@ -484,8 +551,7 @@ class FakeSlack:
             raise SlackError("invalid_arguments")
         file_id = self._next_id("F")
         self._state.uploads[file_id] = {"id": file_id, "name": p["filename"], "data": b""}
-        return {"upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
-                "file_id": file_id}
+        return {"upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}", "file_id": file_id}
 
     def files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:
         files = p.get("files")
@@ -504,8 +570,9 @@ class FakeSlack:
             if known:
                 self._state.uploads[file_id]["data"] = data
             status = 200 if known else 404
-            self._calls.append(SlackCall("upload", {"file_id": file_id, "size": len(data)},
-                                         headers, status, None))
+            self._calls.append(
+                SlackCall("upload", {"file_id": file_id, "size": len(data)}, headers, status, None)
+            )
             self._cond.notify_all()
         return status, f"OK - {len(data)}".encode()
 
@@ -581,8 +648,11 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             try:
                 params = parse_params(body, headers.get("content-type", ""), parts.query)
             except (ValueError, UnicodeDecodeError):
-                self._reply(400, {"Content-Type": "application/json"},
-                            b'{"ok": false, "error": "invalid_json"}')
+                self._reply(
+                    400,
+                    {"Content-Type": "application/json"},
+                    b'{"ok": false, "error": "invalid_json"}',
+                )
                 return
             status, extra, data = fake.handle(method, params, headers)
             self._reply(status, extra, data)

@@ -16,11 +16,29 @@ from tests.harness import Bot
 from tests.support.dovecot import Dovecot, ImapUser
 
 
-def imap_bot(tmp_path: Path, db_url: str, engine: Engine, dovecot: Dovecot, user: ImapUser,
-             clock: FixedClock, **mailbox: object) -> Bot:
-    cfg = make_config(tmp_path, db_url, mailbox={
-        "kind": "imap", "host": dovecot.host, "port": dovecot.port, "security": "none",
-        "username": user.name, "password_env": "IMAP_PASSWORD", **mailbox})
-    box = ImapMailbox(cfg.mailbox, Secrets(imap_password=SecretStr(user.password)), engine,
-                      clock=clock)
+def imap_bot(
+    tmp_path: Path,
+    db_url: str,
+    engine: Engine,
+    dovecot: Dovecot,
+    user: ImapUser,
+    clock: FixedClock,
+    **mailbox: object,
+) -> Bot:
+    cfg = make_config(
+        tmp_path,
+        db_url,
+        mailbox={
+            "kind": "imap",
+            "host": dovecot.host,
+            "port": dovecot.port,
+            "security": "none",
+            "username": user.name,
+            "password_env": "IMAP_PASSWORD",
+            **mailbox,
+        },
+    )
+    box = ImapMailbox(
+        cfg.mailbox, Secrets(imap_password=SecretStr(user.password)), engine, clock=clock
+    )
     return Bot(cfg, engine, clock, tmp_path, mailbox=box)

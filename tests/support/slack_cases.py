@@ -14,23 +14,36 @@ from handlers.slack.enums import ActionId, BlockId
 from tests.slack.conftest import OMBUD, STAFF2, SlackWorld
 from tests.support.slack_ui import button_value
 
-NO_ANSWER: dict[str, Any] = {BlockId.OUTCOME: {"input": {"type": "radio_buttons",
-                                          "selected_option": {"value": "no_answer"}}}}
+NO_ANSWER: dict[str, Any] = {
+    BlockId.OUTCOME: {"input": {"type": "radio_buttons", "selected_option": {"value": "no_answer"}}}
+}
 
 
-def call_values(outcome: str, *, note: str = "", remedy: str = "", next_step: str = "",
-                resolution: str | None = None, options: tuple[str, ...] = ()
-                ) -> dict[str, Any]:
+def call_values(
+    outcome: str,
+    *,
+    note: str = "",
+    remedy: str = "",
+    next_step: str = "",
+    resolution: str | None = None,
+    options: tuple[str, ...] = (),
+) -> dict[str, Any]:
     values: dict[str, Any] = {
-        BlockId.OUTCOME: {"input": {"type": "radio_buttons",
-                                    "selected_option": {"value": outcome}}},
+        BlockId.OUTCOME: {
+            "input": {"type": "radio_buttons", "selected_option": {"value": outcome}}
+        },
         BlockId.NOTE: {"input": {"type": "plain_text_input", "value": note}},
         BlockId.REMEDY: {"input": {"type": "plain_text_input", "value": remedy}},
         BlockId.NEXT_STEP: {"input": {"type": "plain_text_input", "value": next_step}},
-        BlockId.RESOLUTION: {"input": {"type": "static_select", "selected_option":
-                                       {"value": resolution} if resolution else None}},
-        BlockId.OPTIONS: {"input": {"type": "checkboxes",
-                                    "selected_options": [{"value": o} for o in options]}},
+        BlockId.RESOLUTION: {
+            "input": {
+                "type": "static_select",
+                "selected_option": {"value": resolution} if resolution else None,
+            }
+        },
+        BlockId.OPTIONS: {
+            "input": {"type": "checkboxes", "selected_options": [{"value": o} for o in options]}
+        },
     }
     return values
 
@@ -67,14 +80,23 @@ def plans(world: SlackWorld) -> list[ActionPlan]:
         return list(s.exec(select(ActionPlan)).all())
 
 
-def press_on_alert(world: SlackWorld, action_id: ActionId, message: dict[str, Any], *,
-                   user: str = OMBUD) -> None:
-    world.press(action_id, button_value(message["blocks"], action_id), user=user,
-                channel=OMBUD_DM, message_ts=message["ts"])
+def press_on_alert(
+    world: SlackWorld, action_id: ActionId, message: dict[str, Any], *, user: str = OMBUD
+) -> None:
+    world.press(
+        action_id,
+        button_value(message["blocks"], action_id),
+        user=user,
+        channel=OMBUD_DM,
+        message_ts=message["ts"],
+    )
 
 
-def plan_values(owner: str | None = STAFF2, steps: str = "Ny planering av besöken",
-                due: str | None = "2026-12-08") -> dict[str, Any]:
+def plan_values(
+    owner: str | None = STAFF2,
+    steps: str = "Ny planering av besöken",
+    due: str | None = "2026-12-08",
+) -> dict[str, Any]:
     return {
         BlockId.PLAN_OWNER: {"input": {"type": "users_select", "selected_user": owner}},
         BlockId.PLAN_STEPS: {"input": {"type": "plain_text_input", "value": steps}},

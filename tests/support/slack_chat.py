@@ -14,6 +14,10 @@ from tests.support.fake_slack import FakeSlack
 def chat_for(fake: FakeSlack, *, max_retries: int = 2) -> SlackChat:
     """A SlackChat on the real slack_sdk WebClient, talking to ``fake``."""
     cfg = ChatConfig(kind="slack", api_base_url=fake.url)
-    client = make_web_client(cfg, fake.token, max_retries=max_retries,
-                             interval_calculator=FixedValueRetryIntervalCalculator(0.01))
+    client = make_web_client(
+        cfg,
+        fake.token,
+        max_retries=max_retries,
+        interval_calculator=FixedValueRetryIntervalCalculator(0.01),
+    )
     return SlackChat(client)

@@ -79,20 +79,26 @@ class SlackSigner:
 
     # -- signing --------------------------------------------------------------
 
-    def sign(self, body: str, content_type: str, *, timestamp: int | None = None,
-             secret: str | None = None) -> SignedRequest:
+    def sign(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        secret: str | None = None,
+    ) -> SignedRequest:
         ts = str(int(self._clock()) if timestamp is None else timestamp)
         signature = SignatureVerifier(secret or self.signing_secret).generate_signature(
             timestamp=ts, body=body
         )
         assert signature is not None
-        return SignedRequest(body=body, content_type=content_type, timestamp=ts,
-                             signature=signature)
+        return SignedRequest(
+            body=body, content_type=content_type, timestamp=ts, signature=signature
+        )
 
     def stale(self, request: SignedRequest, age: int = STALE_SECONDS) -> SignedRequest:
         """The same body, correctly signed, but ``age`` seconds old (a replay)."""
-        return self.sign(request.body, request.content_type,
-                         timestamp=int(self._clock()) - age)
+        return self.sign(request.body, request.content_type, timestamp=int(self._clock()) - age)
 
     @staticmethod
     def badly_signed(request: SignedRequest) -> SignedRequest:
@@ -123,79 +129,169 @@ class SlackSigner:
     def url_verification(self, challenge: str = "challenge-token") -> SignedRequest:
         return self.json({"type": "url_verification", "token": "legacy", "challenge": challenge})
 
-    def event(self, event: dict[str, Any], *, event_id: str = "Ev0001",
-              team_id: str = TEAM_ID, **kw: Any) -> SignedRequest:
+    def event(
+        self, event: dict[str, Any], *, event_id: str = "Ev0001", team_id: str = TEAM_ID, **kw: Any
+    ) -> SignedRequest:
         """An Events API ``event_callback`` wrapping ``event`` (a message, reaction_added...)."""
-        return self.json({
-            "token": "legacy", "team_id": team_id, "api_app_id": APP_ID,
-            "event": event, "type": "event_callback", "event_id": event_id,
-            "event_time": int(self._clock()),
-            "authorizations": [{"team_id": team_id, "user_id": "U0BOT", "is_bot": True}],
-        }, **kw)
+        return self.json(
+            {
+                "token": "legacy",
+                "team_id": team_id,
+                "api_app_id": APP_ID,
+                "event": event,
+                "type": "event_callback",
+                "event_id": event_id,
+                "event_time": int(self._clock()),
+                "authorizations": [{"team_id": team_id, "user_id": "U0BOT", "is_bot": True}],
+            },
+            **kw,
+        )
 
-    def message_event(self, channel: str, text: str, *, user: str = "U0CITIZEN",
-                      ts: str | None = None, thread_ts: str | None = None,
-                      **kw: Any) -> SignedRequest:
+    def message_event(
+        self,
+        channel: str,
+        text: str,
+        *,
+        user: str = "U0CITIZEN",
+        ts: str | None = None,
+        thread_ts: str | None = None,
+        **kw: Any,
+    ) -> SignedRequest:
         ts = ts or f"{self._clock():.6f}"
-        event: dict[str, Any] = {"type": "message", "channel": channel, "user": user,
-                                 "text": text, "ts": ts, "event_ts": ts,
-                                 "channel_type": "im" if channel.startswith("D") else "channel"}
+        event: dict[str, Any] = {
+            "type": "message",
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "event_ts": ts,
+            "channel_type": "im" if channel.startswith("D") else "channel",
+        }
         if thread_ts:
             event["thread_ts"] = thread_ts
         return self.event(event, **kw)
 
-    def reaction_added(self, channel: str, item_ts: str, reaction: str, *,
-                       user: str = "U0STAFF", item_user: str = "U0CITIZEN",
-                       **kw: Any) -> SignedRequest:
-        return self.event({
-            "type": "reaction_added", "user": user, "reaction": reaction,
-            "item_user": item_user, "item": {"type": "message", "channel": channel,
-                                             "ts": item_ts},
-            "event_ts": f"{self._clock():.6f}",
-        }, **kw)
+    def reaction_added(
+        self,
+        channel: str,
+        item_ts: str,
+        reaction: str,
+        *,
+        user: str = "U0STAFF",
+        item_user: str = "U0CITIZEN",
+        **kw: Any,
+    ) -> SignedRequest:
+        return self.event(
+            {
+                "type": "reaction_added",
+                "user": user,
+                "reaction": reaction,
+                "item_user": item_user,
+                "item": {"type": "message", "channel": channel, "ts": item_ts},
+                "event_ts": f"{self._clock():.6f}",
+            },
+            **kw,
+        )
 
-    def block_actions(self, action_id: str, value: str = "", *, block_id: str = "b1",
-                      user: str = "U0STAFF", channel: str = "C0TRIAGE",
-                      message_ts: str = "1700000000.000100", trigger_id: str = "T.trigger",
-                      action_type: str = "button", view: dict[str, Any] | None = None,
-                      **kw: Any) -> SignedRequest:
+    def block_actions(
+        self,
+        action_id: str,
+        value: str = "",
+        *,
+        block_id: str = "b1",
+        user: str = "U0STAFF",
+        channel: str = "C0TRIAGE",
+        message_ts: str = "1700000000.000100",
+        trigger_id: str = "T.trigger",
+        action_type: str = "button",
+        view: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> SignedRequest:
         """A button press (``block_actions``) on a message, or in ``view`` when given."""
-        action = {"type": action_type, "action_id": action_id, "block_id": block_id,
-                  "value": value, "action_ts": f"{self._clock():.6f}"}
+        action = {
+            "type": action_type,
+            "action_id": action_id,
+            "block_id": block_id,
+            "value": value,
+            "action_ts": f"{self._clock():.6f}",
+        }
         payload: dict[str, Any] = {
-            "type": "block_actions", "user": {"id": user, "team_id": TEAM_ID},
-            "api_app_id": APP_ID, "token": "legacy", "team": {"id": TEAM_ID},
-            "trigger_id": trigger_id, "actions": [action],
+            "type": "block_actions",
+            "user": {"id": user, "team_id": TEAM_ID},
+            "api_app_id": APP_ID,
+            "token": "legacy",
+            "team": {"id": TEAM_ID},
+            "trigger_id": trigger_id,
+            "actions": [action],
             "response_url": self.response_url,
         }
         if view is not None:
             payload["container"] = {"type": "view", "view_id": view.get("id", "V0")}
             payload["view"] = view
         else:
-            payload["container"] = {"type": "message", "message_ts": message_ts,
-                                    "channel_id": channel, "is_ephemeral": False}
+            payload["container"] = {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel,
+                "is_ephemeral": False,
+            }
             payload["channel"] = {"id": channel}
             payload["message"] = {"type": "message", "ts": message_ts, "text": ""}
         return self.interactive(payload, **kw)
 
-    def view_submission(self, callback_id: str, values: dict[str, dict[str, Any]], *,
-                        private_metadata: str = "", user: str = "U0STAFF",
-                        view_id: str = "V0000001", **kw: Any) -> SignedRequest:
+    def view_submission(
+        self,
+        callback_id: str,
+        values: dict[str, dict[str, Any]],
+        *,
+        private_metadata: str = "",
+        user: str = "U0STAFF",
+        view_id: str = "V0000001",
+        **kw: Any,
+    ) -> SignedRequest:
         """A modal submitted; ``values`` is ``{block_id: {action_id: {...state}}}``."""
-        return self.interactive({
-            "type": "view_submission", "team": {"id": TEAM_ID},
-            "user": {"id": user, "team_id": TEAM_ID}, "api_app_id": APP_ID,
-            "token": "legacy", "trigger_id": "T.trigger",
-            "view": {"id": view_id, "type": "modal", "callback_id": callback_id,
-                     "private_metadata": private_metadata, "hash": "h1",
-                     "state": {"values": values}, "team_id": TEAM_ID},
-        }, **kw)
+        return self.interactive(
+            {
+                "type": "view_submission",
+                "team": {"id": TEAM_ID},
+                "user": {"id": user, "team_id": TEAM_ID},
+                "api_app_id": APP_ID,
+                "token": "legacy",
+                "trigger_id": "T.trigger",
+                "view": {
+                    "id": view_id,
+                    "type": "modal",
+                    "callback_id": callback_id,
+                    "private_metadata": private_metadata,
+                    "hash": "h1",
+                    "state": {"values": values},
+                    "team_id": TEAM_ID,
+                },
+            },
+            **kw,
+        )
 
-    def slash_command(self, command: str, text: str = "", *, user: str = "U0STAFF",
-                      channel: str = "C0TRIAGE", trigger_id: str = "T.trigger",
-                      **kw: Any) -> SignedRequest:
-        return self.form({
-            "token": "legacy", "team_id": TEAM_ID, "api_app_id": APP_ID,
-            "channel_id": channel, "user_id": user, "command": command, "text": text,
-            "response_url": self.response_url, "trigger_id": trigger_id,
-        }, **kw)
+    def slash_command(
+        self,
+        command: str,
+        text: str = "",
+        *,
+        user: str = "U0STAFF",
+        channel: str = "C0TRIAGE",
+        trigger_id: str = "T.trigger",
+        **kw: Any,
+    ) -> SignedRequest:
+        return self.form(
+            {
+                "token": "legacy",
+                "team_id": TEAM_ID,
+                "api_app_id": APP_ID,
+                "channel_id": channel,
+                "user_id": user,
+                "command": command,
+                "text": text,
+                "response_url": self.response_url,
+                "trigger_id": trigger_id,
+            },
+            **kw,
+        )

@@ -11,15 +11,28 @@ if TYPE_CHECKING:
 
 def button_value(blocks: list[dict[str, Any]], action_id: str) -> str:
     """The value of the button ``action_id`` in a message's ``actions`` blocks."""
-    return next(str(e["value"]) for b in blocks if b.get("type") == "actions"
-                for e in b["elements"] if e.get("action_id") == action_id)
+    return next(
+        str(e["value"])
+        for b in blocks
+        if b.get("type") == "actions"
+        for e in b["elements"]
+        if e.get("action_id") == action_id
+    )
 
 
 def open_home(world: SlackWorld, user: str) -> dict[str, Any]:
     """``user`` opens the app's Home tab; the view the app published for them."""
-    world.dispatch(world.signer.event({"type": "app_home_opened", "user": user,
-                                       "channel": f"D{user}", "tab": "home",
-                                       "event_ts": "1700000000.000100"},
-                                      event_id=world.event_id()))
+    world.dispatch(
+        world.signer.event(
+            {
+                "type": "app_home_opened",
+                "user": user,
+                "channel": f"D{user}",
+                "tab": "home",
+                "event_ts": "1700000000.000100",
+            },
+            event_id=world.event_id(),
+        )
+    )
     view: dict[str, Any] = world.fake.views()[f"VHOME{user}"]
     return view

@@ -57,10 +57,26 @@ def make_tls_cert(directory: Path) -> TlsCert:
     directory.mkdir(parents=True, exist_ok=True)
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return TlsCert(cert=cert, key=key)
 
@@ -199,8 +215,9 @@ class SmtpTestServer:
 
     # -- failure injection ----------------------------------------------------
 
-    def fail_next(self, count: int, reply: str = "450 4.3.0 Try again later", *,
-                  at: str = "data") -> None:
+    def fail_next(
+        self, count: int, reply: str = "450 4.3.0 Try again later", *, at: str = "data"
+    ) -> None:
         """Answer ``reply`` to the next ``count`` messages, at the end of DATA or at MAIL FROM."""
         if at not in ("data", "mail"):
             raise ValueError("at: 'data' or 'mail'")
@@ -208,8 +225,9 @@ class SmtpTestServer:
             rules = self._next_data if at == "data" else self._next_mail
             rules.append(_Rule(reply, count))
 
-    def refuse_recipient(self, address: str, reply: str = "550 5.1.1 No such user",
-                         *, count: int | None = None) -> None:
+    def refuse_recipient(
+        self, address: str, reply: str = "550 5.1.1 No such user", *, count: int | None = None
+    ) -> None:
         """Answer ``reply`` to RCPT TO ``address`` (for ever, or ``count`` times)."""
         with self._lock:
             self._recipients[address.lower()] = _Rule(reply, count)
@@ -240,9 +258,7 @@ class SmtpTestServer:
             while len(self._messages) < count:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(
-                        f"expected {count} message(s), got {len(self._messages)}"
-                    )
+                    raise AssertionError(f"expected {count} message(s), got {len(self._messages)}")
                 self._lock.wait(left)
             return list(self._messages)
 
@@ -290,8 +306,9 @@ class SmtpTestServer:
             self._messages.append(mail)
             self._lock.notify_all()
 
-    def _authenticate(self, server: SMTP, session: Session, envelope: Envelope,
-                      mechanism: str, auth_data: Any) -> AuthResult:
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
         if isinstance(auth_data, LoginPassword):
             login = auth_data.login.decode()
             ok = self.users.get(login) == auth_data.password.decode()
@@ -305,8 +322,14 @@ class _Handler:
     def __init__(self, server: SmtpTestServer) -> None:
         self.server = server
 
-    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, mail_options: list[str]) -> str:
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
         reply = self.server._mail_reply()
         if reply is not None:
             return reply
@@ -314,8 +337,14 @@ class _Handler:
         envelope.mail_options.extend(mail_options)
         return "250 OK"
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
         reply = self.server._rcpt_reply(address)
         if reply is not None:
             return reply
@@ -330,14 +359,16 @@ class _Handler:
         message = BytesParser(policy=policy.default).parsebytes(raw)
         assert isinstance(message, EmailMessage)
         transport = server.transport
-        self.server._record(ReceivedMail(
-            mail_from=envelope.mail_from or "",
-            rcpt_tos=tuple(envelope.rcpt_tos),
-            message=message,
-            raw=raw,
-            authenticated_as=session.auth_data if session.authenticated else None,
-            tls=transport is not None and transport.get_extra_info("ssl_object") is not None,
-        ))
+        self.server._record(
+            ReceivedMail(
+                mail_from=envelope.mail_from or "",
+                rcpt_tos=tuple(envelope.rcpt_tos),
+                message=message,
+                raw=raw,
+                authenticated_as=session.auth_data if session.authenticated else None,
+                tls=transport is not None and transport.get_extra_info("ssl_object") is not None,
+            )
+        )
         return f"250 2.0.0 Ok: queued as TEST{len(self.server.messages):04d}"
 
     async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
@@ -358,6 +389,7 @@ class _Handler:
 
 
 # -- pytest fixtures ------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> TlsCert:

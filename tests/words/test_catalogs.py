@@ -26,8 +26,10 @@ from templates.catalogs import (
 
 ROOT = Path(__file__).resolve().parents[2]
 # Where each domain's keys are named in code.
-USERS = {"staff": sorted((ROOT / "handlers" / "slack").glob("*.py")),
-         "access": [ROOT / "bot" / "actions" / "subject_access.py"]}
+USERS = {
+    "staff": sorted((ROOT / "handlers" / "slack").glob("*.py")),
+    "access": [ROOT / "bot" / "actions" / "subject_access.py"],
+}
 
 
 def _read(domain: str, lang: str) -> dict[str, tuple[str, bool]]:
@@ -47,7 +49,8 @@ def test_every_message_is_translated_in_every_language(domain: str) -> None:
             assert text.strip(), f"{domain}/{lang}: {key} is not translated"
             assert not fuzzy, f"{domain}/{lang}: {key} is marked fuzzy"
             assert placeholders(text) == placeholders(swedish[key][0]), (
-                f"{domain}/{lang}: {key} has other placeholders than Swedish")
+                f"{domain}/{lang}: {key} has other placeholders than Swedish"
+            )
 
 
 def test_the_call_method_has_seven_steps_in_every_language() -> None:
@@ -58,16 +61,21 @@ def test_the_call_method_has_seven_steps_in_every_language() -> None:
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_every_key_named_in_code_is_in_the_catalog(domain: str) -> None:
     known = set(messages(domain, "sv"))
-    used = {(path.name, key) for path in USERS[domain]
-            for _, key in keys_in_source(path.read_text(encoding="utf-8"))}
+    used = {
+        (path.name, key)
+        for path in USERS[domain]
+        for _, key in keys_in_source(path.read_text(encoding="utf-8"))
+    }
     assert len(used) > 20
     missing = sorted(f"{name}: {key}" for name, key in used if key not in known)
     assert not missing, missing
 
 
 def test_the_extractor_finds_keys_the_way_code_names_them() -> None:
-    source = b'w = words(lang)\nx = w["review_open"] + say(lang, "claim", ref=r)\n' \
-             b'y = words("sv")["home_more"]\nz = other["not_a_key"]\n'
+    source = (
+        b'w = words(lang)\nx = w["review_open"] + say(lang, "claim", ref=r)\n'
+        b'y = words("sv")["home_more"]\nz = other["not_a_key"]\n'
+    )
     found = [(line, key) for line, _, key, _ in extract_keys(io.BytesIO(source), (), (), {})]
     assert sorted(found) == [(2, "claim"), (2, "review_open"), (3, "home_more")]
 
@@ -85,9 +93,19 @@ def test_a_compiled_catalog_says_the_same_as_its_source(tmp_path: Path) -> None:
             target = tmp_path / lang / "LC_MESSAGES"
             target.mkdir(parents=True, exist_ok=True)
             (target / f"{domain}.po").write_bytes(po_path(domain, lang).read_bytes())
-        subprocess.run([str(Path(sys.executable).parent / "pybabel"), "-q", "compile",
-                        "-d", str(tmp_path), "-D", domain], check=True,
-                       env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        subprocess.run(
+            [
+                str(Path(sys.executable).parent / "pybabel"),
+                "-q",
+                "compile",
+                "-d",
+                str(tmp_path),
+                "-D",
+                domain,
+            ],
+            check=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
         for lang in LANGUAGES:
             with (tmp_path / lang / "LC_MESSAGES" / f"{domain}.mo").open("rb") as fh:
                 compiled = {str(m.id): m.string for m in read_mo(fh) if m.id}

@@ -26,11 +26,19 @@ CONTEXTS: list[dict[str, object]] = [
 
 def context(**overrides: object) -> dict[str, object]:
     base: dict[str, object] = {
-        "ref": "KL-2026-000123", "name": "Anna Andersson", "phone": "070-123 45 67",
-        "call_within_days": 1, "organisation": "Exempel kommun", "org_phone": "08-123 456 78",
+        "ref": "KL-2026-000123",
+        "name": "Anna Andersson",
+        "phone": "070-123 45 67",
+        "call_within_days": 1,
+        "organisation": "Exempel kommun",
+        "org_phone": "08-123 456 78",
         "ombudsman_contact": "klagomalsombud@example.org",
         "privacy_url": "https://example.org/personuppgifter",
-        "call_date": "2026-03-04", "remedy": "", "next_step": "", "resolution": ""}
+        "call_date": "2026-03-04",
+        "remedy": "",
+        "next_step": "",
+        "resolution": "",
+    }
     return {**base, **overrides}
 
 
@@ -64,5 +72,4 @@ def test_an_organisation_can_still_override_one_part(tmp_path: Path) -> None:
     (tmp_path / "email" / "ack.sv.txt.j2").write_text("Eget: {{ ref }}\n")
     own = Renderer(tmp_path)
     assert own.render("email/ack", "sv", "txt", **context()) == "Eget: KL-2026-000123\n"
-    assert "<strong>KL-2026-000123</strong>" in own.render("email/ack", "sv", "html",
-                                                           **context())
+    assert "<strong>KL-2026-000123</strong>" in own.render("email/ack", "sv", "html", **context())
