@@ -62,6 +62,7 @@ SWEEPS: tuple[str, ...] = (
     "digest",
     "monthly_report",
     "retention",
+    "replay_keys",
 )
 
 
