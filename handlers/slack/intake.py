@@ -175,6 +175,32 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def inbound_message(
+    case: Case,
+    *,
+    channel: str,
+    external_id: str,
+    text: str,
+    sender: str | None,
+    sender_name: str | None,
+    at: datetime,
+    **extra: Any,
+) -> Message:
+    """The row of one inbound chat (or registered) message on ``case``."""
+    return Message(
+        case_id=case.id,
+        direction=Direction.INBOUND.value,
+        channel=channel,
+        external_id=external_id,
+        content_hash=content_hash(text),
+        sender=sender,
+        sender_name=sender_name,
+        body_text=text,
+        at=at,
+        **extra,
+    )
+
+
 def phones_in(cfg: Config, text: str, language: str) -> list[str]:
     return find_phone_numbers(
         text,
@@ -231,15 +257,13 @@ def open_from_slack(
         actor=actor,
     )
     session.add(
-        Message(
-            case_id=case.id,
-            direction=Direction.INBOUND.value,
+        inbound_message(
+            case,
             channel="slack",
             external_id=external_id,
-            content_hash=content_hash(text),
+            text=text,
             sender=user,
             sender_name=name,
-            body_text=text,
             at=received,
             attachments=json.dumps(list(attachments), ensure_ascii=False),
         )
@@ -339,15 +363,13 @@ def join_thread(
     received = slack_time(ts)
     who = replier(cfg, user, original_poster(session, case))
     session.add(
-        Message(
-            case_id=case.id,
-            direction=Direction.INBOUND.value,
+        inbound_message(
+            case,
             channel="slack",
             external_id=external_id,
-            content_hash=content_hash(text),
+            text=text,
             sender=user,
             sender_name=name,
-            body_text=text,
             at=received,
             classification="reply" if who != Replier.OTHER else OTHER_SENDER,
         )
@@ -436,15 +458,13 @@ def register_complaint(
         actor=actor,
     )
     session.add(
-        Message(
-            case_id=case.id,
-            direction=Direction.INBOUND.value,
+        inbound_message(
+            case,
             channel=form.source.value,
             external_id=external_id,
-            content_hash=content_hash(form.text),
+            text=form.text,
             sender=form.email or None,
             sender_name=form.name or None,
-            body_text=form.text,
             at=now,
         )
     )
