@@ -161,17 +161,21 @@ def origin_ok(front: Front, request: Request) -> bool:
 
 
 async def read_body(request: Request, limit: int) -> bytes | None:
-    """The request body, or None when it is over ``limit`` (not read further)."""
+    """The request body, or None when it is over ``limit``. An oversized body is read to
+    its end and thrown away (up to four times the limit), so that the sender gets the
+    answer instead of a reset connection; beyond that the connection is dropped."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    drain_cap = limit * 4
+    if declared and declared.isdigit() and int(declared) > drain_cap:
         return None
     chunks, total = [], 0
     async for chunk in request.stream():
         total += len(chunk)
-        if total > limit:
+        if total > drain_cap:
             return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+        if total <= limit:
+            chunks.append(chunk)
+    return b"".join(chunks) if total <= limit else None
 
 
 def replayed_request(request: Request, body: bytes) -> Request:
