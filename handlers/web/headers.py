@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 def security_headers(frame_ancestors: Iterable[str]) -> dict[str, str]:
-    """The headers: a CSP without inline script or style, no referrer (a status link
+    """The headers: a CSP without inline script or style, no referrer to other sites (a status link
     carries its token in the path), no sniffing, framing only by the configured sites."""
     ancestors = " ".join(["'self'", *frame_ancestors])
     csp = (
@@ -19,7 +19,7 @@ def security_headers(frame_ancestors: Iterable[str]) -> dict[str, str]:
     headers = {
         "Content-Security-Policy": csp,
         "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
+        "Referrer-Policy": "same-origin",
         "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
         "Cross-Origin-Resource-Policy": "same-origin",
     }

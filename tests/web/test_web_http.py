@@ -220,7 +220,7 @@ def test_pages_carry_strict_security_headers_and_the_chosen_language(site: Site)
     assert "script-src" not in csp and "default-src 'none'" in csp and "'unsafe-inline'" not in csp
     assert "frame-ancestors 'self'" in csp
     assert page.headers["X-Content-Type-Options"] == "nosniff"
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Referrer-Policy"] == "same-origin"
     assert "<script" not in page.text and "style=" not in page.text
     for lang in ("sv", "nb", "nn", "en"):
         assert f'href="/?lang={lang}"' in page.text or lang == "nn"
