@@ -102,6 +102,7 @@ def show_form(
         token=new_form_token(front.key, front.now()),
         privacy_url=cfg.web.privacy_url or cfg.organisation.privacy_url,
         organisation=cfg.organisation.name,
+        org_phone=cfg.organisation.phone,
         max_chars=cfg.web.max_message_chars,
         attachments=cfg.web.max_attachment_bytes > 0,
         max_mb=round(cfg.web.max_attachment_bytes / 1_000_000, 1),
