@@ -90,10 +90,15 @@ class Backlog:
     bare_rate: float
     bot_rss_mb: float
     bare_rss_mb: float
+    statements: int
 
     @property
     def ratio(self) -> float:
         return self.bot_rate / self.bare_rate
+
+    @property
+    def statements_per_message(self) -> float:
+        return self.statements / self.messages
 
 
 def _worker(*args: str, env: dict[str, str] | None = None) -> dict[str, float]:
@@ -109,31 +114,57 @@ def _worker(*args: str, env: dict[str, str] | None = None) -> dict[str, float]:
     return result
 
 
-def backlog(server: Dovecot, count: int) -> Backlog:
-    """``count`` complaints (one with a 5 MB attachment) -> cases, against the bare baseline."""
+def backlog_mail(count: int, tag: str = "backlog") -> list[bytes]:
+    """``count`` complaints, the one in the middle with a 5 MB attachment."""
+    mail = list(complaints(count - 1, tag=tag))
+    big = complaint(count, tag=tag, attachment=os.urandom(5 * 1024 * 1024))
+    mail.insert(count // 2, big)
+    return mail
+
+
+def huge_mail(count: int, huge: int = 10, tag: str = "huge") -> list[bytes]:
+    """``count`` complaints and ``huge`` 24 MB mails among them: half with a 24 MB
+    (base64) attachment, half with a 24 MB text body."""
+    mail = list(complaints(count, tag=tag))
+    for k in range(huge):
+        n = count + 1 + k
+        if k % 2 == 0:
+            raw = complaint(n, tag=tag, attachment=os.urandom(18 * 1024 * 1024))
+        else:
+            line = "Det luktar illa från avloppet vid skolan, igen och igen.\r\n".encode()
+            raw = complaint(n, tag=tag) + line * (24 * 1024 * 1024 // len(line))
+        mail.insert((k + 1) * len(mail) // (huge + 1), raw)
+    return mail
+
+
+def backlog(server: Dovecot, mail: list[bytes], db_url: str, bare: bool = True) -> Backlog:
+    """``mail`` waiting in a fresh mailbox -> cases in ``db_url``, next to the bare baseline
+    (a fetch + parse of the same mailbox, run just before the bot)."""
     folder = Path(tempfile.mkdtemp(prefix="bench-backlog-"))
     user = server.add_user(f"backlog-{uuid.uuid4().hex[:8]}@example.org", "bench")
     config = folder / "config.toml"
-    config.write_text(_toml(_config_raw(folder, f"sqlite:///{folder}/bench.db", server, user)))
+    url = db_url.replace("{folder}", str(folder))
+    config.write_text(_toml(_config_raw(folder, url, server, user)))
     env = {"BENCH_IMAP_PASSWORD": user.password}
     try:
         _worker("bot", str(config), env=env)  # first connection: what comes next is new mail
-        mail = list(complaints(count - 1, tag="backlog"))
-        mail.insert(
-            count // 2, complaint(count, tag="backlog", attachment=os.urandom(5 * 1024 * 1024))
+        for i in range(0, len(mail), 200):
+            append_many(server, user, mail[i : i + 200])
+        base = (
+            _worker("bare", server.host, str(server.port), user.name, user.password)
+            if bare
+            else {"messages": 1, "seconds": 1.0, "rss_mb": 0.0}
         )
-        for i in range(0, len(mail), 500):
-            append_many(server, user, mail[i : i + 500])
-        bare = _worker("bare", server.host, str(server.port), user.name, user.password)
         bot = _worker("bot", str(config), env=env)
-        if bot["cases"] != count:
-            raise RuntimeError(f"expected {count} cases, got {bot}")
+        if bot["cases"] != len(mail):
+            raise RuntimeError(f"expected {len(mail)} cases, got {bot}")
         return Backlog(
-            count,
+            len(mail),
             bot["messages"] / bot["seconds"],
-            bare["messages"] / bare["seconds"],
+            base["messages"] / base["seconds"],
             bot["rss_mb"],
-            bare["rss_mb"],
+            base["rss_mb"],
+            int(bot["statements"]),
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
