@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         "--pg-url",
         default=os.environ.get("PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
     )
+    parser.add_argument(
+        "--skip-huge",
+        action="store_true",
+        help="leave out the 1,000 mails + ten 24 MB mails memory run (minutes per 24 MB text)",
+    )
     args = parser.parse_args(argv)
     messages = 500 if args.quick else 2_000
     open_cases, due = (10_000, 1_000) if args.quick else (100_000, 1_000)
@@ -60,17 +65,20 @@ def main(argv: list[str] | None = None) -> int:
             rows += _backlog_rows(name, run)
             _progress(rows)
         del mail
-        huge = measure.backlog(
-            server, measure.huge_mail(huge_count), "sqlite:///{folder}/bench.db", bare=False
-        )
-        rows.append(
-            (
-                f"peak RSS of the bot, {huge_count:,} mails + ten 24 MB mails (SQLite)",
-                f"{huge.bot_rss_mb:.0f} MB",
-                "<= 300 MB",
-                _met(huge.bot_rss_mb <= 300),
+        if args.skip_huge:
+            rows.append((f"peak RSS, {huge_count:,} mails + ten 24 MB mails", "skipped", "", ""))
+        else:
+            huge = measure.backlog(
+                server, measure.huge_mail(huge_count), "sqlite:///{folder}/bench.db", bare=False
             )
-        )
+            rows.append(
+                (
+                    f"peak RSS of the bot, {huge_count:,} mails + ten 24 MB mails (SQLite)",
+                    f"{huge.bot_rss_mb:.0f} MB",
+                    "<= 300 MB",
+                    _met(huge.bot_rss_mb <= 300),
+                )
+            )
         _progress(rows)
         push = measure.push_latency(server, 50)
         rows += [

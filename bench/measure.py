@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from bot.wiring import Runtime
 from tests.proof.botproc import append_many
 from tests.proof.corpus import complaint, complaints
 from tests.support.dovecot import Dovecot, ImapUser, ensure_dovecot
+from tests.support.sweep_cases import fill_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -200,8 +201,9 @@ def push_latency(server: Dovecot, count: int) -> Push:
     def prompts() -> int:
         with probe.connect() as conn:
             return int(
-                conn.exec_driver_sql(
-                    "SELECT count(*) FROM outbox WHERE dedupe_key LIKE 'prompt:%'"
+                conn.execute(
+                    sa.text("SELECT count(*) FROM outbox WHERE dedupe_key LIKE :k"),
+                    {"k": "prompt:%"},
                 ).scalar_one()
             )
 
@@ -273,7 +275,7 @@ def sweep(url: str, open_cases: int, due: int) -> Sweep:
     db.upgrade(engine)
     # Tuesday 24 November 2026, 10:00 in Stockholm: working hours.
     now = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-    _fill(engine, now, open_cases, due)
+    fill_cases(engine, now, open_cases, due)
     folder = Path(tempfile.mkdtemp(prefix="bench-sweep-cfg-"))
     cfg = parse_config(
         {
@@ -305,45 +307,3 @@ def sweep(url: str, open_cases: int, due: int) -> Sweep:
         engine.dispose()
         shutil.rmtree(folder, ignore_errors=True)
     return Sweep(due_seconds, due_queries, idle_seconds, idle_queries)
-
-
-def _fill(engine: sa.Engine, now: datetime, open_cases: int, due: int) -> None:
-    """``open_cases`` unclaimed cases received three working hours ago; ``due`` of them due."""
-    from bot.store.models import Case, Complainant
-
-    received = now - timedelta(hours=3)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.insert(Complainant.__table__),  # type: ignore[attr-defined]
-            [{"id": 1, "name": "Bench", "email": "bench@example.se"}],
-        )
-        batch: list[dict[str, Any]] = []
-        for i in range(1, open_cases + 1):
-            batch.append(
-                {
-                    "ref": f"KL-2026-{i:06d}",
-                    "source": "email",
-                    "type": "complaint",
-                    "status": "new",
-                    "received_at": received,
-                    "created_at": received,
-                    "updated_at": received,
-                    "complainant_id": 1,
-                    "language": "sv",
-                    "subject": "Bench",
-                    "summary": "",
-                    "historical": False,
-                    "serious": False,
-                    "reopened_count": 0,
-                    "reminders_sent": 0,
-                    "first_contact_due_at": now + timedelta(days=1),
-                    "next_check_at": now - timedelta(minutes=1)
-                    if i % (open_cases // due) == 0
-                    else now + timedelta(days=30),
-                }
-            )
-            if len(batch) == 5000:
-                conn.execute(sa.insert(Case.__table__), batch)  # type: ignore[attr-defined]
-                batch = []
-        if batch:
-            conn.execute(sa.insert(Case.__table__), batch)  # type: ignore[attr-defined]
