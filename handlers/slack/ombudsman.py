@@ -56,14 +56,11 @@ from handlers.slack.context import (
 )
 from handlers.slack.enums import ActionId, CallbackId
 from handlers.slack.errors import after_ack
+from handlers.slack.forms import ActionPlanForm, read_action_plan_form
 from handlers.slack.home import due_day, publish_home
 from handlers.slack.labels import say, words
 from handlers.slack.messages import build_blocks
-from handlers.slack.modals import (
-    ActionPlanForm,
-    action_plan_modal,
-    read_action_plan_form,
-)
+from handlers.slack.modals import action_plan_modal
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
