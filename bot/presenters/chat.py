@@ -16,9 +16,9 @@ from typing import Any
 from bot.config import Config
 from bot.domain.vocabulary import ChatOp, EscalationReason
 from bot.ports import ChatPost
+from bot.presenters.catalogs import N_, messages
 from bot.presenters.render import Renderer, mrkdwn_escape
 from bot.presenters.staff_messages import CaseView, render_staff
-from templates.catalogs import N_, messages
 
 # Block Kit builders for Slack (handed over by bot.wiring); the console shows text.
 BlocksBuilder = Callable[[str, CaseView, dict[str, Any]], list[dict[str, Any]]]

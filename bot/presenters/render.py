@@ -17,8 +17,8 @@ from typing import Any
 import jinja2
 
 from bot.config import LANGUAGES, Config
-from templates.catalogs import staff_word
-from templates.letters import LetterLoader
+from bot.presenters.catalogs import staff_word
+from bot.presenters.letters import LetterLoader
 
 PACKAGE_TEMPLATES = Path(str(files("templates")))
 

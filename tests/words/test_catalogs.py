@@ -13,9 +13,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from bot.domain.vocabulary import EscalationReason, Outcome, Resolution, Source
-from bot.presenters.chat import escalation_reason_text
-from handlers.slack.labels import say, words
-from templates.catalogs import (
+from bot.presenters.catalogs import (
     DOMAINS,
     LANGUAGES,
     extract_keys,
@@ -26,6 +24,8 @@ from templates.catalogs import (
     po_path,
     staff_word,
 )
+from bot.presenters.chat import escalation_reason_text
+from handlers.slack.labels import say, words
 
 ROOT = Path(__file__).resolve().parents[2]
 # Where each domain's keys are named in code.

@@ -26,6 +26,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+# The catalogs are data in the ``templates`` package (words and letters, no code).
 LOCALE_DIR = Path(str(files("templates"))) / "locale"
 LANGUAGES = ("sv", "nb", "nn", "en")
 FALLBACK = "sv"
