@@ -26,11 +26,11 @@ LOCALE := templates/locale
 catalogs:
 	for d in staff access; do $(BIN)/pybabel -q compile -d $(LOCALE) -D $$d; done
 
-## Extract the message keys the Slack code and the presenters name into var/staff.pot
+## Extract the message keys the Slack code, the sweeps and the presenters name into var/staff.pot
 ## (a template for a new language).
 messages: $(STAMP)
 	mkdir -p var
-	$(BIN)/pybabel -q extract -F babel.cfg --sort-output -o var/staff.pot handlers/slack bot/presenters
+	$(BIN)/pybabel -q extract -F babel.cfg --sort-output -o var/staff.pot handlers/slack handlers/sweeps bot/presenters
 
 ## Run the bot on its embedded default: SQLite, examples/ maildir inbox, console chat, folder outbox.
 run: $(STAMP)

@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Where each domain's keys are named in code.
 USERS = {
     "staff": sorted((ROOT / "handlers" / "slack").glob("*.py"))
-    + sorted((ROOT / "bot" / "presenters").glob("*.py")),
+    + sorted((ROOT / "bot" / "presenters").glob("*.py"))
+    + sorted((ROOT / "handlers" / "sweeps").glob("*.py")),
     "access": [ROOT / "bot" / "actions" / "subject_access.py"],
 }
 
