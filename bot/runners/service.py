@@ -169,11 +169,13 @@ def serve(rt: Runtime, stop: threading.Event | None = None) -> int:
     rt.delivery.start()
     scheduler.start()
     chat_app = rt.start_chat_app(stop)
+    web_front = rt.start_web_front()
     log.info(
-        "complaint-bot running: mailbox %s, chat %s, outgoing %s",
+        "complaint-bot running: mailbox %s, chat %s, outgoing %s, web %s",
         rt.cfg.mailbox.kind,
         rt.cfg.chat.kind,
         rt.cfg.outgoing.kind,
+        "on" if web_front is not None else "off",
     )
     try:
         watch_mailbox(rt, stop)
@@ -181,6 +183,8 @@ def serve(rt: Runtime, stop: threading.Event | None = None) -> int:
         scheduler.shutdown(wait=True)
         if chat_app is not None:
             chat_app.close()
+        if web_front is not None:
+            web_front.close()
         rt.delivery.stop()
         try:
             flush(rt)
