@@ -27,6 +27,7 @@ from bot.config import Config, Secrets, load_secrets
 from bot.ports import Chat, Mailbox, Mailer
 from bot.presenters.render import Renderer, renderer_for
 from bot.runners import pipeline
+from bot.runners.delivery import DeliveryLoop
 from bot.runners.outlets import Outlets
 from bot.runners.pipeline import Services
 from bot.store import db
@@ -211,6 +212,12 @@ class Runtime:
             blocks=blocks,
             review_blocks=review_blocks,
         )
+
+    @cached_property
+    def delivery(self) -> DeliveryLoop:
+        """The outbox's delivery loop: ``run`` starts it, the chat app's listeners and
+        the mailbox watcher wake it (:mod:`bot.runners.delivery`)."""
+        return DeliveryLoop(self)
 
     @cached_property
     def sweeps(self) -> list[tuple[str, Callable[[Runtime], int]]]:

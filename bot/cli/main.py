@@ -91,13 +91,13 @@ def ingest(
         fail("ingest needs --once (use `complaint-bot run` to keep watching)", 2)
     cfg = config_from(config)
     setup_cli_logging(verbose)
-    from bot.runners.outbox import deliver_due
+    from bot.runners.delivery import flush
     from bot.runners.pipeline import ingest as run_ingest
 
     rt = runtime_for(cfg)
     try:
         outcomes = run_ingest(rt.db, rt.services, rt.mailbox)
-        report = deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
+        report = flush(rt)
     finally:
         rt.close()
     opened = sum(1 for o in outcomes if o.new_case)
@@ -355,9 +355,9 @@ def quarantine_retry(qid: int, config: ConfigOpt = None) -> None:
         fail(str(exc), 3)
     if outcome.quarantined:
         fail(f"still failing: {outcome.quarantined}", 1)
-    from bot.runners.outbox import deliver_due
+    from bot.runners.delivery import flush
 
-    deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
+    flush(rt)
     typer.echo(
         f"quarantine {qid}: "
         + (f"case {outcome.case}" if outcome.case else f"not opened: {outcome.discarded}")

@@ -17,7 +17,8 @@ from typing import Any
 import jinja2
 
 from bot.config import LANGUAGES, Config
-from templates.letters import LetterLoader
+from bot.presenters.catalogs import staff_word
+from bot.presenters.letters import LetterLoader
 
 PACKAGE_TEMPLATES = Path(str(files("templates")))
 
@@ -69,6 +70,8 @@ class Renderer:
         )
         self.env.filters["mrkdwn"] = mrkdwn_escape
         self.env.filters["one_line"] = one_line
+        # Staff text templates name vocabulary words from the staff catalog.
+        self.env.globals["staff_word"] = staff_word
 
     def template_name(self, name: str, lang: str, ext: str) -> str:
         """The first existing of ``name.lang.ext.j2`` and ``name.<default>.ext.j2``."""
