@@ -197,11 +197,11 @@ class Runtime:
     def outlets(self) -> Outlets:
         blocks = self.overrides.get("blocks")
         review_blocks = self.overrides.get("review_blocks")
-        if blocks is None and self.cfg.chat.kind == "slack":
+        if blocks is None and self.cfg.chat.kind in ("slack", "teams"):
             from handlers.slack.messages import build_blocks
 
             blocks = build_blocks
-        if review_blocks is None and self.cfg.chat.kind == "slack":
+        if review_blocks is None and self.cfg.chat.kind in ("slack", "teams"):
             from handlers.slack.review import review_blocks
         return Outlets(
             cfg=self.cfg,
@@ -232,7 +232,12 @@ class Runtime:
         return make_web_client(self.cfg.chat, self.secrets.slack_bot_token.get_secret_value())
 
     def start_chat_app(self, stop: threading.Event) -> Any:
-        """The Slack app (Socket Mode or HTTP) when chat is Slack, else None."""
+        """The chat app: Slack (Socket Mode or HTTP), Teams (``POST /api/messages``), or
+        None with console chat."""
+        if self.cfg.chat.kind == "teams":
+            from handlers.teams.app import start_chat_app as start_teams_app
+
+            return start_teams_app(self, stop)
         if self.cfg.chat.kind != "slack":
             return None
         from handlers.slack.app import start_chat_app
