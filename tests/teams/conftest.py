@@ -24,7 +24,7 @@ from handlers.teams import DIALOG_ACTIONS
 from handlers.teams.app import TeamsChatApp, auth_for
 from tests.conftest import make_config
 from tests.harness import Bot, email
-from tests.support.fake_teams import FakeTeams, card_actions
+from tests.support.fake_teams import Conversation, FakeTeams, card_actions
 from tests.support.net import HOST, free_port
 from tests.support.teams_auth import BotFrameworkKeys, activity
 
@@ -49,6 +49,7 @@ class TeamsWorld:
 
     def __init__(
         self,
+        conversations: dict[str, Conversation],
         db_url: str,
         engine: Engine,
         clock: FixedClock,
@@ -57,6 +58,7 @@ class TeamsWorld:
         keys: BotFrameworkKeys,
     ) -> None:
         self.clock, self.fake, self.keys = clock, fake, keys
+        self.conversations = conversations
         port = free_port()
         self.cfg = make_config(
             root,
@@ -105,7 +107,13 @@ class TeamsWorld:
     def send(
         self, act: dict[str, Any], headers: dict[str, str] | None = None, **claims: Any
     ) -> httpx.Response:
-        """POST the activity as Teams does: signed, unless ``headers`` are given."""
+        """POST the activity as Teams does: signed, unless ``headers`` are given. A post
+        (text) is first put in its conversation, as it is in Teams when the bot hears it."""
+        base = str(act["conversation"]["id"]).partition(";")[0]
+        if act.get("text") and base in self.conversations:
+            known = self.conversations[base].activities
+            if all(a["id"] != act["id"] for a in known):
+                known.append({k: act[k] for k in ("id", "type", "text", "from")})
         if headers is None:
             headers = self.keys.sign(act, self.fake.app_id, self.clock(), **claims)
         return self.http.post(self.url, json=act, headers=headers)
@@ -164,9 +172,11 @@ class TeamsWorld:
 def world(db_url: str, engine: Engine, clock: FixedClock, tmp_path: Path) -> Iterator[TeamsWorld]:
     keys = BotFrameworkKeys()
     with FakeTeams(clock=lambda: clock().timestamp()) as fake:
-        fake.add_conversation(TRIAGE, [STAFF, OMBUD, OUTSIDER])
-        fake.add_conversation(INTAKE, [STAFF, CITIZEN])
-        w = TeamsWorld(db_url, engine, clock, tmp_path, fake, keys)
+        conversations = {
+            TRIAGE: fake.add_conversation(TRIAGE, [STAFF, OMBUD, OUTSIDER]),
+            INTAKE: fake.add_conversation(INTAKE, [STAFF, CITIZEN]),
+        }
+        w = TeamsWorld(conversations, db_url, engine, clock, tmp_path, fake, keys)
         try:
             yield w
         finally:
