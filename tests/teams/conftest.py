@@ -1,8 +1,8 @@
 """A Teams world for the inbound tests: the bot's real ``POST /api/messages`` served by
 uvicorn on 127.0.0.1, activities signed by the test Bot Framework key
-(tests/support/teams_auth.py), the real Teams chat adapter posting to the fake Bot
-Connector (tests/support/fake_teams.py), a Maildir inbox, the test's database and a
-fixed clock."""
+(tests/support/teams_auth.py), the Teams chat adapter the wiring builds posting to
+the fake Bot Connector (tests/support/fake_teams.py), a Maildir inbox, the test's
+database and a fixed clock."""
 
 from __future__ import annotations
 
@@ -16,11 +16,10 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from bot.adapters.oauth2 import ClientCredentialsTokens
 from bot.adapters.teams.chat import TeamsChat
-from bot.adapters.teams.connector import BOT_SCOPE, BotConnector
 from bot.clock import FixedClock
-from handlers.teams import DIALOG_ACTIONS
+from bot.config import Secrets
+from bot.wiring import Runtime
 from handlers.teams.app import TeamsChatApp, auth_for
 from tests.conftest import make_config
 from tests.harness import Bot, email
@@ -78,18 +77,21 @@ class TeamsWorld:
                 "ombudsman_users": [OMBUD],  # by Teams user id: either form is accepted
             },
         )
-        tokens = ClientCredentialsTokens(
-            fake.login_url, fake.app_id, SecretStr(fake.app_password), BOT_SCOPE, clock=clock
+        self.bot = Bot(self.cfg, engine, clock, root)
+        # The chat is the one the wiring builds from [chat] (TeamsChat with the app's
+        # token); only the mailbox and the mailer are the harness's.
+        self.bot.rt = self.rt = Runtime(
+            self.cfg,
+            clock=clock,
+            secrets=Secrets(teams_app_password=SecretStr(fake.app_password)),
+            engine=engine,
+            overrides={
+                "mailbox": self.bot.rt.mailbox,
+                "mailer": self.bot.rt.mailer,
+                "teams_connector": {"backoff": 0.001, "sleep": lambda _s: None},
+            },
         )
-        chat = TeamsChat(
-            BotConnector(fake.service_url, tokens, backoff=0.01, sleep=lambda _s: None),
-            app_id=fake.app_id,
-            tenant_id=fake.tenant_id,
-            triage_channel=TRIAGE,
-            dialog_actions=DIALOG_ACTIONS,
-        )
-        self.bot = Bot(self.cfg, engine, clock, root, chat=chat)
-        self.rt = self.bot.rt
+        assert isinstance(self.rt.chat, TeamsChat)
         self.app = TeamsChatApp(self.rt, HOST, port, auth_for(self.rt))
         self.url = f"http://{HOST}:{port}/api/messages"
         deadline = time.monotonic() + 10
@@ -101,6 +103,7 @@ class TeamsWorld:
     def close(self) -> None:
         self.http.close()
         self.app.close()
+        self.rt.close()
 
     # -- Teams sending us things ---------------------------------------------
 
