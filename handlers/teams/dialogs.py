@@ -28,11 +28,14 @@ from handlers.slack.modals import (
     CallForm,
     Values,
     escalate_modal,
+    hand_over_modal,
     log_call_modal,
     read_call_form,
+    read_hand_over,
     read_metadata,
     read_reason,
 )
+from handlers.slack.offers import record_hand_over
 from handlers.slack.once import Replayed
 from handlers.slack.views import record_call, record_escalation
 from handlers.teams import DIALOG_ACTIONS
@@ -52,6 +55,7 @@ TaskResponse = dict[str, Any]
 FORMS: Mapping[str, Callable[[str], dict[str, Any]]] = {
     CallbackId.LOG_CALL: lambda lang: log_call_modal(lang, "", "", True),
     CallbackId.ESCALATE: lambda lang: escalate_modal(lang, "", ""),
+    CallbackId.HAND_OVER: lambda lang: hand_over_modal(lang, "", ""),
 }
 
 
@@ -124,6 +128,12 @@ def submit(rt: Runtime, inc: Incoming) -> TaskResponse | None:
         if not isinstance(call, CallForm):
             return message(" ".join(call.values()))
         button = Button(lambda p: record_call(p, call), "log_call", parse_case)
+    elif inc.action == CallbackId.HAND_OVER:
+        # Teams' people picker answers with the colleague's Entra object id.
+        to_user = read_hand_over(values, lang)
+        if not isinstance(to_user, str):
+            return message(" ".join(to_user.values()))
+        button = Button(lambda p: record_hand_over(p, to_user), "hand_over", parse_case)
     else:
         reason = read_reason(values)
         if not reason:

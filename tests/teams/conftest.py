@@ -31,6 +31,7 @@ TRIAGE = "19:triage0000@thread.tacv2"
 INTAKE = "19:intake0000@thread.tacv2"
 STAFF = "29:1staffUserAbc"
 STAFF_AAD = "6f1c2d3e-0000-4000-8000-00000000a001"
+STAFF2_AAD = "6f1c2d3e-0000-4000-8000-00000000a002"
 OMBUD = "29:1ombudUserAbc"
 OMBUD_AAD = "6f1c2d3e-0000-4000-8000-00000000a0b0"
 OUTSIDER = "29:1outsiderAbc"
@@ -73,7 +74,7 @@ class TeamsWorld:
                 "http_port": port,
                 "triage_channel": TRIAGE,
                 "intake_channels": [INTAKE],
-                "staff_users": [STAFF_AAD],
+                "staff_users": [STAFF_AAD, STAFF2_AAD],
                 "ombudsman_users": [OMBUD],  # by Teams user id: either form is accepted
             },
         )

@@ -8,11 +8,11 @@ from datetime import timedelta
 from sqlmodel import col, select
 
 from bot.store.db import session_scope
-from bot.store.models import Audit, ContactAttempt
+from bot.store.models import Audit, CaseOffer, ContactAttempt
 from handlers.slack.enums import ActionId
 from tests.support.fake_teams import card_actions, card_text
 from tests.support.teams_auth import FORGER, SERVICE_URL
-from tests.teams.conftest import OUTSIDER, OUTSIDER_AAD, STAFF, STAFF_AAD, TeamsWorld
+from tests.teams.conftest import OUTSIDER, OUTSIDER_AAD, STAFF, STAFF2_AAD, STAFF_AAD, TeamsWorld
 
 
 def audits(world: TeamsWorld, action: str) -> list[Audit]:
@@ -146,3 +146,21 @@ def test_an_outsider_gets_no_dialog(world: TeamsWorld) -> None:
     ).json()
     assert fetched["task"]["type"] == "message"
     assert [a.actor for a in audits(world, "refused")] == [f"teams:{OUTSIDER}"]
+
+
+def test_hand_over_asks_the_colleague_picked_in_the_dialog(world: TeamsWorld) -> None:
+    world.complaint_by_mail()
+    world.send(world.press_activity(world.button(ActionId.CLAIM)))
+    fetched = world.send(world.invoke("task/fetch", world.button(ActionId.HAND_OVER))).json()
+    form = fetched["task"]["value"]["card"]["content"]
+    picker = next(e for e in form["body"] if e.get("id") == "handover.to")
+    assert picker["choices.data"]["dataset"] == "graph.microsoft.com/users"
+    submit = next(e for e in form["actions"] if e["type"] == "Action.Submit")["data"]
+
+    answer = world.send(world.invoke("task/submit", {**submit, "handover.to": STAFF2_AAD}))
+
+    assert answer.json()["task"]["type"] == "message"
+    with session_scope(world.rt.db) as session:
+        offers = session.exec(select(CaseOffer)).all()
+        assert [(o.user, o.kind) for o in offers] == [(STAFF2_AAD, "handover")]
+    assert world.fake.direct_activities(STAFF2_AAD)  # the offer, in their 1:1 chat
