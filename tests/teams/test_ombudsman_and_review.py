@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from handlers.slack.enums import ActionId
 from tests.support.fake_teams import card_actions, card_text
 from tests.support.review_step import review_step  # noqa: F401 - a fixture
@@ -77,13 +75,3 @@ def test_open_as_case_from_the_review_lane(world: TeamsWorld, review_step: None)
     (case,) = world.bot.cases()
     assert len(world.fake.top_level(TRIAGE)) == 2  # the review post and the new prompt
     assert case["status"] in ("new", "acknowledged")
-
-
-def test_what_is_not_an_activity_gets_400_and_a_huge_body_413(world: TeamsWorld) -> None:
-    headers = {"Content-Type": "application/json"}
-    assert world.http.post(world.url, content=b"[1, 2]", headers=headers).status_code == 400
-    assert world.http.post(world.url, content=b"{nope", headers=headers).status_code == 400
-    big = b'{"text": "' + b"x" * 300_000 + b'"}'
-    assert world.http.post(world.url, content=big, headers=headers).status_code == 413
-    assert world.http.get(world.url).status_code == 405
-    assert isinstance(world.http, httpx.Client)
