@@ -27,7 +27,7 @@ from slack_sdk import WebClient
 
 from bot.actions.cases import authorize, get_case, is_ombudsman, teams_actor
 from bot.errors import InvalidAction, NotAllowed
-from bot.ports import ChatPost
+from bot.ports import ChatPost, ChatRef
 from bot.store.db import session_scope
 from handlers.slack.common import NotOmbudsman, audit_refusal
 from handlers.slack.context import Button, Press, V, Who
@@ -91,6 +91,32 @@ def tell(rt: Runtime, user: str, text: str, blocks: list[dict[str, Any]] | None 
         log.warning("Teams: could not answer %s", user[:12], exc_info=True)
 
 
+class CardUpdates:
+    """The one thing the Slack work asks of its Slack client after a press: replace the
+    message the button was on (``chat_update``: an offer shows the answer, an escalation
+    alert who acknowledged it). In Teams that is the card, updated in place through the
+    chat port. A failure is only logged: the action itself is recorded."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def chat_update(
+        self, *, channel: str, ts: str, text: str, blocks: Any = None, **_: Any
+    ) -> None:
+        try:
+            self.rt.chat.update(ChatRef(channel, ts), ChatPost(text, list(blocks or [])))
+        except Exception:
+            log.warning("Teams: could not update the card %s", ts[:24], exc_info=True)
+
+
+def slack_body(inc: Incoming) -> dict[str, Any]:
+    """The parts of a Slack payload the Slack work reads: where the button was pressed."""
+    body: dict[str, Any] = {"id": inc.id, "channel": {"id": inc.conversation}}
+    if inc.reply_to:
+        body["container"] = {"channel_id": inc.conversation, "message_ts": inc.reply_to}
+    return body
+
+
 @dataclass
 class TeamsPress(Press[V]):
     """A :class:`~handlers.slack.context.Press` whose answers and modals go to Teams."""
@@ -137,15 +163,15 @@ def act(
         require_for(None)  # a stranger is refused (and audited) first
         raise
     actor = require_for(value.ref)
-    # Press wants a Slack client; nothing a Teams press runs reaches for it.
-    no_client = cast(WebClient, None)
-    body = {"id": inc.id}
+    # The Slack work updates the pressed message through its client: see CardUpdates.
+    client = cast(WebClient, CardUpdates(rt))
+    body = slack_body(inc)
 
     def pressed(session: Any, case: Any) -> TeamsPress[V]:
         return TeamsPress(
             rt,
             body,
-            no_client,
+            client,
             value,
             inc.user,
             actor,

@@ -75,3 +75,19 @@ def test_open_as_case_from_the_review_lane(world: TeamsWorld, review_step: None)
     (case,) = world.bot.cases()
     assert len(world.fake.top_level(TRIAGE)) == 2  # the review post and the new prompt
     assert case["status"] in ("new", "acknowledged")
+
+
+def test_acknowledging_the_alert_updates_that_card_in_place(world: TeamsWorld) -> None:
+    escalate(world)
+    alert = next(a for a in world.dms(OMBUD) if card_actions(a))
+    conversation = world.fake.direct_conversation(OMBUD)
+    assert conversation is not None
+    ack = action(alert, ActionId.ACKNOWLEDGE_ESCALATION)
+    press = activity(conversation=conversation, user=OMBUD, value=ack, reply_to=alert["id"])
+
+    assert world.send(press).status_code == 200
+
+    (updated,) = [a for a in world.dms(OMBUD) if a["id"] == alert["id"]]
+    assert updated.get("edits") == 1  # replaced (PUT), not posted again
+    actions = {a["cb_action"] for a in card_actions(updated)}
+    assert ActionId.ACKNOWLEDGE_ESCALATION not in actions and ActionId.TAKE_OVER in actions
