@@ -57,7 +57,23 @@ def handle(rt: Runtime, body: Mapping[str, Any]) -> dict[str, Any] | None:
         return dialogs.submit(rt, inc)
     elif inc.kind is Kind.POST:
         intake.handle_post(rt, inc)
+    elif body.get("type") == "conversationUpdate" and added_me(body):
+        # The operator looks for these ids to fill in triage_channel and intake_channels.
+        log.info("Teams: the bot was added to conversation %s", inc.conversation[:200])
     return None
+
+
+def added_me(body: Mapping[str, Any]) -> bool:
+    """A ``conversationUpdate`` that says the bot itself was added."""
+    me = (
+        (body.get("recipient") or {}).get("id") if isinstance(body.get("recipient"), dict) else None
+    )
+    added = body.get("membersAdded")
+    return (
+        bool(me)
+        and isinstance(added, list)
+        and any(isinstance(m, dict) and m.get("id") == me for m in added)
+    )
 
 
 def build_app(rt: Runtime, auth: BotFrameworkAuth) -> Starlette:

@@ -12,7 +12,8 @@ For each card button or dialog submission:
 4. the work runs with a :class:`TeamsPress`, the Slack work functions' own
    context: it answers the presser in a personal message (Teams has no
    ephemeral messages) or, in a dialog, in the dialog; a modal it opens becomes
-   the dialog returned to Teams;
+   the dialog returned to Teams; a message it updates is the pressed card
+   (:class:`CardUpdates`);
 5. after the commit: answers, delivery of the outbox (the card updates in place).
 """
 

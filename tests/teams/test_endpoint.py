@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
 import httpx
+import pytest
 
 from tests.support.teams_auth import activity
 from tests.teams.conftest import INTAKE, TeamsWorld
@@ -35,3 +37,14 @@ def test_what_is_not_an_activity_gets_400_and_a_huge_body_413(world: TeamsWorld)
     assert world.http.post(world.url, content=big, headers=headers).status_code == 413
     assert world.http.get(world.url).status_code == 405
     assert isinstance(world.http, httpx.Client)
+
+
+def test_being_added_to_a_channel_logs_its_id_for_the_operator(
+    world: TeamsWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    update = activity("conversationUpdate", conversation=INTAKE, user="29:1admin")
+    update["membersAdded"] = [{"id": update["recipient"]["id"]}]
+    with caplog.at_level(logging.INFO, logger="handlers.teams.app"):
+        assert world.send(update).status_code == 200
+    assert f"added to conversation {INTAKE}" in caplog.text
+    assert world.bot.cases() == []
