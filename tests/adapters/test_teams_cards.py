@@ -10,14 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.teams.cards import (
-    MAX_CARD_BYTES,
-    blocks_to_card,
-    line_runs,
-    modal_title,
-    modal_to_card,
-    plain_text,
-)
+from bot.adapters.teams.cards import blocks_to_card, modal_title, modal_to_card
+from bot.adapters.teams.text import MAX_CARD_BYTES, line_runs, plain_text
 from bot.presenters.staff_messages import CaseView
 from handlers.slack.enums import ActionId, BlockId, CallbackId
 from handlers.slack.messages import build_blocks, full_text_blocks

@@ -17,8 +17,9 @@ import threading
 from collections.abc import Collection
 from typing import Any
 
-from bot.adapters.teams.cards import CARD_CONTENT_TYPE, blocks_to_card, plain_text
+from bot.adapters.teams.cards import CARD_CONTENT_TYPE, blocks_to_card
 from bot.adapters.teams.connector import BotConnector, path_id
+from bot.adapters.teams.text import plain_text
 from bot.errors import PermanentDeliveryError
 from bot.ports import ChatPost, ChatRef
 
