@@ -261,7 +261,12 @@ class Runtime:
         return make_web_client(self.cfg.chat, self.secrets.slack_bot_token.get_secret_value())
 
     def start_chat_app(self, stop: threading.Event) -> Any:
-        """The Slack app (Socket Mode or HTTP) when chat is Slack, else None."""
+        """The chat app: Slack (Socket Mode or HTTP), Teams (``POST /api/messages``), or
+        None with console chat."""
+        if self.cfg.chat.kind == "teams":
+            from handlers.teams.app import start_chat_app as start_teams_app
+
+            return start_teams_app(self, stop)
         if self.cfg.chat.kind != "slack":
             return None
         from handlers.slack.app import start_chat_app

@@ -117,6 +117,9 @@ def manifest(cfg: Config, version: str) -> dict[str, Any]:
     data["id"] = app_id
     data["version"] = version
     data["bots"][0]["botId"] = app_id
+    # Resource-specific consent: the bot hears every post in the team's channels (intake
+    # without an @mention), granted by whoever adds the app to the team.
+    data["webApplicationInfo"]["id"] = app_id
     org = cfg.organisation
     privacy = org.privacy_url
     data["developer"] = {
