@@ -151,6 +151,12 @@ def test_only_the_presenters_links_become_links() -> None:
     )
 
 
+def test_code_is_monospace() -> None:
+    runs = line_runs("Kör `complaint-bot report --chart r.png` i dag")
+    assert [r["text"] for r in runs] == ["Kör ", "complaint-bot report --chart r.png", " i dag"]
+    assert runs[1]["fontType"] == "Monospace" and "fontType" not in runs[0]
+
+
 def test_a_post_without_blocks_shows_its_text() -> None:
     card = blocks_to_card([], "Påminnelse: *KL-2026-000001*\nring idag")
     assert texts(card) == "Påminnelse: KL-2026-000001\nring idag"
