@@ -261,6 +261,19 @@ def test_refusals_are_permanent(teams: FakeTeams, clock: FixedClock) -> None:
         chat.post(TRIAGE, ChatPost("x"))
 
 
+def test_a_post_whose_answer_is_lost_is_not_sent_again_in_the_call(
+    teams: FakeTeams, clock: FixedClock
+) -> None:
+    chat = make_chat(teams, clock)
+    chat.post(TRIAGE, ChatPost("warm the token"))
+    teams.fail_next(method="POST", status=0)
+    with pytest.raises(TemporaryDeliveryError, match="unreachable"):
+        chat.post(TRIAGE, ChatPost("may have arrived"))
+    assert len(teams.calls("POST", "/activities")) == 2  # no second try inside the call
+    teams.fail_next(method="GET", status=0)
+    assert "reachable" in chat.check()  # a read is safe to repeat
+
+
 def test_unreachable_connector_is_temporary(teams: FakeTeams, clock: FixedClock) -> None:
     chat = make_chat(teams, clock)
     chat.post(TRIAGE, ChatPost("warm the token"))

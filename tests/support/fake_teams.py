@@ -189,7 +189,8 @@ class FakeTeams:
         retry_after: int | None = None,
         code: str = "ServiceError",
     ) -> None:
-        """Answer the next ``times`` matching connector calls with ``status``."""
+        """Answer the next ``times`` matching connector calls with ``status`` (0: the
+        request is recorded, then the connection drops without an answer)."""
         with self._cond:
             self._rules.append(_Rule(method, path_contains, times, status, retry_after, code))
 
@@ -470,6 +471,9 @@ def _make_handler(fake: FakeTeams) -> type[BaseHTTPRequestHandler]:
                 self._reply(400, {}, {"error": {"code": "BadSyntax", "message": "not JSON"}})
                 return
             status, extra, answer = fake.handle(method, path, body, headers, len(raw))
+            if status == 0:  # fail_next(status=0): the connection drops, no answer
+                self.close_connection = True
+                return
             self._reply(status, extra, answer)
 
         def _reply(self, status: int, extra: dict[str, str], answer: Any) -> None:
