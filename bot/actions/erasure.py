@@ -28,6 +28,7 @@ from bot.actions.privacy import (
     find_complainants,
     mail_text,
 )
+from bot.actions.status_links import revoke_links
 from bot.actions.subject_access import code_details
 from bot.config import Config
 from bot.domain.vocabulary import ChatOp
@@ -159,6 +160,7 @@ def _anonymise_case(
     """Strip what identifies a person or tells their story; keep what the reports count."""
     case.subject, case.summary = "", ""
     case.phone, case.previous_phones = None, ""
+    revoke_links(session, [case.id or 0])  # the status page of an erased case is gone
     case.complainant_id = blank.id or 0
     for m in session.exec(select(Message).where(Message.case_id == case.id)).all():
         counts.messages += _blank_message(m)
