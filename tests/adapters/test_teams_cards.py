@@ -10,14 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.teams.cards import (
-    MAX_CARD_BYTES,
-    blocks_to_card,
-    line_runs,
-    modal_title,
-    modal_to_card,
-    plain_text,
-)
+from bot.adapters.teams.cards import blocks_to_card, modal_title, modal_to_card
+from bot.adapters.teams.text import MAX_CARD_BYTES, line_runs, plain_text
 from bot.presenters.staff_messages import CaseView
 from handlers.slack.enums import ActionId, BlockId, CallbackId
 from handlers.slack.messages import build_blocks, full_text_blocks
@@ -155,6 +149,12 @@ def test_only_the_presenters_links_become_links() -> None:
     assert plain_text("*Nytt* &lt;b&gt; <tel:+46701234567|070-123 45 67>") == (
         "Nytt <b> 070-123 45 67"
     )
+
+
+def test_code_is_monospace() -> None:
+    runs = line_runs("Kör `complaint-bot report --chart r.png` i dag")
+    assert [r["text"] for r in runs] == ["Kör ", "complaint-bot report --chart r.png", " i dag"]
+    assert runs[1]["fontType"] == "Monospace" and "fontType" not in runs[0]
 
 
 def test_a_post_without_blocks_shows_its_text() -> None:

@@ -5,11 +5,13 @@ updates in place, 1:1 messages, the chart, the app's token and its refresh, and 
 from __future__ import annotations
 
 import base64
+import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from PIL import Image
 from pydantic import SecretStr
 
 from bot.adapters.oauth2 import ClientCredentialsTokens
@@ -147,18 +149,31 @@ def test_direct_opens_the_1to1_conversation_once_in_the_tenant(
     assert [card_text(a) for a in teams.direct_activities(STAFF)] == ["En påminnelse", "En till"]
 
 
+def png_of(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (31, 111, 139)).save(out, format="PNG")
+    return out.getvalue()
+
+
 def test_upload_sends_the_chart_inline(teams: FakeTeams, clock: FixedClock) -> None:
     chat = make_chat(teams, clock)
-    png = b"\x89PNG\r\n\x1a\n" + b"1912121212" * 20  # digits a redactor must leave alone
+    png = png_of(800, 600)
     receipt = chat.upload(STAFF, "klagomal-2026-02.png", png, "Klagomål 2026-02")
     assert receipt.startswith("uploaded klagomal-2026-02.png")
     [activity] = teams.direct_activities(STAFF)
     [attachment] = activity["attachments"]
-
     prefix = "data:image/png;base64,"
     assert attachment["contentUrl"].startswith(prefix)
     assert base64.b64decode(attachment["contentUrl"].removeprefix(prefix)) == png
     assert activity["text"] == "Klagomål 2026-02"
+
+
+def test_a_picture_over_1024_pixels_is_scaled_down(teams: FakeTeams, clock: FixedClock) -> None:
+    make_chat(teams, clock).upload(STAFF, "chart.png", png_of(1100, 800), "chart")
+    [activity] = teams.direct_activities(STAFF)
+    data = base64.b64decode(activity["attachments"][0]["contentUrl"].partition(",")[2])
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.size == (1024, 745)
 
 
 def test_check_verifies_the_token_and_the_triage_conversation(
@@ -244,6 +259,19 @@ def test_refusals_are_permanent(teams: FakeTeams, clock: FixedClock) -> None:
     teams.fail_next(method="POST", status=400, code="BadArgument")
     with pytest.raises(PermanentDeliveryError, match="BadArgument"):
         chat.post(TRIAGE, ChatPost("x"))
+
+
+def test_a_post_whose_answer_is_lost_is_not_sent_again_in_the_call(
+    teams: FakeTeams, clock: FixedClock
+) -> None:
+    chat = make_chat(teams, clock)
+    chat.post(TRIAGE, ChatPost("warm the token"))
+    teams.fail_next(method="POST", status=0)
+    with pytest.raises(TemporaryDeliveryError, match="unreachable"):
+        chat.post(TRIAGE, ChatPost("may have arrived"))
+    assert len(teams.calls("POST", "/activities")) == 2  # no second try inside the call
+    teams.fail_next(method="GET", status=0)
+    assert "reachable" in chat.check()  # a read is safe to repeat
 
 
 def test_unreachable_connector_is_temporary(teams: FakeTeams, clock: FixedClock) -> None:

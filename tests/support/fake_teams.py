@@ -17,7 +17,9 @@ URL ``https://smba.trafficmanager.net/teams/``).
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
 import threading
 import time
 import uuid
@@ -35,7 +37,12 @@ PREFIX = "/teams"
 SCOPE = "https://api.botframework.com/.default"
 AUDIENCE = "https://api.botframework.com"
 KEY_ID = "fake-teams-connector-key"
-MAX_ACTIVITY_BYTES = 28_000  # the connector refuses larger activities (413)
+# The connector refuses a larger activity (413 MessageSizeTooBig): about 100 KB counted
+# in UTF-16, base64 images not included; an inline picture is at most 1 MB and
+# 1024x1024 pixels.
+MAX_ACTIVITY_UTF16 = 100 * 1024
+MAX_IMAGE_BYTES = 1024 * 1024
+MAX_IMAGE_SIDE = 1024
 CARD = "application/vnd.microsoft.card.adaptive"
 
 
@@ -182,7 +189,8 @@ class FakeTeams:
         retry_after: int | None = None,
         code: str = "ServiceError",
     ) -> None:
-        """Answer the next ``times`` matching connector calls with ``status``."""
+        """Answer the next ``times`` matching connector calls with ``status`` (0: the
+        request is recorded, then the connection drops without an answer)."""
         with self._cond:
             self._rules.append(_Rule(method, path_contains, times, status, retry_after, code))
 
@@ -295,7 +303,7 @@ class FakeTeams:
         if rule is not None:
             extra = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
             return rule.status, extra, {"error": {"code": rule.code, "message": "injected"}}
-        if size > MAX_ACTIVITY_BYTES:
+        if _utf16_size(body) > MAX_ACTIVITY_UTF16:
             return 413, {}, {"error": {"code": "MessageSizeTooBig", "message": "too large"}}
         parts = [unquote(p) for p in path.removeprefix(PREFIX + "/v3/").split("/")]
         if parts == ["conversations"] and method == "POST":
@@ -355,6 +363,43 @@ def _card_problem(activity: Any) -> str:
                 return "not an Adaptive Card"
         elif not str(attachment.get("contentUrl", "")).startswith(("data:", "https://")):
             return "attachment without content"
+        else:
+            problem = _image_problem(str(attachment["contentUrl"]))
+            if problem:
+                return problem
+    return ""
+
+
+def _without_images(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: "" if k == "contentUrl" and str(v).startswith("data:") else _without_images(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_without_images(v) for v in value]
+    return value
+
+
+def _utf16_size(activity: Any) -> int:
+    """The activity's size as the connector counts it (UTF-16, without inline images)."""
+    return len(json.dumps(_without_images(activity), ensure_ascii=False).encode("utf-16-le"))
+
+
+def _image_problem(url: str) -> str:
+    """Why an inline ``data:`` picture would be refused ('' when it would not)."""
+    if not url.startswith("data:"):
+        return ""
+    head, _, encoded = url.partition(",")
+    if not head.endswith(";base64"):
+        return "inline picture must be base64"
+    data = base64.b64decode(encoded)
+    if len(data) > MAX_IMAGE_BYTES:
+        return "inline picture over 1 MB"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        width, height = struct.unpack(">II", data[16:24])
+        if max(width, height) > MAX_IMAGE_SIDE:
+            return f"inline picture {width}x{height} is over 1024x1024"
     return ""
 
 
@@ -426,6 +471,9 @@ def _make_handler(fake: FakeTeams) -> type[BaseHTTPRequestHandler]:
                 self._reply(400, {}, {"error": {"code": "BadSyntax", "message": "not JSON"}})
                 return
             status, extra, answer = fake.handle(method, path, body, headers, len(raw))
+            if status == 0:  # fail_next(status=0): the connection drops, no answer
+                self.close_connection = True
+                return
             self._reply(status, extra, answer)
 
         def _reply(self, status: int, extra: dict[str, str], answer: Any) -> None:

@@ -6,6 +6,7 @@ conversation."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -96,6 +97,14 @@ def bot(
     assert isinstance(bot.rt.chat, TeamsChat)
     yield bot
     bot.rt.close()
+
+
+def walk(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        return [value, *(d for v in value.values() for d in walk(v))]
+    if isinstance(value, list):
+        return [d for v in value for d in walk(v)]
+    return []
 
 
 def open_case(bot: Bot, **kw: Any) -> str:
@@ -203,6 +212,33 @@ def test_the_weekly_digest_reaches_the_team_conversation(bot: Bot, teams: FakeTe
     [digest] = teams.top_level(TEAM)
     assert "Nya ärenden: 1" in card_text(digest)
     assert STAFF not in card_text(digest)
+
+
+def test_what_the_complainant_wrote_cannot_link_mention_or_leak(bot: Bot, teams: FakeTeams) -> None:
+    evil = "[Logga in här](https://evil.example/login) <at>Alla</at> **NU** 19121212-1212"
+    open_case(bot, subject=evil, body=f"{evil}\nRing 070-123 45 67.")
+    [prompt] = teams.top_level(TRIAGE)
+    [call] = [c for c in teams.calls("POST") if c.path.endswith("/activities")]
+    sent = json.dumps(call.body, ensure_ascii=False)
+    assert "entities" not in sent and "19121212-1212" not in sent
+    assert "evil.example" in card_text(prompt)  # shown as the text it is
+    links = [a for a in walk(prompt) if a.get("type") in ("Action.OpenUrl",)]
+    assert [a["url"] for a in links] == ["tel:+46701234567"]
+
+
+def test_the_monthly_chart_reaches_the_ombudsman_as_an_image(bot: Bot, teams: FakeTeams) -> None:
+    open_case(bot)
+    tick(bot, datetime(2026, 12, 1, 10, 0, tzinfo=STHLM))  # first working day of December
+    images = [
+        a
+        for a in teams.direct_activities(OMBUD)
+        for att in a.get("attachments") or []
+        if att.get("contentType") == "image/png"
+    ]
+    assert len(images) == 1
+    [image] = images[0]["attachments"]
+    assert image["contentUrl"].startswith("data:image/png;base64,iVBOR")
+    assert "2026-11" in images[0]["text"]
 
 
 def test_check_signs_in_and_finds_the_triage_conversation(

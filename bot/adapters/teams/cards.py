@@ -18,113 +18,23 @@ becomes an ``Action.ShowCard`` holding one such button per option.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-Card = dict[str, Any]
-Element = dict[str, Any]
+from bot.adapters.teams.text import (
+    ELLIPSIS,
+    Card,
+    Element,
+    fit,
+    mrkdwn_blocks,
+    run,
+)
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
-# Teams refuses activities over about 28 KB; the card gets this much of it.
-MAX_CARD_BYTES = 24_000
-ELLIPSIS = "…"
 
-_ENTITY = re.compile(r"<([^<>\n]*)>")
-_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
-_LINK_SCHEMES = ("https://", "http://", "tel:", "mailto:")
 _STYLES = {"primary": "positive", "danger": "destructive"}
-
-
-# --- text ------------------------------------------------------------------
-
-
-def unescape(text: str) -> str:
-    """Slack's three escapes undone (``&lt;`` ``&gt;`` ``&amp;``), in that order."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def _run(text: str, **style: Any) -> Element:
-    run: Element = {"type": "TextRun", "text": text}
-    run.update({k: v for k, v in style.items() if v})
-    return run
-
-
-def _entity_run(inner: str, style: Mapping[str, Any]) -> Element:
-    """A Slack ``<...>`` entity (the presenters' own) as a plain run, or a link."""
-    target, _, label = inner.partition("|")
-    label = unescape(label)
-    if target.startswith("@"):  # a user mention: shown as text, never notified
-        return _run(f"@{label or target[1:]}", **style)
-    if target.startswith("!"):  # <!channel>, <!here>, <!subteam^S1|@group>: text only
-        return _run(label or f"@{target[1:].split('^')[0]}", **style)
-    if target.startswith("#"):
-        return _run(f"#{label or target[1:]}", **style)
-    url = unescape(target)
-    if url.lower().startswith(_LINK_SCHEMES) and not any(c.isspace() for c in url):
-        run = _run(label or url, **style)
-        run["selectAction"] = {"type": "Action.OpenUrl", "url": url}
-        return run
-    return _run(unescape(inner), **style)
-
-
-def _text_runs(text: str, style: Mapping[str, Any], markup: bool = True) -> list[Element]:
-    if not markup:
-        return [_run(text, **style)]
-    runs: list[Element] = []
-    position = 0
-    for match in _BOLD.finditer(text):
-        if match.start() > position:
-            runs.append(_run(unescape(text[position : match.start()]), **style))
-        runs.append(_run(unescape(match.group(1)), **{**style, "weight": "Bolder"}))
-        position = match.end()
-    if position < len(text):
-        runs.append(_run(unescape(text[position:]), **style))
-    return runs
-
-
-def line_runs(line: str, markup: bool = True, **style: Any) -> list[Element]:
-    """One line of Slack mrkdwn as TextRuns: ``*bold*``, links, everything else text.
-
-    ``markup=False``: the line is plain text (Block Kit ``plain_text``), shown as is.
-    """
-    if not markup:
-        return [r for r in _text_runs(line, style, markup=False) if r["text"]]
-    runs: list[Element] = []
-    position = 0
-    for match in _ENTITY.finditer(line):
-        runs.extend(_text_runs(line[position : match.start()], style))
-        runs.append(_entity_run(match.group(1), style))
-        position = match.end()
-    runs.extend(_text_runs(line[position:], style))
-    return [r for r in runs if r["text"]]
-
-
-def mrkdwn_blocks(text: str, markup: bool = True, **style: Any) -> list[Element]:
-    """Slack mrkdwn (or plain text) as RichTextBlocks, one per line (an empty line
-    opens a paragraph)."""
-    blocks: list[Element] = []
-    gap = False
-    for line in text.split("\n"):
-        runs = line_runs(line, markup, **style)
-        if not runs:
-            gap = bool(blocks)
-            continue
-        block: Element = {"type": "RichTextBlock", "inlines": runs}
-        if blocks:
-            block["spacing"] = "Medium" if gap else "None"
-        blocks.append(block)
-        gap = False
-    return blocks
-
-
-def plain_text(mrkdwn: str) -> str:
-    """Slack mrkdwn as plain text (for a notification's summary and the console)."""
-    lines = ("".join(r["text"] for r in line_runs(line)) for line in mrkdwn.split("\n"))
-    return "\n".join(lines).strip()
 
 
 def _text_of(obj: Any) -> tuple[str, bool]:
@@ -270,7 +180,7 @@ def blocks_to_card(
     """One Adaptive Card for a post: its ``blocks``, or its mrkdwn ``text`` when it has none."""
     body = _body(blocks, dialog_actions)
     if not body:
-        body = mrkdwn_blocks(text) or [{"type": "RichTextBlock", "inlines": [_run(ELLIPSIS)]}]
+        body = mrkdwn_blocks(text) or [{"type": "RichTextBlock", "inlines": [run(ELLIPSIS)]}]
     return _card(body)
 
 
@@ -371,39 +281,3 @@ def modal_to_card(view: Mapping[str, Any]) -> Card:
 def modal_title(view: Mapping[str, Any]) -> str:
     """A modal's title (the Teams dialog's title bar)."""
     return _text_of(view.get("title"))[0]
-
-
-# --- size ------------------------------------------------------------------
-
-
-def _size(card: Card) -> int:
-    return len(json.dumps(card, ensure_ascii=False).encode())
-
-
-def _runs(value: Any) -> Iterable[Element]:
-    if isinstance(value, dict):
-        if value.get("type") == "TextRun":
-            yield value
-        for item in value.values():
-            yield from _runs(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _runs(item)
-
-
-def fit(card: Card, limit: int = MAX_CARD_BYTES) -> Card:
-    """``card`` with its longest texts shortened (ending in ``…``) until it fits ``limit``.
-
-    Teams refuses a larger activity outright; a shortened summary is better than none.
-    """
-    for _ in range(200):
-        excess = _size(card) - limit
-        if excess <= 0:
-            return card
-        longest = max(_runs(card), key=lambda r: len(r["text"]), default=None)
-        if longest is None or len(longest["text"]) <= 40:
-            break
-        text = longest["text"]
-        keep = max(20, min(len(text) // 2, len(text) - excess - 1))
-        longest["text"] = text[:keep].rstrip() + ELLIPSIS
-    return card

@@ -11,25 +11,59 @@ into that conversation as an inline image.
 from __future__ import annotations
 
 import base64
+import io
 import logging
 import mimetypes
+import struct
 import threading
 from collections.abc import Collection
 from typing import Any
 
-from bot.adapters.teams.cards import CARD_CONTENT_TYPE, blocks_to_card, plain_text
+from bot.adapters.teams.cards import CARD_CONTENT_TYPE, blocks_to_card
 from bot.adapters.teams.connector import BotConnector, path_id
+from bot.adapters.teams.text import plain_text
 from bot.errors import PermanentDeliveryError
 from bot.ports import ChatPost, ChatRef
 
 log = logging.getLogger(__name__)
 
 SUMMARY_MAX = 250  # what a notification shows of a card
+# Teams shows an inline picture of at most 1 MB and 1024x1024 pixels.
+PICTURE_MAX_BYTES = 1024 * 1024
+PICTURE_MAX_SIDE = 1024
 
 
 def bot_id(app_id: str) -> str:
     """The bot's id in Teams conversations: ``28:`` and the Entra app id."""
     return app_id if app_id.startswith("28:") else f"28:{app_id}"
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    return int(width), int(height)
+
+
+def picture_for_teams(data: bytes) -> bytes:
+    """``data`` (a PNG) as Teams shows it inline: scaled down to 1024x1024 when larger
+    (with Pillow, which the charts extra brings), and at most 1 MB."""
+    size = _png_size(data)
+    if size is not None and max(size) > PICTURE_MAX_SIDE:
+        try:
+            from PIL import Image
+        except ImportError:  # pragma: no cover - matplotlib (charts) requires Pillow
+            raise PermanentDeliveryError(
+                f"Teams upload: a {size[0]}x{size[1]} picture is over 1024x1024"
+            ) from None
+        with Image.open(io.BytesIO(data)) as image:
+            image.thumbnail((PICTURE_MAX_SIDE, PICTURE_MAX_SIDE))
+            out = io.BytesIO()
+            image.save(out, format="PNG", optimize=True)
+            data = out.getvalue()
+    if len(data) > PICTURE_MAX_BYTES:
+        raise PermanentDeliveryError("Teams upload: the picture is over 1 MB")
+    return data
 
 
 class TeamsChat:
@@ -100,7 +134,7 @@ class TeamsChat:
         content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         if not content_type.startswith("image/"):
             raise PermanentDeliveryError(f"Teams upload: {filename} is not an image")
-        encoded = base64.b64encode(data).decode("ascii")
+        encoded = base64.b64encode(picture_for_teams(data)).decode("ascii")
         activity = {
             "type": "message",
             "text": title,

@@ -8,8 +8,10 @@ Failures come out as :class:`~bot.errors.DeliveryError`, as from the Slack adapt
 
 - 401: the token is fetched anew once; still refused -> temporary (the operator
   fixes the app's credentials, then the queued posts go out).
-- 429 and 5xx, refused or dropped connections: retried ``max_retries`` times (after
-  ``Retry-After`` when given), then temporary, with ``retry_after`` for a 429.
+- 429 and 5xx, refused connections: retried ``max_retries`` times (after
+  ``Retry-After`` when given), then temporary, with ``retry_after`` for a 429. A
+  connection lost after the request went out is not retried here (it may have been
+  posted): temporary at once, for the outbox.
 - anything else (400 bad card, 403 bot not in the conversation, 404 no such
   conversation or message, 413 too large) -> permanent: this post can never succeed.
 """
@@ -163,6 +165,12 @@ class BotConnector:
                 error: DeliveryError = TemporaryDeliveryError(
                     f"Teams {what}: unreachable ({exc.__class__.__name__})"
                 )
+                if method != "GET" and not isinstance(
+                    exc, httpx.ConnectError | httpx.ConnectTimeout
+                ):
+                    # The request may have arrived: posting again here could post twice.
+                    log.warning("%s", error)
+                    raise error from exc
                 wait = self._backoff * (2**attempt)
             else:
                 if response.is_success:
