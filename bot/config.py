@@ -183,10 +183,13 @@ class OutgoingConfig(_Section):
 
 
 SlackId = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,}$")]
+# A Slack id, or a Teams one: an Entra object id (GUID), a Teams user id (``29:…``) or a
+# conversation id (``19:…@thread.tacv2``). Slack deployments are held to SlackId below.
+ChatId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9:@._=-]+$", max_length=256)]
 
 
 class ChatConfig(_Section):
-    kind: Literal["slack", "console"] = "console"
+    kind: Literal["slack", "console", "teams"] = "console"
     mode: Literal["socket", "http"] = "socket"
     api_base_url: str = "https://slack.com/api/"
     http_port: int = Field(3000, ge=1, le=65535)
@@ -195,16 +198,35 @@ class ChatConfig(_Section):
     bot_token_env: str = "SLACK_BOT_TOKEN"  # noqa: S105
     app_token_env: str = "SLACK_APP_TOKEN"  # noqa: S105
     signing_secret_env: str = "SLACK_SIGNING_SECRET"  # noqa: S105
-    intake_channels: tuple[SlackId, ...] = ()
+    intake_channels: tuple[ChatId, ...] = ()
     triage_channel: str = "C0TRIAGE"
     team_channel: str = ""
-    staff_users: tuple[SlackId, ...] = ()
-    ombudsman_users: tuple[SlackId, ...] = ()
+    staff_users: tuple[ChatId, ...] = ()
+    ombudsman_users: tuple[ChatId, ...] = ()
     intake_reaction: str = "klagomal"
     slash_command: str = "/klagomal"
     console_path: str = ""  # console chat: also append what is shown to this file
     team_id: str = ""  # when set, requests from any other Slack workspace are refused
     staff_language: Language = "sv"
+    # Microsoft Teams (kind = "teams"): the bot's Entra app, and where the Bot Framework is.
+    app_id: str = ""
+    app_password_env: str = "TEAMS_APP_PASSWORD"  # noqa: S105 - a variable's name
+    tenant_id: str = ""
+    service_url: str = "https://smba.trafficmanager.net/teams/"
+    login_url: str = "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token"
+    openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+
+    @model_validator(mode="after")
+    def _ids_fit_the_platform(self) -> ChatConfig:
+        if self.kind == "teams" and not self.app_id:
+            raise ValueError('app_id: required when kind = "teams" (the bot\'s Entra app id)')
+        if self.kind != "slack":
+            return self
+        for key in ("intake_channels", "staff_users", "ombudsman_users"):
+            for i, value in enumerate(getattr(self, key)):
+                if not re.fullmatch(r"[A-Z0-9]{2,}", value):
+                    raise ValueError(f"{key}: item {i} is not a Slack id: {value[:40]!r}")
+        return self
 
 
 class WorkingHours(_Section):
@@ -490,6 +512,7 @@ class Secrets(BaseModel):
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    teams_app_password: SecretStr | None = None
     web_form_secret: SecretStr | None = None
 
 
@@ -598,6 +621,9 @@ def load_secrets(cfg: Config) -> Secrets:
             smtp,
         ),
         slack_bot_token=_env(cfg, "chat", "bot_token_env", chat.bot_token_env, slack),
+        teams_app_password=_env(
+            cfg, "chat", "app_password_env", chat.app_password_env, chat.kind == "teams"
+        ),
         slack_app_token=_env(
             cfg, "chat", "app_token_env", chat.app_token_env, slack and chat.mode == "socket"
         ),

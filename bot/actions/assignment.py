@@ -29,6 +29,7 @@ from bot.actions.cases import (
     SYSTEM_ACTOR,
     audit,
     claim,
+    slack_user,
 )
 from bot.actions.roster import may_act
 from bot.config import Config
@@ -62,7 +63,7 @@ def may_see_load(cfg: Config, viewer: str) -> bool:
     """The weekly load view is for managers and the ombudsman (and the operator's shell)."""
     if viewer.startswith(CLI_ACTOR_PREFIX):
         return True
-    user = viewer[6:] if viewer.startswith("slack:") else viewer
+    user = slack_user(viewer) or viewer
     return user in cfg.roster.managers or user in cfg.chat.ombudsman_users
 
 

@@ -24,6 +24,7 @@ from bot.actions.case_records import (  # noqa: F401 - imported from here by cal
 )
 from bot.actions.trail import (  # noqa: F401 - imported from here by callers
     ABOUT_OTHERS,
+    CHAT_ACTOR_PREFIXES,
     CLI_ACTOR_PREFIX,
     OTHER_SENDER,
     SYSTEM_ACTOR,
@@ -33,6 +34,7 @@ from bot.actions.trail import (  # noqa: F401 - imported from here by callers
     is_ombudsman,
     slack_actor,
     slack_user,
+    teams_actor,
     unique_key,
 )
 from bot.config import Config
@@ -256,7 +258,7 @@ def _require_open(case: Case) -> None:
 
 def _person(actor: str) -> str:
     """``slack:U1`` and ``cli:U1`` (the command line with ``--by U1``) are one person."""
-    for prefix in ("slack:", CLI_ACTOR_PREFIX):
+    for prefix in (*CHAT_ACTOR_PREFIXES, CLI_ACTOR_PREFIX):
         if actor.startswith(prefix):
             return actor[len(prefix) :]
     return actor

@@ -21,6 +21,9 @@ from bot.errors import NotAllowed
 from bot.store.models import Audit, Case, Outbox, OutboxKind
 
 CLI_ACTOR_PREFIX = "cli:"
+# A person in chat: ``slack:U…`` or ``teams:<Entra object id or Teams user id>``. One
+# deployment uses one chat, so the id after the prefix is what the chat adapter takes.
+CHAT_ACTOR_PREFIXES = ("slack:", "teams:")
 # The classification of a message kept on a case that came from someone other than its
 # complainant and staff (a stranger's reply in an intake thread): recorded, acts on nothing.
 OTHER_SENDER = "other_sender"
@@ -37,9 +40,16 @@ def slack_actor(user_id: str) -> str:
     return f"slack:{user_id}"
 
 
+def teams_actor(user_id: str) -> str:
+    return f"teams:{user_id}"
+
+
 def slack_user(actor: str | None) -> str | None:
-    """The Slack user id of a ``slack:U…`` actor; None for anyone else."""
-    return actor[6:] if actor and actor.startswith("slack:") else None
+    """The chat user id of a ``slack:U…`` (or ``teams:…``) actor; None for anyone else."""
+    for prefix in CHAT_ACTOR_PREFIXES:
+        if actor and actor.startswith(prefix):
+            return actor[len(prefix) :]
+    return None
 
 
 def is_ombudsman(cfg: Config, actor: str) -> bool:

@@ -425,7 +425,9 @@ def main() -> None:
 from bot.cli import records as _records  # noqa: E402
 from bot.cli import review as _review  # noqa: E402
 from bot.cli import roster as _roster  # noqa: E402
+from bot.cli import teams as _teams  # noqa: E402
 
 _records.register(app)
 _roster.register(app)
 _review.register(app)
+_teams.register(app)
