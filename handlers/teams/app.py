@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.config import ConfigError
-from handlers.slack.messages import set_staff_language
+from handlers.slack.case_facts import set_staff_language
 from handlers.teams import activity, buttons, dialogs, intake
 from handlers.teams.activity import Kind
 from handlers.teams.auth import BotFrameworkAuth, Unauthorized

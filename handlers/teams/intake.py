@@ -36,15 +36,13 @@ from bot.mail.extract import detect_language, is_serious, summarise
 from bot.store.db import session_scope
 from bot.store.models import Case, EscalationReason, OutboxKind, Source, Status
 from handlers.slack.common import deliver
-from handlers.slack.intake import (
-    Replier,
+from handlers.slack.intake_cases import (
     inbound_message,
     message_exists,
     original_poster,
     phones_in,
-    replier,
-    subject_of,
 )
+from handlers.slack.intake_rules import Replier, replier, subject_of
 from handlers.slack.labels import say
 from handlers.slack.once import first_time
 from handlers.teams.activity import Incoming

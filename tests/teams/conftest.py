@@ -23,6 +23,7 @@ from bot.wiring import Runtime
 from handlers.teams.app import TeamsChatApp, auth_for
 from tests.conftest import make_config
 from tests.harness import Bot, email
+from tests.support.delivery import settle
 from tests.support.fake_teams import Conversation, FakeTeams, card_actions
 from tests.support.net import HOST, free_port
 from tests.support.teams_auth import BotFrameworkKeys, activity
@@ -93,6 +94,10 @@ class TeamsWorld:
             },
         )
         assert isinstance(self.rt.chat, TeamsChat)
+        # As under `complaint-bot run`: handlers only wake the outbox's delivery loop.
+        # Woken by them only, no round of its own while a test looks.
+        self.rt.delivery.idle_seconds = 3600.0
+        self.rt.delivery.start()
         self.app = TeamsChatApp(self.rt, HOST, port, auth_for(self.rt))
         self.url = f"http://{HOST}:{port}/api/messages"
         deadline = time.monotonic() + 10
@@ -104,6 +109,7 @@ class TeamsWorld:
     def close(self) -> None:
         self.http.close()
         self.app.close()
+        self.rt.delivery.stop()
         self.rt.close()
 
     # -- Teams sending us things ---------------------------------------------
@@ -120,7 +126,9 @@ class TeamsWorld:
                 known.append({k: act[k] for k in ("id", "type", "text", "from")})
         if headers is None:
             headers = self.keys.sign(act, self.fake.app_id, self.clock(), **claims)
-        return self.http.post(self.url, json=act, headers=headers)
+        response = self.http.post(self.url, json=act, headers=headers)
+        settle(self.rt.delivery)  # what the activity queued has reached the connector
+        return response
 
     def post(
         self, text: str, *, user: str = CITIZEN, reply_to: str | None = None
