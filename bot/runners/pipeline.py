@@ -41,6 +41,7 @@ from bot.store.models import Case, Complainant, Lane, OutboxKind, Quarantine
 if TYPE_CHECKING:
     from bot.mail.classify import Classification
     from bot.mail.parse import ParsedEmail
+    from bot.mail.prepare import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,9 @@ class InboundContext:
     # Why it must not be acknowledged automatically (set when forcing overrode a
     # robot or doubtful classification: when unsure, the bot does not write back).
     no_ack_reason: str | None = None
+    # Parsed, classified and extracted ahead (perhaps in a worker process); None: the
+    # steps do it themselves (a message re-run from the review lane or quarantine).
+    prepared: Prepared | None = None
 
     @property
     def cfg(self) -> Config:
@@ -164,68 +168,104 @@ def force_complaint(ctx: InboundContext) -> None:
 
 
 def process_mail(
-    engine: Engine, services: Services, mailbox: Mailbox, mail: InboundMail
+    engine: Engine,
+    services: Services,
+    mailbox: Mailbox,
+    mail: InboundMail,
+    prepared: Prepared | None = None,
 ) -> Outcome:
     """Run the pipeline on one message in one transaction; quarantine it on failure.
 
     Never raises for a bad message: the next one must go on. Raises when the
     database cannot be reached (nothing was recorded; the message comes again).
     """
+    from bot.runners.batch import process_group
+
+    return process_group(engine, services, mailbox, [(mail, prepared)])[0]
+
+
+def handle(
+    session: Session,
+    services: Services,
+    mailbox: Mailbox,
+    mail: InboundMail,
+    prepared: Prepared | None = None,
+) -> Outcome:
+    """Run the pipeline on ``mail`` inside a savepoint of the caller's transaction, and
+    move the mailbox checkpoint with it. A failure rolls back what the message did
+    and quarantines it (in its own savepoint): the caller's other messages stay.
+    Raises only when the database cannot be reached.
+    """
     now = services.clock()
-    outcome: Outcome
+    savepoint = session.begin_nested()
     try:
-        with session_scope(engine) as session:
-            ctx = InboundContext(session=session, services=services, mail=mail, now=now)
-            try:
-                run_steps(ctx)
-                outcome = Outcome(
-                    mail.position, case=ctx.case.ref if ctx.case else None, new_case=ctx.new_case
+        ctx = InboundContext(
+            session=session, services=services, mail=mail, now=now, prepared=prepared
+        )
+        try:
+            run_steps(ctx)
+            outcome = Outcome(
+                mail.position, case=ctx.case.ref if ctx.case else None, new_case=ctx.new_case
+            )
+        except Discard as d:
+            outcome = Outcome(
+                mail.position, case=ctx.case.ref if ctx.case else None, discarded=d.reason
+            )
+        except NeedsReview as r:
+            savepoint.rollback()  # nothing of the half-run steps stays
+            savepoint = session.begin_nested()
+            seen = session.exec(
+                select(Quarantine.id).where(
+                    Quarantine.lane == Lane.REVIEW.value, Quarantine.raw == mail.raw
                 )
-            except Discard as d:
-                outcome = Outcome(
-                    mail.position, case=ctx.case.ref if ctx.case else None, discarded=d.reason
-                )
-            except NeedsReview as r:
-                session.rollback()  # nothing of the half-run steps stays
-                seen = session.exec(
-                    select(Quarantine.id).where(
-                        Quarantine.lane == Lane.REVIEW.value, Quarantine.raw == mail.raw
-                    )
-                ).first()
-                if seen is not None:  # delivered again: one item, one post
-                    outcome = Outcome(mail.position, discarded=f"duplicate of review item {seen}")
-                else:
-                    keep_for_review(session, mail, r.reason, now)
-                    outcome = Outcome(mail.position, review=r.reason)
-            mailbox.record(session, mail)
+            ).first()
+            if seen is not None:  # delivered again: one item, one post
+                outcome = Outcome(mail.position, discarded=f"duplicate of review item {seen}")
+            else:
+                keep_for_review(session, mail, r.reason, now)
+                outcome = Outcome(mail.position, review=r.reason)
+        mailbox.record(session, mail)
+        savepoint.commit()
+        return outcome
     except Exception as exc:
+        if session.get_nested_transaction() is savepoint:  # not yet closed by a failure
+            savepoint.rollback()
         if database_unavailable(exc):
             raise  # not the message's fault: it is read again once the database is back
         reason = _reason(exc)
-        log.warning("message %s quarantined: %s", mail.position, reason)
-        with session_scope(engine) as session:
-            quarantine(
-                session,
-                source=mail.mailbox,
-                key=mail.position,
-                reason=reason,
-                raw=mail.raw,
-                now=now,
-                received_at=mail.received_at,
-            )
-            mailbox.record(session, mail)
-        outcome = Outcome(mail.position, quarantined=reason)
-    mailbox.done(mail)
+    log.warning("message %s quarantined: %s", mail.position, reason)
+    with session.begin_nested():
+        quarantine_mail(session, mailbox, mail, reason, now)
+    return Outcome(mail.position, quarantined=reason)
+
+
+def quarantine_mail(
+    session: Session, mailbox: Mailbox, mail: InboundMail, reason: str, now: datetime
+) -> None:
+    """Keep ``mail`` in quarantine with ``reason`` and move the checkpoint past it."""
+    quarantine(
+        session,
+        source=mail.mailbox,
+        key=mail.position,
+        reason=reason,
+        raw=mail.raw,
+        now=now,
+        received_at=mail.received_at,
+    )
+    mailbox.record(session, mail)
+
+
+def tell(outcome: Outcome) -> None:
+    """Metrics and the log line for a message whose transaction committed."""
     if outcome.quarantined:
         metrics.QUARANTINED.inc()
     if outcome.case and outcome.new_case:
         metrics.CASES_OPENED.inc()
-        log.info("case %s opened from %s", outcome.case, mail.position)
+        log.info("case %s opened from %s", outcome.case, outcome.position)
     elif outcome.discarded:
-        log.info("message %s not opened as a case: %s", mail.position, outcome.discarded)
+        log.info("message %s not opened as a case: %s", outcome.position, outcome.discarded)
     elif outcome.review:
-        log.info("message %s kept for review: %s", mail.position, outcome.review)
-    return outcome
+        log.info("message %s kept for review: %s", outcome.position, outcome.review)
 
 
 def _reason(exc: BaseException) -> str:
@@ -376,5 +416,7 @@ def retry_quarantined(engine: Engine, services: Services, qid: int) -> Outcome:
 
 
 def ingest(engine: Engine, services: Services, mailbox: Mailbox) -> list[Outcome]:
-    """Handle every waiting message, oldest first."""
-    return [process_mail(engine, services, mailbox, mail) for mail in mailbox.pending()]
+    """Handle every waiting message, oldest first (in groups: :mod:`bot.runners.batch`)."""
+    from bot.runners.batch import ingest_groups
+
+    return list(ingest_groups(engine, services, mailbox))
