@@ -21,8 +21,8 @@ from email import policy
 from pathlib import Path
 
 from bench.measure import sweep_database
-from bot.adapters.maildir import MaildirMailbox
 from bot.adapters.console import ConsoleChat
+from bot.adapters.maildir import MaildirMailbox
 from bot.config import Secrets, parse_config
 from bot.runners.pipeline import ingest
 from bot.store import db
@@ -102,7 +102,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.hotpath")
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--workers", type=int, default=0)
-    parser.add_argument("--pg", nargs="?", const="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--pg", nargs="?", const="postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     result = run(args.pg, args.count, args.workers, args.profile)

@@ -24,8 +24,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from email import policy
-from email.message import Message
 from email.feedparser import BytesFeedParser
+from email.message import Message
 from email.parser import HeaderParser
 from types import MappingProxyType
 

@@ -22,12 +22,15 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 from bot.config import Config
 from bot.domain.acknowledgement import own_addresses_of
 from bot.mail.prepare import Prepared, PrepareSettings, prepare, warm_up
 from bot.ports import InboundMail
-from bot.runners.pipeline import Services
+
+if TYPE_CHECKING:  # the pipeline imports this module
+    from bot.runners.pipeline import Services
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The watcher handles mail as it arrives and delivers what it queued at once
 (acknowledgements go out within a second or two). The scheduler runs the
-sweep every ``SWEEP_SECONDS``. SIGTERM or SIGINT: finish the message in hand,
+sweep every ``SWEEP_SECONDS``. SIGTERM or SIGINT: finish the group of messages in hand,
 flush what can be flushed, exit 0.
 """
 
@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot import metrics
+from bot.runners.pipeline import ingest_groups
 from bot.runners.outbox import backlog, deliver_due
-from bot.runners.pipeline import process_mail
 from bot.runners.scheduler import SWEEP_JOB_ID, run_tick
 from bot.store.db import session_scope
 from bot.store.lease import RENEW_SECONDS, free_outbox_of_dead, release, try_acquire
@@ -51,11 +51,14 @@ def watch_mailbox(rt: Runtime, stop: threading.Event, wait_seconds: float = 5.0)
                 continue
             handled = 0
             try:
-                for mail in rt.mailbox.pending():
-                    process_mail(rt.db, rt.services, rt.mailbox, mail)
+                # Stop and lease are checked between groups (one transaction each).
+                for _ in ingest_groups(
+                    rt.db,
+                    rt.services,
+                    rt.mailbox,
+                    keep_going=lambda: not stop.is_set() and lease.hold(),
+                ):
                     handled += 1
-                    if stop.is_set() or not lease.hold():
-                        break
                 if handled:
                     flush(rt)
             except Exception:
