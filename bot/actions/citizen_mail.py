@@ -26,7 +26,7 @@ from bot.actions.cases import (
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.errors import InvalidAction
-from bot.mail.compose import build_citizen_email, new_message_id
+from bot.mail.compose import citizen_email_text, new_message_id
 from bot.mail.extract import format_phone_national
 from bot.presenters.render import Renderer
 from bot.store.models import (
@@ -94,7 +94,7 @@ def queue_citizen_email(
         return False
     msgid = new_message_id(template, case.ref, cfg.outgoing.from_address)
     context = {**citizen_context(cfg, case, complainant), **(extra or {})}
-    email = build_citizen_email(
+    email = citizen_email_text(
         renderer=renderer,
         template=template,
         lang=case.language,
@@ -114,12 +114,11 @@ def queue_citizen_email(
         session,
         kind=OutboxKind.EMAIL,
         dedupe_key=dedupe_key,
-        payload={"purpose": template, "case_id": case.id, "eml": email.as_string()},
+        payload={"purpose": template, "case_id": case.id, "eml": email.eml},
         case=case,
         now=now,
     ):
         return False
-    body = email.get_body(("plain",))
     session.add(
         Message(
             case_id=case.id,
@@ -128,8 +127,8 @@ def queue_citizen_email(
             external_id=msgid,
             content_hash="",
             sender=None,
-            subject=str(email["Subject"]),
-            body_text=body.get_content() if body is not None else "",
+            subject=email.subject,
+            body_text=email.text,
             classification=template,
             at=now,
         )

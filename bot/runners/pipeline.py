@@ -82,6 +82,7 @@ class InboundContext:
     case: Case | None = None
     complainant: Complainant | None = None
     new_case: bool = False
+    new_complainant: bool = False  # the complainant was created by this message
     reopened: bool = False
     phone: str | None = None
     # A case the message points at (reply or reference) but may not join: it came from

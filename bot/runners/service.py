@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot import metrics
-from bot.runners.pipeline import ingest_groups
 from bot.runners.outbox import backlog, deliver_due
+from bot.runners.pipeline import ingest_groups
 from bot.runners.scheduler import SWEEP_JOB_ID, run_tick
 from bot.store.db import session_scope
 from bot.store.lease import RENEW_SECONDS, free_outbox_of_dead, release, try_acquire

@@ -15,7 +15,7 @@ from bot.actions.cases import (
     complainant_of,
     escalate,
     note_mention,
-    open_case,
+    open_case_for,
     reopen,
     set_case_phone,
 )
@@ -76,7 +76,7 @@ def process(ctx: InboundContext) -> None:
         own_words(p), cfg.policy.serious_keywords_for(language)
     )
     contact = ctx.classification.contact if ctx.classification else None
-    ctx.case = open_case(
+    opened = open_case_for(
         ctx.session,
         cfg,
         NewComplaint(
@@ -93,8 +93,9 @@ def process(ctx: InboundContext) -> None:
         ),
         ctx.now,
     )
+    ctx.case, ctx.complainant = opened.case, opened.complainant
+    ctx.new_complainant = opened.new_complainant
     ctx.new_case = True
-    ctx.complainant = complainant_of(ctx.session, ctx.case)
     if ctx.mentioned_case is not None:
         note_mention(ctx.session, ctx.case, ctx.mentioned_case, ctx.now, via="email")
     if serious and not ctx.mail.historical:
