@@ -20,7 +20,7 @@ import logging
 import multiprocessing
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -100,7 +100,7 @@ def settings_of(services: Services) -> PrepareSettings:
 
 def prepared_mail(
     services: Services, mails: Iterable[InboundMail]
-) -> Iterator[tuple[InboundMail, Prepared]]:
+) -> Generator[tuple[InboundMail, Prepared], None, None]:
     """``mails`` in the same order, each with its :class:`Prepared` (see the module doc)."""
     settings = settings_of(services)
     workers = services.cfg.mailbox.parse_workers
@@ -118,12 +118,12 @@ def prepared_mail(
             while not exhausted and (
                 not ahead or (len(ahead) < IN_FLIGHT and ahead_bytes < IN_FLIGHT_BYTES)
             ):
-                mail = next(source, None)
-                if mail is None:
+                taken = next(source, None)
+                if taken is None:
                     exhausted = True
                     break
-                ahead.append((mail, _submit(pool, mail, settings)))
-                ahead_bytes += len(mail.raw)
+                ahead.append((taken, _submit(pool, taken, settings)))
+                ahead_bytes += len(taken.raw)
             if not ahead:
                 return
             mail, future = ahead.popleft()
