@@ -26,14 +26,17 @@ def _peak_rss_mb() -> float:
 def bot(config_path: str) -> dict[str, float]:
     from bot.config import load_config
     from bot.runners.pipeline import ingest
+    from bot.store.db import StatementCounter
     from bot.wiring import Runtime
 
     rt = Runtime(load_config(config_path))
-    start = time.perf_counter()
-    outcomes = ingest(rt.db, rt.services, rt.mailbox)
-    seconds = time.perf_counter() - start
+    with StatementCounter(rt.db) as counted:
+        start = time.perf_counter()
+        outcomes = ingest(rt.db, rt.services, rt.mailbox)
+        seconds = time.perf_counter() - start
     rt.close()
     return {
+        "statements": counted.count,
         "messages": len(outcomes),
         "cases": sum(1 for o in outcomes if o.new_case),
         "quarantined": sum(1 for o in outcomes if o.quarantined),

@@ -28,6 +28,7 @@ from bot.runners.pipeline import ingest
 from bot.store import db
 from bot.store.db import StatementCounter
 from bot.wiring import Runtime
+from tests.proof.botproc import append_many
 from tests.proof.corpus import complaints
 
 
@@ -98,6 +99,42 @@ def run(url: str | None, count: int, workers: int, profile: bool) -> dict[str, f
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def imap_backlog(url: str | None, count: int, workers: int) -> dict[str, float]:
+    """Like ``bench.measure.backlog`` (real Dovecot, the bot's IMAP adapter, a bare
+    imapclient fetch + parse of the same mailbox), on SQLite or PostgreSQL, with
+    ``parse_workers`` set; adds statements per message."""
+    import json
+    import uuid
+
+    from bench.measure import _config_raw, _toml, _worker, dovecot
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-hotpath-imap-"))
+    try:
+        with dovecot() as server, sweep_database(url) as db_url:
+            user = server.add_user(f"hot-{uuid.uuid4().hex[:8]}@example.org", "bench")
+            raw = _config_raw(folder, db_url, server, user)
+            raw["mailbox"]["parse_workers"] = workers
+            config = folder / "config.toml"
+            config.write_text(_toml(raw))
+            env = {"BENCH_IMAP_PASSWORD": user.password}
+            _worker("bot", str(config), env=env)  # first connection: what comes next is new
+            mail = list(complaints(count, tag="hotimap"))
+            for i in range(0, len(mail), 500):
+                append_many(server, user, mail[i : i + 500])
+            bare = _worker("bare", server.host, str(server.port), user.name, user.password)
+            bot = _worker("bot", str(config), env=env)
+            if bot["cases"] != count:
+                raise RuntimeError(f"expected {count} cases, got {json.dumps(bot)}")
+            return {
+                "rate": bot["messages"] / bot["seconds"],
+                "bare_rate": bare["messages"] / bare["seconds"],
+                "statements_per_message": bot.get("statements", 0) / count,
+                "rss_mb": bot["rss_mb"],
+            }
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.hotpath")
     parser.add_argument("--count", type=int, default=500)
@@ -106,7 +143,18 @@ def main() -> None:
         "--pg", nargs="?", const="postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--imap", action="store_true", help="through Dovecot, as bench does")
     args = parser.parse_args()
+    if args.imap:
+        got = imap_backlog(args.pg, args.count, args.workers)
+        print(
+            f"{'PostgreSQL' if args.pg else 'SQLite'}, IMAP backlog of {args.count}, "
+            f"workers={args.workers}: bot {got['rate']:.0f} msg/s, bare fetch+parse "
+            f"{got['bare_rate']:.0f} msg/s, ratio {got['rate'] / got['bare_rate']:.2f}; "
+            f"{got['statements_per_message']:.2f} statements/msg; "
+            f"peak RSS {got['rss_mb']:.0f} MB (this process only, not its workers)"
+        )
+        return
     result = run(args.pg, args.count, args.workers, args.profile)
     db_name = "PostgreSQL" if args.pg else "SQLite"
     print(
