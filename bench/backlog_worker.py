@@ -35,6 +35,9 @@ def bot(config_path: str) -> dict[str, float]:
         outcomes = ingest(rt.db, rt.services, rt.mailbox)
         seconds = time.perf_counter() - start
     rt.close()
+    from bot.runners.prepare import shutdown_pool
+
+    shutdown_pool()  # the parse workers hold this process's stdout: os._exit skips atexit
     return {
         "statements": counted.count,
         "messages": len(outcomes),
