@@ -25,25 +25,22 @@ def _peak_rss_mb() -> float:
 
 
 def bot(config_path: str) -> dict[str, float]:
-    import sqlalchemy as sa
-
     from bot.config import load_config
     from bot.runners.pipeline import ingest
+    from bot.store.db import StatementCounter
     from bot.wiring import Runtime
 
     rt = Runtime(load_config(config_path))
-    statements = [0]
-
-    def count(*_args: object) -> None:
-        statements[0] += 1
-
-    sa.event.listen(rt.db, "before_cursor_execute", count)
-    start = time.perf_counter()
-    outcomes = ingest(rt.db, rt.services, rt.mailbox)
-    seconds = time.perf_counter() - start
+    with StatementCounter(rt.db) as counted:
+        start = time.perf_counter()
+        outcomes = ingest(rt.db, rt.services, rt.mailbox)
+        seconds = time.perf_counter() - start
     rt.close()
+    from bot.runners.prepare import shutdown_pool
+
+    shutdown_pool()  # the parse workers hold this process's stdout: os._exit skips atexit
     return {
-        "statements": statements[0],
+        "statements": counted.count,
         "messages": len(outcomes),
         "cases": sum(1 for o in outcomes if o.new_case),
         "quarantined": sum(1 for o in outcomes if o.quarantined),

@@ -68,6 +68,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self._templates: dict[tuple[str, str, str], jinja2.Template] = {}
         self.env.filters["mrkdwn"] = mrkdwn_escape
         self.env.filters["one_line"] = one_line
         # Staff text templates name vocabulary words from the staff catalog.
@@ -87,7 +88,15 @@ class Renderer:
         raise jinja2.TemplateNotFound(f"{name}.{lang}.{ext}.j2")
 
     def render(self, template: str, lang: str, ext: str, /, **context: Any) -> str:
-        return self.env.get_template(self.template_name(template, lang, ext)).render(**context)
+        key = (template, lang, ext)
+        found = self._templates.get(key)
+        if found is None:
+            # Looked up once: each lookup stats the template files (the hot path renders
+            # three templates a message).
+            found = self._templates[key] = self.env.get_template(
+                self.template_name(template, lang, ext)
+            )
+        return found.render(**context)
 
     def has(self, name: str, lang: str, ext: str) -> bool:
         try:

@@ -1,11 +1,11 @@
 """``complaint-bot run``: the mailbox watcher, the scheduler and the chat app together.
 
-The watcher handles mail as it arrives and wakes the delivery loop
-(:class:`~bot.runners.delivery.DeliveryLoop`, the only thing that delivers while
-``run`` is up), so acknowledgements go out within a second or two; the Slack
-listeners wake it too. The scheduler runs the sweep every ``SWEEP_SECONDS`` and
-wakes it after. SIGTERM or SIGINT: finish the message in hand, stop the loop,
-flush once what can be flushed, exit 0.
+The watcher handles mail as it arrives, a group of messages per transaction, and
+wakes the delivery loop (:class:`~bot.runners.delivery.DeliveryLoop`, the only thing
+that delivers while ``run`` is up), so acknowledgements go out within a second or two;
+the chat listeners and the web front wake it too. The scheduler runs the sweep every
+``SWEEP_SECONDS`` and wakes it after. SIGTERM or SIGINT: finish the group of messages in
+hand, stop the loop, flush once what can be flushed, exit 0.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot import metrics
 from bot.runners.delivery import flush
 from bot.runners.outbox import backlog
-from bot.runners.pipeline import process_mail
+from bot.runners.pipeline import ingest_groups
 from bot.runners.scheduler import SWEEP_JOB_ID, run_sweeps
 from bot.store.db import session_scope
 from bot.store.lease import RENEW_SECONDS, free_outbox_of_dead, release, try_acquire
@@ -54,11 +54,14 @@ def watch_mailbox(rt: Runtime, stop: threading.Event, wait_seconds: float = 5.0)
                 continue
             handled = 0
             try:
-                for mail in rt.mailbox.pending():
-                    process_mail(rt.db, rt.services, rt.mailbox, mail)
+                # Stop and lease are checked between groups (one transaction each).
+                for _ in ingest_groups(
+                    rt.db,
+                    rt.services,
+                    rt.mailbox,
+                    keep_going=lambda: not stop.is_set() and lease.hold(),
+                ):
                     handled += 1
-                    if stop.is_set() or not lease.hold():
-                        break
                 if handled:
                     rt.delivery.wake()
             except Exception:

@@ -23,8 +23,8 @@ from bot.adapters.teams.cards import CARD_CONTENT_TYPE, modal_title, modal_to_ca
 from handlers.slack.common import lang_of
 from handlers.slack.context import Button, CaseValue, parse_case
 from handlers.slack.enums import ActionId, CallbackId
-from handlers.slack.labels import say
 from handlers.slack.forms import CallForm, Values, read_call_form, read_hand_over, read_reason
+from handlers.slack.labels import say
 from handlers.slack.modals import escalate_modal, hand_over_modal, log_call_modal, read_metadata
 from handlers.slack.offers import record_hand_over
 from handlers.slack.once import Replayed
