@@ -30,6 +30,7 @@ from bot.actions.trail import (  # noqa: F401 - imported from here by callers
     SYSTEM_ACTOR,
     audit,
     authorize,
+    chat_actor,
     enqueue,
     is_ombudsman,
     slack_actor,

@@ -44,6 +44,13 @@ def teams_actor(user_id: str) -> str:
     return f"teams:{user_id}"
 
 
+def chat_actor(cfg: Config, user_id: str) -> str:
+    """The actor for ``user_id`` as the configured chat names people: ``teams:…`` under
+    ``[chat] kind = "teams"``, else ``slack:…`` (someone picked in a form, such as an
+    action plan's owner, is a person of the same chat as whoever picked them)."""
+    return teams_actor(user_id) if cfg.chat.kind == "teams" else slack_actor(user_id)
+
+
 def slack_user(actor: str | None) -> str | None:
     """The chat user id of a ``slack:U…`` (or ``teams:…``) actor; None for anyone else."""
     for prefix in CHAT_ACTOR_PREFIXES:

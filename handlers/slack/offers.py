@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from bot.actions.assignment import accept_offer, decline_offer, hand_over
-from bot.actions.cases import slack_actor
+from bot.actions.cases import chat_actor
 from bot.errors import InvalidAction
 from bot.store.models import Case, CaseOffer
 from handlers.slack.blockkit import mention
@@ -95,7 +95,9 @@ def open_hand_over(p: Press[CaseValue]) -> None:
 def record_hand_over(p: Press[CaseValue], to_user: str) -> None:
     """Ask ``to_user`` to take the case over; they get an offer DM with the buttons."""
     hand_over(p.session, p.rt.cfg, p.the_case, p.actor, to_user, p.rt.clock())
-    p.answer(say(p.lang, "handed_over", ref=p.the_case.ref, user=mention(slack_actor(to_user))))
+    p.answer(
+        say(p.lang, "handed_over", ref=p.the_case.ref, user=mention(chat_actor(p.rt.cfg, to_user)))
+    )
     p.deliver()
 
 

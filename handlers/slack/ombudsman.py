@@ -23,11 +23,11 @@ from sqlmodel import Session, col, select
 from bot.actions.cases import (
     add_action_plan,
     audit,
+    chat_actor,
     claim,
     complete_action_plan,
     enqueue,
     get_case,
-    slack_actor,
 )
 from bot.config import Config
 from bot.errors import InvalidAction
@@ -224,6 +224,7 @@ def plan_request_text(lang: str, by: str, ref: str, due: str, steps: str) -> str
 def record_action_plan(p: Press[CaseValue], form: ActionPlanForm) -> None:
     """Record the plan and queue a DM to its owner with the case reference and due date."""
     now, case = p.rt.clock(), p.the_case
+    owner = chat_actor(p.rt.cfg, form.owner)  # picked in the form: a person of this chat
     due_at = end_of_day(form.due, p.rt.cfg)
     due = due_day(due_at, p.rt.cfg, p.lang)
     plan = add_action_plan(
@@ -232,7 +233,7 @@ def record_action_plan(p: Press[CaseValue], form: ActionPlanForm) -> None:
         case,
         p.actor,
         now,
-        owner=slack_actor(form.owner),
+        owner=owner,
         steps=form.steps,
         due_at=due_at,
     )
@@ -248,9 +249,7 @@ def record_action_plan(p: Press[CaseValue], form: ActionPlanForm) -> None:
         case=case,
         now=now,
     )
-    p.answer(
-        say(p.lang, "plan_requested", ref=case.ref, owner=mention(slack_actor(form.owner)), due=due)
-    )
+    p.answer(say(p.lang, "plan_requested", ref=case.ref, owner=mention(owner), due=due))
     p.deliver()
 
 
