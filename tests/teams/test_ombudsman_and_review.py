@@ -97,20 +97,23 @@ def test_acknowledging_the_alert_updates_that_card_in_place(world: TeamsWorld) -
     assert ActionId.ACKNOWLEDGE_ESCALATION not in actions and ActionId.TAKE_OVER in actions
 
 
-def test_the_ombudsman_asks_for_an_action_plan_in_a_dialog(world: TeamsWorld) -> None:
+def ombudsman_invoke(world: TeamsWorld, name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """An invoke from the ombudsman in their 1:1 chat with the bot (where alerts are)."""
+    conversation = world.fake.direct_conversation(OMBUD)
+    assert conversation is not None
+    return activity(
+        "invoke", conversation=conversation, user=OMBUD, name=name, value={"data": data}
+    )
+
+
+def ask_for_plan(world: TeamsWorld, owner: str) -> tuple[str, dict[str, Any]]:
+    """The ombudsman asks ``owner`` for an action plan from the escalation alert."""
     ref = escalate(world)
     alert = next(a for a in world.dms(OMBUD) if card_actions(a))
     ask = action(alert, ActionId.ASK_FOR_ACTION_PLAN)
     assert ask.get("msteams", {}).get("type") == "task/fetch"  # the button opens a dialog
-    conversation = world.fake.direct_conversation(OMBUD)
-    assert conversation is not None
 
-    def invoke(name: str, data: dict[str, Any], user: str = OMBUD) -> dict[str, Any]:
-        return activity(
-            "invoke", conversation=conversation, user=user, name=name, value={"data": data}
-        )
-
-    fetched = world.send(invoke("task/fetch", ask)).json()
+    fetched = world.send(ombudsman_invoke(world, "task/fetch", ask)).json()
     assert fetched["task"]["type"] == "continue"
     form = fetched["task"]["value"]["card"]["content"]
     picker = next(e for e in form["body"] if e.get("id") == BlockId.PLAN_OWNER)
@@ -118,16 +121,20 @@ def test_the_ombudsman_asks_for_an_action_plan_in_a_dialog(world: TeamsWorld) ->
     data = next(e for e in form["actions"] if e["type"] == "Action.Submit")["data"]
     filled = {
         **data,
-        BlockId.PLAN_OWNER: STAFF2_AAD,  # the people picker answers with the Entra object id
+        BlockId.PLAN_OWNER: owner,  # the people picker answers with the Entra object id
         BlockId.PLAN_STEPS: "Ny rutin för kvällsbesöken",
         BlockId.PLAN_DUE: "2026-12-15",
     }
-    submission = invoke("task/submit", filled)
-
+    submission = ombudsman_invoke(world, "task/submit", filled)
     answer = world.send(submission).json()
     assert world.send(submission).status_code == 200  # Teams' retry records nothing more
-
     assert answer["task"]["type"] == "message" and ref in answer["task"]["value"]
+    return ref, answer
+
+
+def test_the_ombudsman_asks_for_an_action_plan_in_a_dialog(world: TeamsWorld) -> None:
+    ref, _ = ask_for_plan(world, STAFF2_AAD)
+
     with session_scope(world.rt.db) as session:
         plans = [(p.owner, p.due_at.date().isoformat()) for p in session.exec(select(ActionPlan))]
         added = session.exec(select(Audit).where(Audit.action == "action_plan_added")).all()
@@ -135,6 +142,22 @@ def test_the_ombudsman_asks_for_an_action_plan_in_a_dialog(world: TeamsWorld) ->
     assert plans == [(f"teams:{STAFF2_AAD}", "2026-12-15")]
     (request,) = world.dms(STAFF2_AAD)  # the owner is asked in their 1:1 chat
     assert ref in card_text(request) and "kvällsbesöken" in card_text(request)
+
+
+def test_the_plans_follow_up_is_done_from_teams(world: TeamsWorld) -> None:
+    ref, _ = ask_for_plan(world, STAFF2_AAD)
+    conversation = world.fake.direct_conversation(OMBUD)
+    assert conversation is not None
+    done = {"cb_action": ActionId.FOLLOW_UP_DONE.value, "cb_value": ref}
+
+    # Slack refreshes App Home after this; Teams has none, and the press still works.
+    assert (
+        world.send(activity(conversation=conversation, user=OMBUD, value=done)).status_code == 200
+    )
+
+    with session_scope(world.rt.db) as session:
+        (plan,) = session.exec(select(ActionPlan)).all()
+        assert plan.done_at is not None
 
 
 def test_staff_may_not_ask_for_an_action_plan(world: TeamsWorld) -> None:
