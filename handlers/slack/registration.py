@@ -20,6 +20,7 @@ from bot.actions.cases import (
     escalate,
     open_case,
 )
+from bot.actions.chat_intake import inbound_message, message_exists, phones_in, subject_of
 from bot.actions.citizen_mail import last_ack_to, queue_citizen_email
 from bot.domain.acknowledgement import AckHistory, can_acknowledge, own_addresses_of
 from bot.mail.extract import (
@@ -44,8 +45,6 @@ from handlers.slack.common import (
 from handlers.slack.enums import BlockId, CallbackId
 from handlers.slack.errors import after_ack
 from handlers.slack.forms import RegisterForm, read_register_form
-from handlers.slack.intake_cases import inbound_message, message_exists, phones_in
-from handlers.slack.intake_rules import subject_of
 from handlers.slack.labels import say
 from handlers.slack.modals import read_metadata, register_modal
 from handlers.slack.once import acting_once, mark_handled
