@@ -126,7 +126,7 @@ def test_flush_drains_entries_held_back_behind_an_earlier_one(bot: Bot) -> None:
 
 
 def test_enqueue_reports_whether_the_entry_was_new(engine: Engine, clock: FixedClock) -> None:
-    from bot.actions.cases import enqueue
+    from bot.actions.trail import enqueue
     from bot.store.models import OutboxKind
 
     with session_scope(engine) as s:

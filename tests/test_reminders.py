@@ -227,7 +227,7 @@ def test_action_plan_reminds_owner_then_alerts_ombudsman(bot: Bot) -> None:
         lambda s, cfg, c, now: complete_action_plan(s, cfg, c, "slack:U0OMBUD", now, note="Klart"),
     )
     with session_scope(bot.engine) as s:
-        from bot.actions.cases import case_detail
+        from bot.actions.case_records import case_detail
 
         actions = [a["action"] for a in case_detail(s, bot.cfg, get_case(s, ref))["audit"]]
     assert "action_plan_added" in actions and actions[-1] == "action_plan_done"

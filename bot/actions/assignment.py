@@ -24,13 +24,9 @@ from bot.actions.care import (
     actor_forms,
     staff_id,
 )
-from bot.actions.cases import (
-    CLI_ACTOR_PREFIX,
-    SYSTEM_ACTOR,
-    audit,
-    claim,
-)
+from bot.actions.cases import claim
 from bot.actions.roster import may_act
+from bot.actions.trail import CLI_ACTOR_PREFIX, SYSTEM_ACTOR, audit
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.fair_share import load

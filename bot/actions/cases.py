@@ -9,41 +9,25 @@ the same functions; they differ only in who the actor is.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from bot.actions.care import after_hard_call, tell_taken_over
-from bot.actions.case_records import (  # noqa: F401 - imported from here by callers
-    case_detail,
-    case_to_dict,
-    count_where,
-    iso,
-    list_cases,
-)
-from bot.actions.trail import (  # noqa: F401 - imported from here by callers
-    ABOUT_OTHERS,
+from bot.actions.trail import (
     CLI_ACTOR_PREFIX,
-    OTHER_SENDER,
     SYSTEM_ACTOR,
     audit,
     authorize,
     enqueue,
-    is_ombudsman,
-    slack_actor,
-    slack_user,
     unique_key,
 )
 from bot.config import Config
-from bot.domain.calendar import WorkingCalendar
-from bot.domain.ladder import LadderPolicy, first_contact_due
 from bot.domain.vocabulary import ChatOp
 from bot.errors import AlreadyClaimed, CaseNotFound, InvalidAction
 from bot.store.models import (
     ActionPlan,
     Case,
-    Complainant,
     ContactAttempt,
     Escalation,
     EscalationReason,
@@ -53,7 +37,6 @@ from bot.store.models import (
     Status,
 )
 from bot.store.queries import complainant_of
-from bot.store.refs import allocate_ref
 
 log = logging.getLogger(__name__)
 
@@ -87,111 +70,6 @@ def get_case_by_id(session: Session, case_id: int) -> Case:
     return case
 
 
-# --- opening ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NewComplaint:
-    """What is known about a complaint when it arrives."""
-
-    source: str
-    received_at: datetime
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    language: str = "sv"
-    subject: str = ""
-    summary: str = ""
-    historical: bool = False
-    serious: bool = False
-    case_type: str = "complaint"
-    representative_of: str | None = None
-    origin_channel: str | None = None
-    origin_ts: str | None = None
-    chat_user: str | None = None  # the Slack user who wrote it (the complainant in chat)
-
-
-def find_or_create_complainant(
-    session: Session,
-    email: str | None,
-    phone: str | None,
-    name: str | None,
-    representative_of: str | None = None,
-    chat_user: str | None = None,
-) -> Complainant:
-    """The same person writing again is the same complainant: the same email address, or
-    the same chat user. Never a phone number: two people may share one (a household, a
-    care home's desk phone), and merging them would show one the other's case."""
-    found: Complainant | None = None
-    if email:
-        found = session.exec(select(Complainant).where(Complainant.email == email.lower())).first()
-    elif chat_user:
-        found = session.exec(select(Complainant).where(Complainant.chat_user == chat_user)).first()
-    if found is None:
-        found = Complainant(
-            name=name,
-            email=email.lower() if email else None,
-            phone=phone,
-            representative_of=representative_of,
-            chat_user=chat_user,
-        )
-        session.add(found)
-        session.flush()
-        return found
-    if name and not found.name:
-        found.name = name
-    if phone and not found.phone:
-        found.phone = phone
-    return found
-
-
-def open_case(
-    session: Session, cfg: Config, new: NewComplaint, now: datetime, actor: str = SYSTEM_ACTOR
-) -> Case:
-    """Open a case for ``new``; queue nothing (the pipeline decides ack and prompt)."""
-    complainant = find_or_create_complainant(
-        session, new.email, new.phone, new.name, new.representative_of, new.chat_user
-    )
-    year = new.received_at.astimezone(cfg.policy.tz).year
-    case = Case(
-        ref=allocate_ref(session, cfg.policy.reference_prefix, year),
-        source=new.source,
-        type=new.case_type,
-        status=Status.NEW.value,
-        received_at=new.received_at,
-        created_at=now,
-        updated_at=now,
-        complainant_id=complainant.id or 0,
-        phone=new.phone,
-        language=new.language,
-        subject=new.subject[:300],
-        summary=new.summary[:2000],
-        historical=new.historical,
-        serious=new.serious,
-        origin_channel=new.origin_channel,
-        origin_ts=new.origin_ts,
-    )
-    if not new.historical:
-        calendar = WorkingCalendar.from_policy(cfg.policy)
-        case.first_contact_due_at = first_contact_due(
-            new.received_at, LadderPolicy.from_policy(cfg.policy), calendar
-        )
-        case.next_check_at = now
-    session.add(case)
-    session.flush()
-    audit(
-        session,
-        case,
-        actor,
-        "opened",
-        now,
-        source=new.source,
-        historical=new.historical,
-        serious=new.serious,
-    )
-    return case
-
-
 def set_case_phone(
     session: Session, case: Case, phone: str | None, now: datetime, actor: str, via: str
 ) -> bool:
@@ -212,31 +90,6 @@ def set_case_phone(
     audit(session, case, actor, action, now, via=via)  # never the number itself
     enqueue_prompt_refresh(session, case, now)
     return True
-
-
-def note_mention(session: Session, new_case: Case, old_case: Case, now: datetime, via: str) -> None:
-    """``new_case`` was opened by someone else pointing at ``old_case``: both audit trails
-    say so (the references only; nothing the other person wrote)."""
-    audit(
-        session,
-        new_case,
-        SYSTEM_ACTOR,
-        "mentions_case",
-        now,
-        ref=old_case.ref,
-        why="different_sender",
-        via=via,
-    )
-    audit(
-        session,
-        old_case,
-        SYSTEM_ACTOR,
-        "mentioned_by_case",
-        now,
-        ref=new_case.ref,
-        why="different_sender",
-        via=via,
-    )
 
 
 # --- staff actions ---------------------------------------------------------

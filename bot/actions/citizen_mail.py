@@ -13,16 +13,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.actions.cases import (
-    SYSTEM_ACTOR,
-    audit,
-    authorize,
-    complainant_of,
-    enqueue,
-    get_case_by_id,
-    mark_ack_bounced,
-    unique_key,
-)
+from bot.actions.cases import complainant_of, get_case_by_id, mark_ack_bounced
+from bot.actions.trail import SYSTEM_ACTOR, audit, authorize, enqueue, unique_key
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.errors import InvalidAction

@@ -16,29 +16,33 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from bot.config import Config
+from bot.domain.actors import CLI_ACTOR_PREFIX, SYSTEM_ACTOR, slack_actor, slack_user
 from bot.errors import NotAllowed
 from bot.store.models import Audit, Case, Outbox, OutboxKind
 
-CLI_ACTOR_PREFIX = "cli:"
+__all__ = [
+    "ABOUT_OTHERS",
+    "CLI_ACTOR_PREFIX",
+    "OTHER_SENDER",
+    "SYSTEM_ACTOR",
+    "audit",
+    "authorize",
+    "enqueue",
+    "is_ombudsman",
+    "slack_actor",
+    "slack_user",
+    "unique_key",
+]
+
 # The classification of a message kept on a case that came from someone other than its
 # complainant and staff (a stranger's reply in an intake thread): recorded, acts on nothing.
 OTHER_SENDER = "other_sender"
 # Audit entries on a case about someone else (another person's case that mentions this one,
 # a stranger's reply): kept for staff, left out of the complainant's subject-access export.
 ABOUT_OTHERS = frozenset({"mentioned_by_case", "other_sender_message"})
-SYSTEM_ACTOR = "system"
 
 
 # --- who may act -----------------------------------------------------------
-
-
-def slack_actor(user_id: str) -> str:
-    return f"slack:{user_id}"
-
-
-def slack_user(actor: str | None) -> str | None:
-    """The Slack user id of a ``slack:U…`` actor; None for anyone else."""
-    return actor[6:] if actor and actor.startswith("slack:") else None
 
 
 def is_ombudsman(cfg: Config, actor: str) -> bool:

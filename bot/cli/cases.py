@@ -32,7 +32,8 @@ def case_show(
 ) -> None:
     """Everything about one case, with its audit trail."""
     cfg = config_from(config)
-    from bot.actions.cases import case_detail, get_case
+    from bot.actions.case_records import case_detail
+    from bot.actions.cases import get_case
     from bot.errors import CaseNotFound
     from bot.store.db import session_scope
 

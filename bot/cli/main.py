@@ -145,7 +145,7 @@ def cases(
 ) -> None:
     """List open (or all) cases."""
     cfg = config_from(config)
-    from bot.actions.cases import case_to_dict, list_cases
+    from bot.actions.case_records import case_to_dict, list_cases
     from bot.store.db import session_scope
 
     rt = runtime_for(cfg)
@@ -309,7 +309,7 @@ def quarantine_list(
     cfg = config_from(config)
     from sqlmodel import col, select
 
-    from bot.actions.cases import iso
+    from bot.actions.case_records import iso
     from bot.cli.review import age_text
     from bot.store.db import session_scope
     from bot.store.models import Quarantine

@@ -49,7 +49,7 @@ def review_list(
 ) -> None:
     """Items waiting for a decision (or all), with the reason, a redacted sender and age."""
     cfg = config_from(config)
-    from bot.actions.cases import iso
+    from bot.actions.case_records import iso
     from bot.runners.review import review_items, review_view
     from bot.store.db import session_scope
 

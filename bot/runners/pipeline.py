@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlmodel import Session, select
 
 from bot import metrics
-from bot.actions.cases import enqueue
+from bot.actions.trail import enqueue
 from bot.config import Config
 from bot.errors import Discard, NeedsReview, Unprocessable
 from bot.ports import InboundMail, Mailbox

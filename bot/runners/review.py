@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.actions.cases import audit, authorize, enqueue, unique_key
+from bot.actions.trail import audit, authorize, enqueue, unique_key
 from bot.config import Config
 from bot.errors import Discard, InvalidAction
 from bot.ports import InboundMail

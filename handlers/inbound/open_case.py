@@ -8,16 +8,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.actions.cases import (
-    SYSTEM_ACTOR,
-    NewComplaint,
-    complainant_of,
-    escalate,
-    note_mention,
-    open_case,
-    reopen,
-    set_case_phone,
-)
+from bot.actions.cases import complainant_of, escalate, reopen, set_case_phone
+from bot.actions.opening import NewComplaint, note_mention, open_case
+from bot.actions.trail import SYSTEM_ACTOR
 from bot.errors import Discard
 from bot.mail.classify import is_spam_flagged
 from bot.mail.extract import (

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import select
 
-from bot.actions.cases import audit, authorize, is_ombudsman, slack_actor
+from bot.actions.trail import audit, authorize, is_ombudsman, slack_actor
 from bot.errors import NotAllowed
 from bot.runners.outbox import deliver_due
 from bot.store.db import session_scope

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bot.actions.cases import enqueue
+from bot.actions.trail import enqueue
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.vocabulary import ChatOp
 from bot.presenters.reports import monthly_summary

@@ -17,13 +17,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.actions.cases import (
-    audit,
-    enqueue,
-    enqueue_prompt_refresh,
-    escalate,
-    slack_user,
-)
+from bot.actions.cases import enqueue_prompt_refresh, escalate
+from bot.actions.trail import audit, enqueue, slack_user
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.ladder import ActionKind, CaseSnapshot, LadderPolicy, next_action

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.actions.cases import NewComplaint, close_case, escalate, log_contact, open_case, reopen
+from bot.actions.cases import close_case, escalate, log_contact, reopen
+from bot.actions.opening import NewComplaint, open_case
 from bot.config import Config
 from bot.store.db import session_scope
 from bot.store.models import ActionPlan, Case, EscalationReason, Outcome, Resolution

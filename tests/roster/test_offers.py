@@ -18,7 +18,8 @@ from sqlmodel import col, select
 from bot.actions.assignment import accept_offer as accept
 from bot.actions.assignment import decline_offer as decline
 from bot.actions.assignment import find_open_offer, hand_over, load_view
-from bot.actions.cases import NewComplaint, claim, get_case, log_contact, open_case
+from bot.actions.cases import claim, get_case, log_contact
+from bot.actions.opening import NewComplaint, open_case
 from bot.clock import FixedClock
 from bot.errors import NotAllowed
 from bot.runners.scheduler import run_tick
