@@ -67,7 +67,7 @@ def staff_load(
 ) -> None:
     """Call-backs and hard calls per person per week (for managers and the ombudsman)."""
     cfg = config_from(config)
-    from bot.actions.assignment import load_view
+    from bot.actions.workload import load_view
     from bot.store.db import session_scope
 
     rt = runtime_for(cfg)

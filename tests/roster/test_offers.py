@@ -17,9 +17,10 @@ from sqlmodel import col, select
 
 from bot.actions.assignment import accept_offer as accept
 from bot.actions.assignment import decline_offer as decline
-from bot.actions.assignment import find_open_offer, hand_over, load_view
+from bot.actions.assignment import find_open_offer, hand_over
 from bot.actions.cases import claim, get_case, log_contact
 from bot.actions.opening import NewComplaint, open_case
+from bot.actions.workload import load_view
 from bot.clock import FixedClock
 from bot.errors import NotAllowed
 from bot.runners.scheduler import run_tick
