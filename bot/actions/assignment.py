@@ -22,7 +22,7 @@ from bot.actions.care import (
 )
 from bot.actions.cases import claim
 from bot.actions.roster import may_act
-from bot.actions.trail import CLI_ACTOR_PREFIX, SYSTEM_ACTOR, audit
+from bot.actions.trail import CLI_ACTOR_PREFIX, SYSTEM_ACTOR, Actor, audit
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.vocabulary import ChatOp
@@ -128,7 +128,7 @@ def _answering(cfg: Config, offer: CaseOffer, actor: str) -> None:
 
 
 def accept_offer(
-    session: Session, cfg: Config, offer: CaseOffer, actor: str, now: datetime
+    session: Session, cfg: Config, offer: CaseOffer, actor: Actor, now: datetime
 ) -> Case:
     """``actor`` takes the offered case: a claim, as from the prompt."""
     _answering(cfg, offer, actor)

@@ -17,8 +17,8 @@ from bot.actions.care import after_hard_call, tell_taken_over
 from bot.actions.trail import (
     CLI_ACTOR_PREFIX,
     SYSTEM_ACTOR,
+    Actor,
     audit,
-    authorize,
     enqueue,
     unique_key,
 )
@@ -119,7 +119,7 @@ def claim(
     session: Session,
     cfg: Config,
     case: Case,
-    actor: str,
+    actor: Actor,
     now: datetime,
     *,
     take_over: bool = False,
@@ -134,7 +134,6 @@ def claim(
     row is locked first, so two claims at the same moment cannot both win.
     Claiming one's own case again changes nothing.
     """
-    authorize(cfg, actor)
     session.flush()
     session.refresh(case, with_for_update=True)
     _require_open(case)
@@ -161,7 +160,7 @@ def log_contact(
     session: Session,
     cfg: Config,
     case: Case,
-    actor: str,
+    actor: Actor,
     now: datetime,
     *,
     outcome: Outcome,
@@ -172,7 +171,6 @@ def log_contact(
     at: datetime | None = None,
 ) -> ContactAttempt:
     """Record a call (or meeting) attempt. Reaching the person stops the first-contact clock."""
-    authorize(cfg, actor)
     _require_open(case)
     attempt = ContactAttempt(
         case_id=case.id or 0,
@@ -215,13 +213,12 @@ def close_case(
     session: Session,
     cfg: Config,
     case: Case,
-    actor: str,
+    actor: Actor,
     now: datetime,
     *,
     resolution: Resolution,
     lesson: str | None = None,
 ) -> None:
-    authorize(cfg, actor)
     _require_open(case)
     case.status = Status.CLOSED.value
     case.closed_at = now
@@ -240,14 +237,13 @@ def escalate(
     session: Session,
     cfg: Config,
     case: Case,
-    actor: str,
+    actor: Actor,
     now: datetime,
     *,
     reason: EscalationReason,
     note: str = "",
 ) -> Escalation | None:
     """Raise the case to the ombudsman. Once per reason; returns None if already done."""
-    authorize(cfg, actor)
     _require_open(case)
     existing = session.exec(
         select(Escalation).where(Escalation.case_id == case.id, Escalation.reason == reason.value)
@@ -304,9 +300,8 @@ def mark_ack_bounced(session: Session, cfg: Config, case: Case, now: datetime) -
 
 
 def snooze(
-    session: Session, cfg: Config, case: Case, actor: str, now: datetime, minutes: int
+    session: Session, cfg: Config, case: Case, actor: Actor, now: datetime, minutes: int
 ) -> None:
-    authorize(cfg, actor)
     _require_open(case)
     if not 1 <= minutes <= 7 * 24 * 60:
         raise InvalidAction("snooze must be between 1 minute and 7 days")
@@ -333,7 +328,7 @@ def add_action_plan(
     session: Session,
     cfg: Config,
     case: Case,
-    actor: str,
+    actor: Actor,
     now: datetime,
     *,
     owner: str,
@@ -341,7 +336,6 @@ def add_action_plan(
     due_at: datetime,
 ) -> ActionPlan:
     """The manager's plan when the unit could not resolve it; the ombudsman follows it up."""
-    authorize(cfg, actor)
     _require_open(case)
     if due_at <= now:
         raise InvalidAction("the action plan's due date must be in the future")
@@ -368,7 +362,7 @@ def complete_action_plan(
     session: Session,
     cfg: Config,
     case: Case,
-    actor: str,
+    actor: Actor,
     now: datetime,
     *,
     note: str = "",
@@ -376,7 +370,6 @@ def complete_action_plan(
 ) -> ActionPlan:
     """The ombudsman's follow-up: an open plan on this case (``plan_id``, else the
     oldest) is done."""
-    authorize(cfg, actor)
     q = select(ActionPlan).where(ActionPlan.case_id == case.id, col(ActionPlan.done_at).is_(None))
     if plan_id is not None:
         q = q.where(ActionPlan.id == plan_id)

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from bot.config import Config
-from bot.domain.actors import CLI_ACTOR_PREFIX, SYSTEM_ACTOR, slack_actor, slack_user
+from bot.domain.actors import CLI_ACTOR_PREFIX, SYSTEM_ID, slack_actor, slack_user
 from bot.errors import NotAllowed
 from bot.store.models import Audit, Case, Outbox, OutboxKind
 
@@ -25,6 +25,7 @@ __all__ = [
     "CLI_ACTOR_PREFIX",
     "OTHER_SENDER",
     "SYSTEM_ACTOR",
+    "Actor",
     "audit",
     "authorize",
     "enqueue",
@@ -46,20 +47,49 @@ ABOUT_OTHERS = frozenset({"mentioned_by_case", "other_sender_message"})
 
 
 def is_ombudsman(cfg: Config, actor: str) -> bool:
+    """The ombudsman (or the operator's shell): more than staff, see handlers/slack."""
     return actor.startswith(CLI_ACTOR_PREFIX) or slack_user(actor) in cfg.chat.ombudsman_users
 
 
-def authorize(cfg: Config, actor: str) -> None:
-    """Raise :class:`NotAllowed` unless ``actor`` may act on cases.
+_AUTHORISED = object()
+
+
+class Actor(str):
+    """Someone :func:`authorize` let act on cases: checked once, per press or command.
+
+    Still the string the audit trail stores (``slack:U…``, ``cli:…``, ``system``), so
+    it is written and compared as before; but only :func:`authorize` (and
+    :data:`SYSTEM_ACTOR`) make one, so an action that takes an ``Actor`` does not
+    check again, and the type checker refuses a bare string in its place.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, value: str, *, key: object = None) -> Actor:
+        if key is not _AUTHORISED:
+            raise TypeError("an Actor comes from authorize(), not from a string")
+        return super().__new__(cls, value)
+
+    def __reduce__(self) -> tuple[type[str], tuple[str]]:
+        return (str, (str(self),))  # a copy is the plain string (it cannot be re-made)
+
+
+SYSTEM_ACTOR = Actor(SYSTEM_ID, key=_AUTHORISED)
+
+
+def authorize(cfg: Config, actor: str) -> Actor:
+    """``actor`` as an :class:`Actor`, or :class:`NotAllowed` if they may not act on cases.
 
     The command line is the operator's own shell and is trusted; in Slack only
-    ``staff_users`` and ``ombudsman_users`` may act.
+    ``staff_users`` and ``ombudsman_users`` may act. Callers audit a refusal.
     """
-    if actor.startswith(CLI_ACTOR_PREFIX) or actor == SYSTEM_ACTOR:
-        return
+    if isinstance(actor, Actor):
+        return actor
+    if actor.startswith(CLI_ACTOR_PREFIX) or actor == SYSTEM_ID:
+        return Actor(actor, key=_AUTHORISED)
     user = slack_user(actor)
     if user is not None and (user in cfg.chat.staff_users or user in cfg.chat.ombudsman_users):
-        return
+        return Actor(actor, key=_AUTHORISED)
     raise NotAllowed("you are not on the staff list for complaints")
 
 

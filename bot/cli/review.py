@@ -15,7 +15,7 @@ from bot.cli.common import (
     ByOpt,
     ConfigOpt,
     Fmt,
-    actor_of,
+    acting,
     config_from,
     fail,
     format_table,
@@ -97,9 +97,9 @@ def _decide(config: Any, review_id: int, by: str | None, now: str | None, what: 
     try:
         try:
             if what == "open":
-                result = open_as_case(rt.db, rt.services, review_id, actor_of(by))
+                result = open_as_case(rt.db, rt.services, review_id, acting(cfg, by))
             else:
-                result = dismiss(rt.db, cfg, review_id, actor_of(by), rt.clock())
+                result = dismiss(rt.db, cfg, review_id, acting(cfg, by), rt.clock())
         except ReviewNotFound as exc:
             fail(str(exc), 3)
         except (NotAllowed, InvalidAction) as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.domain.actors import SYSTEM_ACTOR
+from bot.domain.actors import SYSTEM_ID
 from bot.presenters.privacy_words import access_words, word_for
 
 
@@ -21,7 +21,7 @@ def _when(value: str | None) -> str:
 
 
 def _actor_word(w: Mapping[str, str], actor: str) -> str:
-    if actor == SYSTEM_ACTOR:
+    if actor == SYSTEM_ID:
         return w["actor_system"]
     return w["actor_staff"]
 

@@ -107,7 +107,7 @@ def process(ctx: InboundContext) -> None:
             ctx.session,
             cfg,
             ctx.case,
-            "system",
+            SYSTEM_ACTOR,
             ctx.now,
             reason=EscalationReason.SERIOUS,
             note="serious keyword in the complaint",

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.actions.cases import enqueue_prompt_refresh, escalate
-from bot.actions.trail import audit, enqueue, slack_user
+from bot.actions.trail import SYSTEM_ACTOR, audit, enqueue, slack_user
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.ladder import ActionKind, CaseSnapshot, LadderPolicy, next_action
@@ -99,7 +99,7 @@ def apply_decision(
             audit(
                 session,
                 case,
-                "system",
+                SYSTEM_ACTOR,
                 "reminder",
                 now,
                 rung=action.kind.value,
@@ -107,14 +107,14 @@ def apply_decision(
             )
         elif action.kind == ActionKind.OFFER_NUMBER_REQUEST:
             case.number_request_offered_at = now
-            audit(session, case, "system", "number_request_offered", now)
+            audit(session, case, SYSTEM_ACTOR, "number_request_offered", now)
             enqueue_prompt_refresh(session, case, now)
         elif action.kind == ActionKind.ESCALATE:
             escalate(
                 session,
                 cfg,
                 case,
-                "system",
+                SYSTEM_ACTOR,
                 now,
                 reason=EscalationReason(action.escalation_reason or "deadline"),
                 note=action.reason,

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Where each domain's keys are named in code.
 USERS = {
     "staff": sorted((ROOT / "handlers" / "slack").glob("*.py")),
-    "access": [ROOT / "bot" / "actions" / "subject_access.py"],
+    "access": [ROOT / "bot" / "presenters" / "access_document.py"],
 }
 
 
