@@ -24,7 +24,7 @@ LOCALE := templates/locale
 
 ## Compile the word catalogs (.po -> .mo); a stale or missing .mo is compiled in memory anyway.
 catalogs:
-	for d in staff access; do $(BIN)/pybabel -q compile -d $(LOCALE) -D $$d; done
+	for d in staff access web; do $(BIN)/pybabel -q compile -d $(LOCALE) -D $$d; done
 
 ## Extract the message keys the Slack code names into var/staff.pot (a template for a new language).
 messages: $(STAMP)

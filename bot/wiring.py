@@ -239,6 +239,14 @@ class Runtime:
 
         return start_chat_app(self, stop)
 
+    def start_web_front(self) -> Any:
+        """The citizen's form and status page when ``[web] enabled``, else None."""
+        if not self.cfg.web.enabled:
+            return None
+        from handlers.web.server import start_web_front
+
+        return start_web_front(self)
+
     def close(self) -> None:
         for name in ("mailbox", "mailer"):
             if name in self.__dict__:

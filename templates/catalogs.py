@@ -29,7 +29,7 @@ from babel.messages.pofile import read_po
 LOCALE_DIR = Path(str(files("templates"))) / "locale"
 LANGUAGES = ("sv", "nb", "nn", "en")
 FALLBACK = "sv"
-DOMAINS = ("staff", "access")
+DOMAINS = ("staff", "access", "web")
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 

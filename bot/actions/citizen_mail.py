@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.actions.cases import complainant_of, get_case_by_id, mark_ack_bounced
+from bot.actions.status_links import issue_status_link, status_url
 from bot.actions.trail import SYSTEM_ACTOR, Actor, audit, enqueue, unique_key
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
@@ -51,6 +52,7 @@ def citizen_context(cfg: Config, case: Case, complainant: Complainant) -> dict[s
         "org_phone": org.phone,
         "ombudsman_contact": org.ombudsman_contact,
         "privacy_url": org.privacy_url,
+        "status_url": "",
     }
 
 
@@ -86,6 +88,9 @@ def queue_citizen_email(
         return False
     msgid = new_message_id(template, case.ref, cfg.outgoing.from_address)
     context = {**citizen_context(cfg, case, complainant), **(extra or {})}
+    if template == "ack" and cfg.web.enabled and not context.get("status_url"):
+        # While the web front runs, every acknowledgement links the case's status page.
+        context["status_url"] = status_url(cfg, issue_status_link(session, cfg, case, now))
     email = build_citizen_email(
         renderer=renderer,
         template=template,

@@ -20,6 +20,7 @@ from bot.actions.access_rows import code_details
 from bot.actions.privacy import (
     ANONYMISED,
 )
+from bot.actions.status_links import revoke_links
 from bot.actions.trail import audit, enqueue
 from bot.domain.vocabulary import ChatOp
 from bot.store.models import (
@@ -146,6 +147,7 @@ def _anonymise_case(
     """Strip what identifies a person or tells their story; keep what the reports count."""
     case.subject, case.summary = "", ""
     case.phone, case.previous_phones = None, ""
+    revoke_links(session, [case.id or 0])  # the status page of an erased case is gone
     case.complainant_id = blank.id or 0
     for m in session.exec(select(Message).where(Message.case_id == case.id)).all():
         counts.messages += blank_message(m)

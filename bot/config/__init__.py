@@ -6,7 +6,7 @@ into a ``SecretStr``. Everything else receives the frozen :class:`Config`.
 
 The package: ``base`` (error, section base, env-name check), one module per
 section group (``connections``, ``chat``, ``policy``, ``roster``,
-``organisation``), ``tree`` (the whole :class:`Config`), ``loader`` (TOML and
+``organisation``, ``web``), ``tree`` (the whole :class:`Config`), ``loader`` (TOML and
 error lines) and ``environment`` (secrets). Import from ``bot.config``.
 """
 
@@ -31,8 +31,10 @@ from bot.config.organisation import OrganisationConfig, PrivacyConfig
 from bot.config.policy import PolicyConfig, WorkingHours
 from bot.config.roster import RosterConfig
 from bot.config.tree import Config
+from bot.config.web import ATTACHMENT_TYPES, WebConfig
 
 __all__ = [
+    "ATTACHMENT_TYPES",
     "LANGUAGES",
     "LOOPBACK_HOSTS",
     "ChatConfig",
@@ -49,6 +51,7 @@ __all__ = [
     "RosterConfig",
     "Secrets",
     "SlackId",
+    "WebConfig",
     "WorkingHours",
     "default_config_path",
     "env_name_problem",

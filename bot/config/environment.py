@@ -26,6 +26,7 @@ class Secrets(BaseModel):
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    web_form_secret: SecretStr | None = None
 
 
 def _env(cfg: Config, section: str, key: str, name: str, required: bool) -> SecretStr | None:
@@ -88,4 +89,5 @@ def load_secrets(cfg: Config) -> Secrets:
             chat.signing_secret_env,
             slack and chat.mode == "http",
         ),
+        web_form_secret=_env(cfg, "web", "secret_env", cfg.web.secret_env, cfg.web.enabled),
     )

@@ -12,6 +12,7 @@ from bot.config.connections import DatabaseConfig, MailboxConfig, OutgoingConfig
 from bot.config.organisation import OrganisationConfig, PrivacyConfig
 from bot.config.policy import PolicyConfig
 from bot.config.roster import RosterConfig
+from bot.config.web import WebConfig
 
 
 class Config(Section):
@@ -25,6 +26,7 @@ class Config(Section):
     organisation: OrganisationConfig = OrganisationConfig()
     roster: RosterConfig = RosterConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    web: WebConfig = WebConfig()
     source_path: str = Field("", exclude=True)
     base_dir: str = Field(".", exclude=True)
 

@@ -23,6 +23,7 @@ class Source(enum.StrEnum):
     PHONE = "phone"
     COUNTER = "counter"
     LETTER = "letter"
+    WEB = "web"  # the citizen's complaint form
 
 
 class CaseType(enum.StrEnum):

@@ -173,11 +173,13 @@ def serve(rt: Runtime, stop: threading.Event | None = None) -> int:
     )
     scheduler.start()
     chat_app = rt.start_chat_app(stop)
+    web_front = rt.start_web_front()
     log.info(
-        "complaint-bot running: mailbox %s, chat %s, outgoing %s",
+        "complaint-bot running: mailbox %s, chat %s, outgoing %s, web %s",
         rt.cfg.mailbox.kind,
         rt.cfg.chat.kind,
         rt.cfg.outgoing.kind,
+        "on" if web_front is not None else "off",
     )
     try:
         watch_mailbox(rt, stop)
@@ -185,6 +187,8 @@ def serve(rt: Runtime, stop: threading.Event | None = None) -> int:
         scheduler.shutdown(wait=True)
         if chat_app is not None:
             chat_app.close()
+        if web_front is not None:
+            web_front.close()
         try:
             flush(rt)
         except Exception:

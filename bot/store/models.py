@@ -325,4 +325,25 @@ class CaseOffer(SQLModel, table=True):
     by: str = Field(default="system", max_length=200)  # actor who offered
 
 
+class StatusLink(SQLModel, table=True):
+    """A citizen's link to the status page of one case. Only a hash of the token is kept:
+    the token itself is in the link and nowhere else. Erasure deletes the rows."""
+
+    __tablename__ = "status_link"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    created_at: datetime = _ts_required()
+    expires_at: datetime = _ts_required()
+
+
+class WebSubmission(SQLModel, table=True):
+    """A web form already sent (a hash of its signed form token) and the case it opened:
+    the same form sent again opens nothing and is shown the same reference."""
+
+    __tablename__ = "web_submission"
+    form_hash: str = Field(primary_key=True, max_length=64)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    at: datetime = _ts_required()
+
+
 ALL_TABLES = SQLModel.metadata

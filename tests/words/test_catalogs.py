@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,21 @@ ROOT = Path(__file__).resolve().parents[2]
 USERS = {
     "staff": sorted((ROOT / "handlers" / "slack").glob("*.py")),
     "access": [ROOT / "bot" / "presenters" / "access_document.py"],
+    "web": [
+        *sorted((ROOT / "handlers" / "web").glob("*.py")),
+        ROOT / "bot" / "actions" / "web_intake.py",
+        *sorted((ROOT / "templates" / "web").glob("*.j2")),
+    ],
 }
+# Templates name a word as ``w["key"]`` (or ``w['key']``).
+TEMPLATE_KEY = re.compile(r"""\bw\[["']([a-z][a-z0-9_]*)["']\]""")
+
+
+def keys_used(path: Path) -> set[str]:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".j2":
+        return set(TEMPLATE_KEY.findall(text))
+    return {key for _, key in keys_in_source(text)}
 
 
 def _read(domain: str, lang: str) -> dict[str, tuple[str, bool]]:
@@ -61,11 +76,7 @@ def test_the_call_method_has_seven_steps_in_every_language() -> None:
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_every_key_named_in_code_is_in_the_catalog(domain: str) -> None:
     known = set(messages(domain, "sv"))
-    used = {
-        (path.name, key)
-        for path in USERS[domain]
-        for _, key in keys_in_source(path.read_text(encoding="utf-8"))
-    }
+    used = {(path.name, key) for path in USERS[domain] for key in keys_used(path)}
     assert len(used) > 20
     missing = sorted(f"{name}: {key}" for name, key in used if key not in known)
     assert not missing, missing
