@@ -3,7 +3,9 @@
 Each function changes the case inside the caller's transaction, appends to the
 audit trail and queues its side effects in the outbox, so that either all of
 it happens or none of it does. Slack listeners and the ``case`` commands call
-the same functions; they differ only in who the actor is.
+the same functions; they differ only in who the actor is. A staff action takes an
+:class:`~bot.actions.trail.Actor`, which only ``authorize()`` makes: the caller
+authorised it once, so the action does not check again.
 """
 
 from __future__ import annotations
