@@ -8,8 +8,8 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 # Test processes per database pass (pytest-xdist); the two passes run side by side.
 WORKERS ?= 2
-LINT := $(BIN)/ruff check --no-cache bot handlers templates tests $(wildcard bench) \
-	&& $(BIN)/ruff format --check --no-cache bot handlers templates tests scripts $(wildcard bench)
+LINT := $(BIN)/ruff check --no-cache bot handlers tests $(wildcard bench) \
+	&& $(BIN)/ruff format --check --no-cache bot handlers tests scripts $(wildcard bench)
 
 .PHONY: run check test test-sqlite test-postgres lint format bench clean pass-sqlite pass-postgres messages catalogs
 
@@ -26,10 +26,11 @@ LOCALE := templates/locale
 catalogs:
 	for d in staff access web; do $(BIN)/pybabel -q compile -d $(LOCALE) -D $$d; done
 
-## Extract the message keys the Slack code names into var/staff.pot (a template for a new language).
+## Extract the message keys the Slack code, the sweeps and the presenters name into var/staff.pot
+## (a template for a new language).
 messages: $(STAMP)
 	mkdir -p var
-	$(BIN)/pybabel -q extract -F babel.cfg --sort-output -o var/staff.pot handlers/slack
+	$(BIN)/pybabel -q extract -F babel.cfg --sort-output -o var/staff.pot handlers/slack handlers/sweeps bot/presenters
 
 ## Run the bot on its embedded default: SQLite, examples/ maildir inbox, console chat, folder outbox.
 run: $(STAMP)
@@ -81,4 +82,4 @@ clean:
 
 ## Format the code the way `make lint` checks it (ruff format).
 format: $(STAMP)
-	$(BIN)/ruff format bot handlers templates tests scripts $(wildcard bench)
+	$(BIN)/ruff format bot handlers tests scripts $(wildcard bench)

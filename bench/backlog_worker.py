@@ -5,7 +5,8 @@ with the bot's IMAP adapter and pipeline (what ``complaint-bot ingest`` does
 before delivering); ``python -m bench.backlog_worker bare HOST PORT USER
 PASSWORD`` fetches the same mailbox with bare imapclient (``BODY.PEEK[]`` in
 batches) and parses each message with ``email.policy.default``. Both print
-one JSON line: messages, seconds, peak RSS in MB (of this process alone).
+one JSON line: messages, seconds, peak RSS in MB (of this process alone), and
+for the bot the SQL statements it ran (a ``before_cursor_execute`` count).
 """
 
 from __future__ import annotations
@@ -26,14 +27,20 @@ def _peak_rss_mb() -> float:
 def bot(config_path: str) -> dict[str, float]:
     from bot.config import load_config
     from bot.runners.pipeline import ingest
+    from bot.store.db import StatementCounter
     from bot.wiring import Runtime
 
     rt = Runtime(load_config(config_path))
-    start = time.perf_counter()
-    outcomes = ingest(rt.db, rt.services, rt.mailbox)
-    seconds = time.perf_counter() - start
+    with StatementCounter(rt.db) as counted:
+        start = time.perf_counter()
+        outcomes = ingest(rt.db, rt.services, rt.mailbox)
+        seconds = time.perf_counter() - start
     rt.close()
+    from bot.runners.prepare import shutdown_pool
+
+    shutdown_pool()  # the parse workers hold this process's stdout: os._exit skips atexit
     return {
+        "statements": counted.count,
         "messages": len(outcomes),
         "cases": sum(1 for o in outcomes if o.new_case),
         "quarantined": sum(1 for o in outcomes if o.quarantined),

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from bot.wiring import Runtime
 from tests.proof.botproc import append_many
 from tests.proof.corpus import complaint, complaints
 from tests.support.dovecot import Dovecot, ImapUser, ensure_dovecot
+from tests.support.sweep_cases import fill_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,10 +91,15 @@ class Backlog:
     bare_rate: float
     bot_rss_mb: float
     bare_rss_mb: float
+    statements: int
 
     @property
     def ratio(self) -> float:
         return self.bot_rate / self.bare_rate
+
+    @property
+    def statements_per_message(self) -> float:
+        return self.statements / self.messages
 
 
 def _worker(*args: str, env: dict[str, str] | None = None) -> dict[str, float]:
@@ -109,31 +115,57 @@ def _worker(*args: str, env: dict[str, str] | None = None) -> dict[str, float]:
     return result
 
 
-def backlog(server: Dovecot, count: int) -> Backlog:
-    """``count`` complaints (one with a 5 MB attachment) -> cases, against the bare baseline."""
+def backlog_mail(count: int, tag: str = "backlog") -> list[bytes]:
+    """``count`` complaints, the one in the middle with a 5 MB attachment."""
+    mail = list(complaints(count - 1, tag=tag))
+    big = complaint(count, tag=tag, attachment=os.urandom(5 * 1024 * 1024))
+    mail.insert(count // 2, big)
+    return mail
+
+
+def huge_mail(count: int, huge: int = 10, tag: str = "huge") -> list[bytes]:
+    """``count`` complaints and ``huge`` 24 MB mails among them: half with a 24 MB
+    (base64) attachment, half with a 24 MB text body."""
+    mail = list(complaints(count, tag=tag))
+    for k in range(huge):
+        n = count + 1 + k
+        if k % 2 == 0:
+            raw = complaint(n, tag=tag, attachment=os.urandom(18 * 1024 * 1024))
+        else:
+            line = "Det luktar illa från avloppet vid skolan, igen och igen.\r\n".encode()
+            raw = complaint(n, tag=tag) + line * (24 * 1024 * 1024 // len(line))
+        mail.insert((k + 1) * len(mail) // (huge + 1), raw)
+    return mail
+
+
+def backlog(server: Dovecot, mail: list[bytes], db_url: str, bare: bool = True) -> Backlog:
+    """``mail`` waiting in a fresh mailbox -> cases in ``db_url``, next to the bare baseline
+    (a fetch + parse of the same mailbox, run just before the bot)."""
     folder = Path(tempfile.mkdtemp(prefix="bench-backlog-"))
     user = server.add_user(f"backlog-{uuid.uuid4().hex[:8]}@example.org", "bench")
     config = folder / "config.toml"
-    config.write_text(_toml(_config_raw(folder, f"sqlite:///{folder}/bench.db", server, user)))
+    url = db_url.replace("{folder}", str(folder))
+    config.write_text(_toml(_config_raw(folder, url, server, user)))
     env = {"BENCH_IMAP_PASSWORD": user.password}
     try:
         _worker("bot", str(config), env=env)  # first connection: what comes next is new mail
-        mail = list(complaints(count - 1, tag="backlog"))
-        mail.insert(
-            count // 2, complaint(count, tag="backlog", attachment=os.urandom(5 * 1024 * 1024))
+        for i in range(0, len(mail), 200):
+            append_many(server, user, mail[i : i + 200])
+        base = (
+            _worker("bare", server.host, str(server.port), user.name, user.password)
+            if bare
+            else {"messages": 1, "seconds": 1.0, "rss_mb": 0.0}
         )
-        for i in range(0, len(mail), 500):
-            append_many(server, user, mail[i : i + 500])
-        bare = _worker("bare", server.host, str(server.port), user.name, user.password)
         bot = _worker("bot", str(config), env=env)
-        if bot["cases"] != count:
-            raise RuntimeError(f"expected {count} cases, got {bot}")
+        if bot["cases"] != len(mail):
+            raise RuntimeError(f"expected {len(mail)} cases, got {bot}")
         return Backlog(
-            count,
+            len(mail),
             bot["messages"] / bot["seconds"],
-            bare["messages"] / bare["seconds"],
+            base["messages"] / base["seconds"],
             bot["rss_mb"],
-            bare["rss_mb"],
+            base["rss_mb"],
+            int(bot["statements"]),
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -169,8 +201,9 @@ def push_latency(server: Dovecot, count: int) -> Push:
     def prompts() -> int:
         with probe.connect() as conn:
             return int(
-                conn.exec_driver_sql(
-                    "SELECT count(*) FROM outbox WHERE dedupe_key LIKE 'prompt:%'"
+                conn.execute(
+                    sa.text("SELECT count(*) FROM outbox WHERE dedupe_key LIKE :k"),
+                    {"k": "prompt:%"},
                 ).scalar_one()
             )
 
@@ -242,7 +275,7 @@ def sweep(url: str, open_cases: int, due: int) -> Sweep:
     db.upgrade(engine)
     # Tuesday 24 November 2026, 10:00 in Stockholm: working hours.
     now = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-    _fill(engine, now, open_cases, due)
+    fill_cases(engine, now, open_cases, due)
     folder = Path(tempfile.mkdtemp(prefix="bench-sweep-cfg-"))
     cfg = parse_config(
         {
@@ -274,45 +307,3 @@ def sweep(url: str, open_cases: int, due: int) -> Sweep:
         engine.dispose()
         shutil.rmtree(folder, ignore_errors=True)
     return Sweep(due_seconds, due_queries, idle_seconds, idle_queries)
-
-
-def _fill(engine: sa.Engine, now: datetime, open_cases: int, due: int) -> None:
-    """``open_cases`` unclaimed cases received three working hours ago; ``due`` of them due."""
-    from bot.store.models import Case, Complainant
-
-    received = now - timedelta(hours=3)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.insert(Complainant.__table__),  # type: ignore[attr-defined]
-            [{"id": 1, "name": "Bench", "email": "bench@example.se"}],
-        )
-        batch: list[dict[str, Any]] = []
-        for i in range(1, open_cases + 1):
-            batch.append(
-                {
-                    "ref": f"KL-2026-{i:06d}",
-                    "source": "email",
-                    "type": "complaint",
-                    "status": "new",
-                    "received_at": received,
-                    "created_at": received,
-                    "updated_at": received,
-                    "complainant_id": 1,
-                    "language": "sv",
-                    "subject": "Bench",
-                    "summary": "",
-                    "historical": False,
-                    "serious": False,
-                    "reopened_count": 0,
-                    "reminders_sent": 0,
-                    "first_contact_due_at": now + timedelta(days=1),
-                    "next_check_at": now - timedelta(minutes=1)
-                    if i % (open_cases // due) == 0
-                    else now + timedelta(days=30),
-                }
-            )
-            if len(batch) == 5000:
-                conn.execute(sa.insert(Case.__table__), batch)  # type: ignore[attr-defined]
-                batch = []
-        if batch:
-            conn.execute(sa.insert(Case.__table__), batch)  # type: ignore[attr-defined]

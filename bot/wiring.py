@@ -27,6 +27,7 @@ from bot.config import Config, Secrets, load_secrets
 from bot.ports import Chat, Mailbox, Mailer
 from bot.presenters.render import Renderer, renderer_for
 from bot.runners import pipeline
+from bot.runners.delivery import DeliveryLoop
 from bot.runners.outlets import Outlets
 from bot.runners.pipeline import Services
 from bot.store import db
@@ -185,6 +186,8 @@ class Runtime:
             return ConsoleChat(
                 path=self.cfg.resolve_path(chat.console_path) if chat.console_path else None
             )
+        if chat.kind == "teams":
+            return self._teams_chat()
         from bot.adapters.slack_chat import (
             SlackChat,
             make_web_client,
@@ -193,15 +196,42 @@ class Runtime:
         assert self.secrets is not None and self.secrets.slack_bot_token is not None
         return SlackChat(make_web_client(chat, self.secrets.slack_bot_token.get_secret_value()))
 
+    def _teams_chat(self) -> Chat:
+        """The Bot Connector at ``service_url``, with the app's token from ``login_url``;
+        the buttons that open a dialog are named by the Teams handlers."""
+        from bot.adapters.oauth2 import ClientCredentialsTokens
+        from bot.adapters.teams.chat import TeamsChat
+        from bot.adapters.teams.connector import BOT_SCOPE, BotConnector
+        from handlers.teams import DIALOG_ACTIONS
+
+        chat = self.cfg.chat
+        assert self.secrets is not None and self.secrets.teams_app_password is not None
+        tokens = ClientCredentialsTokens(
+            chat.login_url,
+            chat.app_id,
+            self.secrets.teams_app_password,
+            BOT_SCOPE,
+            clock=self.clock,
+        )
+        return TeamsChat(
+            BotConnector(chat.service_url, tokens, **self.overrides.get("teams_connector", {})),
+            app_id=chat.app_id,
+            tenant_id=chat.tenant_id,
+            triage_channel=chat.triage_channel,
+            dialog_actions=DIALOG_ACTIONS,
+        )
+
     @cached_property
     def outlets(self) -> Outlets:
         blocks = self.overrides.get("blocks")
         review_blocks = self.overrides.get("review_blocks")
-        if blocks is None and self.cfg.chat.kind == "slack":
+        # Teams gets the same Block Kit; its adapter turns each post into an Adaptive Card.
+        block_kit = self.cfg.chat.kind in ("slack", "teams")
+        if blocks is None and block_kit:
             from handlers.slack.messages import build_blocks
 
             blocks = build_blocks
-        if review_blocks is None and self.cfg.chat.kind == "slack":
+        if review_blocks is None and block_kit:
             from handlers.slack.review import review_blocks
         return Outlets(
             cfg=self.cfg,
@@ -211,6 +241,12 @@ class Runtime:
             blocks=blocks,
             review_blocks=review_blocks,
         )
+
+    @cached_property
+    def delivery(self) -> DeliveryLoop:
+        """The outbox's delivery loop: ``run`` starts it, the chat app's listeners and
+        the mailbox watcher wake it (:mod:`bot.runners.delivery`)."""
+        return DeliveryLoop(self)
 
     @cached_property
     def sweeps(self) -> list[tuple[str, Callable[[Runtime], int]]]:
@@ -232,7 +268,12 @@ class Runtime:
         return make_web_client(self.cfg.chat, self.secrets.slack_bot_token.get_secret_value())
 
     def start_chat_app(self, stop: threading.Event) -> Any:
-        """The Slack app (Socket Mode or HTTP) when chat is Slack, else None."""
+        """The chat app: Slack (Socket Mode or HTTP), Teams (``POST /api/messages``), or
+        None with console chat."""
+        if self.cfg.chat.kind == "teams":
+            from handlers.teams.app import start_chat_app as start_teams_app
+
+            return start_teams_app(self, stop)
         if self.cfg.chat.kind != "slack":
             return None
         from handlers.slack.app import start_chat_app
@@ -248,10 +289,11 @@ class Runtime:
         return start_web_front(self)
 
     def close(self) -> None:
-        for name in ("mailbox", "mailer"):
-            if name in self.__dict__:
+        for name in ("mailbox", "mailer", "chat"):
+            close = getattr(self.__dict__.get(name), "close", None)
+            if close is not None:
                 try:
-                    self.__dict__[name].close()
+                    close()
                 except Exception:
                     log.debug("closing %s failed", name, exc_info=True)
         if self.engine is not None:

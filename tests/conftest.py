@@ -29,7 +29,12 @@ from bot.store.models import ALL_TABLES
 PG_URL = os.environ.get("CB_TEST_DATABASE_URL", "")
 
 # Real servers for the tests: Dovecot (IMAP), aiosmtpd (SMTP), a fake Slack Web API.
-pytest_plugins = ["tests.support.dovecot", "tests.support.smtp", "tests.support.fake_slack"]
+pytest_plugins = [
+    "tests.support.dovecot",
+    "tests.support.smtp",
+    "tests.support.fake_slack",
+    "tests.support.fake_teams",
+]
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -51,3 +51,11 @@ def test_no_test_reads_the_real_clock() -> None:
             ):
                 offenders.append(f"{path.relative_to(TESTS)}:{node.lineno}")
     assert offenders == []
+
+
+def test_templates_hold_words_and_letters_only() -> None:
+    """templates/ is data (letters, staff texts, catalogs); the Python reading it lives in
+    bot/presenters/ (catalogs, letters, render)."""
+    root = Path(__file__).resolve().parents[1] / "templates"
+    code = sorted(str(p.relative_to(root)) for p in root.rglob("*.py") if p.name != "__init__.py")
+    assert not code, code

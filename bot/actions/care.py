@@ -11,7 +11,14 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.actions.roster import may_act
-from bot.actions.trail import CLI_ACTOR_PREFIX, SYSTEM_ACTOR, audit, enqueue, unique_key
+from bot.actions.trail import (
+    CHAT_ACTOR_PREFIXES,
+    CLI_ACTOR_PREFIX,
+    SYSTEM_ACTOR,
+    audit,
+    enqueue,
+    unique_key,
+)
 from bot.config import Config
 from bot.domain.vocabulary import ChatOp
 from bot.presenters.render import renderer_for
@@ -24,7 +31,7 @@ def staff_id(actor: str | None) -> str | None:
     """The Slack user id behind an actor: ``slack:U1`` and ``cli:U1`` are both U1."""
     if not actor:
         return None
-    for prefix in ("slack:", CLI_ACTOR_PREFIX):
+    for prefix in (*CHAT_ACTOR_PREFIXES, CLI_ACTOR_PREFIX):
         if actor.startswith(prefix):
             return actor[len(prefix) :]
     return None
@@ -32,7 +39,7 @@ def staff_id(actor: str | None) -> str | None:
 
 def actor_forms(user: str) -> list[str]:
     """Every actor string that means ``user`` (Slack, or the command line with ``--by``)."""
-    return [f"slack:{user}", f"{CLI_ACTOR_PREFIX}{user}"]
+    return [*(f"{prefix}{user}" for prefix in CHAT_ACTOR_PREFIXES), f"{CLI_ACTOR_PREFIX}{user}"]
 
 
 def debrief_partner(cfg: Config, caller: str | None) -> str | None:

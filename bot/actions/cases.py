@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.actions.care import after_hard_call, tell_taken_over
 from bot.actions.trail import (
+    CHAT_ACTOR_PREFIXES,
     CLI_ACTOR_PREFIX,
     SYSTEM_ACTOR,
     Actor,
@@ -111,7 +112,7 @@ def _require_open(case: Case) -> None:
 
 def _person(actor: str) -> str:
     """``slack:U1`` and ``cli:U1`` (the command line with ``--by U1``) are one person."""
-    for prefix in ("slack:", CLI_ACTOR_PREFIX):
+    for prefix in (*CHAT_ACTOR_PREFIXES, CLI_ACTOR_PREFIX):
         if actor.startswith(prefix):
             return actor[len(prefix) :]
     return actor

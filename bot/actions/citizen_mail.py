@@ -19,7 +19,7 @@ from bot.actions.trail import SYSTEM_ACTOR, Actor, audit, enqueue, unique_key
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.errors import InvalidAction
-from bot.mail.compose import build_citizen_email, new_message_id
+from bot.mail.compose import citizen_email_text, new_message_id
 from bot.mail.extract import format_phone_national
 from bot.presenters.render import Renderer
 from bot.store.models import (
@@ -91,7 +91,7 @@ def queue_citizen_email(
     if template == "ack" and cfg.web.enabled and not context.get("status_url"):
         # While the web front runs, every acknowledgement links the case's status page.
         context["status_url"] = status_url(cfg, issue_status_link(session, cfg, case, now))
-    email = build_citizen_email(
+    email = citizen_email_text(
         renderer=renderer,
         template=template,
         lang=case.language,
@@ -111,12 +111,11 @@ def queue_citizen_email(
         session,
         kind=OutboxKind.EMAIL,
         dedupe_key=dedupe_key,
-        payload={"purpose": template, "case_id": case.id, "eml": email.as_string()},
+        payload={"purpose": template, "case_id": case.id, "eml": email.eml},
         case=case,
         now=now,
     ):
         return False
-    body = email.get_body(("plain",))
     session.add(
         Message(
             case_id=case.id,
@@ -125,8 +124,8 @@ def queue_citizen_email(
             external_id=msgid,
             content_hash="",
             sender=None,
-            subject=str(email["Subject"]),
-            body_text=body.get_content() if body is not None else "",
+            subject=email.subject,
+            body_text=email.text,
             classification=template,
             at=now,
         )

@@ -51,6 +51,17 @@ def find_or_create_complainant(
     """The same person writing again is the same complainant: the same email address, or
     the same chat user. Never a phone number: two people may share one (a household, a
     care home's desk phone), and merging them would show one the other's case."""
+    return _find_or_create(session, email, phone, name, representative_of, chat_user)[0]
+
+
+def _find_or_create(
+    session: Session,
+    email: str | None,
+    phone: str | None,
+    name: str | None,
+    representative_of: str | None,
+    chat_user: str | None,
+) -> tuple[Complainant, bool]:
     found: Complainant | None = None
     if email:
         found = session.exec(select(Complainant).where(Complainant.email == email.lower())).first()
@@ -66,19 +77,36 @@ def find_or_create_complainant(
         )
         session.add(found)
         session.flush()
-        return found
+        return found, True
     if name and not found.name:
         found.name = name
     if phone and not found.phone:
         found.phone = phone
-    return found
+    return found, False
 
 
 def open_case(
     session: Session, cfg: Config, new: NewComplaint, now: datetime, actor: str = SYSTEM_ACTOR
 ) -> Case:
     """Open a case for ``new``; queue nothing (the pipeline decides ack and prompt)."""
-    complainant = find_or_create_complainant(
+    return open_case_for(session, cfg, new, now, actor).case
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A case just opened, its complainant, and whether the complainant is new too."""
+
+    case: Case
+    complainant: Complainant
+    new_complainant: bool
+
+
+def open_case_for(
+    session: Session, cfg: Config, new: NewComplaint, now: datetime, actor: str = SYSTEM_ACTOR
+) -> Opened:
+    """:func:`open_case`, keeping hold of the complainant (the pipeline needs it next:
+    reading it back by id would cost a query, and a new one has no history to look up)."""
+    complainant, created = _find_or_create(
         session, new.email, new.phone, new.name, new.representative_of, new.chat_user
     )
     year = new.received_at.astimezone(cfg.policy.tz).year
@@ -118,7 +146,7 @@ def open_case(
         historical=new.historical,
         serious=new.serious,
     )
-    return case
+    return Opened(case, complainant, created)
 
 
 def note_mention(session: Session, new_case: Case, old_case: Case, now: datetime, via: str) -> None:

@@ -11,27 +11,41 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from bot.config import Config
-from bot.domain.actors import CLI_ACTOR_PREFIX, SYSTEM_ID, slack_actor, slack_user
+from bot.domain.actors import (
+    CHAT_ACTOR_PREFIXES,
+    CLI_ACTOR_PREFIX,
+    SYSTEM_ID,
+    slack_actor,
+    slack_user,
+    teams_actor,
+)
 from bot.errors import NotAllowed
 from bot.store.models import Audit, Case, Outbox, OutboxKind
 
 __all__ = [
     "ABOUT_OTHERS",
+    "CHAT_ACTOR_PREFIXES",
     "CLI_ACTOR_PREFIX",
     "OTHER_SENDER",
     "SYSTEM_ACTOR",
     "Actor",
     "audit",
+    "audit_many",
+    "audit_row",
     "authorize",
     "enqueue",
+    "enqueue_many",
     "is_ombudsman",
+    "outbox_row",
     "slack_actor",
     "slack_user",
+    "teams_actor",
     "unique_key",
 ]
 
@@ -100,15 +114,26 @@ def audit(
     session: Session, case: Case | None, actor: str, action: str, now: datetime, **detail: Any
 ) -> None:
     """Append one entry to the audit trail. Detail must hold no complaint text."""
-    session.add(
-        Audit(
-            case_id=case.id if case else None,
-            at=now,
-            actor=actor,
-            action=action,
-            detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True),
-        )
-    )
+    session.add(Audit(**audit_row(case, actor, action, now, **detail)))
+
+
+def audit_row(
+    case: Case | None, actor: str, action: str, now: datetime, **detail: Any
+) -> dict[str, Any]:
+    """The values of one audit entry, for :func:`audit_many`."""
+    return {
+        "case_id": case.id if case else None,
+        "at": now,
+        "actor": actor,
+        "action": action,
+        "detail": json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True),
+    }
+
+
+def audit_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """:func:`audit` for many entries in one statement (``executemany``), in order."""
+    if rows:
+        session.execute(sa.insert(Audit.__table__), rows)  # type: ignore[attr-defined]
 
 
 def enqueue(
@@ -125,25 +150,45 @@ def enqueue(
 
     Returns True when the entry was new.
     """
-    table = Outbox.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    row = outbox_row(kind, dedupe_key, payload, case, now, not_before)
     result = session.execute(
-        insert(table)
-        .values(
-            kind=kind.value,
-            case_id=case.id if case else None,
-            dedupe_key=dedupe_key,
-            payload=json.dumps(payload, ensure_ascii=False, sort_keys=True),
-            status="pending",
-            attempts=0,
-            next_try_at=not_before or now,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(table.c.id)  # a row back means it was inserted (rowcount is -1 on psycopg)
-    )
+        _outbox_insert(session).values(**row).returning(Outbox.__table__.c.id)  # type: ignore[attr-defined]
+    )  # a row back means it was inserted (rowcount is -1 on psycopg)
     return result.first() is not None
+
+
+def outbox_row(
+    kind: OutboxKind,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    case: Case | None,
+    now: datetime,
+    not_before: datetime | None = None,
+) -> dict[str, Any]:
+    """The values of one outbox entry, for :func:`enqueue_many`."""
+    return {
+        "kind": kind.value,
+        "case_id": case.id if case else None,
+        "dedupe_key": dedupe_key,
+        "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True),
+        "status": "pending",
+        "attempts": 0,
+        "next_try_at": not_before or now,
+        "created_at": now,
+    }
+
+
+def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """:func:`enqueue` for many entries in one statement (``executemany``), in order;
+    an entry whose ``dedupe_key`` is already queued is skipped, as there."""
+    if rows:
+        session.execute(_outbox_insert(session), rows)
+
+
+def _outbox_insert(session: Session) -> Any:
+    table = Outbox.__table__  # type: ignore[attr-defined]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
 
 
 def unique_key(prefix: str) -> str:

@@ -30,6 +30,7 @@ from bot.domain.acknowledgement import AckHistory, can_acknowledge, own_addresse
 from bot.domain.vocabulary import ChatOp
 from bot.domain.web_form import WebComplaint
 from bot.mail.extract import is_serious, summarise
+from bot.presenters.catalogs import messages
 from bot.redact import redact
 from bot.store.models import (
     Case,
@@ -40,7 +41,6 @@ from bot.store.models import (
     Source,
     WebSubmission,
 )
-from templates.catalogs import messages
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.actions.care import actor_forms, staff_id
-from bot.actions.trail import CLI_ACTOR_PREFIX
+from bot.actions.trail import CLI_ACTOR_PREFIX, slack_user
 from bot.config import Config
 from bot.domain.fair_share import load
 from bot.errors import InvalidAction, NotAllowed
@@ -26,7 +26,7 @@ def may_see_load(cfg: Config, viewer: str) -> bool:
     """The weekly load view is for managers and the ombudsman (and the operator's shell)."""
     if viewer.startswith(CLI_ACTOR_PREFIX):
         return True
-    user = viewer[6:] if viewer.startswith("slack:") else viewer
+    user = slack_user(viewer) or viewer
     return user in cfg.roster.managers or user in cfg.chat.ombudsman_users
 
 

@@ -15,14 +15,14 @@ progress. A connection that dies is dropped and re-opened with exponential
 backoff (1 s doubling to 60 s, with jitter); while the server is away
 ``pending()`` yields nothing and ``wait()`` keeps trying until its timeout.
 
-Historical mail (PRODUCT.md: "already in the mailbox when the bot first
-connected") is still yielded, with ``historical=True``; the pipeline decides
-what to do with it (``mailbox.historical``).
+Historical mail (PRODUCT.md) is yielded with ``historical=True``; the
+pipeline decides what to do with it (``mailbox.historical``).
 
-Messages larger than ``max_message_bytes`` are yielded too, but only their
-header and the first part of their body are fetched; such a message starts
-with an ``X-Complaint-Bot-Truncated: <original size>`` header line so the rest
-of the bot can tell that attachments are missing.
+Memory is bounded by bytes: sizes (``RFC822.SIZE``) first, then bodies in batches
+of at most ``FETCH_BATCH_BYTES`` (a larger message alone), each let go once handed
+on; imaplib's debug logging (a ``repr()`` of every response) is off. A message over
+``max_message_bytes`` is fetched cut down: header, a ``X-Complaint-Bot-Truncated:
+<original size>`` line and the first part of its body.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, tzinfo
 from datetime import time as clock_time
+from typing import Any
 
 import sqlalchemy as sa
 from imapclient import IMAPClient
@@ -42,13 +43,18 @@ from sqlmodel import Session
 
 from bot.adapters.imap_rules import (
     CONNECTION_ERRORS,
+    FETCH_BATCH_BYTES,
+    SIZE_BATCH,
     Checkpoint,
     _announces_new_mail,
     _as_utc,
     _chunks,
     _shutdown,
     _uidnext_by_search,
+    advance_checkpoint,
+    fetch_batches,
     is_historical,
+    load_checkpoint,
     mailbox_key,
     make_position,
     next_backoff,
@@ -58,8 +64,6 @@ from bot.adapters.imap_rules import (
 )
 from bot.config import LOOPBACK_HOSTS, ConfigError, MailboxConfig, Secrets
 from bot.ports import InboundMail
-from bot.store.db import session_scope
-from bot.store.models import MailboxState
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +115,7 @@ class ImapMailbox:
         self._capabilities: frozenset[bytes] = frozenset()
         self._uidvalidity = 0
         self._uidnext = 0
+        self.fetch_batch_bytes = FETCH_BATCH_BYTES  # bytes one FETCH may bring in
         self._seen_uid = 0  # highest UID a pass has looked at, for the check before IDLE
         self._failures = 0
         self._retry_at = 0.0
@@ -135,6 +140,9 @@ class ImapMailbox:
             ssl_context=self._ssl_context() if cfg.security == "ssl" else None,
             timeout=self._timeout,
         )
+        # imapclient sets imaplib's debug level to 5, which makes imaplib build a repr()
+        # of every response (whole messages) before the log drops it: off.
+        client._imap.debug = 0
         try:
             client.normalise_times = False  # keep INTERNALDATE's offset; we convert to UTC
             if cfg.security == "starttls":
@@ -212,43 +220,9 @@ class ImapMailbox:
 
     def _checkpoint(self) -> Checkpoint:
         """Load (or create) this mailbox's row and reconcile it with the server's UIDVALIDITY."""
-        now = self._clock()
-        with session_scope(self._engine) as session:
-            row = session.get(MailboxState, self.key)
-            if row is None:
-                row = MailboxState(
-                    key=self.key,
-                    uidvalidity=self._uidvalidity,
-                    last_uid=0,
-                    historical_below_uid=self._uidnext,
-                    first_connected_at=now,
-                    updated_at=now,
-                )
-                session.add(row)
-                log.info(
-                    "IMAP %s: first connection; %d UIDs below %d are historical",
-                    self._label,
-                    self._uidnext - 1,
-                    self._uidnext,
-                )
-            elif row.uidvalidity != self._uidvalidity:
-                log.warning(
-                    "IMAP %s: UIDVALIDITY changed from %s to %s; reading the whole folder again",
-                    self._label,
-                    row.uidvalidity,
-                    self._uidvalidity,
-                )
-                row.uidvalidity = self._uidvalidity
-                row.last_uid = 0
-                row.historical_below_uid = self._uidnext
-                row.updated_at = now
-                session.add(row)
-            return Checkpoint(
-                uidvalidity=self._uidvalidity,
-                last_uid=row.last_uid,
-                historical_below_uid=row.historical_below_uid,
-                first_connected_at=row.first_connected_at,
-            )
+        return load_checkpoint(
+            self._engine, self.key, self._uidvalidity, self._uidnext, self._clock(), self._label
+        )
 
     # -- the Mailbox protocol ---------------------------------------------------------------------
 
@@ -270,10 +244,10 @@ class ImapMailbox:
             found = client.search(["UID", f"{checkpoint.last_uid + 1}:*"])
             uids = sorted(u for u in found if u > checkpoint.last_uid)
             self._seen_uid = max([checkpoint.last_uid, *uids])
-            for batch in _chunks(uids, self.cfg.batch_size):
+            for part in _chunks(uids, SIZE_BATCH):
                 if self._client is not client:  # done() lost the connection meanwhile
                     return
-                yield from self._fetch(client, batch, checkpoint)
+                yield from self._fetch(client, part, checkpoint)
         except CONNECTION_ERRORS as exc:
             if self._client is client:
                 self._lost(exc)
@@ -281,34 +255,33 @@ class ImapMailbox:
     def _fetch(
         self, client: IMAPClient, uids: list[int], checkpoint: Checkpoint
     ) -> Iterator[InboundMail]:
+        """Sizes first, then the bodies in batches bounded by bytes (:func:`fetch_batches`);
+        a message over ``max_message_bytes`` is fetched cut down, alone."""
         meta = client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE"])
         limit = self.cfg.max_message_bytes
-        whole = [u for u in uids if u in meta and int(meta[u][b"RFC822.SIZE"]) <= limit]
-        bodies = client.fetch(whole, ["BODY.PEEK[]"]) if whole else {}
-        for uid in uids:
-            if uid not in meta:  # expunged by someone else since the search
-                continue
-            size = int(meta[uid][b"RFC822.SIZE"])
-            if uid in bodies:
-                raw = bytes(bodies[uid][b"BODY[]"])
-            else:
-                raw = self._fetch_truncated(client, uid, size)
-                log.warning(
-                    "IMAP %s: UID %d is %d bytes, over max_message_bytes; "
-                    "fetched only its first %d bytes",
-                    self._label,
-                    uid,
-                    size,
-                    limit,
+        sizes = [(u, int(meta[u][b"RFC822.SIZE"])) for u in uids if u in meta]
+        for batch in fetch_batches(sizes, self.cfg.batch_size, self.fetch_batch_bytes):
+            if id(self._client) != id(client):  # done() lost the connection meanwhile
+                return
+            whole = [u for u in batch if int(meta[u][b"RFC822.SIZE"]) <= limit]
+            bodies: dict[int, Any] = dict(client.fetch(whole, ["BODY.PEEK[]"]) if whole else {})
+            for uid in batch:
+                size = int(meta[uid][b"RFC822.SIZE"])
+                body = bodies.pop(uid, None)  # the batch lets go of each message as it is handed on
+                if body is not None:
+                    raw = bytes(body[b"BODY[]"])  # bytes(bytes) is the same object: no copy
+                else:
+                    raw = self._fetch_truncated(client, uid, size)
+                    log.warning("IMAP %s: UID %d is %d bytes: cut down", self._label, uid, size)
+                received_at = _as_utc(meta[uid][b"INTERNALDATE"])
+                yield InboundMail(
+                    raw=raw,
+                    received_at=received_at,
+                    mailbox=self.key,
+                    position=make_position(checkpoint.uidvalidity, uid),
+                    historical=is_historical(uid, received_at, checkpoint, self._since),
                 )
-            received_at = _as_utc(meta[uid][b"INTERNALDATE"])
-            yield InboundMail(
-                raw=raw,
-                received_at=received_at,
-                mailbox=self.key,
-                position=make_position(checkpoint.uidvalidity, uid),
-                historical=is_historical(uid, received_at, checkpoint, self._since),
-            )
+                del body, raw  # the next batch is fetched without this one alive here
 
     def _fetch_truncated(self, client: IMAPClient, uid: int, size: int) -> bytes:
         limit = self.cfg.max_message_bytes
@@ -319,13 +292,7 @@ class ImapMailbox:
 
     def record(self, session: Session, mail: InboundMail) -> None:
         """Advance the checkpoint to ``mail`` in the caller's transaction (never backwards)."""
-        uidvalidity, uid = parse_position(mail.position)
-        row = session.get(MailboxState, self.key)
-        if row is None or row.uidvalidity != uidvalidity or uid <= row.last_uid:
-            return
-        row.last_uid = uid
-        row.updated_at = self._clock()
-        session.add(row)
+        advance_checkpoint(session, self.key, mail.position, self._clock())
 
     def done(self, mail: InboundMail) -> None:
         """Move the handled message to ``processed_folder``, if one is configured.
@@ -418,9 +385,6 @@ class ImapMailbox:
                 client.logout()
             except CONNECTION_ERRORS:
                 _shutdown(client)
-
-
-# -- small IMAP helpers ---------------------------------------------------------------------
 
 
 __all__ = [

@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from imapclient import IMAPClient
+from sqlmodel import Session
 
 from bot.config import MailboxConfig
+from bot.store.db import session_scope
+from bot.store.models import MailboxState
+
+log = logging.getLogger("bot.adapters.imap")  # what the adapter logs, under its name
 
 #: Errors that mean "this connection is no use any more": socket and TLS errors,
 #: timeouts, BYE/EOF (imaplib's ``abort``) and refused commands (imaplib's ``error``).
@@ -22,6 +29,12 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, imaplib
 NEW_MAIL_RESPONSES = frozenset({b"EXISTS", b"RECENT"})
 
 TRUNCATED_HEADER = b"X-Complaint-Bot-Truncated"
+
+#: Bytes of mail one FETCH may bring in (the batch is held in memory at once): small
+#: messages are fetched together up to this total, a larger one alone.
+FETCH_BATCH_BYTES = 4_000_000
+#: Messages whose sizes are asked for in one FETCH (the answers are a few bytes each).
+SIZE_BATCH = 500
 
 BACKOFF_FIRST_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 60.0
@@ -105,6 +118,27 @@ def truncated_message(header: bytes, body_start: bytes, size: int, limit: int) -
     return marker + header + body_start[:room]
 
 
+def fetch_batches(
+    sizes: Sequence[tuple[int, int]], max_count: int, max_bytes: int = FETCH_BATCH_BYTES
+) -> Iterator[list[int]]:
+    """``(uid, RFC822.SIZE)`` pairs, in order, as the UID lists to fetch together.
+
+    A batch holds at most ``max_count`` messages and at most ``max_bytes`` in all;
+    a message of ``max_bytes`` or more is fetched alone. So what one FETCH holds
+    in memory is bounded by bytes, whatever the mix of sizes.
+    """
+    batch: list[int] = []
+    total = 0
+    for uid, size in sizes:
+        if batch and (len(batch) >= max_count or total + size > max_bytes):
+            yield batch
+            batch, total = [], 0
+        batch.append(uid)
+        total += size
+    if batch:
+        yield batch
+
+
 def _chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
     for i in range(0, len(items), size):
         yield list(items[i : i + size])
@@ -135,3 +169,59 @@ def _uidnext_by_search(client: IMAPClient) -> int:
 def _shutdown(client: IMAPClient) -> None:
     with contextlib.suppress(*CONNECTION_ERRORS):
         client.shutdown()
+
+
+# -- the checkpoint row -------------------------------------------------------------------
+
+
+def load_checkpoint(
+    engine: sa.Engine, key: str, uidvalidity: int, uidnext: int, now: datetime, label: str
+) -> Checkpoint:
+    """Load (or create) this mailbox's row and reconcile it with the server's UIDVALIDITY."""
+    with session_scope(engine) as session:
+        row = session.get(MailboxState, key)
+        if row is None:
+            row = MailboxState(
+                key=key,
+                uidvalidity=uidvalidity,
+                last_uid=0,
+                historical_below_uid=uidnext,
+                first_connected_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            log.info(
+                "IMAP %s: first connection; %d UIDs below %d are historical",
+                label,
+                uidnext - 1,
+                uidnext,
+            )
+        elif row.uidvalidity != uidvalidity:
+            log.warning(
+                "IMAP %s: UIDVALIDITY changed from %s to %s; reading the whole folder again",
+                label,
+                row.uidvalidity,
+                uidvalidity,
+            )
+            row.uidvalidity = uidvalidity
+            row.last_uid = 0
+            row.historical_below_uid = uidnext
+            row.updated_at = now
+            session.add(row)
+        return Checkpoint(
+            uidvalidity=uidvalidity,
+            last_uid=row.last_uid,
+            historical_below_uid=row.historical_below_uid,
+            first_connected_at=row.first_connected_at,
+        )
+
+
+def advance_checkpoint(session: Session, key: str, position: str, now: datetime) -> None:
+    """Move the checkpoint to ``position`` in the caller's transaction (never backwards)."""
+    uidvalidity, uid = parse_position(position)
+    row = session.get(MailboxState, key)
+    if row is None or row.uidvalidity != uidvalidity or uid <= row.last_uid:
+        return
+    row.last_uid = uid
+    row.updated_at = now
+    session.add(row)

@@ -66,6 +66,12 @@ class ClientCredentialsTokens:
                 self._refresh_at = now + lifetime - margin
             return self._token
 
+    def invalidate(self) -> None:
+        """Forget the cached token (the server refused it): the next call fetches one."""
+        with self._lock:
+            self._token = None
+            self._refresh_at = None
+
     def _fetch(self) -> tuple[str, timedelta]:
         form = urllib.parse.urlencode(
             {

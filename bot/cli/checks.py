@@ -24,7 +24,13 @@ def _where(cfg: Config) -> dict[str, str]:
     return {
         "mailbox": f"IMAP {mb.host}:{mb.port}" if mb.kind == "imap" else f"maildir {mb.path}",
         "outgoing": f"SMTP {out.host}:{out.port}" if out.kind == "smtp" else f"folder {out.path}",
-        "chat": f"Slack {chat.api_base_url}" if chat.kind == "slack" else "console",
+        "chat": (
+            f"Slack {chat.api_base_url}"
+            if chat.kind == "slack"
+            else f"Teams {chat.service_url} (token from {chat.login_url})"
+            if chat.kind == "teams"
+            else "console"
+        ),
     }
 
 

@@ -122,10 +122,10 @@ def with_case(config: Path | None, ref: str, action: Any) -> Any:
         with session_scope(rt.db) as s:
             case = get_case(s, ref)
             result = action(s, cfg, case, rt.clock())
-        from bot.runners.outbox import deliver_due
+        from bot.runners.delivery import flush
 
         # What the action queued (prompt update, escalation alert) goes out now.
-        deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
+        flush(rt)
         return result
     except CaseNotFound as exc:
         fail(str(exc), 3)

@@ -91,13 +91,13 @@ def ingest(
         fail("ingest needs --once (use `complaint-bot run` to keep watching)", 2)
     cfg = config_from(config)
     setup_cli_logging(verbose)
-    from bot.runners.outbox import deliver_due
+    from bot.runners.delivery import flush
     from bot.runners.pipeline import ingest as run_ingest
 
     rt = runtime_for(cfg)
     try:
         outcomes = run_ingest(rt.db, rt.services, rt.mailbox)
-        report = deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
+        report = flush(rt)
     finally:
         rt.close()
     opened = sum(1 for o in outcomes if o.new_case)
@@ -357,7 +357,9 @@ def main() -> None:
 from bot.cli import records as _records  # noqa: E402
 from bot.cli import review as _review  # noqa: E402
 from bot.cli import roster as _roster  # noqa: E402
+from bot.cli import teams as _teams  # noqa: E402
 
 _records.register(app)
 _roster.register(app)
 _review.register(app)
+_teams.register(app)

@@ -79,9 +79,9 @@ def quarantine_retry(qid: int, config: ConfigOpt = None) -> None:
         fail(str(exc), 3)
     if outcome.quarantined:
         fail(f"still failing: {outcome.quarantined}", 1)
-    from bot.runners.outbox import deliver_due
+    from bot.runners.delivery import flush
 
-    deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
+    flush(rt)
     typer.echo(
         f"quarantine {qid}: "
         + (f"case {outcome.case}" if outcome.case else f"not opened: {outcome.discarded}")

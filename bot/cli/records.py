@@ -269,7 +269,7 @@ def purge(
     from bot.actions import erasure, privacy
     from bot.actions import retention as by_age
     from bot.errors import InvalidAction
-    from bot.runners.outbox import deliver_due
+    from bot.runners.delivery import flush
 
     rt = runtime_for(cfg)
     now = rt.clock()
@@ -301,7 +301,7 @@ def purge(
             if cfg.chat.kind != "console":
                 # Replace the staff messages now; the console (stdout) has nothing to
                 # edit, so there the stubs are shown by the next ``tick`` or ``run``.
-                deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
+                flush(rt)
     except InvalidAction as exc:
         fail(str(exc), 4)
     finally:

@@ -90,7 +90,7 @@ def _decided(review_id: int, result: Any) -> str:
 def _decide(config: Any, review_id: int, by: str | None, now: str | None, what: str) -> None:
     cfg = config_from(config)
     from bot.errors import InvalidAction, NotAllowed
-    from bot.runners.outbox import deliver_due
+    from bot.runners.delivery import flush
     from bot.runners.review import ReviewNotFound, dismiss, open_as_case
 
     rt = runtime_for(cfg, parse_now(now, cfg) if now else None)
@@ -104,7 +104,7 @@ def _decide(config: Any, review_id: int, by: str | None, now: str | None, what: 
             fail(str(exc), 3)
         except (NotAllowed, InvalidAction) as exc:
             fail(str(exc), 4)
-        deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
+        flush(rt)
     finally:
         rt.close()
     typer.echo(_decided(review_id, result))

@@ -13,6 +13,7 @@ error lines) and ``environment`` (secrets). Import from ``bot.config``.
 from bot.config.base import (
     LANGUAGES,
     LOOPBACK_HOSTS,
+    ChatId,
     ConfigError,
     Language,
     SlackId,
@@ -38,6 +39,7 @@ __all__ = [
     "LANGUAGES",
     "LOOPBACK_HOSTS",
     "ChatConfig",
+    "ChatId",
     "Config",
     "ConfigError",
     "DatabaseConfig",

@@ -78,3 +78,6 @@ class Section(BaseModel):
 
 
 SlackId = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,}$")]
+# A Slack id, or a Teams one: an Entra object id (GUID), a Teams user id (``29:…``) or a
+# conversation id (``19:…@thread.tacv2``). Slack deployments are held to SlackId below.
+ChatId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9:@._=-]+$", max_length=256)]

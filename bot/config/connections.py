@@ -47,6 +47,9 @@ class MailboxConfig(Section):
     poll_seconds: float = Field(30.0, gt=0)
     idle_renew_seconds: float = Field(540.0, gt=0, le=600)
     batch_size: int = Field(50, ge=1, le=1000)
+    # Worker processes that parse, classify and extract ahead of the database writer
+    # (bot.runners.prepare); 0 = all in this process.
+    parse_workers: int = Field(1, ge=0, le=64)
     max_message_bytes: int = Field(25_000_000, ge=1024)
     historical: Literal["open_silently", "skip"] = "open_silently"
     since: date | None = None

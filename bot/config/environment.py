@@ -26,6 +26,7 @@ class Secrets(BaseModel):
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    teams_app_password: SecretStr | None = None
     web_form_secret: SecretStr | None = None
 
 
@@ -79,6 +80,9 @@ def load_secrets(cfg: Config) -> Secrets:
             smtp,
         ),
         slack_bot_token=_env(cfg, "chat", "bot_token_env", chat.bot_token_env, slack),
+        teams_app_password=_env(
+            cfg, "chat", "app_password_env", chat.app_password_env, chat.kind == "teams"
+        ),
         slack_app_token=_env(
             cfg, "chat", "app_token_env", chat.app_token_env, slack and chat.mode == "socket"
         ),

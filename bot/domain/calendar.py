@@ -112,11 +112,7 @@ class WorkingCalendar:
 
     def is_working_day(self, d: date) -> bool:
         """True if ``d`` (a local date) is a working day with open hours."""
-        return (
-            d.isoweekday() in self.working_days
-            and d not in self.extra_closed
-            and d not in closed_days(self.country, d.year, self.de_facto_closed)
-        )
+        return _is_working_day(self, d)
 
     def working_day(self, at: datetime) -> date:
         """The working day ``at`` belongs to: its local date on a working day, else the
@@ -129,9 +125,7 @@ class WorkingCalendar:
 
     def _window(self, d: date) -> tuple[datetime, datetime]:
         """Opening and closing instant (UTC) of local date ``d``."""
-        opens = datetime.combine(d, self.start, tzinfo=self.tz).astimezone(UTC)
-        closes = datetime.combine(d, self.end, tzinfo=self.tz).astimezone(UTC)
-        return opens, closes
+        return _window(self, d)
 
     def _local_date(self, at: datetime) -> date:
         return at.astimezone(self.tz).date()
@@ -223,3 +217,24 @@ class WorkingCalendar:
             if self.is_working_day(d):
                 counted += 1
         return self._window(d)[1]
+
+
+# A sweep over thousands of due cases asks about the same few days again and again:
+# each answer depends only on the (immutable, hashable) calendar and the date, so it is
+# computed once. Time-zone arithmetic is what a deadline computation spends its time on.
+
+
+@lru_cache(maxsize=8192)
+def _is_working_day(cal: WorkingCalendar, d: date) -> bool:
+    return (
+        d.isoweekday() in cal.working_days
+        and d not in cal.extra_closed
+        and d not in closed_days(cal.country, d.year, cal.de_facto_closed)
+    )
+
+
+@lru_cache(maxsize=8192)
+def _window(cal: WorkingCalendar, d: date) -> tuple[datetime, datetime]:
+    opens = datetime.combine(d, cal.start, tzinfo=cal.tz).astimezone(UTC)
+    closes = datetime.combine(d, cal.end, tzinfo=cal.tz).astimezone(UTC)
+    return opens, closes

@@ -20,6 +20,7 @@ class Status(enum.StrEnum):
 class Source(enum.StrEnum):
     EMAIL = "email"
     SLACK = "slack"
+    TEAMS = "teams"
     PHONE = "phone"
     COUNTER = "counter"
     LETTER = "letter"

@@ -147,6 +147,7 @@ class _Headers:
         self._defects = defects
         self._raw: dict[str, list[str]] = {}
         self._spelling: dict[str, str] = {}  # as the sender spelled the name, for defects
+        self._parsed: dict[tuple[str, int], tuple[Any, str] | None] = {}  # read() once each
         for name, value in message.raw_items():
             self._raw.setdefault(str(name).lower(), []).append(str(value))
             self._spelling.setdefault(str(name).lower(), str(name))
@@ -159,6 +160,12 @@ class _Headers:
 
     def read(self, name: str, index: int = 0) -> tuple[Any, str] | None:
         """``(parsed header object or None, text)`` of one occurrence, or None if absent."""
+        key = (name.lower(), index)
+        if key not in self._parsed:
+            self._parsed[key] = self._read(name, index)
+        return self._parsed[key]
+
+    def _read(self, name: str, index: int) -> tuple[Any, str] | None:
         values = self._raw.get(name.lower())
         if not values or index >= len(values):
             return None

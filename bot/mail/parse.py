@@ -21,11 +21,12 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from email import policy
+from email.feedparser import BytesFeedParser
 from email.message import Message
-from email.parser import BytesParser, HeaderParser
+from email.parser import HeaderParser
 from types import MappingProxyType
 
 from bot.errors import Unprocessable
@@ -85,6 +86,19 @@ class ParsedEmail:
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (any case), or None."""
         return self.headers.get(name.lower())
+
+    def __reduce__(self) -> tuple[object, tuple[dict[str, object]]]:
+        # The headers are a read-only view, which does not pickle: send a plain dict (a
+        # worker process hands parsed mail to the database writer).
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["headers"] = dict(self.headers)
+        return (_unpickle, (values,))
+
+
+def _unpickle(values: dict[str, object]) -> ParsedEmail:
+    headers = values.pop("headers")
+    assert isinstance(headers, dict)
+    return ParsedEmail(headers=MappingProxyType(headers), **values)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- assembly
@@ -170,12 +184,25 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int = 25_000_000) -> Parsed
         raise Unprocessable(f"email parser failed: {type(exc).__name__}") from exc
 
 
+_SLICE = 1 << 16
+
+
+def _parse_bytes(raw: bytes) -> Message:
+    """The message parsed once, fed in slices: ``BytesParser.parsebytes`` decodes the whole
+    message into one string and copies it again; the feed parser takes it as it comes."""
+    parser = BytesFeedParser(policy=policy.default)
+    view = memoryview(raw)
+    for start in range(0, len(raw), _SLICE):
+        parser.feed(bytes(view[start : start + _SLICE]))
+    return parser.close()
+
+
 def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedEmail:
     defects: list[str] = []
     repaired = repair_header_block(raw)
     if repaired is not raw:
         defects.append("header block repaired (obsolete syntax or broken folding)")
-    message = BytesParser(policy=policy.default).parsebytes(repaired)
+    message = _parse_bytes(repaired)
     headers = _Headers(message, defects)
     if not _looks_like_email(headers):
         raise Unprocessable("not an email: no From, To, Subject, Date or other core header")

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config import Config
-from bot.domain.vocabulary import ChatOp
+from bot.domain.vocabulary import ChatOp, EscalationReason
 from bot.ports import ChatPost
+from bot.presenters.catalogs import N_, messages
 from bot.presenters.render import Renderer, mrkdwn_escape
 from bot.presenters.staff_messages import CaseView, render_staff
 
@@ -24,13 +25,20 @@ BlocksBuilder = Callable[[str, CaseView, dict[str, Any]], list[dict[str, Any]]]
 # The review lane's post is about a message, not a case (see bot.runners.review.ReviewView).
 ReviewBlocksBuilder = Callable[[Any, dict[str, Any]], list[dict[str, Any]]]
 
-ESCALATION_REASON_TEXT = {
-    "deadline": "tidsfristen för första kontakt har passerat",
-    "serious": "ärendet är flaggat som allvarligt",
-    "ack_bounced": "kvittensen studsade och inget telefonnummer finns",
-    "reopened": "den klagande skrev igen efter att ärendet avslutats",
-    "staff": "personalen bad om det",
+# Why a case was escalated, in the staff catalog (templates/locale/*/LC_MESSAGES/staff.po).
+ESCALATION_REASON_KEYS: dict[str, str] = {
+    EscalationReason.DEADLINE: N_("reason_deadline"),
+    EscalationReason.SERIOUS: N_("reason_serious"),
+    EscalationReason.ACK_BOUNCED: N_("reason_ack_bounced"),
+    EscalationReason.REOPENED: N_("reason_reopened"),
+    EscalationReason.STAFF: N_("reason_staff"),
 }
+
+
+def escalation_reason_text(lang: str, reason: str) -> str:
+    """Why the case was escalated, in ``lang``; an unknown reason is shown as its code."""
+    key = ESCALATION_REASON_KEYS.get(reason)
+    return messages("staff", lang)[key] if key else reason
 
 
 @dataclass(frozen=True)
@@ -123,7 +131,7 @@ def escalation_post(p: Presentation, about: About) -> ChatPost:
         about.case,
         {
             "reason": reason,
-            "reason_text": ESCALATION_REASON_TEXT.get(reason, reason),
+            "reason_text": escalation_reason_text(p.cfg.chat.staff_language, reason),
             "note": about.escalation_note,
             # The ombudsman's buttons say which escalation they acknowledge.
             "escalation_id": about.escalation_id,

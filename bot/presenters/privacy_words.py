@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from templates.catalogs import messages
+from bot.presenters.catalogs import messages
 
 DOMAIN = "access"
 

@@ -17,7 +17,8 @@ from typing import Any
 import jinja2
 
 from bot.config import LANGUAGES, Config
-from templates.letters import LetterLoader
+from bot.presenters.catalogs import staff_word
+from bot.presenters.letters import LetterLoader
 
 PACKAGE_TEMPLATES = Path(str(files("templates")))
 
@@ -67,8 +68,11 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self._templates: dict[tuple[str, str, str], jinja2.Template] = {}
         self.env.filters["mrkdwn"] = mrkdwn_escape
         self.env.filters["one_line"] = one_line
+        # Staff text templates name vocabulary words from the staff catalog.
+        self.env.globals["staff_word"] = staff_word
 
     def template_name(self, name: str, lang: str, ext: str) -> str:
         """The first existing of ``name.lang.ext.j2`` and ``name.<default>.ext.j2``."""
@@ -84,7 +88,15 @@ class Renderer:
         raise jinja2.TemplateNotFound(f"{name}.{lang}.{ext}.j2")
 
     def render(self, template: str, lang: str, ext: str, /, **context: Any) -> str:
-        return self.env.get_template(self.template_name(template, lang, ext)).render(**context)
+        key = (template, lang, ext)
+        found = self._templates.get(key)
+        if found is None:
+            # Looked up once: each lookup stats the template files (the hot path renders
+            # three templates a message).
+            found = self._templates[key] = self.env.get_template(
+                self.template_name(template, lang, ext)
+            )
+        return found.render(**context)
 
     def has(self, name: str, lang: str, ext: str) -> bool:
         try:

@@ -9,34 +9,48 @@ message is a person's raises :class:`bot.errors.NeedsReview`: the message goes
 to the review lane (:func:`keep_for_review`, :mod:`bot.runners.review`). When staff
 open it as a case, the steps run again with ``ctx.forced_by`` set: NeedsReview
 is then ignored and the classifier's verdict becomes "complaint" (acknowledged
-only if it was one already). One message is one transaction:
-the case, its message row, the outbox entries and the mailbox checkpoint
-commit together, or not at all.
+only if it was one already).
+
+A backlog is handled ``GROUP_SIZE`` messages per transaction, each message in a
+savepoint of its own (:func:`handle`): a bad message is rolled back and
+quarantined alone while the rest of its group lands. A message's case, its
+message row, its outbox entries and the mailbox checkpoint past it commit
+together, or not at all (a kill -9 loses nothing and doubles nothing: the
+uncommitted messages come again); the mailbox is told a message is ``done``
+only after its group committed. Parsing, classification and extraction happen
+ahead of the writer, in worker processes when ``mailbox.parse_workers`` > 0
+(:mod:`bot.runners.prepare`); a group is formed before its transaction begins,
+so fetching mail never holds the database's write lock.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, StatementError
 from sqlmodel import Session, select
 
 from bot import metrics
-from bot.actions.trail import enqueue
 from bot.config import Config
-from bot.errors import Discard, NeedsReview, Unprocessable
+from bot.errors import Discard, NeedsReview
 from bot.ports import InboundMail, Mailbox
 from bot.presenters.render import Renderer
+from bot.runners.prepare import Prepared, prepared_mail
+from bot.runners.quarantine import (  # noqa: F401 - imported from here by callers
+    REVIEW_OP,
+    keep_for_review,
+    quarantine,
+    quarantine_mail,
+    reason_of,
+)
+from bot.runners.quarantine import reason_of as _reason  # noqa: F401 - the tests' name
 from bot.store.db import database_unavailable, session_scope
-from bot.store.models import Case, Complainant, Lane, OutboxKind, Quarantine
+from bot.store.models import Case, Complainant, Lane, Quarantine
 
 if TYPE_CHECKING:
     from bot.mail.classify import Classification
@@ -68,6 +82,7 @@ class InboundContext:
     case: Case | None = None
     complainant: Complainant | None = None
     new_case: bool = False
+    new_complainant: bool = False  # the complainant was created by this message
     reopened: bool = False
     phone: str | None = None
     # A case the message points at (reply or reference) but may not join: it came from
@@ -80,6 +95,9 @@ class InboundContext:
     # Why it must not be acknowledged automatically (set when forcing overrode a
     # robot or doubtful classification: when unsure, the bot does not write back).
     no_ack_reason: str | None = None
+    # Parsed, classified and extracted ahead (perhaps in a worker process); None: the
+    # steps do it themselves (a message re-run from the review lane or quarantine).
+    prepared: Prepared | None = None
 
     @property
     def cfg(self) -> Config:
@@ -165,162 +183,86 @@ def force_complaint(ctx: InboundContext) -> None:
 
 
 def process_mail(
-    engine: Engine, services: Services, mailbox: Mailbox, mail: InboundMail
+    engine: Engine,
+    services: Services,
+    mailbox: Mailbox,
+    mail: InboundMail,
+    prepared: Prepared | None = None,
 ) -> Outcome:
     """Run the pipeline on one message in one transaction; quarantine it on failure.
 
     Never raises for a bad message: the next one must go on. Raises when the
     database cannot be reached (nothing was recorded; the message comes again).
     """
+    return process_group(engine, services, mailbox, [(mail, prepared)])[0]
+
+
+def handle(
+    session: Session,
+    services: Services,
+    mailbox: Mailbox,
+    mail: InboundMail,
+    prepared: Prepared | None = None,
+) -> Outcome:
+    """Run the pipeline on ``mail`` inside a savepoint of the caller's transaction, and
+    move the mailbox checkpoint with it. A failure rolls back what the message did
+    and quarantines it (in its own savepoint): the caller's other messages stay.
+    Raises only when the database cannot be reached.
+    """
     now = services.clock()
-    outcome: Outcome
+    savepoint = session.begin_nested()
     try:
-        with session_scope(engine) as session:
-            ctx = InboundContext(session=session, services=services, mail=mail, now=now)
-            try:
-                run_steps(ctx)
-                outcome = Outcome(
-                    mail.position, case=ctx.case.ref if ctx.case else None, new_case=ctx.new_case
+        ctx = InboundContext(
+            session=session, services=services, mail=mail, now=now, prepared=prepared
+        )
+        try:
+            run_steps(ctx)
+            outcome = Outcome(
+                mail.position, case=ctx.case.ref if ctx.case else None, new_case=ctx.new_case
+            )
+        except Discard as d:
+            outcome = Outcome(
+                mail.position, case=ctx.case.ref if ctx.case else None, discarded=d.reason
+            )
+        except NeedsReview as r:
+            savepoint.rollback()  # nothing of the half-run steps stays
+            savepoint = session.begin_nested()
+            seen = session.exec(
+                select(Quarantine.id).where(
+                    Quarantine.lane == Lane.REVIEW.value, Quarantine.raw == mail.raw
                 )
-            except Discard as d:
-                outcome = Outcome(
-                    mail.position, case=ctx.case.ref if ctx.case else None, discarded=d.reason
-                )
-            except NeedsReview as r:
-                session.rollback()  # nothing of the half-run steps stays
-                seen = session.exec(
-                    select(Quarantine.id).where(
-                        Quarantine.lane == Lane.REVIEW.value, Quarantine.raw == mail.raw
-                    )
-                ).first()
-                if seen is not None:  # delivered again: one item, one post
-                    outcome = Outcome(mail.position, discarded=f"duplicate of review item {seen}")
-                else:
-                    keep_for_review(session, mail, r.reason, now)
-                    outcome = Outcome(mail.position, review=r.reason)
-            mailbox.record(session, mail)
+            ).first()
+            if seen is not None:  # delivered again: one item, one post
+                outcome = Outcome(mail.position, discarded=f"duplicate of review item {seen}")
+            else:
+                keep_for_review(session, mail, r.reason, now)
+                outcome = Outcome(mail.position, review=r.reason)
+        mailbox.record(session, mail)
+        savepoint.commit()
+        return outcome
     except Exception as exc:
+        if session.get_nested_transaction() is savepoint:  # not yet closed by a failure
+            savepoint.rollback()
         if database_unavailable(exc):
             raise  # not the message's fault: it is read again once the database is back
-        reason = _reason(exc)
-        log.warning("message %s quarantined: %s", mail.position, reason)
-        with session_scope(engine) as session:
-            quarantine(
-                session,
-                source=mail.mailbox,
-                key=mail.position,
-                reason=reason,
-                raw=mail.raw,
-                now=now,
-                received_at=mail.received_at,
-            )
-            mailbox.record(session, mail)
-        outcome = Outcome(mail.position, quarantined=reason)
-    mailbox.done(mail)
+        reason = reason_of(exc)
+    log.warning("message %s quarantined: %s", mail.position, reason)
+    with session.begin_nested():
+        quarantine_mail(session, mailbox, mail, reason, now)
+    return Outcome(mail.position, quarantined=reason)
+
+
+def tell(outcome: Outcome) -> None:
+    """Metrics and the log line for a message whose transaction committed."""
     if outcome.quarantined:
         metrics.QUARANTINED.inc()
     if outcome.case and outcome.new_case:
         metrics.CASES_OPENED.inc()
-        log.info("case %s opened from %s", outcome.case, mail.position)
+        log.info("case %s opened from %s", outcome.case, outcome.position)
     elif outcome.discarded:
-        log.info("message %s not opened as a case: %s", mail.position, outcome.discarded)
+        log.info("message %s not opened as a case: %s", outcome.position, outcome.discarded)
     elif outcome.review:
-        log.info("message %s kept for review: %s", mail.position, outcome.review)
-    return outcome
-
-
-def _reason(exc: BaseException) -> str:
-    """Why a message was quarantined, in words that never carry the message itself.
-
-    Our own :class:`Unprocessable` reasons are kept. Anything else is reduced to
-    the exception class and where it was raised; a database error to its class,
-    the driver's class and SQLSTATE (and the server's primary message, which
-    names a constraint or a type, never a value). ``str(exc)`` is never used: for
-    SQLAlchemy it includes the SQL parameters, that is the citizen's text.
-    """
-    if isinstance(exc, Unprocessable):
-        return str(exc)[:2000]
-    name = type(exc).__name__
-    if isinstance(exc, DBAPIError | StatementError):
-        orig = getattr(exc, "orig", None)
-        parts = [name]
-        if orig is not None:
-            parts.append(type(orig).__name__)
-            sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-            if sqlstate:
-                parts.append(f"SQLSTATE {sqlstate}")
-            diag = getattr(orig, "diag", None)
-            primary = getattr(diag, "message_primary", None) if diag is not None else None
-            if primary:
-                parts.append(_no_values(str(primary)))
-            elif type(orig).__module__.startswith("sqlite3"):
-                parts.append(_no_values(str(orig)))
-        return ": ".join(parts)[:500]
-    frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-    where = f" at {Path(frame[0].filename).name}:{frame[0].lineno}" if frame else ""
-    return f"{name}{where}"
-
-
-def _no_values(message: str) -> str:
-    """The first line of a driver message, without anything quoted or after a colon-value."""
-    first = message.splitlines()[0] if message else ""
-    first = re.sub(r"'[^']*'|\"[^\"]*\"|\([^()]*\)=\([^()]*\)", "…", first)
-    return first[:200]
-
-
-def quarantine(
-    session: Session,
-    *,
-    source: str,
-    key: str,
-    reason: str,
-    raw: bytes,
-    now: datetime,
-    received_at: datetime | None = None,
-    lane: Lane = Lane.QUARANTINE,
-    historical: bool = False,
-) -> Quarantine:
-    q = Quarantine(
-        source=source,
-        source_key=key,
-        reason=reason,
-        raw=raw,
-        at=now,
-        received_at=received_at,
-        lane=lane.value,
-        historical=historical,
-    )
-    session.add(q)
-    return q
-
-
-REVIEW_OP = "review"  # the outbox chat operation that posts (or updates) a review item
-
-
-def keep_for_review(session: Session, mail: InboundMail, reason: str, now: datetime) -> Quarantine:
-    """Keep ``mail`` whole in the review lane and, in the same transaction, queue its post
-    to the triage channel ("open as case" / "not a complaint")."""
-    q = quarantine(
-        session,
-        source=mail.mailbox,
-        key=mail.position,
-        reason=f"review: {reason}",
-        raw=mail.raw,
-        now=now,
-        received_at=mail.received_at,
-        lane=Lane.REVIEW,
-        historical=mail.historical,
-    )
-    session.flush()
-    enqueue(
-        session,
-        kind=OutboxKind.CHAT,
-        dedupe_key=f"review:{q.id}",
-        payload={"op": REVIEW_OP, "review_id": q.id},
-        case=None,
-        now=now,
-    )
-    return q
+        log.info("message %s kept for review: %s", outcome.position, outcome.review)
 
 
 class _QuarantineSource:
@@ -378,4 +320,68 @@ def retry_quarantined(engine: Engine, services: Services, qid: int) -> Outcome:
 
 def ingest(engine: Engine, services: Services, mailbox: Mailbox) -> list[Outcome]:
     """Handle every waiting message, oldest first."""
-    return [process_mail(engine, services, mailbox, mail) for mail in mailbox.pending()]
+    return list(ingest_groups(engine, services, mailbox))
+
+
+# --------------------------------------------------------------------------- groups
+
+GROUP_SIZE = 50  # messages per transaction (the write lock is held for one group)
+
+Item = tuple[InboundMail, Prepared | None]
+
+
+def process_group(
+    engine: Engine, services: Services, mailbox: Mailbox, group: list[Item]
+) -> list[Outcome]:
+    """Handle ``group`` in one transaction; quarantine what fails, message by message.
+
+    Raises only when the database cannot be reached (nothing of the group was
+    recorded; it comes again).
+    """
+    try:
+        with session_scope(engine) as session:
+            outcomes = [handle(session, services, mailbox, m, p) for m, p in group]
+    except Exception as exc:
+        if database_unavailable(exc):
+            raise
+        if len(group) > 1:
+            # The commit itself failed, for something no savepoint caught: one at a time.
+            log.warning("a group of %d messages failed to commit; one at a time", len(group))
+            return [o for item in group for o in process_group(engine, services, mailbox, [item])]
+        mail = group[0][0]
+        reason = reason_of(exc)
+        log.warning("message %s quarantined: %s", mail.position, reason)
+        with session_scope(engine) as session:
+            quarantine_mail(session, mailbox, mail, reason, services.clock())
+        outcomes = [Outcome(mail.position, quarantined=reason)]
+    for (mail, _), outcome in zip(group, outcomes, strict=True):
+        mailbox.done(mail)
+        tell(outcome)
+    return outcomes
+
+
+def groups(items: Iterable[Item], size: int = GROUP_SIZE) -> Iterator[list[Item]]:
+    it = iter(items)
+    while group := list(islice(it, size)):
+        yield group
+
+
+def ingest_groups(
+    engine: Engine,
+    services: Services,
+    mailbox: Mailbox,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> Iterator[Outcome]:
+    """Every waiting message, oldest first, group by group, while ``keep_going()``.
+
+    Stopping early leaves the rest (and what was prepared ahead) uncommitted: it
+    comes again on the next call.
+    """
+    stream = prepared_mail(services, mailbox.pending())
+    try:
+        for group in groups(stream):
+            yield from process_group(engine, services, mailbox, group)
+            if not keep_going():
+                return
+    finally:
+        stream.close()

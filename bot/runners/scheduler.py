@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.runners.outbox import deliver_due
+from bot.runners.delivery import flush
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -38,9 +38,24 @@ class TickResult:
             f"tick: {jobs}; outbox: {self.sent} sent, {self.retried} to retry, {self.failed} failed"
         )
 
+    def sweeps_summary(self) -> str:
+        """What the sweeps did, without the outbox (which the delivery loop reports)."""
+        return "sweep: " + (", ".join(f"{k}: {v}" for k, v in self.acted.items()) or "nothing due")
+
 
 def run_tick(runtime: Runtime) -> TickResult:
-    """Run every sweep once at the runtime's clock, then deliver what they queued."""
+    """Run every sweep once at the runtime's clock, then deliver what they queued
+    (``tick``: a one-shot command flushes the outbox itself)."""
+    result = run_sweeps(runtime)
+    report = flush(runtime)
+    result.sent, result.retried, result.failed = report.sent, report.retried, report.failed
+    result.errors += report.errors
+    return result
+
+
+def run_sweeps(runtime: Runtime) -> TickResult:
+    """Run every sweep once at the runtime's clock; deliver nothing (under ``run`` the
+    delivery loop does, woken by the caller)."""
     result = TickResult()
     for name, sweep in runtime.sweeps:
         try:
@@ -48,7 +63,4 @@ def run_tick(runtime: Runtime) -> TickResult:
         except Exception as exc:
             log.exception("sweep %s failed", name)
             result.errors.append(f"{name}: {exc}")
-    report = deliver_due(runtime.db, runtime.outlets, runtime.clock, runtime.owner)
-    result.sent, result.retried, result.failed = report.sent, report.retried, report.failed
-    result.errors += report.errors
     return result

@@ -1,9 +1,11 @@
 """``complaint-bot run``: the mailbox watcher, the scheduler and the chat app together.
 
-The watcher handles mail as it arrives and delivers what it queued at once
-(acknowledgements go out within a second or two). The scheduler runs the
-sweep every ``SWEEP_SECONDS``. SIGTERM or SIGINT: finish the message in hand,
-flush what can be flushed, exit 0.
+The watcher handles mail as it arrives, a group of messages per transaction, and
+wakes the delivery loop (:class:`~bot.runners.delivery.DeliveryLoop`, the only thing
+that delivers while ``run`` is up), so acknowledgements go out within a second or two;
+the chat listeners and the web front wake it too. The scheduler runs the sweep every
+``SWEEP_SECONDS`` and wakes it after. SIGTERM or SIGINT: finish the group of messages in
+hand, stop the loop, flush once what can be flushed, exit 0.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot import metrics
-from bot.runners.outbox import backlog, deliver_due
-from bot.runners.pipeline import process_mail
-from bot.runners.scheduler import SWEEP_JOB_ID, run_tick
+from bot.runners.delivery import flush
+from bot.runners.outbox import backlog
+from bot.runners.pipeline import ingest_groups
+from bot.runners.scheduler import SWEEP_JOB_ID, run_sweeps
 from bot.store.db import session_scope
 from bot.store.lease import RENEW_SECONDS, free_outbox_of_dead, release, try_acquire
 
@@ -34,7 +37,7 @@ LEASE_RETRY_SECONDS = 2.0
 
 
 def watch_mailbox(rt: Runtime, stop: threading.Event, wait_seconds: float = 5.0) -> None:
-    """Handle waiting mail, deliver, wait for more; until ``stop`` is set.
+    """Handle waiting mail, wake the delivery loop, wait for more; until ``stop`` is set.
 
     ``wait`` returns as soon as mail arrives (IMAP IDLE, or a new file in the
     Maildir), so ``wait_seconds`` only bounds how long a stop request or the
@@ -51,13 +54,16 @@ def watch_mailbox(rt: Runtime, stop: threading.Event, wait_seconds: float = 5.0)
                 continue
             handled = 0
             try:
-                for mail in rt.mailbox.pending():
-                    process_mail(rt.db, rt.services, rt.mailbox, mail)
+                # Stop and lease are checked between groups (one transaction each).
+                for _ in ingest_groups(
+                    rt.db,
+                    rt.services,
+                    rt.mailbox,
+                    keep_going=lambda: not stop.is_set() and lease.hold(),
+                ):
                     handled += 1
-                    if stop.is_set() or not lease.hold():
-                        break
                 if handled:
-                    flush(rt)
+                    rt.delivery.wake()
             except Exception:
                 log.exception("mailbox watcher: error; retrying shortly")
                 stop.wait(5.0)
@@ -66,15 +72,6 @@ def watch_mailbox(rt: Runtime, stop: threading.Event, wait_seconds: float = 5.0)
                 rt.mailbox.wait(wait_seconds)
     finally:
         lease.release()
-
-
-def flush(rt: Runtime, rounds: int = 10) -> None:
-    """Deliver what is due, again while a round sent something: a case's chat
-    entries go one at a time (a prompt before its updates), so sending one
-    can make the next due."""
-    for _ in range(rounds):
-        if not deliver_due(rt.db, rt.outlets, rt.clock, rt.owner).sent:
-            return
 
 
 class MailboxLease:
@@ -126,9 +123,10 @@ def _sweep(rt: Runtime) -> None:
         free_outbox_of_dead(rt.db)  # a sibling instance on this host may have died
     except Exception:
         log.warning("could not check for outbox entries of dead instances", exc_info=True)
-    result = run_tick(rt)
-    if result.acted or result.sent or result.failed:
-        log.info(result.summary())
+    result = run_sweeps(rt)
+    rt.delivery.wake()  # what the sweeps queued, and retries whose time has come
+    if result.acted:
+        log.info(result.sweeps_summary())
 
 
 def start_metrics(rt: Runtime, port: int, host: str = "127.0.0.1") -> None:
@@ -171,6 +169,7 @@ def serve(rt: Runtime, stop: threading.Event | None = None) -> int:
         replace_existing=True,
         next_run_time=rt.clock(),
     )
+    rt.delivery.start()
     scheduler.start()
     chat_app = rt.start_chat_app(stop)
     web_front = rt.start_web_front()
@@ -189,6 +188,7 @@ def serve(rt: Runtime, stop: threading.Event | None = None) -> int:
             chat_app.close()
         if web_front is not None:
             web_front.close()
+        rt.delivery.stop()
         try:
             flush(rt)
         except Exception:

@@ -108,3 +108,25 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+class StatementCounter:
+    """Counts the SQL statements ``engine`` sends (a ``before_cursor_execute`` listener).
+
+    ``with StatementCounter(engine) as counted: ...`` then ``counted.count``. Used by
+    the benchmarks and by the tests that bound the statements per inbound message.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.count = 0
+
+    def _seen(self, *_args: Any) -> None:
+        self.count += 1
+
+    def __enter__(self) -> StatementCounter:
+        sa.event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._seen)

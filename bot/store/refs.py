@@ -25,18 +25,25 @@ def format_ref(prefix: str, year: int, number: int) -> str:
 
 
 def allocate_ref(session: Session, prefix: str, year: int) -> str:
-    """Hand out the next reference for ``prefix`` and ``year`` in this transaction."""
+    """Hand out the next reference for ``prefix`` and ``year`` in this transaction.
+
+    One statement as a rule (the counter's UPDATE); the first reference of a year
+    creates its counter first.
+    """
     scope = f"{prefix}-{year}"
     table = RefCounter.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(table).values(scope=scope, last=0).on_conflict_do_nothing())
-    number = session.execute(
+    bump = (
         sa.update(table)
         .where(table.c.scope == scope)
         .values(last=table.c.last + 1)
         .returning(table.c.last)
-    ).scalar_one()
+    )
+    number = session.execute(bump).scalar_one_or_none()
+    if number is None:
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(insert(table).values(scope=scope, last=0).on_conflict_do_nothing())
+        number = session.execute(bump).scalar_one()
     return format_ref(prefix, year, int(number))
 
 

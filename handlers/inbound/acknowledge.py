@@ -35,7 +35,10 @@ def process(ctx: InboundContext) -> None:
         own_addresses=own_addresses(ctx),
         historical=ctx.mail.historical,
         history=AckHistory(
-            last_ack_to_sender_at=last_ack_to(ctx.session, complainant.id or 0),
+            # a complainant this very message created has never been acknowledged
+            last_ack_to_sender_at=None
+            if ctx.new_complainant
+            else last_ack_to(ctx.session, complainant.id or 0),
             sender_bounced_at=complainant.email_bounced_at,
         ),
         now=ctx.now,

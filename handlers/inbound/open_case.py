@@ -1,7 +1,8 @@
 """Step 6: open a case for a new complaint, or bring a closed one back.
 
 Extraction (phone, name, language, serious keywords) reads the summary text,
-so numbers inside quoted replies are not mistaken for the complainant's.
+so numbers inside quoted replies are not mistaken for the complainant's. Language
+and phone numbers are usually found ahead (``ctx.prepared``, once per message).
 """
 
 from __future__ import annotations
@@ -9,21 +10,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.actions.cases import complainant_of, escalate, reopen, set_case_phone
-from bot.actions.opening import NewComplaint, note_mention, open_case
+from bot.actions.opening import NewComplaint, note_mention, open_case_for
 from bot.actions.trail import SYSTEM_ACTOR
 from bot.errors import Discard
 from bot.mail.classify import is_spam_flagged
-from bot.mail.extract import (
-    detect_language,
-    find_phone_numbers,
-    guess_name,
-    is_serious,
-    own_words,
-    phone_region,
-    summarise,
-)
+from bot.mail.extract import guess_name, is_serious, own_words, summarise
+from bot.mail.prepare import language_and_phones
 from bot.redact import redact
 from bot.runners.pipeline import InboundContext
+from bot.runners.prepare import settings_of
 from bot.store.models import EscalationReason, Source, Status
 
 
@@ -35,17 +30,10 @@ def process(ctx: InboundContext) -> None:
     p = ctx.parsed
     assert p is not None
     cfg = ctx.cfg
-    text = f"{p.subject}\n{p.summary_text}"
-    # The body says more about the language than a short (often forwarded) subject.
-    body = p.summary_text.strip()
-    language = detect_language(
-        body if len(body) >= 40 else text, default=cfg.policy.default_language
-    )
-    phones = find_phone_numbers(
-        p.summary_text + "\n" + p.subject,
-        region=phone_region(language, cfg.policy.country),
-        own_numbers=(cfg.organisation.phone, *cfg.organisation.own_numbers),
-    )
+    if ctx.prepared is not None and ctx.prepared.parsed is p:
+        language, phones = ctx.prepared.language, ctx.prepared.phones
+    else:
+        language, phones = language_and_phones(p, settings_of(ctx.services))
     ctx.phone = phones[0] if phones else None
 
     if ctx.case is not None:
@@ -81,7 +69,7 @@ def process(ctx: InboundContext) -> None:
         own_words(p), cfg.policy.serious_keywords_for(language)
     )
     contact = ctx.classification.contact if ctx.classification else None
-    ctx.case = open_case(
+    opened = open_case_for(
         ctx.session,
         cfg,
         NewComplaint(
@@ -98,8 +86,9 @@ def process(ctx: InboundContext) -> None:
         ),
         ctx.now,
     )
+    ctx.case, ctx.complainant = opened.case, opened.complainant
+    ctx.new_complainant = opened.new_complainant
     ctx.new_case = True
-    ctx.complainant = complainant_of(ctx.session, ctx.case)
     if ctx.mentioned_case is not None:
         note_mention(ctx.session, ctx.case, ctx.mentioned_case, ctx.now, via="email")
     if serious and not ctx.mail.historical:

@@ -33,10 +33,19 @@ from slack_sdk import WebClient
 
 from bot.adapters.slack_chat import make_web_client
 from bot.config import ConfigError
-from handlers.slack import actions, home, intake, offers, ombudsman, review, views
+from handlers.slack import (
+    actions,
+    home,
+    intake,
+    offers,
+    ombudsman,
+    registration,
+    review,
+    views,
+)
+from handlers.slack.case_facts import set_staff_language
 from handlers.slack.errors import report_error
 from handlers.slack.gate import SlackGate, learned_workspace, redacting_client, workspace_guard
-from handlers.slack.messages import set_staff_language
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -81,6 +90,7 @@ def build_app(rt: Runtime, *, listener_executor: Executor | None = None) -> App:
     # Only our own workspace is served: the configured one, else the bot token's own.
     app.use(workspace_guard(chat.team_id or learned_workspace(app.client)))
     intake.register(app, rt)
+    registration.register(app, rt)
     actions.register(app, rt)
     views.register(app, rt)
     home.register(app, rt)

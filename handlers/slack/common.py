@@ -19,7 +19,6 @@ from sqlmodel import select
 
 from bot.actions.trail import Actor, audit, authorize, is_ombudsman, slack_actor
 from bot.errors import NotAllowed
-from bot.runners.outbox import deliver_due
 from bot.store.db import session_scope
 from bot.store.models import Case
 
@@ -136,21 +135,10 @@ def require_ombudsman(rt: Runtime, user: str, action: str, ref: str | None = Non
     return authorize(rt.cfg, actor)
 
 
-DELIVERY_ROUNDS = 5
-
-
 def deliver(rt: Runtime) -> None:
-    """Send what the action queued now; what fails stays queued for the sweep.
-
-    The outbox sends one chat entry per case per round (so a prompt is posted
-    before it is updated); a few rounds get the prompt and its thread reply out.
-    """
-    try:
-        for _ in range(DELIVERY_ROUNDS):
-            if not deliver_due(rt.db, rt.outlets, rt.clock, rt.owner).sent:
-                return
-    except Exception:
-        log.exception("delivering the outbox after a Slack action failed; the sweep retries")
+    """Wake the runner's delivery loop for what the action queued (the post appears
+    within milliseconds); returns at once. A listener never delivers itself."""
+    rt.delivery.wake()
 
 
 def slack_time(ts: str) -> datetime:

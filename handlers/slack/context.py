@@ -185,7 +185,7 @@ class Press(Generic[V]):
         self.then(lambda: answer(self.client, self.user, self.channel, text, blocks))
 
     def deliver(self) -> None:
-        """Send what the press queued, after the commit."""
+        """Wake the delivery loop for what the press queued, after the commit."""
         self.then(lambda: deliver(self.rt))
 
     def open_modal(self, view: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from templates.catalogs import LANGUAGES, messages
+from bot.presenters.catalogs import LANGUAGES, messages
 
 DOMAIN = "staff"
 

@@ -1,5 +1,5 @@
-"""The modals (log a call, escalate, register a complaint, ask for an action plan) and
-the reading of what was submitted. Pure: views out, plain dataclasses or field errors in.
+"""The modals (log a call, escalate, register a complaint, hand over, ask for an action
+plan). Pure: views out; :mod:`handlers.slack.forms` reads what was submitted.
 
 Each input block holds one element whose ``action_id`` is :attr:`ActionId.INPUT`;
 the block id says which field it is. ``private_metadata`` carries the case
@@ -9,9 +9,7 @@ reference and the channel to answer in, as JSON.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -30,7 +28,6 @@ from handlers.slack.enums import ActionId, BlockId, CallbackId, CallOption
 from handlers.slack.labels import words
 
 View = dict[str, Any]
-Values = Mapping[str, Mapping[str, Mapping[str, Any]]]
 
 LOG_OUTCOMES = (
     Outcome.REACHED,
@@ -40,7 +37,6 @@ LOG_OUTCOMES = (
     Outcome.MEETING,
 )
 REGISTER_SOURCES = (Source.PHONE, Source.COUNTER, Source.LETTER)
-_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 
 NOTE_MAX = 3000
 REMEDY_MAX = 200
@@ -240,14 +236,6 @@ def hand_over_modal(lang: str, ref: str, channel: str) -> View:
     )
 
 
-def read_hand_over(values: Values, lang: str) -> str | dict[str, str]:
-    """The colleague picked in the hand-over modal, or ``{block_id: error}``."""
-    user = str(_state(values, BlockId.HAND_OVER_TO).get("selected_user") or "")
-    if not user:
-        return {BlockId.HAND_OVER_TO: words(lang)["hand_over_missing"]}
-    return user
-
-
 def action_plan_modal(lang: str, ref: str, channel: str, initial_due: date) -> View:
     """The ombudsman asks a manager for an action plan: who, what it must cover, by when."""
     w = words(lang)
@@ -280,126 +268,3 @@ def action_plan_modal(lang: str, ref: str, channel: str, initial_due: date) -> V
         blocks,
         metadata(ref=ref, channel=channel),
     )
-
-
-# --- reading ---------------------------------------------------------------
-
-
-def _state(values: Values, block: str) -> Mapping[str, Any]:
-    return values.get(block, {}).get(ActionId.INPUT, {})
-
-
-def text_value(values: Values, block: str, limit: int) -> str:
-    return str(_state(values, block).get("value") or "").strip()[:limit]
-
-
-def selected(values: Values, block: str) -> str | None:
-    chosen = _state(values, block).get("selected_option")
-    return str(chosen["value"]) if isinstance(chosen, Mapping) and chosen.get("value") else None
-
-
-def checked(values: Values, block: str) -> set[str]:
-    chosen = _state(values, block).get("selected_options") or []
-    return {str(o.get("value")) for o in chosen if isinstance(o, Mapping)}
-
-
-@dataclass(frozen=True)
-class CallForm:
-    outcome: Outcome
-    note: str
-    remedy: str
-    next_step: str
-    resolution: Resolution | None
-    send_confirmation: bool
-    hard: bool
-
-
-@dataclass(frozen=True)
-class ActionPlanForm:
-    owner: str  # a Slack user id
-    steps: str
-    due: date
-
-
-@dataclass(frozen=True)
-class RegisterForm:
-    source: Source
-    name: str
-    phone_text: str
-    email: str
-    text: str
-
-
-def read_call_form(values: Values, lang: str) -> CallForm | dict[str, str]:
-    """The submitted log-call modal, or ``{block_id: error}`` (outcome missing)."""
-    outcome, resolution = selected(values, BlockId.OUTCOME), selected(values, BlockId.RESOLUTION)
-    if outcome not in {o.value for o in Outcome}:
-        return {BlockId.OUTCOME: words(lang)["outcome"]}
-    options = checked(values, BlockId.OPTIONS)
-    return CallForm(
-        outcome=Outcome(outcome),
-        note=text_value(values, BlockId.NOTE, NOTE_MAX),
-        remedy=text_value(values, BlockId.REMEDY, REMEDY_MAX),
-        next_step=text_value(values, BlockId.NEXT_STEP, NEXT_STEP_MAX),
-        resolution=Resolution(resolution) if resolution in {r.value for r in Resolution} else None,
-        send_confirmation=CallOption.SEND_CONFIRMATION in options,
-        hard=CallOption.HARD_CALL in options,
-    )
-
-
-def read_reason(values: Values) -> str:
-    return text_value(values, BlockId.REASON, REASON_MAX)
-
-
-def is_email(text: str) -> bool:
-    return len(text) <= EMAIL_MAX and bool(_EMAIL.match(text))
-
-
-def read_register_form(values: Values, lang: str) -> RegisterForm | dict[str, str]:
-    """The submitted register modal, or ``{block_id: error}`` in ``lang``."""
-    w = words(lang)
-    source = selected(values, BlockId.SOURCE) or Source.PHONE.value
-    email = text_value(values, BlockId.EMAIL, EMAIL_MAX + 1)
-    errors: dict[str, str] = {}
-    if email and not is_email(email):
-        errors[BlockId.EMAIL] = w["invalid_email"]
-    text = text_value(values, BlockId.TEXT, TEXT_MAX)
-    if not text:
-        errors[BlockId.TEXT] = w["register_text"]
-    if source not in {s.value for s in REGISTER_SOURCES}:
-        source = Source.PHONE.value
-    if errors:
-        return errors
-    return RegisterForm(
-        source=Source(source),
-        name=text_value(values, BlockId.NAME, NAME_MAX),
-        phone_text=text_value(values, BlockId.PHONE, 40),
-        email=email,
-        text=text,
-    )
-
-
-def read_action_plan_form(
-    values: Values, lang: str, today: date
-) -> ActionPlanForm | dict[str, str]:
-    """The submitted action-plan modal, or ``{block_id: error}``; the due date may be
-    ``today`` (the organisation's date) or later."""
-    w = words(lang)
-    errors: dict[str, str] = {}
-    owner = str(_state(values, BlockId.PLAN_OWNER).get("selected_user") or "")
-    if not owner:
-        errors[BlockId.PLAN_OWNER] = w["plan_owner_missing"]
-    steps = text_value(values, BlockId.PLAN_STEPS, PLAN_STEPS_MAX)
-    if not steps:
-        errors[BlockId.PLAN_STEPS] = w["plan_steps_missing"]
-    try:
-        due: date | None = date.fromisoformat(
-            str(_state(values, BlockId.PLAN_DUE).get("selected_date") or "")
-        )
-    except ValueError:
-        due = None
-    if due is None or due < today:
-        errors[BlockId.PLAN_DUE] = w["plan_due_past"]
-    if errors or due is None:
-        return errors
-    return ActionPlanForm(owner=owner, steps=steps, due=due)

@@ -38,9 +38,10 @@ from handlers.slack.context import (
 )
 from handlers.slack.enums import ActionId, CallbackId
 from handlers.slack.errors import after_ack
+from handlers.slack.forms import read_hand_over
 from handlers.slack.labels import say
 from handlers.slack.messages import offer_answered_blocks
-from handlers.slack.modals import hand_over_modal, read_hand_over
+from handlers.slack.modals import hand_over_modal
 from handlers.slack.ombudsman import message_ts_of
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from bot.actions.cases import add_action_plan, claim, complete_action_plan, get_
 from bot.actions.trail import audit, enqueue, slack_actor
 from bot.config import Config
 from bot.errors import InvalidAction
-from bot.presenters.chat import ESCALATION_REASON_TEXT
+from bot.presenters.chat import escalation_reason_text
 from bot.presenters.staff_messages import case_view, local_when
 from bot.store.db import session_scope
 from bot.store.models import Audit, Case, Escalation, OutboxKind
@@ -49,14 +49,11 @@ from handlers.slack.context import (
 )
 from handlers.slack.enums import ActionId, CallbackId
 from handlers.slack.errors import after_ack
+from handlers.slack.forms import ActionPlanForm, read_action_plan_form
 from handlers.slack.home import due_day, publish_home
 from handlers.slack.labels import say, words
 from handlers.slack.messages import build_blocks
-from handlers.slack.modals import (
-    ActionPlanForm,
-    action_plan_modal,
-    read_action_plan_form,
-)
+from handlers.slack.modals import action_plan_modal
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -130,7 +127,7 @@ def alert_context(
         "reason": escalation.reason,
         "note": escalation.note,
         "escalation_id": escalation.id,
-        "reason_text": ESCALATION_REASON_TEXT.get(escalation.reason, escalation.reason),
+        "reason_text": escalation_reason_text(lang, escalation.reason),
         "lang": lang,
     }
     by = acknowledged_by(session, case, escalation)

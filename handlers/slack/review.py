@@ -18,10 +18,10 @@ from slack_bolt import App
 
 from bot.runners.review import ReviewResult, ReviewView, dismiss, open_as_case
 from handlers.slack.blockkit import button, context, esc, fields, header, mention, section
+from handlers.slack.case_facts import age_text, staff_language
 from handlers.slack.context import Button, IdValue, Press, on_press, parse_review
 from handlers.slack.enums import ActionId, BlockId
 from handlers.slack.labels import say, words
-from handlers.slack.messages import age_text, staff_language
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime

@@ -20,8 +20,8 @@ from handlers.slack.common import lang_of
 from handlers.slack.context import Button, CaseValue, Press, parse_case, submit
 from handlers.slack.enums import BlockId, CallbackId
 from handlers.slack.errors import after_ack
+from handlers.slack.forms import CallForm, read_call_form, read_reason
 from handlers.slack.labels import say
-from handlers.slack.modals import CallForm, read_call_form, read_reason
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 
-from bot.actions.trail import audit, enqueue
+from bot.actions.trail import audit, enqueue, slack_user
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.vocabulary import ChatOp
 from bot.store.db import session_scope
@@ -23,7 +23,7 @@ REMIND_WORKING_DAYS_BEFORE = 1
 
 
 def _user(actor: str) -> str | None:
-    return actor[6:] if actor.startswith("slack:") else (actor or None)
+    return slack_user(actor) or actor or None
 
 
 def run(rt: Runtime) -> int:

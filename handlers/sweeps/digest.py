@@ -21,6 +21,7 @@ from bot.actions.trail import enqueue
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.vocabulary import ChatOp
+from bot.presenters.catalogs import messages
 from bot.redact import redact
 from bot.store.db import session_scope
 from bot.store.models import Audit, Case, OutboxKind, Status
@@ -80,17 +81,19 @@ def digest_text(
             )
         ).all()
     ]
+    w = messages("staff", cfg.chat.staff_language)
     lines = [
-        f"📊 Veckans klagomål ({label})",
-        f"Nya ärenden: {len(opened)} · avslutade: {len(closed)}",
-        "Mediantid till första samtal: "
-        + (f"{statistics.median(hours):.1f} arbetstimmar" if hours else "–"),
-        f"Försenade (ingen kontakt efter tidsfristen): {len(overdue)}",
+        w["digest_title"].format(label=label),
+        w["digest_counts"].format(opened=len(opened), closed=len(closed)),
+        w["digest_median"].format(hours=f"{statistics.median(hours):.1f}")
+        if hours
+        else w["digest_median_none"],
+        w["digest_overdue"].format(n=len(overdue)),
     ]
     if themes:
-        lines.append("Vanligaste teman: " + ", ".join(f"{t} ({n})" for t, n in themes))
+        lines.append(w["digest_themes"].format(themes=", ".join(f"{t} ({n})" for t, n in themes)))
     if lessons:
-        lines.append("Lärdomar som delats:")
+        lines.append(w["digest_lessons"])
         lines += [f"• {' '.join(redact(lesson).split())[:300]}" for lesson in lessons if lesson]
     return "\n".join(lines)
 

@@ -256,7 +256,8 @@ async def submit(request: Request) -> Response:
     result = await run_in_threadpool(_open, front, form, token)
     if result.created:
         log.info("web form -> case %s", result.case.ref)
-        await run_in_threadpool(_deliver, front)
+        # The acknowledgement and the staff prompt go out through the delivery loop.
+        front.rt.delivery.wake()
     return show_answer(front, result, token, form if result.created else None)
 
 
@@ -290,18 +291,6 @@ def _open(front: Front, form: WebComplaint, token: FormToken) -> WebResult:
             if attempt:
                 raise
     raise AssertionError("unreachable")
-
-
-def _deliver(front: Front) -> None:
-    from bot.runners.outbox import deliver_due
-
-    rt = front.rt
-    try:
-        for _ in range(5):
-            if not deliver_due(rt.db, rt.outlets, rt.clock, rt.owner).sent:
-                return
-    except Exception:
-        log.exception("delivering the outbox after a web complaint failed; the sweep retries")
 
 
 async def status_page(request: Request) -> Response:

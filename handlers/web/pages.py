@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import jinja2
 
 from bot.domain.web_form import LANGUAGES
-from templates.catalogs import messages
+from bot.presenters.catalogs import messages
 
 DOMAIN = "web"
 TEMPLATE_DIR = Path(str(files("templates"))) / "web"

@@ -488,3 +488,36 @@ def test_without_idle_wait_polls_and_without_move_mail_is_copied_and_marked(
     assert [flags - {b"\\Recent"} for flags in old_dovecot.flags(user, "INBOX").values()] == [
         {b"$ComplaintBotProcessed"}
     ]
+
+
+def test_bodies_are_fetched_in_batches_bounded_by_bytes_and_large_mail_alone(
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    open_mailbox: Callable[..., ImapMailbox],
+    clock: FixedClock,
+) -> None:
+    sizes = [0, 0, 0, 60_000, 0, 0, 0, 0, 0, 0]  # body padding of each message
+    for n, pad in enumerate(sizes):
+        dovecot.append(imap_user, message(n, size=pad), internaldate=arrival(clock))
+    mailbox = open_mailbox(batch_size=50)
+    mailbox.fetch_batch_bytes = 3 * len(message(0))  # three small messages per FETCH
+    fetched: list[list[int]] = []
+    pending = mailbox.pending()
+    first = next(pending)  # connected now: watch what the real client is asked to fetch
+    client = mailbox._client
+    assert client is not None
+    assert client._imap.debug == 0  # imaplib repr()s no responses
+    real_fetch = client.fetch
+
+    def fetch(uids: list[int], items: list[str]) -> Any:
+        if "BODY.PEEK[]" in items:
+            fetched.append(list(uids))
+        return real_fetch(uids, items)
+
+    client.fetch = fetch
+    mails = [first, *pending]
+
+    assert [message_number(m) for m in mails] == list(range(10))
+    assert [m.raw for m in mails] == [message(n, size=pad) for n, pad in enumerate(sizes)]
+    # UIDs 1-3 came before the spy; then 4 (60 kB) alone, the rest in threes.
+    assert fetched == [[4], [5, 6, 7], [8, 9, 10]]

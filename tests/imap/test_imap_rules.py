@@ -15,6 +15,7 @@ from bot.adapters.imap import (
     short_address,
     truncated_message,
 )
+from bot.adapters.imap_rules import fetch_batches
 
 CONNECTED = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 CHECKPOINT = Checkpoint(
@@ -63,3 +64,39 @@ def test_position_round_trips_and_rejects_foreign_ones() -> None:
     assert parse_position("1795436688:42") == (1795436688, 42)
     with pytest.raises(ValueError):
         parse_position("1712345678.M1P2.host")
+
+
+# -- fetch batches: bounded by bytes, not by count ------------------------------------------
+
+
+def test_small_messages_are_fetched_together_up_to_the_byte_budget() -> None:
+    sizes = [(uid, 1_000) for uid in range(1, 11)]
+    assert list(fetch_batches(sizes, max_count=50, max_bytes=3_500)) == [
+        [1, 2, 3],
+        [4, 5, 6],
+        [7, 8, 9],
+        [10],
+    ]
+
+
+def test_batch_size_still_caps_the_count() -> None:
+    sizes = [(uid, 10) for uid in range(1, 8)]
+    assert list(fetch_batches(sizes, max_count=3, max_bytes=10_000)) == [[1, 2, 3], [4, 5, 6], [7]]
+
+
+def test_a_large_message_is_fetched_alone_and_order_is_kept() -> None:
+    mb = 1024 * 1024
+    sizes = [(1, 2_000), (2, 24 * mb), (3, 2_000), (4, 5 * mb), (5, 24 * mb), (6, 1_000)]
+    batches = list(fetch_batches(sizes, max_count=50, max_bytes=4 * mb))
+    assert batches == [[1], [2], [3], [4], [5], [6]]
+    assert [uid for batch in batches for uid in batch] == [1, 2, 3, 4, 5, 6]
+
+
+def test_no_batch_holds_more_than_the_budget_unless_one_message_does() -> None:
+    sizes = [(uid, (uid * 7919) % 3_000_000) for uid in range(1, 400)]
+    size_of = dict(sizes)
+    batches = list(fetch_batches(sizes, max_count=50, max_bytes=4_000_000))
+    assert [uid for batch in batches for uid in batch] == [uid for uid, _ in sizes]
+    for batch in batches:
+        assert len(batch) <= 50
+        assert len(batch) == 1 or sum(size_of[u] for u in batch) <= 4_000_000

@@ -4,6 +4,9 @@ database, a folder outbox for emails and a fixed clock.
 
 Listeners run on an inline executor here, so ``app.dispatch`` returns when the work
 after ``ack()`` is done; the HTTP-mode test serves the app with Bolt's own thread pool.
+As under ``complaint-bot run``, listeners only wake the outbox's delivery loop (a real
+thread here); :meth:`SlackWorld.dispatch` then waits until the loop is idle, so a test
+sees what the press posted.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from bot.wiring import Runtime
 from handlers.slack.app import build_app
 from handlers.slack.enums import ActionId
 from tests.conftest import make_config
+from tests.support.delivery import settle
 from tests.support.fake_slack import FakeSlack, SlackCall, fake_slack  # noqa: F401
 from tests.support.net import free_port
 from tests.support.slack_signing import SignedRequest, SlackSigner
@@ -119,6 +123,9 @@ class SlackWorld:
             overrides={"chat": chat, "mailer": FolderMailer(self.outbox_dir)},
         )
         self.app: App = build_app(self.rt, listener_executor=InlineExecutor())
+        # Woken by listeners only: no round of its own while a test looks.
+        self.rt.delivery.idle_seconds = 3600.0
+        self.rt.delivery.start()
         self._events = 0
         self._ts = 0
         self._triggers = 0
@@ -137,7 +144,10 @@ class SlackWorld:
                     **{k.lower(): v for k, v in headers.items()},
                 },
             )
-        return self.app.dispatch(bolt)
+        response = self.app.dispatch(bolt)
+        if self.rt.delivery.running:  # a test may have stopped it, to look in between
+            settle(self.rt.delivery)
+        return response
 
     def next_ts(self) -> str:
         """A Slack ts at the clock's time (unique, increasing)."""
@@ -386,3 +396,4 @@ def world(
         fake_slack.add_user(user, real_name=name)
     w = SlackWorld(slack_cfg, engine, clock, fake_slack, tmp_path)
     yield w
+    w.rt.delivery.stop()

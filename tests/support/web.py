@@ -8,7 +8,7 @@ import re
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
@@ -21,6 +21,7 @@ from bot.clock import FixedClock
 from bot.config import Config, Secrets
 from bot.wiring import Runtime
 from handlers.web.server import start_web_front
+from tests.support.delivery import settle
 from tests.support.net import HOST, free_port
 
 SECRET = "test-web-form-secret-0123456789abcdef"
@@ -50,8 +51,9 @@ class Reply:
 
 
 class Client:
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, after: Callable[[], None] | None = None) -> None:
         self.base = base
+        self.after = after  # run after every request (the site waits for the outbox)
 
     def request(
         self,
@@ -65,9 +67,12 @@ class Client:
         )
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback
-                return Reply(resp.status, resp.headers, resp.read().decode("utf-8"))
+                reply = Reply(resp.status, resp.headers, resp.read().decode("utf-8"))
         except urllib.error.HTTPError as err:
-            return Reply(err.code, err.headers, err.read().decode("utf-8"))
+            reply = Reply(err.code, err.headers, err.read().decode("utf-8"))
+        if self.after is not None:
+            self.after()
+        return reply
 
     def get(self, path: str = "/", headers: Mapping[str, str] | None = None) -> Reply:
         return self.request("GET", path, headers=headers)
@@ -124,15 +129,22 @@ class Site:
 
 @contextmanager
 def running_site(cfg: Config, clock: FixedClock, **overrides: Any) -> Iterator[Site]:
-    """The web front of ``cfg`` (``[web]`` must be enabled) serving on a free port."""
+    """The web front of ``cfg`` (``[web]`` must be enabled) serving on a free port, with
+    the outbox's delivery loop running as under ``run``: the client waits for it after
+    every request, so a test sees what a complaint sent."""
     rt = Runtime(
         cfg, clock=clock, secrets=Secrets(web_form_secret=SecretStr(SECRET)), overrides=overrides
     )
     port = free_port()
+    rt.delivery.idle_seconds = 3600.0  # woken by the front only
+    rt.delivery.start()
     front = start_web_front(rt, port=port)
     base = f"http://{HOST}:{port}"
     try:
-        yield Site(rt=rt, client=Client(base), clock=clock, base=base)
+        yield Site(
+            rt=rt, client=Client(base, after=lambda: settle(rt.delivery)), clock=clock, base=base
+        )
     finally:
         front.close()
+        rt.delivery.stop()
         rt.close()

@@ -13,8 +13,8 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from handlers.slack.labels import say, words
-from templates.catalogs import (
+from bot.domain.vocabulary import EscalationReason, Outcome, Resolution, Source
+from bot.presenters.catalogs import (
     DOMAINS,
     LANGUAGES,
     extract_keys,
@@ -23,12 +23,17 @@ from templates.catalogs import (
     messages,
     placeholders,
     po_path,
+    staff_word,
 )
+from bot.presenters.chat import escalation_reason_text
+from handlers.slack.labels import say, words
 
 ROOT = Path(__file__).resolve().parents[2]
 # Where each domain's keys are named in code.
 USERS = {
-    "staff": sorted((ROOT / "handlers" / "slack").glob("*.py")),
+    "staff": sorted((ROOT / "handlers" / "slack").glob("*.py"))
+    + sorted((ROOT / "bot" / "presenters").glob("*.py"))
+    + sorted((ROOT / "handlers" / "sweeps").glob("*.py")),
     "access": [ROOT / "bot" / "presenters" / "access_document.py"],
     "web": [
         *sorted((ROOT / "handlers" / "web").glob("*.py")),
@@ -86,9 +91,46 @@ def test_the_extractor_finds_keys_the_way_code_names_them() -> None:
     source = (
         b'w = words(lang)\nx = w["review_open"] + say(lang, "claim", ref=r)\n'
         b'y = words("sv")["home_more"]\nz = other["not_a_key"]\n'
+        b'table = {"deadline": N_("reason_deadline")}\n'
     )
     found = [(line, key) for line, _, key, _ in extract_keys(io.BytesIO(source), (), (), {})]
-    assert sorted(found) == [(2, "claim"), (2, "review_open"), (3, "home_more")]
+    assert sorted(found) == [
+        (2, "claim"),
+        (2, "review_open"),
+        (3, "home_more"),
+        (5, "reason_deadline"),
+    ]
+
+
+# Codes staff read as words (escalation reasons, sources, outcomes, resolutions): the
+# presenters and the staff text templates look them up as ``<kind>_<code>`` at run time.
+VOCABULARY = {
+    "reason": EscalationReason,
+    "source": Source,
+    "outcome": Outcome,
+    "resolution": Resolution,
+}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_code_staff_read_has_a_word_in_every_language(lang: str) -> None:
+    table = _read("staff", lang)
+    missing = [
+        f"{kind}_{code.value}"
+        for kind, codes in VOCABULARY.items()
+        for code in codes
+        if not table.get(f"{kind}_{code.value}", ("", False))[0].strip()
+    ]
+    assert not missing, (lang, missing)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_escalation_reasons_come_from_the_catalog(lang: str) -> None:
+    for reason in EscalationReason:
+        assert escalation_reason_text(lang, reason) == say(lang, f"reason_{reason.value}")
+        assert staff_word(lang, "reason", reason.value) == say(lang, f"reason_{reason.value}")
+    assert escalation_reason_text(lang, "brand_new") == "brand_new"
+    assert staff_word(lang, "source", "pigeon") == "pigeon"
 
 
 def test_words_come_from_the_catalog_with_swedish_as_fallback() -> None:

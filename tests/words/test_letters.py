@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.presenters.letters import LETTER_NAME
 from bot.presenters.render import PACKAGE_TEMPLATES, Renderer
-from templates.letters import LETTER_NAME
 
 LANGS = ("sv", "nb", "nn", "en")
 LETTERS = ("ack", "number_request", "confirmation")

@@ -26,6 +26,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+# The catalogs are data in the ``templates`` package (words and letters, no code).
 LOCALE_DIR = Path(str(files("templates"))) / "locale"
 LANGUAGES = ("sv", "nb", "nn", "en")
 FALLBACK = "sv"
@@ -71,12 +72,29 @@ def placeholders(text: str) -> set[str]:
     return set(PLACEHOLDER.findall(text))
 
 
+def N_(key: str) -> str:
+    """Mark ``key`` as a message key for extraction (gettext's ``N_``); returns the key.
+
+    For keys chosen at run time from a table: ``{"deadline": N_("reason_deadline")}``.
+    """
+    return key
+
+
+def staff_word(lang: str, kind: str, code: object) -> str:
+    """The staff word for a code of ``kind`` (``source``, ``outcome``, ``resolution``,
+    ``reason``) in ``lang``: the catalog's ``<kind>_<code>``, else the code itself.
+    Staff text templates call it as a Jinja global."""
+    text = messages("staff", lang).get(f"{kind}_{code}")
+    return text if text is not None else str(code)
+
+
 # -- Extraction ---------------------------------------------------------------
 # The code names a message by key: ``say(lang, "key")``, ``words(lang)["key"]``,
-# ``w["key"]`` (where ``w`` holds a words mapping). This is a Babel extractor
-# (see babel.cfg) and the check that every key used in code is in the catalog.
+# ``w["key"]`` (where ``w`` holds a words mapping), ``N_("key")`` (a key in a table).
+# This is a Babel extractor (see babel.cfg) and the check that every key used in code
+# is in the catalog.
 
-KEY_FUNCTIONS = {"say": 1}  # function name -> position of the key argument
+KEY_FUNCTIONS = {"say": 1, "N_": 0}  # function name -> position of the key argument
 WORDS_NAMES = {"w", "words", "access_words", "labels"}
 
 

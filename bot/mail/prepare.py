@@ -1,0 +1,87 @@
+"""Everything pure the pipeline does with one message, done once: parse, classify, extract.
+
+:func:`prepare` needs no database and no configuration object (only the plain
+:class:`PrepareSettings`), so it can run in a worker process ahead of the single
+database writer (:mod:`bot.runners.prepare`). Its result pickles. A message that
+is not an email, or that makes a step fail, comes back with ``failure`` set: the
+pipeline quarantines it with that reason, as it would have had the step failed
+in the writer.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.errors import Unprocessable
+from bot.mail.classify import Classification, classify
+from bot.mail.extract import detect_language, find_phone_numbers, phone_region
+from bot.mail.parse import ParsedEmail, parse_email
+
+
+@dataclass(frozen=True)
+class PrepareSettings:
+    """What preparing a message depends on (plain data, taken from the configuration)."""
+
+    own_addresses: frozenset[str]
+    max_attachment_bytes: int
+    default_language: str
+    country: str
+    own_numbers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One message parsed, classified, its language and phone numbers found."""
+
+    parsed: ParsedEmail | None
+    classification: Classification | None
+    language: str
+    phones: tuple[str, ...]
+    failure: str | None = None  # why it cannot be handled (the quarantine reason)
+
+
+def language_and_phones(parsed: ParsedEmail, s: PrepareSettings) -> tuple[str, tuple[str, ...]]:
+    """The complaint's language and the phone numbers in what the sender wrote now.
+
+    Both read the summary (quotes and signatures stripped), so numbers inside
+    quoted replies are not taken for the complainant's; the body says more about
+    the language than a short (often forwarded) subject.
+    """
+    body = parsed.summary_text.strip()
+    text = body if len(body) >= 40 else f"{parsed.subject}\n{parsed.summary_text}"
+    language = detect_language(text, default=s.default_language)
+    phones = find_phone_numbers(
+        parsed.summary_text + "\n" + parsed.subject,
+        region=phone_region(language, s.country),
+        own_numbers=s.own_numbers,
+    )
+    return language, tuple(phones)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The quarantine reason for ``exc``: our own words, else its class and where it was raised
+    (never ``str(exc)``, which can quote the message)."""
+    if isinstance(exc, Unprocessable):
+        return str(exc)[:2000]
+    frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" at {Path(frame[0].filename).name}:{frame[0].lineno}" if frame else ""
+    return f"{type(exc).__name__}{where}"
+
+
+def prepare(raw: bytes, settings: PrepareSettings) -> Prepared:
+    """Parse, classify and extract; never raises (a failure is returned)."""
+    parsed: ParsedEmail | None = None
+    try:
+        parsed = parse_email(raw, max_attachment_bytes=settings.max_attachment_bytes)
+        classification = classify(parsed, settings.own_addresses)
+        language, phones = language_and_phones(parsed, settings)
+    except Exception as exc:
+        return Prepared(parsed, None, settings.default_language, (), failure_reason(exc))
+    return Prepared(parsed, classification, language, phones)
+
+
+def warm_up() -> None:
+    """Load what the first message would otherwise wait for (the language models)."""
+    detect_language("Hej, jag skriver om snöröjningen på vår gata som inte fungerar.")
