@@ -26,19 +26,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.actions.cases import (
-    OTHER_SENDER,
-    SYSTEM_ACTOR,
-    NewComplaint,
-    audit,
-    complainant_of,
-    enqueue,
-    escalate,
-    open_case,
-    reopen,
-    set_case_phone,
-    unique_key,
-)
+from bot.actions.cases import complainant_of, escalate, reopen, set_case_phone
+from bot.actions.opening import NewComplaint, open_case
+from bot.actions.trail import OTHER_SENDER, SYSTEM_ACTOR, audit, enqueue, unique_key
 from bot.config import Config
 from bot.domain.vocabulary import ChatOp
 from bot.mail.extract import (

@@ -39,6 +39,7 @@ from slack_sdk.errors import SlackClientError
 from sqlmodel import Session
 
 from bot.actions.cases import get_case
+from bot.actions.trail import Actor
 from bot.errors import InvalidAction
 from bot.store.models import Case
 from handlers.slack.common import (
@@ -191,7 +192,7 @@ class Press(Generic[V]):
     surface: Surface  # the chat it came from: Slack's or Teams'
     value: V
     user: str  # the chat user id of the presser
-    actor: str  # the authorised actor (``slack:U…``, ``teams:…``)
+    actor: Actor  # the authorised actor (``slack:U…``, ``teams:…``), checked once per press
     open_session: Session | None  # None for a button whose action keeps its own transactions
     case: Case | None  # the case the value names, when it names one
     afterwards: list[Callable[[], object]] = field(default_factory=list)

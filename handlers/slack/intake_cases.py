@@ -20,8 +20,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from bot.actions import chat_intake
-from bot.actions.cases import slack_actor
 from bot.actions.chat_intake import IntakePost
+from bot.actions.trail import slack_actor
 from bot.config import Config
 from bot.domain.vocabulary import Source
 from bot.store.models import Case, ProcessedEvent

@@ -16,7 +16,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.actions.assignment import accept_offer, decline_offer, hand_over
-from bot.actions.cases import chat_actor
+from bot.actions.trail import chat_actor
 from bot.errors import InvalidAction
 from bot.store.models import Case, CaseOffer
 from handlers.slack.blockkit import mention

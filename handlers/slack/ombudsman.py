@@ -18,15 +18,8 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlmodel import Session, col, select
 
-from bot.actions.cases import (
-    add_action_plan,
-    audit,
-    chat_actor,
-    claim,
-    complete_action_plan,
-    enqueue,
-    get_case,
-)
+from bot.actions.cases import add_action_plan, claim, complete_action_plan, get_case
+from bot.actions.trail import audit, chat_actor, enqueue
 from bot.config import Config
 from bot.errors import InvalidAction
 from bot.presenters.chat import escalation_reason_text

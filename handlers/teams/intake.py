@@ -17,8 +17,8 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.actions.cases import teams_actor
 from bot.actions.chat_intake import IntakePost, join_thread, open_from_post
+from bot.actions.trail import teams_actor
 from bot.domain.vocabulary import Source
 from bot.store.db import session_scope
 from handlers.slack.common import deliver
