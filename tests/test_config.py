@@ -10,6 +10,8 @@ from bot.config import ConfigError, load_config, load_secrets, parse_config
 from tests.support.cli import run
 
 ROOT = Path(__file__).parent.parent
+TEAMS_ID = "6f1c2d3e-0000-4000-8000-00000000a001"  # an Entra object id
+TEAMS_CHAT = {"kind": "teams", "app_id": "8b5f3c2e-0000-4000-8000-00000000b07a"}
 
 
 def test_example_config_is_valid_and_is_the_embedded_default() -> None:
@@ -84,6 +86,15 @@ def test_example_documents_every_key() -> None:
         ),
         ({"chat": {"staff_users": ["not a slack id"]}}, "[chat] staff_users[0]:"),
         ({"unknown_section": {}}, "unknown_section: unknown key"),
+        (
+            {"chat": {"kind": "slack"}, "roster": {"users": ["U0A", TEAMS_ID]}},
+            "[roster] users[1]: not a Slack id",
+        ),
+        ({"roster": {"managers": ["29:1abc"]}}, "[roster] managers[0]: not a Slack id"),
+        ({"roster": {"working_days": {"29:1abc": [1]}}}, "[roster] working_days.29:1abc: not"),
+        ({"roster": {"debrief_with": "<!channel>"}}, "[roster] debrief_with: must be a chat"),
+        ({"chat": TEAMS_CHAT, "roster": {"usergroup": "S0X"}}, "[roster] usergroup: a Slack"),
+        ({"chat": TEAMS_CHAT, "roster": {"users": ["<!here>"]}}, "[roster] users[0]:"),
     ],
 )
 def test_bad_values_name_the_key(raw: dict[str, object], expected: str) -> None:
@@ -91,6 +102,19 @@ def test_bad_values_name_the_key(raw: dict[str, object], expected: str) -> None:
         parse_config(raw, source="cfg.toml")
     assert str(err.value).startswith("cfg.toml: ")
     assert expected in str(err.value)
+
+
+def test_the_roster_takes_teams_ids_when_the_chat_is_teams() -> None:
+    roster = {
+        "users": [TEAMS_ID, "29:1staffUserAbc"],
+        "working_days": {TEAMS_ID: [1, 2, 3]},
+        "managers": ["29:1managerAbc"],
+        "debrief_with": TEAMS_ID,
+    }
+    cfg = parse_config({"chat": {**TEAMS_CHAT, "staff_users": [TEAMS_ID]}, "roster": roster})
+    assert cfg.roster.users == (TEAMS_ID, "29:1staffUserAbc")
+    assert cfg.roster.working_days[TEAMS_ID] == (1, 2, 3)
+    assert (cfg.roster.managers, cfg.roster.debrief_with) == (("29:1managerAbc",), TEAMS_ID)
 
 
 def test_missing_secret_env_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,6 +39,7 @@ __all__ = [
     "audit_many",
     "audit_row",
     "authorize",
+    "chat_actor",
     "enqueue",
     "enqueue_many",
     "is_ombudsman",
@@ -63,6 +64,13 @@ ABOUT_OTHERS = frozenset({"mentioned_by_case", "other_sender_message"})
 def is_ombudsman(cfg: Config, actor: str) -> bool:
     """The ombudsman (or the operator's shell): more than staff, see handlers/slack."""
     return actor.startswith(CLI_ACTOR_PREFIX) or slack_user(actor) in cfg.chat.ombudsman_users
+
+
+def chat_actor(cfg: Config, user_id: str) -> str:
+    """The actor for ``user_id`` as the configured chat names people: ``teams:…`` under
+    ``[chat] kind = "teams"``, else ``slack:…`` (someone picked in a form, such as an
+    action plan's owner, is a person of the same chat as whoever picked them)."""
+    return teams_actor(user_id) if cfg.chat.kind == "teams" else slack_actor(user_id)
 
 
 _AUTHORISED = object()

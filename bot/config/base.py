@@ -77,7 +77,9 @@ class Section(BaseModel):
         return v
 
 
-SlackId = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,}$")]
+SLACK_ID = r"[A-Z0-9]{2,}"
+SlackId = Annotated[str, Field(pattern=f"^{SLACK_ID}$")]
 # A Slack id, or a Teams one: an Entra object id (GUID), a Teams user id (``29:…``) or a
 # conversation id (``19:…@thread.tacv2``). Slack deployments are held to SlackId below.
-ChatId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9:@._=-]+$", max_length=256)]
+CHAT_ID = r"[A-Za-z0-9][A-Za-z0-9:@._=-]+"
+ChatId = Annotated[str, Field(pattern=f"^{CHAT_ID}$", max_length=256)]

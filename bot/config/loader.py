@@ -38,7 +38,8 @@ def _format_error(path: str, err: Mapping[str, Any]) -> str:
         msg = msg[len("Value error, ") :]
         if ": " in msg and " " not in msg.split(": ", 1)[0]:
             key, msg = msg.split(": ", 1)
-            loc = (*loc, key)
+            # the whole tree's validators name ``section.key``
+            loc = (*loc, *(key.split(".", 1) if not loc else [key]))
     return f"{path}: {_format_loc(loc)}: {msg}"
 
 

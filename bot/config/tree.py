@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from bot.config.base import Section
 from bot.config.chat import ChatConfig
@@ -29,6 +29,13 @@ class Config(Section):
     web: WebConfig = WebConfig()
     source_path: str = Field("", exclude=True)
     base_dir: str = Field(".", exclude=True)
+
+    @model_validator(mode="after")
+    def _roster_fits_the_chat(self) -> Config:
+        problem = self.roster.id_problem(self.chat.kind)
+        if problem:
+            raise ValueError(f"roster.{problem}")
+        return self
 
     def resolve_path(self, p: str) -> Path:
         """Resolve a path from the file relative to the file's own folder."""

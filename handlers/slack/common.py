@@ -64,6 +64,17 @@ def channel_of(body: Body) -> str | None:
     return None
 
 
+def message_ts_of(body: Body) -> str | None:
+    """The ts of the message whose button was pressed."""
+    container = body.get("container")
+    if isinstance(container, Mapping) and container.get("message_ts"):
+        return str(container["message_ts"])
+    message = body.get("message")
+    if isinstance(message, Mapping) and message.get("ts"):
+        return str(message["ts"])
+    return None
+
+
 def action_value(body: Body) -> str:
     """The value of the button pressed or the option chosen."""
     actions = body.get("actions") or [{}]

@@ -13,7 +13,9 @@ registers it; for every press the middleware then, in this order:
    (:func:`handlers.slack.once.acting_once`, so a replay does nothing) and loads the
    case the value names (a button whose action keeps its own transactions, the
    review lane's, gets neither);
-4. calls the work with a :class:`Press`, which carries all of that;
+4. calls the work with a :class:`Press`, which carries all of that and the chat it
+   came from as a :class:`~handlers.surface.Surface` (:class:`SlackSurface` here; the
+   Teams handlers run the same work with theirs);
 5. after the commit, runs what the work asked for afterwards: answers to the
    presser, delivering the outbox, opening a modal, updating a message.
 
@@ -26,12 +28,14 @@ the modal was opened from. Domain errors are reported to the presser once
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
 from sqlmodel import Session
 
 from bot.actions.cases import get_case
@@ -45,16 +49,21 @@ from handlers.slack.common import (
     channel_of,
     deliver,
     lang_of,
+    message_ts_of,
     require_ombudsman,
     require_staff,
     user_id_of,
 )
 from handlers.slack.errors import after_ack
+from handlers.slack.home import publish_home
 from handlers.slack.modals import read_metadata
 from handlers.slack.once import acting_once
+from handlers.surface import Blocks, Surface
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
+
+log = logging.getLogger(__name__)
 
 # --- typed button values, parsed in one place -------------------------------------
 
@@ -142,19 +151,50 @@ class Who(enum.StrEnum):
     OMBUDSMAN = "ombudsman"
 
 
+class SlackSurface:
+    """The :class:`~handlers.surface.Surface` of a Slack press: its Web API client and
+    the payload (who pressed, where, on which message)."""
+
+    def __init__(
+        self, rt: Runtime, client: WebClient, body: Body, reply_to: str | None = None
+    ) -> None:
+        self.rt, self.client, self.body = rt, client, body
+        self.reply_to = reply_to  # a modal's answers: the channel it was opened from
+
+    @property
+    def channel(self) -> str | None:
+        return self.reply_to or channel_of(self.body)
+
+    def tell(self, text: str, blocks: Blocks | None = None) -> None:
+        answer(self.client, user_id_of(self.body), self.channel, text, blocks)
+
+    def open_form(self, view: Mapping[str, Any]) -> None:
+        self.client.views_open(trigger_id=self.body["trigger_id"], view=dict(view))
+
+    def update_pressed(self, text: str, blocks: Blocks) -> None:
+        channel, ts = channel_of(self.body), message_ts_of(self.body)
+        if not channel or not ts:
+            return
+        try:
+            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackClientError:
+            log.warning("could not update the message %s in %s", ts, channel, exc_info=True)
+
+    def refresh_home(self) -> None:
+        publish_home(self.rt, {"user": user_id_of(self.body), "tab": "home"}, self.client)
+
+
 @dataclass
 class Press(Generic[V]):
     """One button press (or modal submission), authorised, inside its transaction."""
 
     rt: Runtime
-    body: Body
-    client: WebClient
+    surface: Surface  # the chat it came from: Slack's or Teams'
     value: V
-    user: str  # the Slack user id
-    actor: Actor  # the authorised actor (``slack:U…``), checked once per press
+    user: str  # the chat user id of the presser
+    actor: Actor  # the authorised actor (``slack:U…``, ``teams:…``), checked once per press
     open_session: Session | None  # None for a button whose action keeps its own transactions
     case: Case | None  # the case the value names, when it names one
-    reply_to: str | None = None  # where a modal's answers go: the channel it was opened from
     afterwards: list[Callable[[], object]] = field(default_factory=list)
 
     @property
@@ -169,7 +209,7 @@ class Press(Generic[V]):
     @property
     def channel(self) -> str | None:
         """Where to answer: the channel pressed in, or the one a modal was opened from."""
-        return self.reply_to or channel_of(self.body)
+        return self.surface.channel
 
     @property
     def the_case(self) -> Case:
@@ -182,14 +222,15 @@ class Press(Generic[V]):
 
     def answer(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         """Tell the presser only, after the commit."""
-        self.then(lambda: answer(self.client, self.user, self.channel, text, blocks))
+        self.then(lambda: self.surface.tell(text, blocks))
 
     def deliver(self) -> None:
         """Wake the delivery loop for what the press queued, after the commit."""
         self.then(lambda: deliver(self.rt))
 
     def open_modal(self, view: dict[str, Any]) -> None:
-        self.then(lambda: self.client.views_open(trigger_id=self.body["trigger_id"], view=view))
+        """Show the form ``view`` (a Slack modal) to the presser, after the commit."""
+        self.then(lambda: self.surface.open_form(view))
 
 
 @dataclass(frozen=True)
@@ -231,13 +272,14 @@ def act(
         require(rt, user, button.action, None)  # a stranger is refused (and audited) first
         raise
     actor = require(rt, user, button.action, value.ref)
+    surface = SlackSurface(rt, client, body, reply_to)
     if button.own_transactions:
-        pressed = Press(rt, body, client, value, user, actor, None, None, reply_to)
+        pressed = Press(rt, surface, value, user, actor, None, None)
         button.work(pressed)
     else:
         with acting_once(rt, body) as session:
             case = get_case(session, value.ref) if value.ref is not None else None
-            pressed = Press(rt, body, client, value, user, actor, session, case, reply_to)
+            pressed = Press(rt, surface, value, user, actor, session, case)
             button.work(pressed)
     for work in pressed.afterwards:
         work()

@@ -64,7 +64,7 @@ class CallForm:
 
 @dataclass(frozen=True)
 class ActionPlanForm:
-    owner: str  # a Slack user id
+    owner: str  # a chat user id: Slack's, or in Teams the Entra object id picked
     steps: str
     due: date
 

@@ -1,16 +1,12 @@
 """What a Slack post means for intake, as pure functions: whether a ``message`` event
-opens a case, joins one or is ignored; the text and attachments a case records; who a
-thread reply comes from."""
+opens a case, joins one or is ignored; the text and attachments a case records. Who a
+thread reply comes from is the chats' shared rule (:mod:`bot.actions.chat_intake`)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
-
-from bot.config import Config
-from bot.redact import redact
 
 # Plain messages, thread replies also sent to the channel, and posts with a photo
 # or file; edits, joins, bot messages, deletions and the like are not complaints.
@@ -73,30 +69,3 @@ def intake_text(message: Mapping[str, Any]) -> str:
         return text
     note = "📎 " + ", ".join(names)
     return f"{text}\n{note}" if text.strip() else note
-
-
-def subject_of(text: str) -> str:
-    """The first line, redacted, as the case's subject."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    return " ".join(redact(first).split())[:100]
-
-
-def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-class Replier(StrEnum):
-    """Who replied in a case's intake thread, which decides what the reply may change."""
-
-    COMPLAINANT = "complainant"  # the original poster: the case's complainant
-    STAFF = "staff"
-    OTHER = "other"  # anyone else: recorded, changes nothing
-
-
-def replier(cfg: Config, user: str, poster: str | None) -> Replier:
-    """Who ``user`` is to a case whose original poster is ``poster`` (pure)."""
-    if poster and user == poster:
-        return Replier.COMPLAINANT
-    if user in cfg.chat.staff_users or user in cfg.chat.ombudsman_users:
-        return Replier.STAFF
-    return Replier.OTHER

@@ -14,16 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackClientError
 
 from bot.actions.assignment import accept_offer, decline_offer, hand_over
-from bot.actions.trail import slack_actor
+from bot.actions.trail import chat_actor
 from bot.errors import InvalidAction
 from bot.store.models import Case, CaseOffer
 from handlers.slack.blockkit import mention
 from handlers.slack.common import (
-    Body,
-    channel_of,
     lang_of,
 )
 from handlers.slack.context import (
@@ -42,7 +39,6 @@ from handlers.slack.forms import read_hand_over
 from handlers.slack.labels import say
 from handlers.slack.messages import offer_answered_blocks
 from handlers.slack.modals import hand_over_modal
-from handlers.slack.ombudsman import message_ts_of
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -65,26 +61,10 @@ def answer_offer(p: Press[IdValue], accepted: bool) -> None:
     else:
         decline_offer(p.session, p.rt.cfg, offer, p.actor, p.rt.clock())
     p.deliver()
-    p.then(lambda: show_answer(p.rt, p.body, p.client, ref, accepted))
-
-
-def show_answer(rt: Runtime, body: Body, client: WebClient, ref: str, accepted: bool) -> None:
-    """Replace the offer DM's buttons with the answer given."""
-    channel, ts = channel_of(body), message_ts_of(body)
-    if not channel or not ts:
-        return
-    lang = lang_of(rt)
     key = "offer_accepted" if accepted else "offer_declined"
-    try:
-        client.chat_update(
-            channel=channel,
-            ts=ts,
-            text=say(lang, key, ref=ref),
-            blocks=offer_answered_blocks(lang, ref, accepted),
-        )
-    except SlackClientError:
-        # The answer itself is recorded; only the DM's look is stale.
-        log.warning("could not update the offer DM about %s", ref, exc_info=True)
+    # The DM's buttons give way to the answer given.
+    answered = say(p.lang, key, ref=ref), offer_answered_blocks(p.lang, ref, accepted)
+    p.then(lambda: p.surface.update_pressed(*answered))
 
 
 def open_hand_over(p: Press[CaseValue]) -> None:
@@ -95,7 +75,9 @@ def open_hand_over(p: Press[CaseValue]) -> None:
 def record_hand_over(p: Press[CaseValue], to_user: str) -> None:
     """Ask ``to_user`` to take the case over; they get an offer DM with the buttons."""
     hand_over(p.session, p.rt.cfg, p.the_case, p.actor, to_user, p.rt.clock())
-    p.answer(say(p.lang, "handed_over", ref=p.the_case.ref, user=mention(slack_actor(to_user))))
+    p.answer(
+        say(p.lang, "handed_over", ref=p.the_case.ref, user=mention(chat_actor(p.rt.cfg, to_user)))
+    )
     p.deliver()
 
 

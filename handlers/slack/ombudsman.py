@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackClientError
 from sqlmodel import Session, col, select
 
 from bot.actions.cases import add_action_plan, claim, complete_action_plan, get_case
-from bot.actions.trail import audit, enqueue, slack_actor
+from bot.actions.trail import audit, chat_actor, enqueue
 from bot.config import Config
 from bot.errors import InvalidAction
 from bot.presenters.chat import escalation_reason_text
@@ -30,8 +28,6 @@ from bot.store.db import session_scope
 from bot.store.models import Audit, Case, Escalation, OutboxKind
 from handlers.slack.blockkit import esc, mention
 from handlers.slack.common import (
-    Body,
-    channel_of,
     lang_of,
 )
 from handlers.slack.context import (
@@ -50,10 +46,11 @@ from handlers.slack.context import (
 from handlers.slack.enums import ActionId, CallbackId
 from handlers.slack.errors import after_ack
 from handlers.slack.forms import ActionPlanForm, read_action_plan_form
-from handlers.slack.home import due_day, publish_home
+from handlers.slack.home import due_day
 from handlers.slack.labels import say, words
 from handlers.slack.messages import build_blocks
 from handlers.slack.modals import action_plan_modal
+from handlers.surface import Blocks
 
 if TYPE_CHECKING:
     from bot.wiring import Runtime
@@ -76,17 +73,6 @@ def end_of_day(day: date, cfg: Config) -> datetime:
 
 def today(rt: Runtime) -> date:
     return rt.clock().astimezone(rt.cfg.policy.tz).date()
-
-
-def message_ts_of(body: Body) -> str | None:
-    """The ts of the message whose button was pressed."""
-    container = body.get("container")
-    if isinstance(container, Mapping) and container.get("message_ts"):
-        return str(container["message_ts"])
-    message = body.get("message")
-    if isinstance(message, Mapping) and message.get("ts"):
-        return str(message["ts"])
-    return None
 
 
 # --- the escalation alert ------------------------------------------------------
@@ -137,17 +123,8 @@ def alert_context(
     return ctx
 
 
-def refresh_alert(
-    rt: Runtime, body: Body, client: WebClient, ref: str, escalation_id: int | None
-) -> None:
-    """Re-render the alert whose button was pressed, in place, from the case as it is now.
-
-    Only the copy the ombudsman pressed on is updated; with several ombudsmen the
-    others' copies keep their buttons (each button still works and is idempotent).
-    """
-    channel, ts = channel_of(body), message_ts_of(body)
-    if not channel or not ts:
-        return
+def alert_now(rt: Runtime, ref: str, escalation_id: int | None) -> tuple[str, Blocks]:
+    """The escalation alert as it reads now, from the case as it is."""
     lang = lang_of(rt)
     with session_scope(rt.db) as session:
         case = get_case(session, ref)
@@ -156,18 +133,17 @@ def refresh_alert(
         )
         view = case_view(session, rt.cfg, case, rt.clock())
     text = words(lang)["escalation_title"].format(ref=case.ref)
-    try:
-        client.chat_update(
-            channel=channel, ts=ts, text=text, blocks=build_blocks("escalation", view, ctx)
-        )
-    except SlackClientError:
-        # The action itself is recorded; only the alert's look is stale.
-        log.warning("could not update the escalation alert of %s", case.ref, exc_info=True)
+    return text, build_blocks("escalation", view, ctx)
 
 
 def then_refresh_alert(p: Press[EscalationValue], escalation_id: int | None) -> None:
+    """After the commit, re-render the alert whose button was pressed, in place.
+
+    Only the copy the ombudsman pressed on is updated; with several ombudsmen the
+    others' copies keep their buttons (each button still works and is idempotent).
+    """
     ref = p.the_case.ref
-    p.then(lambda: refresh_alert(p.rt, p.body, p.client, ref, escalation_id))
+    p.then(lambda: p.surface.update_pressed(*alert_now(p.rt, ref, escalation_id)))
 
 
 def take_over(p: Press[EscalationValue]) -> None:
@@ -217,6 +193,7 @@ def plan_request_text(lang: str, by: str, ref: str, due: str, steps: str) -> str
 def record_action_plan(p: Press[CaseValue], form: ActionPlanForm) -> None:
     """Record the plan and queue a DM to its owner with the case reference and due date."""
     now, case = p.rt.clock(), p.the_case
+    owner = chat_actor(p.rt.cfg, form.owner)  # picked in the form: a person of this chat
     due_at = end_of_day(form.due, p.rt.cfg)
     due = due_day(due_at, p.rt.cfg, p.lang)
     plan = add_action_plan(
@@ -225,7 +202,7 @@ def record_action_plan(p: Press[CaseValue], form: ActionPlanForm) -> None:
         case,
         p.actor,
         now,
-        owner=slack_actor(form.owner),
+        owner=owner,
         steps=form.steps,
         due_at=due_at,
     )
@@ -241,9 +218,7 @@ def record_action_plan(p: Press[CaseValue], form: ActionPlanForm) -> None:
         case=case,
         now=now,
     )
-    p.answer(
-        say(p.lang, "plan_requested", ref=case.ref, owner=mention(slack_actor(form.owner)), due=due)
-    )
+    p.answer(say(p.lang, "plan_requested", ref=case.ref, owner=mention(owner), due=due))
     p.deliver()
 
 
@@ -255,7 +230,7 @@ def follow_up_done(p: Press[PlanValue]) -> None:
     complete_action_plan(
         p.session, p.rt.cfg, p.the_case, p.actor, p.rt.clock(), plan_id=p.value.plan_id
     )
-    p.then(lambda: publish_home(p.rt, {"user": p.user, "tab": "home"}, p.client))
+    p.then(p.surface.refresh_home)
 
 
 def register(app: App, rt: Runtime) -> None:

@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.actions.cases import complainant_of, escalate
+from bot.actions.chat_intake import inbound_message, message_exists, phones_in, subject_of
 from bot.actions.citizen_mail import last_ack_to, queue_citizen_email
 from bot.actions.opening import NewComplaint, open_case
 from bot.actions.trail import SYSTEM_ACTOR, audit, enqueue
@@ -38,8 +39,6 @@ from handlers.slack.common import (
 from handlers.slack.enums import BlockId, CallbackId
 from handlers.slack.errors import after_ack
 from handlers.slack.forms import RegisterForm, read_register_form
-from handlers.slack.intake_cases import inbound_message, message_exists, phones_in
-from handlers.slack.intake_rules import subject_of
 from handlers.slack.labels import say
 from handlers.slack.modals import read_metadata, register_modal
 from handlers.slack.once import acting_once, mark_handled

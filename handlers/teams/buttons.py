@@ -4,8 +4,7 @@ The card translator keeps each Block Kit button's ``action_id`` and value as
 ``cb_action``/``cb_value``, so one table maps them to the work functions the Slack
 listeners run (:mod:`handlers.slack.actions`, ``ombudsman``, ``offers``, ``review``),
 with the same value parsers, audit names and who may press. A press of an unknown
-action, or of the ombudsman's "ask for an action plan" (its owner is recorded as a Slack
-actor by the Slack work; not offered in Teams yet), is answered and changes nothing.
+action is answered and changes nothing.
 
 Domain refusals (not on the staff list, no such case, the case is closed) are
 told to the presser once, in a personal message or in the dialog.
@@ -41,7 +40,7 @@ from handlers.slack.enums import ActionId
 from handlers.slack.errors import error_text
 from handlers.slack.labels import say
 from handlers.slack.offers import answer_offer, open_hand_over
-from handlers.slack.ombudsman import acknowledge, follow_up_done, take_over
+from handlers.slack.ombudsman import acknowledge, follow_up_done, open_action_plan, take_over
 from handlers.slack.once import Replayed
 from handlers.slack.review import dismiss_review, open_review
 from handlers.teams.activity import Incoming
@@ -68,6 +67,9 @@ BUTTONS: Mapping[str, Button[Any]] = {
     ActionId.TAKE_OVER: Button(take_over, "take_over", parse_escalation, OMBUDSMAN),
     ActionId.ACKNOWLEDGE_ESCALATION: Button(
         acknowledge, "acknowledge_escalation", parse_escalation, OMBUDSMAN
+    ),
+    ActionId.ASK_FOR_ACTION_PLAN: Button(
+        open_action_plan, "ask_for_action_plan", parse_escalation, OMBUDSMAN
     ),
     ActionId.FOLLOW_UP_DONE: Button(follow_up_done, "follow_up_done", parse_plan, OMBUDSMAN),
     ActionId.ACCEPT_OFFER: Button(lambda p: answer_offer(p, True), "accept_offer", parse_offer),

@@ -1,4 +1,4 @@
-"""The log-call and escalate forms as Teams dialogs (task modules).
+"""The log-call, escalate, hand-over and action-plan forms as Teams dialogs (task modules).
 
 ``task/fetch`` (a press of a button in :data:`handlers.teams.DIALOG_ACTIONS`) runs the
 button's Slack work, which opens the Slack modal; that view becomes the dialog's
@@ -17,21 +17,37 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from bot.adapters.teams.cards import CARD_CONTENT_TYPE, modal_title, modal_to_card
 from handlers.slack.common import lang_of
 from handlers.slack.context import Button, CaseValue, parse_case
 from handlers.slack.enums import ActionId, CallbackId
-from handlers.slack.forms import CallForm, Values, read_call_form, read_hand_over, read_reason
+from handlers.slack.forms import (
+    ActionPlanForm,
+    CallForm,
+    Values,
+    read_action_plan_form,
+    read_call_form,
+    read_hand_over,
+    read_reason,
+)
 from handlers.slack.labels import say
-from handlers.slack.modals import escalate_modal, hand_over_modal, log_call_modal, read_metadata
+from handlers.slack.modals import (
+    action_plan_modal,
+    escalate_modal,
+    hand_over_modal,
+    log_call_modal,
+    read_metadata,
+)
 from handlers.slack.offers import record_hand_over
+from handlers.slack.ombudsman import record_action_plan, today
 from handlers.slack.once import Replayed
 from handlers.slack.views import record_call, record_escalation
 from handlers.teams import DIALOG_ACTIONS
 from handlers.teams.activity import Incoming, dialog_inputs
-from handlers.teams.buttons import BUTTONS, DOMAIN_ERRORS, press_value, refusal
+from handlers.teams.buttons import BUTTONS, DOMAIN_ERRORS, OMBUDSMAN, press_value, refusal
 from handlers.teams.press import act
 
 if TYPE_CHECKING:
@@ -47,6 +63,7 @@ FORMS: Mapping[str, Callable[[str], dict[str, Any]]] = {
     CallbackId.LOG_CALL: lambda lang: log_call_modal(lang, "", "", True),
     CallbackId.ESCALATE: lambda lang: escalate_modal(lang, "", ""),
     CallbackId.HAND_OVER: lambda lang: hand_over_modal(lang, "", ""),
+    CallbackId.ACTION_PLAN: lambda lang: action_plan_modal(lang, "", "", date.min),
 }
 
 
@@ -105,6 +122,34 @@ def fetch(rt: Runtime, inc: Incoming) -> TaskResponse:
     return dialog(pressed.dialog)
 
 
+def form_button(rt: Runtime, action: str, values: Values) -> Button[CaseValue] | str:
+    """The work a submitted form asks for, as the Slack modal's listener would do it, or
+    what is missing from the form (validated by the Slack modal readers)."""
+    lang = lang_of(rt)
+    if action == CallbackId.LOG_CALL:
+        call = read_call_form(values, lang)
+        if not isinstance(call, CallForm):
+            return " ".join(call.values())
+        return Button(lambda p: record_call(p, call), "log_call", parse_case)
+    if action == CallbackId.HAND_OVER:
+        # Teams' people picker answers with the colleague's Entra object id.
+        to_user = read_hand_over(values, lang)
+        if not isinstance(to_user, str):
+            return " ".join(to_user.values())
+        return Button(lambda p: record_hand_over(p, to_user), "hand_over", parse_case)
+    if action == CallbackId.ACTION_PLAN:
+        plan = read_action_plan_form(values, lang, today(rt))
+        if not isinstance(plan, ActionPlanForm):
+            return " ".join(plan.values())
+        return Button(
+            lambda p: record_action_plan(p, plan), "ask_for_action_plan", parse_case, OMBUDSMAN
+        )
+    reason = read_reason(values)
+    if not reason:
+        return say(lang, "escalate_reason")
+    return Button(lambda p: record_escalation(p, reason), "escalate", parse_case)
+
+
 def submit(rt: Runtime, inc: Incoming) -> TaskResponse | None:
     """The dialog was submitted: validate as Slack does, then act once."""
     lang = lang_of(rt)
@@ -112,24 +157,9 @@ def submit(rt: Runtime, inc: Incoming) -> TaskResponse | None:
     if form is None:
         return message(say(lang, "invalid_action", reason=inc.action[:40]))
     ref = read_metadata({"private_metadata": inc.value}).get("ref") or inc.value
-    values = slack_values(form(lang), dialog_inputs(inc.data))
-    button: Button[CaseValue]
-    if inc.action == CallbackId.LOG_CALL:
-        call = read_call_form(values, lang)
-        if not isinstance(call, CallForm):
-            return message(" ".join(call.values()))
-        button = Button(lambda p: record_call(p, call), "log_call", parse_case)
-    elif inc.action == CallbackId.HAND_OVER:
-        # Teams' people picker answers with the colleague's Entra object id.
-        to_user = read_hand_over(values, lang)
-        if not isinstance(to_user, str):
-            return message(" ".join(to_user.values()))
-        button = Button(lambda p: record_hand_over(p, to_user), "hand_over", parse_case)
-    else:
-        reason = read_reason(values)
-        if not reason:
-            return message(say(lang, "escalate_reason"))
-        button = Button(lambda p: record_escalation(p, reason), "escalate", parse_case)
+    button = form_button(rt, inc.action, slack_values(form(lang), dialog_inputs(inc.data)))
+    if isinstance(button, str):
+        return message(button)
     try:
         pressed = act(rt, inc, button, ref, in_dialog=True)
     except Replayed:

@@ -9,11 +9,11 @@ For each card button or dialog submission:
 3. one transaction records the activity (``teams-activity:`` + a hash of the
    conversation, activity id and sender in ``processed_event``, as Slack payload
    keys are), so Teams' retries of the same activity act once;
-4. the work runs with a :class:`TeamsPress`, the Slack work functions' own
-   context: it answers the presser in a personal message (Teams has no
-   ephemeral messages) or, in a dialog, in the dialog; a modal it opens becomes
-   the dialog returned to Teams; a message it updates is the pressed card
-   (:class:`CardUpdates`);
+4. the work runs with the Slack work functions' own context, a
+   :class:`~handlers.slack.context.Press`, on a :class:`TeamsSurface`: it answers
+   the presser in a personal message (Teams has no ephemeral messages) or, in a
+   dialog, in the dialog; a modal it opens becomes the dialog returned to Teams; a
+   message it updates is the pressed card;
 5. after the commit: answers, delivery of the outbox (the card updates in place).
 """
 
@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
-
-from slack_sdk import WebClient
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from bot.actions.cases import get_case
 from bot.actions.trail import Actor, authorize, is_ombudsman, teams_actor
@@ -34,6 +32,7 @@ from bot.store.db import session_scope
 from handlers.slack.common import NotOmbudsman, audit_refusal
 from handlers.slack.context import Button, Press, V, Who
 from handlers.slack.once import Replayed, first_time
+from handlers.surface import Blocks
 from handlers.teams.activity import Incoming
 
 if TYPE_CHECKING:
@@ -91,52 +90,40 @@ def tell(rt: Runtime, user: str, text: str, blocks: list[dict[str, Any]] | None 
         log.warning("Teams: could not answer %s", user[:12], exc_info=True)
 
 
-class CardUpdates:
-    """The one thing the Slack work asks of its Slack client after a press: replace the
-    message the button was on (``chat_update``: an offer shows the answer, an escalation
-    alert who acknowledged it). In Teams that is the card, updated in place through the
-    chat port. A failure is only logged: the action itself is recorded."""
+class TeamsSurface:
+    """The :class:`~handlers.surface.Surface` of a Teams press: answers go to the presser
+    in a personal message (Teams has no ephemeral messages) or, in a dialog, into the
+    dialog; a form the work opens becomes the dialog returned to Teams; the pressed
+    message is the card the button was on, updated in place through the chat port."""
 
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-
-    def chat_update(
-        self, *, channel: str, ts: str, text: str, blocks: Any = None, **_: Any
-    ) -> None:
-        try:
-            self.rt.chat.update(ChatRef(channel, ts), ChatPost(text, list(blocks or [])))
-        except Exception:
-            log.warning("Teams: could not update the card %s", ts[:24], exc_info=True)
-
-
-def slack_body(inc: Incoming) -> dict[str, Any]:
-    """The parts of a Slack payload the Slack work reads: where the button was pressed."""
-    body: dict[str, Any] = {"id": inc.id, "channel": {"id": inc.conversation}}
-    if inc.reply_to:
-        body["container"] = {"channel_id": inc.conversation, "message_ts": inc.reply_to}
-    return body
-
-
-@dataclass
-class TeamsPress(Press[V]):
-    """A :class:`~handlers.slack.context.Press` whose answers and modals go to Teams."""
-
-    incoming: Incoming | None = None
-    in_dialog: bool = False  # a dialog submission: answers are shown in the dialog
-    answers: list[str] = field(default_factory=list)
-    dialog: dict[str, Any] | None = None  # the modal the work opened, as a Slack view
+    def __init__(self, rt: Runtime, incoming: Incoming, *, in_dialog: bool = False) -> None:
+        self.rt, self.incoming, self.in_dialog = rt, incoming, in_dialog
+        self.answers: list[str] = []  # what the presser was told
+        self.dialog: Mapping[str, Any] | None = None  # the form opened, as a Slack view
 
     @property
     def channel(self) -> str | None:
-        return self.incoming.conversation if self.incoming else None
+        return self.incoming.conversation or None
 
-    def answer(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+    def tell(self, text: str, blocks: Blocks | None = None) -> None:
         self.answers.append(text)
-        if not self.in_dialog:
-            self.then(lambda: tell(self.rt, self.user, text, blocks))
+        if not self.in_dialog:  # a dialog shows its answers itself
+            tell(self.rt, self.incoming.user, text, blocks)
 
-    def open_modal(self, view: dict[str, Any]) -> None:
+    def open_form(self, view: Mapping[str, Any]) -> None:
         self.dialog = view
+
+    def update_pressed(self, text: str, blocks: Blocks) -> None:
+        card = self.incoming.reply_to
+        if not self.incoming.conversation or not card:
+            return
+        try:
+            self.rt.chat.update(ChatRef(self.incoming.conversation, card), ChatPost(text, blocks))
+        except Exception:
+            log.warning("Teams: could not update the card %s", card[:24], exc_info=True)
+
+    def refresh_home(self) -> None:
+        """Teams has no App Home: nothing to refresh."""
 
 
 def act(
@@ -147,8 +134,9 @@ def act(
     *,
     in_dialog: bool = False,
     once: bool = True,
-) -> TeamsPress[V]:
-    """Parse, authorise once, act once in one transaction, then do what comes after.
+) -> TeamsSurface:
+    """Parse, authorise once, act once in one transaction, then do what comes after;
+    returns the press's surface (what the presser was told, the dialog opened).
 
     ``once=False`` for a press that only opens a dialog: Teams asks again for the
     dialog when it retries, and must get it again.
@@ -163,26 +151,9 @@ def act(
         require_for(None)  # a stranger is refused (and audited) first
         raise
     actor = require_for(value.ref)
-    # The Slack work updates the pressed message through its client: see CardUpdates.
-    client = cast(WebClient, CardUpdates(rt))
-    body = slack_body(inc)
-
-    def pressed(session: Any, case: Any) -> TeamsPress[V]:
-        return TeamsPress(
-            rt,
-            body,
-            client,
-            value,
-            inc.user,
-            actor,
-            session,
-            case,
-            incoming=inc,
-            in_dialog=in_dialog,
-        )
-
+    surface = TeamsSurface(rt, inc, in_dialog=in_dialog)
     if button.own_transactions:
-        press = pressed(None, None)
+        press = Press(rt, surface, value, inc.user, actor, None, None)
         button.work(press)
     else:
         key = activity_key(inc) if once else None
@@ -191,8 +162,8 @@ def act(
                 log.info("Teams activity %s handled before; ignored", key[15:31])
                 raise Replayed(key)
             case = get_case(session, value.ref) if value.ref is not None else None
-            press = pressed(session, case)
+            press = Press(rt, surface, value, inc.user, actor, session, case)
             button.work(press)
     for work in press.afterwards:
         work()
-    return press
+    return surface

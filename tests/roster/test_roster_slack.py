@@ -40,6 +40,21 @@ def test_roster_from_config_follows_each_persons_working_days(tmp_path: Path, db
     assert on_duty(today_roster(cfg, monday)) == ["U0STAFF1", "U0STAFF2"]
 
 
+def test_a_teams_roster_names_people_by_their_teams_ids(tmp_path: Path, db_url: str) -> None:
+    aad, teams_user, outsider = "6f1c2d3e-0000-4000-8000-00000000a001", "29:1staff", "29:1x"
+    cfg = make_config(
+        tmp_path,
+        db_url,
+        chat={"kind": "teams", "app_id": "bot-app", "staff_users": [aad, teams_user]},
+        roster={"users": [aad, teams_user, outsider], "working_days": {teams_user: [1]}},
+    )
+    assert reasons(today_roster(cfg, TUESDAY)) == {
+        aad: "on duty",
+        teams_user: "not a working day",
+        outsider: "not on [chat] staff_users",
+    }
+
+
 def test_roster_from_a_user_group_skips_away_statuses(
     tmp_path: Path, db_url: str, fake_slack: FakeSlack
 ) -> None:

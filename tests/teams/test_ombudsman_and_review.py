@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from handlers.slack.enums import ActionId
+from sqlmodel import select
+
+from bot.store.db import session_scope
+from bot.store.models import ActionPlan, Audit
+from handlers.slack.enums import ActionId, BlockId
 from tests.support.fake_teams import card_actions, card_text
 from tests.support.review_step import review_step  # noqa: F401 - a fixture
 from tests.support.teams_auth import activity
-from tests.teams.conftest import OMBUD, STAFF, TRIAGE, TeamsWorld
+from tests.teams.conftest import OMBUD, STAFF, STAFF2_AAD, STAFF_AAD, TRIAGE, TeamsWorld
 
 NO_SENDER = (
     Path(__file__).parent.parent / "fixtures" / "eml" / "review_no_sender.eml"
@@ -91,3 +95,79 @@ def test_acknowledging_the_alert_updates_that_card_in_place(world: TeamsWorld) -
     assert updated.get("edits") == 1  # replaced (PUT), not posted again
     actions = {a["cb_action"] for a in card_actions(updated)}
     assert ActionId.ACKNOWLEDGE_ESCALATION not in actions and ActionId.TAKE_OVER in actions
+
+
+def ombudsman_invoke(world: TeamsWorld, name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """An invoke from the ombudsman in their 1:1 chat with the bot (where alerts are)."""
+    conversation = world.fake.direct_conversation(OMBUD)
+    assert conversation is not None
+    return activity(
+        "invoke", conversation=conversation, user=OMBUD, name=name, value={"data": data}
+    )
+
+
+def ask_for_plan(world: TeamsWorld, owner: str) -> tuple[str, dict[str, Any]]:
+    """The ombudsman asks ``owner`` for an action plan from the escalation alert."""
+    ref = escalate(world)
+    alert = next(a for a in world.dms(OMBUD) if card_actions(a))
+    ask = action(alert, ActionId.ASK_FOR_ACTION_PLAN)
+    assert ask.get("msteams", {}).get("type") == "task/fetch"  # the button opens a dialog
+
+    fetched = world.send(ombudsman_invoke(world, "task/fetch", ask)).json()
+    assert fetched["task"]["type"] == "continue"
+    form = fetched["task"]["value"]["card"]["content"]
+    picker = next(e for e in form["body"] if e.get("id") == BlockId.PLAN_OWNER)
+    assert picker["choices.data"]["dataset"] == "graph.microsoft.com/users"
+    data = next(e for e in form["actions"] if e["type"] == "Action.Submit")["data"]
+    filled = {
+        **data,
+        BlockId.PLAN_OWNER: owner,  # the people picker answers with the Entra object id
+        BlockId.PLAN_STEPS: "Ny rutin för kvällsbesöken",
+        BlockId.PLAN_DUE: "2026-12-15",
+    }
+    submission = ombudsman_invoke(world, "task/submit", filled)
+    answer = world.send(submission).json()
+    assert world.send(submission).status_code == 200  # Teams' retry records nothing more
+    assert answer["task"]["type"] == "message" and ref in answer["task"]["value"]
+    return ref, answer
+
+
+def test_the_ombudsman_asks_for_an_action_plan_in_a_dialog(world: TeamsWorld) -> None:
+    ref, _ = ask_for_plan(world, STAFF2_AAD)
+
+    with session_scope(world.rt.db) as session:
+        plans = [(p.owner, p.due_at.date().isoformat()) for p in session.exec(select(ActionPlan))]
+        added = session.exec(select(Audit).where(Audit.action == "action_plan_added")).all()
+        assert [a.actor for a in added] == [f"teams:{OMBUD}"]
+    assert plans == [(f"teams:{STAFF2_AAD}", "2026-12-15")]
+    (request,) = world.dms(STAFF2_AAD)  # the owner is asked in their 1:1 chat
+    assert ref in card_text(request) and "kvällsbesöken" in card_text(request)
+
+
+def test_the_plans_follow_up_is_done_from_teams(world: TeamsWorld) -> None:
+    ref, _ = ask_for_plan(world, STAFF2_AAD)
+    conversation = world.fake.direct_conversation(OMBUD)
+    assert conversation is not None
+    done = {"cb_action": ActionId.FOLLOW_UP_DONE.value, "cb_value": ref}
+
+    # Slack refreshes App Home after this; Teams has none, and the press still works.
+    assert (
+        world.send(activity(conversation=conversation, user=OMBUD, value=done)).status_code == 200
+    )
+
+    with session_scope(world.rt.db) as session:
+        (plan,) = session.exec(select(ActionPlan)).all()
+        assert plan.done_at is not None
+
+
+def test_staff_may_not_ask_for_an_action_plan(world: TeamsWorld) -> None:
+    escalate(world)
+    alert = next(a for a in world.dms(OMBUD) if card_actions(a))
+    fetch = world.invoke("task/fetch", action(alert, ActionId.ASK_FOR_ACTION_PLAN))
+    answer = world.send(fetch).json()
+    assert answer["task"]["type"] == "message"
+    assert "Bara klagomålsombudet" in answer["task"]["value"]
+    with session_scope(world.rt.db) as session:
+        refused = session.exec(select(Audit).where(Audit.action == "refused")).all()
+        assert [a.actor for a in refused] == [f"teams:{STAFF_AAD}"]
+        assert session.exec(select(ActionPlan)).all() == []
