@@ -86,6 +86,13 @@ def read_form_token(key: bytes, raw: str, now: float) -> FormToken | None:
     return FormToken(raw=raw, nonce=nonce, issued_at=float(issued))
 
 
+def filled_too_fast(token: FormToken, now: float, min_fill_seconds: float) -> bool:
+    """Whether the form came back sooner than ``min_fill_seconds`` after it was shown. The
+    token keeps whole seconds (rounded down): the form may have been shown up to a second
+    after its stamp, and that second counts against the sender, never for it."""
+    return min_fill_seconds > 0 and now - (token.issued_at + 1) < min_fill_seconds
+
+
 def status_token_for(key: bytes, token: FormToken) -> str:
     """The status link's token for the case a form opened (the same for a replayed form)."""
     return _b64(hmac.new(key, f"status|{token.nonce}".encode(), hashlib.sha256).digest())

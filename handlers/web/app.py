@@ -26,7 +26,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from bot.actions.status_links import case_for_status_token, progress_of
-from bot.actions.web_intake import WebResult, open_web_case, sent_before
+from bot.actions.web_intake import WebResult, erased_before, open_web_case, sent_before
 from bot.domain.web_form import (
     Attachment,
     FormToken,
@@ -34,6 +34,7 @@ from bot.domain.web_form import (
     WebComplaint,
     choose_language,
     client_address,
+    filled_too_fast,
     new_form_token,
     read_fields,
     read_form_token,
@@ -236,12 +237,14 @@ async def submit(request: Request) -> Response:
         form.problems.clear()
         return show_form(front, lang, form=form, notice="notice_token", status=403)
     before = await run_in_threadpool(_sent_before, front, token)
+    if before is ERASED:
+        return show_message(front, lang, "msg_already_sent", 409)
     if before is not None:
         return show_answer(front, WebResult(before, created=False), token, None)
     if fields.get("website"):  # the honeypot: people never see it
         form.problems.clear()
         return show_form(front, lang, form=form, notice="notice_robot", status=400)
-    if now - token.issued_at < cfg.min_fill_seconds:
+    if filled_too_fast(token, now, cfg.min_fill_seconds):
         form.problems.clear()
         return show_form(front, lang, form=form, notice="notice_too_fast", status=400)
     if not form.ok:
@@ -266,12 +269,17 @@ def _to_e164(front: Front, text: str, lang: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+ERASED = object()  # the form opened a case whose person was erased since
+
+
 def _sent_before(front: Front, token: FormToken) -> Any:
+    """The case this form opened before, :data:`ERASED`, or None (a new form)."""
     with session_scope(front.rt.db) as session:
         case = sent_before(session, token.key)
         if case is not None:
             session.expunge(case)
-        return case
+            return case
+        return ERASED if erased_before(session, token.key) else None
 
 
 def _open(front: Front, form: WebComplaint, token: FormToken) -> WebResult:
