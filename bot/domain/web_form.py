@@ -198,6 +198,26 @@ def safe_filename(name: str) -> str:
     return re.sub(r"[<>:\"|?*]", "_", base)[:120] or "attachment"
 
 
+# The name a kept file may end in, by its sniffed type (the first is the one given).
+EXTENSIONS = {
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+    "application/pdf": (".pdf",),
+}
+
+
+def filename_for(name: str, content_type: str) -> str:
+    """``name`` made safe and ending as its content is: a PNG sent as ``invoice.exe`` or
+    ``x.pdf`` is kept as ``invoice.png``/``x.png``, so whoever opens it later (a subject
+    access export, staff) gets a file that opens as what it is, not as what it claimed."""
+    safe = safe_filename(name)
+    allowed = EXTENSIONS.get(content_type, ())
+    if not allowed or safe.lower().endswith(allowed):
+        return safe
+    stem = safe.rsplit(".", 1)[0] if "." in safe else safe
+    return (stem or "attachment")[:115] + allowed[0]
+
+
 def read_fields(
     fields: Mapping[str, str],
     *,
@@ -259,7 +279,9 @@ def read_fields(
         elif kind is None or kind not in set(attachment_types):
             problems["attachment"] = Problem.ATTACHMENT_TYPE
         else:
-            form.attachment = Attachment(safe_filename(attachment.filename), kind, attachment.data)
+            form.attachment = Attachment(
+                filename_for(attachment.filename, kind), kind, attachment.data
+            )
     return form
 
 

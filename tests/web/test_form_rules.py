@@ -10,6 +10,7 @@ from bot.domain.web_form import (
     RateLimiter,
     choose_language,
     client_address,
+    filename_for,
     filled_too_fast,
     looks_like_status_token,
     new_form_token,
@@ -206,6 +207,23 @@ def test_an_attachment_is_judged_by_its_bytes_not_its_name() -> None:
             max_attachment_bytes=1000,
         )
         assert bad.problems == {"attachment": problem}
+
+
+def test_a_kept_file_is_named_as_what_it_is_not_as_what_it_claimed() -> None:
+    lying = read_fields(
+        {"message": "m", "phone": "070-123 45 67"},
+        language="sv",
+        max_message_chars=200,
+        to_e164=e164,
+        attachment=Attachment("faktura.pdf.exe", "application/pdf", PNG),
+        attachment_types=("image/png", "application/pdf"),
+        max_attachment_bytes=1000,
+    )
+    assert lying.attachment is not None and lying.attachment.filename == "faktura.pdf.png"
+    assert filename_for("Bild.JPEG", "image/jpeg") == "Bild.JPEG"
+    assert filename_for("scan.pdf", "image/png") == "scan.png"
+    assert filename_for("noext", "application/pdf") == "noext.pdf"
+    assert filename_for("..", "image/png") == "attachment.png"
 
 
 def test_a_file_name_cannot_climb_out_or_carry_markup() -> None:
