@@ -42,7 +42,7 @@ from bot.domain.web_form import (
 )
 from bot.mail.extract import find_phone_numbers, format_phone_national, phone_region
 from bot.store.db import session_scope
-from handlers.web.headers import SecurityHeaders
+from handlers.web.headers import ErrorPage, SecurityHeaders
 from handlers.web.pages import render, stylesheet, words
 
 if TYPE_CHECKING:
@@ -217,6 +217,7 @@ async def submit(request: Request) -> Response:
         return show_message(front, lang, "msg_bad_request", 400)
     fields = {k: v for k, v in parsed.items() if isinstance(v, str)}
     lang = language_of(front, request, fields.get("lang"))
+    request.state.lang = lang  # for the error page, should anything below fail
     upload = parsed.get("attachment")
     attachment = None
     if isinstance(upload, UploadFile) and upload.filename:
@@ -355,11 +356,20 @@ def make_app(rt: Runtime, key: bytes) -> Starlette:
         ],
         exception_handlers={404: not_found},
     )
-    app.state.front = Front(
+    front = Front(
         rt=rt,
         key=key,
         limiter=RateLimiter(web.rate_per_address, web.rate_overall, web.rate_window_seconds),
     )
+    app.state.front = front
+
+    def error_page(scope: Any) -> Response:
+        request = Request(scope)
+        lang = getattr(request.state, "lang", None)
+        return show_message(front, language_of(front, request, lang), "msg_error", 500)
+
+    # The last added is the outermost: the error page gets the security headers too.
+    app.add_middleware(ErrorPage, page=error_page)
     app.add_middleware(SecurityHeaders, frame_ancestors=web.frame_ancestors)
     return app
 
