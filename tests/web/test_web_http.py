@@ -171,7 +171,7 @@ def test_an_anonymous_complaint_is_opened_and_nobody_is_asked_to_call(site: Site
     prompt = (Path(site.rt.cfg.base_dir) / "chat.log").read_text(encoding="utf-8")
     assert f"📝 Anonym synpunkt: {case.ref}" in prompt and "ingen ska ringas upp" in prompt
     assert "Ring tillbaka" not in prompt and "telefonnummer" not in prompt
-    assert "Så här för du samtalet" not in prompt
+    assert "Så här för du samtalet" not in prompt and "log-call" not in prompt
 
 
 def test_an_attachment_is_kept_with_the_message(site: Site) -> None:
