@@ -5,6 +5,10 @@ from __future__ import annotations
 import io
 import logging
 
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
 from bot.logs import LIBRARY_LEVELS, MAX_LINE
 from tests.support.log_capture import log_output  # noqa: F401
 
@@ -79,3 +83,12 @@ def test_library_loggers_stay_quiet_below_warning(log_output: io.StringIO) -> No
         "asyncio",
     ):
         assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING
+
+
+def test_a_failed_statement_does_not_quote_what_citizens_wrote(engine: Engine) -> None:
+    """A database error ends up in a logged traceback: it must not carry its parameters."""
+    with pytest.raises(sa.exc.DBAPIError) as failed, engine.connect() as conn:
+        conn.execute(
+            sa.text("INSERT INTO no_such_table (who) VALUES (:who)"), {"who": "anna@example.se"}
+        )
+    assert "anna@example.se" not in str(failed.value)

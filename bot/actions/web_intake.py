@@ -18,7 +18,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.actions.cases import complainant_of, escalate
 from bot.actions.citizen_mail import last_ack_to, queue_citizen_email
@@ -60,6 +60,15 @@ def sent_before(session: Session, form_key: str) -> Case | None:
     """The case a form with this key already opened, if any."""
     seen = session.get(WebSubmission, form_key)
     return session.get(Case, seen.case_id) if seen is not None else None
+
+
+def erased_before(session: Session, form_key: str) -> bool:
+    """Whether a form with this key opened a case whose person has since been erased (the
+    sent-form record went with the erasure, the anonymised message stays): such a form
+    must not open the case again."""
+    external_id = f"web:{form_key}"
+    found = session.exec(select(Message.id).where(Message.external_id == external_id)).first()
+    return found is not None
 
 
 def staff_summary(cfg: Config, form: WebComplaint) -> str:

@@ -86,6 +86,13 @@ def read_form_token(key: bytes, raw: str, now: float) -> FormToken | None:
     return FormToken(raw=raw, nonce=nonce, issued_at=float(issued))
 
 
+def filled_too_fast(token: FormToken, now: float, min_fill_seconds: float) -> bool:
+    """Whether the form came back sooner than ``min_fill_seconds`` after it was shown. The
+    token keeps whole seconds (rounded down): the form may have been shown up to a second
+    after its stamp, and that second counts against the sender, never for it."""
+    return min_fill_seconds > 0 and now - (token.issued_at + 1) < min_fill_seconds
+
+
 def status_token_for(key: bytes, token: FormToken) -> str:
     """The status link's token for the case a form opened (the same for a replayed form)."""
     return _b64(hmac.new(key, f"status|{token.nonce}".encode(), hashlib.sha256).digest())
@@ -191,6 +198,26 @@ def safe_filename(name: str) -> str:
     return re.sub(r"[<>:\"|?*]", "_", base)[:120] or "attachment"
 
 
+# The name a kept file may end in, by its sniffed type (the first is the one given).
+EXTENSIONS = {
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+    "application/pdf": (".pdf",),
+}
+
+
+def filename_for(name: str, content_type: str) -> str:
+    """``name`` made safe and ending as its content is: a PNG sent as ``invoice.exe`` or
+    ``x.pdf`` is kept as ``invoice.png``/``x.png``, so whoever opens it later (a subject
+    access export, staff) gets a file that opens as what it is, not as what it claimed."""
+    safe = safe_filename(name)
+    allowed = EXTENSIONS.get(content_type, ())
+    if not allowed or safe.lower().endswith(allowed):
+        return safe
+    stem = safe.rsplit(".", 1)[0] if "." in safe else safe
+    return (stem or "attachment")[:115] + allowed[0]
+
+
 def read_fields(
     fields: Mapping[str, str],
     *,
@@ -252,7 +279,9 @@ def read_fields(
         elif kind is None or kind not in set(attachment_types):
             problems["attachment"] = Problem.ATTACHMENT_TYPE
         else:
-            form.attachment = Attachment(safe_filename(attachment.filename), kind, attachment.data)
+            form.attachment = Attachment(
+                filename_for(attachment.filename, kind), kind, attachment.data
+            )
     return form
 
 

@@ -80,17 +80,21 @@ class CaseView:
     mentions: tuple[str, ...] = ()
     # Personal data erased (retention or erasure): show a neutral stub, nothing else.
     anonymised: bool = False
+    # Sent anonymously (web form): no contact details, nobody is to call.
+    anonymous: bool = False
 
 
 def case_view(session: Session, cfg: Config, case: Case, now: datetime) -> CaseView:
     lang = cfg.chat.staff_language
     c = complainant_of(session, case)
-    anonymised = (
+    marks = set(
         session.exec(
-            select(Audit.id).where(Audit.case_id == case.id, Audit.action == "anonymised")
-        ).first()
-        is not None
+            select(Audit.action).where(
+                Audit.case_id == case.id, col(Audit.action).in_(("anonymised", "anonymous"))
+            )
+        ).all()
     )
+    anonymised = "anonymised" in marks
     attempts = session.exec(
         select(ContactAttempt)
         .where(ContactAttempt.case_id == case.id)
@@ -126,6 +130,7 @@ def case_view(session: Session, cfg: Config, case: Case, now: datetime) -> CaseV
         phone_alternatives=tuple(phone_alternatives(session, case)),
         mentions=tuple(mentioned_refs(session, case)),
         anonymised=anonymised,
+        anonymous="anonymous" in marks,
     )
 
 

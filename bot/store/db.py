@@ -34,7 +34,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for ``url``; SQLite files get their folder created."""
+    """Create an engine for ``url``; SQLite files get their folder created. A failed
+    statement's error never quotes its parameters (they are what citizens wrote: a logged
+    traceback would carry names, addresses and complaint text)."""
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":

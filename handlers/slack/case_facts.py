@@ -54,7 +54,8 @@ def title(w: Mapping[str, str], view: CaseView) -> str:
     flags = [w["serious"]] if view.serious else []
     if view.escalated:
         flags.append(w["escalated"])
-    return " ".join([w["title_open"].format(ref=view.ref), *flags])
+    opening = w["title_anonymous" if view.anonymous else "title_open"]
+    return " ".join([opening.format(ref=view.ref), *flags])
 
 
 def alternatives_text(w: Mapping[str, str], view: CaseView) -> str:
@@ -69,6 +70,8 @@ def phone_line(w: Mapping[str, str], view: CaseView) -> str:
             f"*{w['phone']}*\n{tel_link(view.phone_e164, view.phone_national)} · "
             f"{esc(view.phone_e164, 40)}"
         )
+    elif view.anonymous:  # nobody is to call: say so, instead of "no number yet"
+        line = f"*{w['phone']}*\n{w['no_phone_anonymous']}"
     else:
         missing = (
             w["no_phone_asked"] if view.email_known and not view.ack_bounced else w["no_phone"]

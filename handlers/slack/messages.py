@@ -107,7 +107,8 @@ def prompt_blocks(view: CaseView, ctx: Mapping[str, Any]) -> list[Block]:
         context(state_lines(w, view), BlockId.STATE),
     ]
     if not view.closed:
-        blocks.append(section(method_text(w), BlockId.METHOD))
+        if not view.anonymous:  # how to make the call: there is no call to make
+            blocks.append(section(method_text(w), BlockId.METHOD))
         blocks.append(prompt_actions(w, view))
     return blocks
 

@@ -26,7 +26,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from bot.actions.status_links import case_for_status_token, progress_of
-from bot.actions.web_intake import WebResult, open_web_case, sent_before
+from bot.actions.web_intake import WebResult, erased_before, open_web_case, sent_before
 from bot.domain.web_form import (
     Attachment,
     FormToken,
@@ -34,6 +34,7 @@ from bot.domain.web_form import (
     WebComplaint,
     choose_language,
     client_address,
+    filled_too_fast,
     new_form_token,
     read_fields,
     read_form_token,
@@ -41,7 +42,7 @@ from bot.domain.web_form import (
 )
 from bot.mail.extract import find_phone_numbers, format_phone_national, phone_region
 from bot.store.db import session_scope
-from handlers.web.headers import SecurityHeaders
+from handlers.web.headers import ErrorPage, SecurityHeaders
 from handlers.web.pages import render, stylesheet, words
 
 if TYPE_CHECKING:
@@ -216,6 +217,7 @@ async def submit(request: Request) -> Response:
         return show_message(front, lang, "msg_bad_request", 400)
     fields = {k: v for k, v in parsed.items() if isinstance(v, str)}
     lang = language_of(front, request, fields.get("lang"))
+    request.state.lang = lang  # for the error page, should anything below fail
     upload = parsed.get("attachment")
     attachment = None
     if isinstance(upload, UploadFile) and upload.filename:
@@ -236,12 +238,14 @@ async def submit(request: Request) -> Response:
         form.problems.clear()
         return show_form(front, lang, form=form, notice="notice_token", status=403)
     before = await run_in_threadpool(_sent_before, front, token)
+    if before is ERASED:
+        return show_message(front, lang, "msg_already_sent", 409)
     if before is not None:
         return show_answer(front, WebResult(before, created=False), token, None)
     if fields.get("website"):  # the honeypot: people never see it
         form.problems.clear()
         return show_form(front, lang, form=form, notice="notice_robot", status=400)
-    if now - token.issued_at < cfg.min_fill_seconds:
+    if filled_too_fast(token, now, cfg.min_fill_seconds):
         form.problems.clear()
         return show_form(front, lang, form=form, notice="notice_too_fast", status=400)
     if not form.ok:
@@ -266,12 +270,17 @@ def _to_e164(front: Front, text: str, lang: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+ERASED = object()  # the form opened a case whose person was erased since
+
+
 def _sent_before(front: Front, token: FormToken) -> Any:
+    """The case this form opened before, :data:`ERASED`, or None (a new form)."""
     with session_scope(front.rt.db) as session:
         case = sent_before(session, token.key)
         if case is not None:
             session.expunge(case)
-        return case
+            return case
+        return ERASED if erased_before(session, token.key) else None
 
 
 def _open(front: Front, form: WebComplaint, token: FormToken) -> WebResult:
@@ -347,11 +356,20 @@ def make_app(rt: Runtime, key: bytes) -> Starlette:
         ],
         exception_handlers={404: not_found},
     )
-    app.state.front = Front(
+    front = Front(
         rt=rt,
         key=key,
         limiter=RateLimiter(web.rate_per_address, web.rate_overall, web.rate_window_seconds),
     )
+    app.state.front = front
+
+    def error_page(scope: Any) -> Response:
+        request = Request(scope)
+        lang = getattr(request.state, "lang", None)
+        return show_message(front, language_of(front, request, lang), "msg_error", 500)
+
+    # The last added is the outermost: the error page gets the security headers too.
+    app.add_middleware(ErrorPage, page=error_page)
     app.add_middleware(SecurityHeaders, frame_ancestors=web.frame_ancestors)
     return app
 

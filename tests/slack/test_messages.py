@@ -167,6 +167,16 @@ def test_the_prompt_shows_what_a_caller_needs() -> None:
     ]
 
 
+def test_an_anonymous_complaint_asks_nobody_to_call() -> None:
+    view = replace(
+        VIEW, anonymous=True, name="", phone_e164="", phone_national="", email_known=False
+    )
+    text = block_text(build_blocks("prompt", view, {}))
+    assert "📝 Anonym synpunkt: KL-2026-000001" in text
+    assert "Anonym – ingen ska ringas upp" in text
+    assert "Ring tillbaka" not in text and "☐" not in text and "telefonnummer" not in text
+
+
 def test_the_email_fallback_appears_after_a_failed_call_or_without_a_number() -> None:
     failed = replace(
         VIEW,

@@ -10,6 +10,8 @@ from bot.domain.web_form import (
     RateLimiter,
     choose_language,
     client_address,
+    filename_for,
+    filled_too_fast,
     looks_like_status_token,
     new_form_token,
     read_fields,
@@ -76,6 +78,16 @@ def test_a_form_token_never_runs_out() -> None:
     # WCAG 2.2.1: no time limit. A form left open for a week still sends.
     raw = new_form_token(KEY, 1_800_000_000)
     assert read_form_token(KEY, raw, 1_800_000_000 + 7 * 86400) is not None
+
+
+def test_the_fill_time_counts_the_token_s_second_against_the_sender() -> None:
+    # Shown at …000.98, stamped …000: sent at …002.03, only 1.05 s later, not 2.03.
+    token = read_form_token(KEY, new_form_token(KEY, 1_800_000_000.98), 1_800_000_002.03)
+    assert token is not None
+    assert filled_too_fast(token, 1_800_000_002.03, 2.0)
+    assert filled_too_fast(token, 1_800_000_002.99, 2.0)
+    assert not filled_too_fast(token, 1_800_000_003.0, 2.0)
+    assert not filled_too_fast(token, 1_800_000_000.0, 0.0)  # 0: no minimum at all
 
 
 def test_the_status_token_follows_from_the_form_token_and_is_unguessable() -> None:
@@ -195,6 +207,23 @@ def test_an_attachment_is_judged_by_its_bytes_not_its_name() -> None:
             max_attachment_bytes=1000,
         )
         assert bad.problems == {"attachment": problem}
+
+
+def test_a_kept_file_is_named_as_what_it_is_not_as_what_it_claimed() -> None:
+    lying = read_fields(
+        {"message": "m", "phone": "070-123 45 67"},
+        language="sv",
+        max_message_chars=200,
+        to_e164=e164,
+        attachment=Attachment("faktura.pdf.exe", "application/pdf", PNG),
+        attachment_types=("image/png", "application/pdf"),
+        max_attachment_bytes=1000,
+    )
+    assert lying.attachment is not None and lying.attachment.filename == "faktura.pdf.png"
+    assert filename_for("Bild.JPEG", "image/jpeg") == "Bild.JPEG"
+    assert filename_for("scan.pdf", "image/png") == "scan.png"
+    assert filename_for("noext", "application/pdf") == "noext.pdf"
+    assert filename_for("..", "image/png") == "attachment.png"
 
 
 def test_a_file_name_cannot_climb_out_or_carry_markup() -> None:

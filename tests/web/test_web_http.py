@@ -3,10 +3,12 @@ and PostgreSQL: what a POST opens, what a replayed or hostile POST does not."""
 
 from __future__ import annotations
 
+import io
 import json
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from bot.actions.cases import close_case, get_case, log_contact
@@ -16,10 +18,12 @@ from bot.actions.trail import authorize
 from bot.clock import FixedClock
 from bot.store.db import session_scope
 from bot.store.models import Audit, Case, Message, Outbox, Outcome, Resolution, StatusLink
+from tests.support.log_capture import log_output  # noqa: F401
 from tests.support.web import Site, running_site
 from tests.web.conftest import web_config
 
 STORY = "Hemtjänsten kom inte i tisdags. Min mamma väntade hela dagen."
+FAILURE = "could not store anna@example.se: " + STORY
 
 
 def cases(site: Site) -> list[Case]:
@@ -164,6 +168,11 @@ def test_an_anonymous_complaint_is_opened_and_nobody_is_asked_to_call(site: Site
         assert s.exec(select(Audit).where(Audit.action == "anonymous")).first() is not None
     status = site.client.get(reply.status_path or "")
     assert "nobody will call you" in status.text
+    # The staff's prompt says so too: no "call back", no number wanted, no call guide.
+    prompt = (Path(site.rt.cfg.base_dir) / "chat.log").read_text(encoding="utf-8")
+    assert f"📝 Anonym synpunkt: {case.ref}" in prompt and "ingen ska ringas upp" in prompt
+    assert "Ring tillbaka" not in prompt and "telefonnummer" not in prompt
+    assert "Så här för du samtalet" not in prompt and "log-call" not in prompt
 
 
 def test_an_attachment_is_kept_with_the_message(site: Site) -> None:
@@ -326,3 +335,23 @@ def test_an_email_complaint_ack_links_a_status_page_while_the_web_runs(site: Sit
     link = eml.split("https://synpunkter.example.org", 1)[1].split()[0]
     page = site.client.get(link)
     assert page.status == 200 and case.ref in page.text
+
+
+def test_a_failure_gets_a_page_in_the_citizen_s_language_and_a_log_without_what_was_sent(
+    site: Site,
+    monkeypatch: pytest.MonkeyPatch,
+    log_output: io.StringIO,  # noqa: F811
+) -> None:
+    import handlers.web.app as web_app
+
+    def broken(front: object, form: object, token: object) -> None:
+        raise RuntimeError(FAILURE)  # the text is not on this line: the traceback shows it
+
+    monkeypatch.setattr(web_app, "_open", broken)  # the database failing, say
+    reply = site.fill("nn", message=STORY, email="anna@example.se")
+    assert reply.status == 500 and "Noko gjekk gale" in reply.text
+    assert "default-src 'none'" in reply.headers["Content-Security-Policy"]
+    logged = log_output.getvalue()
+    assert "RuntimeError" in logged and "anna@example.se" not in logged
+    assert "Hemtjänsten" not in logged
+    assert cases(site) == []
