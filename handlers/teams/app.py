@@ -116,7 +116,10 @@ def auth_for(rt: Runtime) -> BotFrameworkAuth:
     if not chat.app_id:
         raise ConfigError(f"{rt.cfg.source_path}: [chat] app_id: required for Teams")
     return BotFrameworkAuth(
-        app_id=chat.app_id, openid_metadata_url=chat.openid_metadata_url, clock=rt.clock
+        app_id=chat.app_id,
+        openid_metadata_url=chat.openid_metadata_url,
+        clock=rt.clock,
+        service_url=chat.service_url,
     )
 
 
