@@ -4,6 +4,7 @@ and activities replayed or reused from another conversation."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import MutableMapping
 from typing import Any, cast
 
 from handlers.slack.enums import ActionId
@@ -39,7 +40,7 @@ def _post_chunked(chunks: int) -> tuple[int, int]:
         pulled += CHUNK
         return {"type": "http.request", "body": b" " * CHUNK, "more_body": sent < chunks}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
             status.append(message["status"])
 
