@@ -89,6 +89,18 @@ def test_garbage_values_are_refused_without_a_crash(world: TeamsWorld, value: st
         assert world.send(world.press_activity(bad)).status_code == 200
 
 
+def test_nul_bytes_in_a_dialog_are_dropped_not_a_crash(world: TeamsWorld) -> None:
+    # PostgreSQL refuses NUL in text: the activity is read without them.
+    world.complaint_by_mail()
+    data = {**submit_data(world, ActionId.LOG_CALL), "call.outcome": "reached\x00"}
+    data["call.note"] = "Vi\x00 pratade"
+    data["cb_value"] = f"{data['cb_value']}\x00"
+    assert world.send(world.invoke("task/submit", data)).status_code == 200
+    with session_scope(world.rt.db) as session:
+        (attempt,) = session.exec(select(ContactAttempt)).all()
+        assert attempt.note == "Vi pratade"
+
+
 def test_a_press_naming_another_case_acts_on_that_case_only(world: TeamsWorld) -> None:
     # Authorisation is by person, not by card: a staff member may claim any open case,
     # from whichever card; the other card is not touched.
