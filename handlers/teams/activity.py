@@ -66,11 +66,20 @@ class Incoming:
 
 
 def _s(value: Any, limit: int = 512) -> str:
-    return value[:limit] if isinstance(value, str) else ""
+    # NUL: PostgreSQL cannot store it (nor take it as a parameter), and no text needs it.
+    return value[:limit].replace("\x00", "") if isinstance(value, str) else ""
 
 
 def _map(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+def _clean(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A card's or dialog's data without NULs in its keys and text values."""
+    return {
+        str(k).replace("\x00", ""): v.replace("\x00", "") if isinstance(v, str) else v
+        for k, v in data.items()
+    }
 
 
 _AT = re.compile(r"<at\b[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
@@ -106,10 +115,10 @@ def read(body: Mapping[str, Any]) -> Incoming:
     data: Mapping[str, Any] = {}
     if body.get("type") == "invoke" and name in (Kind.DIALOG_FETCH, Kind.DIALOG_SUBMIT):
         kind = Kind(name)
-        data = _map(_map(value).get("data"))
+        data = _clean(_map(_map(value).get("data")))
     elif body.get("type") == "message":
         if isinstance(value, Mapping) and value.get("cb_action"):
-            kind, data = Kind.PRESS, value
+            kind, data = Kind.PRESS, _clean(value)
         elif _s(body.get("text"), MAX_TEXT).strip():
             kind = Kind.POST
     tenant = _s(_map(_map(body.get("channelData")).get("tenant")).get("id"))

@@ -2,7 +2,9 @@
 
 Each request, in order:
 
-1. a body over :data:`MAX_BODY` bytes gets 413; one that is not a JSON object 400;
+1. a body over :data:`MAX_BODY` bytes gets 413 (read no further than that, with
+   or without a ``Content-Length``); one that is not a JSON object (or nested
+   deeper than the parser can follow) 400;
 2. the bearer token is verified (:mod:`handlers.teams.auth`): anything but a
    genuine Bot Framework token for this app and this activity gets 401 and one
    log line (the reason, never the token or the body), and nothing happens;
@@ -76,6 +78,19 @@ def added_me(body: Mapping[str, Any]) -> bool:
     )
 
 
+async def read_at_most(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None as soon as it is over ``limit`` bytes (a chunked
+    body has no ``Content-Length`` to refuse it by: it is not read to its end)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def build_app(rt: Runtime, auth: BotFrameworkAuth) -> Starlette:
     """The ASGI app with the one endpoint."""
 
@@ -84,12 +99,13 @@ def build_app(rt: Runtime, auth: BotFrameworkAuth) -> Starlette:
         if declared.isdigit() and int(declared) > MAX_BODY:
             log.warning("Teams: refused a %s-byte request", declared)
             return Response(status_code=413)
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
+        raw = await read_at_most(request, MAX_BODY)
+        if raw is None:
+            log.warning("Teams: refused a request of over %d bytes", MAX_BODY)
             return Response(status_code=413)
         try:
             body = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict):
             log.warning("Teams: refused a request that is not an activity (%d bytes)", len(raw))
@@ -116,7 +132,10 @@ def auth_for(rt: Runtime) -> BotFrameworkAuth:
     if not chat.app_id:
         raise ConfigError(f"{rt.cfg.source_path}: [chat] app_id: required for Teams")
     return BotFrameworkAuth(
-        app_id=chat.app_id, openid_metadata_url=chat.openid_metadata_url, clock=rt.clock
+        app_id=chat.app_id,
+        openid_metadata_url=chat.openid_metadata_url,
+        clock=rt.clock,
+        service_url=chat.service_url,
     )
 
 

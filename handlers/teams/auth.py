@@ -8,13 +8,24 @@ rules require:
 * it is signed by a key published at the ``jwks_uri`` of the OpenID metadata
   (``[chat] openid_metadata_url``; keys are cached and fetched again, at most
   every :data:`REFETCH_SECONDS`, when a token names an unknown key);
-* the key's ``endorsements``, when it has any, include the activity's channel
-  (``msteams``): a key endorsed for another channel cannot sign Teams traffic;
+* the activity's ``channelId`` is ``msteams``, and the key's ``endorsements``
+  include it (a key without endorsements is refused, as the Bot Framework SDKs
+  refuse it): traffic from another channel of the same bot registration, such as
+  Web Chat, where the client chooses ``from.id`` and ``from.aadObjectId`` itself,
+  never reaches the handlers;
 * its issuer is ``https://api.botframework.com`` and its audience our app id;
 * it is within its validity (``nbf``/``exp``, :data:`SKEW_SECONDS` of clock skew
   allowed, read from the injected clock, not the machine's);
 * its ``serviceurl`` claim equals the activity's ``serviceUrl``, so a token
-  captured for one connector cannot make the bot send to another.
+  captured for one connector cannot make the bot send to another;
+* that ``serviceUrl`` is on the host of the configured ``[chat] service_url``
+  (the region in its path may differ). The bot never sends to an activity's
+  ``serviceUrl`` (replies go to the configured one), so a changed ``serviceUrl``
+  cannot redirect replies or the app's token; this refuses such activities early.
+
+The token does not sign the body: a token captured in transit (TLS broken) could
+carry another body for up to its lifetime. Nothing in the body is trusted beyond
+what the checks above tie to the token.
 
 Anything else raises :class:`Unauthorized` with a short reason for the log
 (never the token or the body). :func:`verify_claims` is the pure part.
@@ -30,6 +41,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
@@ -38,6 +50,7 @@ from jwt.algorithms import RSAAlgorithm
 log = logging.getLogger(__name__)
 
 ISSUER = "https://api.botframework.com"
+CHANNEL = "msteams"
 SKEW_SECONDS = 300  # the Bot Framework allows five minutes of clock skew
 REFETCH_SECONDS = 60.0  # an unknown key id fetches the keys again at most this often
 KEYS_TTL_SECONDS = 24 * 3600.0  # Microsoft rolls its keys; fetch them daily anyway
@@ -59,6 +72,19 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, lower case; "" when it is not http(s)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("https", "http") or not parts.hostname:
+        return ""
+    host = parts.hostname.lower().rstrip(".")
+    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port is not None else "")
+
+
 def verify_claims(
     claims: Mapping[str, Any],
     activity: Mapping[str, Any],
@@ -66,8 +92,13 @@ def verify_claims(
     app_id: str,
     now: datetime,
     skew: int = SKEW_SECONDS,
+    service_url: str | None = None,
 ) -> None:
-    """Check a signature-verified token's claims against the app and the activity (pure)."""
+    """Check a signature-verified token's claims against the app and the activity (pure).
+
+    ``service_url``: the configured connector; the activity's ``serviceUrl`` must be on
+    its host (None: not checked).
+    """
     if claims.get("iss") != ISSUER:
         raise Unauthorized("issuer")
     audience = claims.get("aud")
@@ -82,9 +113,13 @@ def verify_claims(
         raise Unauthorized("expired")
     if isinstance(nbf, int | float) and not isinstance(nbf, bool) and stamp < nbf - skew:
         raise Unauthorized("not yet valid")
-    service_url = _text(claims.get("serviceurl") or claims.get("serviceUrl"))
-    if not service_url or service_url.rstrip("/") != _text(activity.get("serviceUrl")).rstrip("/"):
+    signed_url = _text(claims.get("serviceurl") or claims.get("serviceUrl"))
+    if not signed_url or signed_url.rstrip("/") != _text(activity.get("serviceUrl")).rstrip("/"):
         raise Unauthorized("service url")
+    if service_url is not None:
+        pinned = origin(service_url)
+        if not pinned or pinned != origin(_text(activity.get("serviceUrl"))):
+            raise Unauthorized("service url not the configured connector's")
 
 
 def bearer_token(header: str | None) -> str:
@@ -111,8 +146,10 @@ class BotFrameworkAuth:
         openid_metadata_url: str,
         clock: Callable[[], datetime],
         fetch_json: Callable[[str], Any] | None = None,
+        service_url: str | None = None,
     ) -> None:
         self.app_id = app_id
+        self.service_url = service_url
         self.metadata_url = openid_metadata_url
         self.clock = clock
         self._fetch = fetch_json or _get_json
@@ -129,9 +166,11 @@ class BotFrameworkAuth:
             raise Unauthorized("malformed token") from None
         if header.get("alg") != "RS256":
             raise Unauthorized("algorithm")
-        key = self._key(_text(header.get("kid")))
         channel = _text(activity.get("channelId"))
-        if key.endorsements is not None and channel not in key.endorsements:
+        if channel != CHANNEL:
+            raise Unauthorized("not a Teams activity")
+        key = self._key(_text(header.get("kid")))
+        if key.endorsements is None or channel not in key.endorsements:
             raise Unauthorized("key not endorsed for this channel")
         try:
             # Time claims are checked by verify_claims against the injected clock.
@@ -149,7 +188,9 @@ class BotFrameworkAuth:
             )
         except jwt.PyJWTError:
             raise Unauthorized("signature") from None
-        verify_claims(claims, activity, app_id=self.app_id, now=self.clock())
+        verify_claims(
+            claims, activity, app_id=self.app_id, now=self.clock(), service_url=self.service_url
+        )
         return claims
 
     def _key(self, kid: str) -> SigningKey:

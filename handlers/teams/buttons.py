@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import CaseNotFound, InvalidAction, NotAllowed
+from bot.presenters.render import mrkdwn_escape
 from handlers.slack.actions import (
     ask_for_number,
     claim_case,
@@ -106,7 +107,9 @@ def press(rt: Runtime, inc: Incoming) -> None:
     if button is None:
         log.info("Teams: no action %r; told the presser", inc.action[:40])
         if first_sight(rt, inc):
-            tell(rt, inc.user, say(lang_of(rt), "invalid_action", reason=inc.action[:40]))
+            # The action came from the sender: shown as text, never as a link or mention.
+            reason = mrkdwn_escape(inc.action[:40])
+            tell(rt, inc.user, say(lang_of(rt), "invalid_action", reason=reason))
         return
     try:
         act(rt, inc, button, press_value(inc))

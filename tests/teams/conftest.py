@@ -26,7 +26,7 @@ from tests.harness import Bot, email
 from tests.support.delivery import settle
 from tests.support.fake_teams import Conversation, FakeTeams, card_actions
 from tests.support.net import HOST, free_port
-from tests.support.teams_auth import BotFrameworkKeys, activity
+from tests.support.teams_auth import SERVICE_URL, BotFrameworkKeys, activity
 
 TRIAGE = "19:triage0000@thread.tacv2"
 INTAKE = "19:intake0000@thread.tacv2"
@@ -119,6 +119,9 @@ class TeamsWorld:
     ) -> httpx.Response:
         """POST the activity as Teams does: signed, unless ``headers`` are given. A post
         (text) is first put in its conversation, as it is in Teams when the bot hears it."""
+        if act.get("serviceUrl") == SERVICE_URL:
+            # Teams names the connector the bot is configured for: here the fake's.
+            act["serviceUrl"] = self.fake.service_url
         base = str(act["conversation"]["id"]).partition(";")[0]
         if act.get("text") and base in self.conversations:
             known = self.conversations[base].activities

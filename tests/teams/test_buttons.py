@@ -11,7 +11,7 @@ from bot.store.db import session_scope
 from bot.store.models import Audit, CaseOffer, ContactAttempt
 from handlers.slack.enums import ActionId
 from tests.support.fake_teams import card_actions, card_text
-from tests.support.teams_auth import FORGER, SERVICE_URL
+from tests.support.teams_auth import FORGER
 from tests.teams.conftest import OUTSIDER, OUTSIDER_AAD, STAFF, STAFF2_AAD, STAFF_AAD, TeamsWorld
 
 
@@ -63,13 +63,13 @@ def test_unsigned_forged_expired_or_misdirected_activities_get_401_and_change_no
 ) -> None:
     ref = world.complaint_by_mail()
     press = world.press_activity(world.button(ActionId.CLAIM))
-    app_id, now = world.fake.app_id, world.clock()
+    app_id, now, here = world.fake.app_id, world.clock(), world.fake.service_url
     token = world.keys.token
     refused = [
         {"Content-Type": "application/json"},  # unsigned
-        {"Authorization": f"Bearer {token(app_id, SERVICE_URL, now, key=FORGER)}"},
-        {"Authorization": f"Bearer {token(app_id, SERVICE_URL, now - timedelta(hours=2))}"},
-        {"Authorization": f"Bearer {token('another-bot', SERVICE_URL, now)}"},
+        {"Authorization": f"Bearer {token(app_id, here, now, key=FORGER)}"},
+        {"Authorization": f"Bearer {token(app_id, here, now - timedelta(hours=2))}"},
+        {"Authorization": f"Bearer {token('another-bot', here, now)}"},
         {"Authorization": f"Bearer {token(app_id, 'https://evil.example/', now)}"},
     ]
     for headers in refused:

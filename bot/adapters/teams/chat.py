@@ -33,6 +33,16 @@ PICTURE_MAX_BYTES = 1024 * 1024
 PICTURE_MAX_SIDE = 1024
 
 
+def _id(answer: dict[str, Any]) -> str:
+    """The ``id`` the connector answered with; "" for anything but a short string or
+    number (an HTML page or garbage read as JSON is no id)."""
+    raw = answer.get("id")
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        return ""
+    text = str(raw)
+    return text if len(text) <= 512 else ""
+
+
 def bot_id(app_id: str) -> str:
     """The bot's id in Teams conversations: ``28:`` and the Entra app id."""
     return app_id if app_id.startswith("28:") else f"28:{app_id}"
@@ -108,7 +118,7 @@ class TeamsChat:
             activity["replyToId"] = thread_ts
             path += f"/{path_id(thread_ts)}"
         answer = self._connector.call("POST", path, activity, what="post")
-        activity_id = str(answer.get("id") or "")
+        activity_id = _id(answer)
         if not activity_id:
             raise PermanentDeliveryError("Teams post: the connector answered without an id")
         return ChatRef(channel=channel, ts=activity_id)
@@ -186,7 +196,7 @@ class TeamsChat:
             },
             what="open a 1:1 conversation",
         )
-        conversation = str(answer.get("id") or "")
+        conversation = _id(answer)
         if not conversation:
             raise PermanentDeliveryError("Teams: creating the 1:1 conversation gave no id")
         with self._lock:

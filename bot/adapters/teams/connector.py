@@ -19,6 +19,7 @@ Failures come out as :class:`~bot.errors.DeliveryError`, as from the Slack adapt
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -76,15 +77,23 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+# What an error code of the connector looks like (``BadArgument``, ``ConversationNotFound``).
+# Anything else (a page, an echo of the request with its token) is not repeated in logs.
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+
+
 def _error_code(response: httpx.Response) -> str:
-    """The connector's ``{"error": {"code": ...}}``, or the HTTP status."""
+    """The connector's ``{"error": {"code": ...}}`` if it is a plain code; else the HTTP
+    status only."""
     try:
         data = response.json()
     except ValueError:
         data = None
     error = data.get("error") if isinstance(data, dict) else None
     code = error.get("code") if isinstance(error, dict) else None
-    return f"{code} (HTTP {response.status_code})" if code else f"HTTP {response.status_code}"
+    if isinstance(code, str) and _CODE.fullmatch(code):
+        return f"{code} (HTTP {response.status_code})"
+    return f"HTTP {response.status_code}"
 
 
 def classify_response(response: httpx.Response, what: str) -> DeliveryError:
