@@ -259,8 +259,13 @@ def _payload_bytes(part: Message, defects: list[str]) -> bytes:
 class _BodyWalker:
     """Collects the readable text and the attachments of a message tree."""
 
-    def __init__(self, max_attachment_bytes: int, defects: list[str]) -> None:
+    def __init__(
+        self, max_attachment_bytes: int, defects: list[str], size_tokens: frozenset[str] = frozenset()
+    ) -> None:
         self.max_attachment_bytes = max_attachment_bytes
+        # Whose X-Complaint-Bot-Size fields to believe: this parse's slim() token, and ""
+        # (a plain size: the part was left on the server) for a message the adapter cut down.
+        self.size_tokens = size_tokens
         self.defects = defects
         self.attachments: list[Attachment] = []
         self.embedded: list[Message] = []  # message/rfc822 and rfc822-headers parts
@@ -313,8 +318,25 @@ class _BodyWalker:
                 return text
         return ""
 
+    def _noted_size(self, part: Message) -> tuple[int, bool] | None:
+        """``(size, left on the server)`` from a trusted ``X-Complaint-Bot-Size`` field."""
+        if not self.size_tokens:
+            return None
+        words = str(part.get("X-Complaint-Bot-Size", "")).split()
+        if len(words) == 1 and "" in self.size_tokens and words[0].isdigit():
+            return int(words[0]), True
+        if len(words) == 2 and words[0] in self.size_tokens and words[1].isdigit():
+            return int(words[1]), False
+        return None
+
     def _attach(self, part: Message, ctype: str) -> None:
         filename = storable_text(_param(part, "get_filename", self.defects) or "")[:255]
+        noted = self._noted_size(part)
+        if noted is not None:  # the body was left out (slim()) or on the server (cut down)
+            size, left = noted
+            truncated = left or size > self.max_attachment_bytes
+            self.attachments.append(Attachment(filename, ctype, size, truncated))
+            return
         payload = part.get_payload()
         if isinstance(payload, list) and payload and isinstance(payload[0], Message):
             # message/rfc822: the payload is the embedded message itself
