@@ -43,7 +43,6 @@ from bot.mail.body import (  # noqa: F401
     storable_text,
     strip_quotes_and_signature,
 )
-from bot.mail.slim import MAX_BODY_CHARS, PART_BYTES, slim
 from bot.mail.headers import (
     _CORE_HEADERS,
     _FOLDING,
@@ -55,6 +54,7 @@ from bot.mail.headers import (
     _return_path,
     storable_id,
 )
+from bot.mail.slim import MAX_BODY_CHARS, PART_BYTES, slim
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,12 @@ def _is_attachment(header: Message) -> bool:
         return True
 
 
+def header_is_readable(block: bytes) -> bool:
+    """Does the header ``block`` (a message's or a part's) open a readable text part?"""
+    header = _header_of(block.rstrip(b"\r\n"))
+    return header.get_content_type() in _READABLE and not _is_attachment(header)
+
+
 def decoded_size(raw: bytes, start: int, end: int, encoding: str) -> int:
     """The size ``raw[start:end]`` decodes to, counted without decoding (or copying) it:
     exact for base64, the encoded size otherwise."""
@@ -120,7 +126,9 @@ class _Slimmer:
     ) -> bool:
         raw = self.raw
         delimiter = re.compile(
-            rb"(?m)^--" + re.escape(boundary.encode("utf-8", "surrogateescape")) + rb"(--)?[ \t]*\r?$"
+            rb"(?m)^--"
+            + re.escape(boundary.encode("utf-8", "surrogateescape"))
+            + rb"(--)?[ \t]*\r?$"
         )
         found = list(delimiter.finditer(raw, header_end.end(), end))
         if not found:
@@ -152,4 +160,12 @@ def slim(
     return b"".join(slimmer.out), slimmer.notes
 
 
-__all__ = ["MAX_BODY_CHARS", "PART_BYTES", "SIZE_HEADER", "TEXT_PART_BYTES", "slim"]
+__all__ = [
+    "MAX_BODY_CHARS",
+    "PART_BYTES",
+    "SIZE_HEADER",
+    "TEXT_PART_BYTES",
+    "decoded_size",
+    "header_is_readable",
+    "slim",
+]
