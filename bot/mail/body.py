@@ -247,15 +247,18 @@ class _BodyWalker:
         return ""
 
     def _noted_size(self, part: Message) -> tuple[int, bool] | None:
-        """``(size, left on the server)`` from a trusted ``X-Complaint-Bot-Size`` field."""
+        """``(size, left on the server)`` from the last trusted ``X-Complaint-Bot-Size``
+        field (ours come after whatever the sender wrote in the part's header)."""
         if not self.size_tokens:
             return None
-        words = str(part.get("X-Complaint-Bot-Size", "")).split()
-        if len(words) == 1 and "" in self.size_tokens and words[0].isdigit():
-            return int(words[0]), True
-        if len(words) == 2 and words[0] in self.size_tokens and words[1].isdigit():
-            return int(words[1]), False
-        return None
+        found = None
+        for value in part.get_all("X-Complaint-Bot-Size") or ():
+            words = str(value).split()
+            if len(words) == 1 and "" in self.size_tokens and words[0].isdigit():
+                found = int(words[0]), True
+            elif len(words) == 2 and words[0] in self.size_tokens and words[1].isdigit():
+                found = int(words[1]), False
+        return found
 
     def _attach(self, part: Message, ctype: str) -> None:
         filename = storable_text(_param(part, "get_filename", self.defects) or "")[:255]
