@@ -3,22 +3,27 @@ counted by what the real Dovecot sent back, then parsed into a case-worthy messa
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import SMTP
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
+from sqlmodel import Session, select
 
 from bot.adapters.imap import ImapMailbox
 from bot.clock import FixedClock
 from bot.config import MailboxConfig, Secrets
 from bot.mail.parse import parse_email
+from bot.store.models import Message
 from tests.support.dovecot import arrival
+from tests.support.imap_bot import imap_bot
 
 if TYPE_CHECKING:
     from tests.support.dovecot import Dovecot, ImapUser
@@ -182,3 +187,30 @@ def test_an_attachment_alone_is_described_and_a_bounce_keeps_the_original_ids(
     assert alone.subject == "bild" and alone.body_text == ""
     assert [(a.filename, a.truncated) for a in alone.attachments] == [("a.png", True)]
     assert abs(alone.attachments[0].size - 2 * MB) < 0.01 * 2 * MB
+
+
+def test_a_24_mb_message_becomes_a_case_with_its_attachments_listed(
+    tmp_path: Path,
+    db_url: str,
+    engine: sa.Engine,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    clock: FixedClock,
+) -> None:
+    bot = imap_bot(tmp_path, db_url, engine, dovecot, imap_user, clock, max_message_bytes=10 * MB)
+    bot.run_once()  # first connection: what comes next is new mail
+    big = complaint(7, text="Se bifogade bilder av avloppet.\n", attachments=3, size=4 * MB)
+    dovecot.append(imap_user, big, internaldate=arrival(clock))
+
+    (outcome,) = bot.run_once()
+
+    assert outcome.new_case and not outcome.quarantined
+    with Session(engine) as session:
+        (row,) = [m for m in session.exec(select(Message)).all() if m.direction == "inbound"]
+    assert row.body_text == "Se bifogade bilder av avloppet."
+    assert len(row.raw or b"") < 20_000  # the 16 MB stayed in the mailbox
+    listed = json.loads(row.attachments or "[]")
+    assert [(a["filename"], a["content_type"]) for a in listed] == [
+        (f"bild {k}.jpg", "image/jpeg") for k in range(3)
+    ]
+    assert dovecot.message_count(imap_user) == 1  # nothing deleted
