@@ -52,7 +52,9 @@ def dovecot() -> Iterator[Dovecot]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _config_raw(folder: Path, db_url: str, server: Dovecot, user: ImapUser) -> dict[str, Any]:
+def _config_raw(
+    folder: Path, db_url: str, server: Dovecot, user: ImapUser, parse_workers: int = 1
+) -> dict[str, Any]:
     return {
         "database": {"url": db_url},
         "mailbox": {
@@ -63,6 +65,7 @@ def _config_raw(folder: Path, db_url: str, server: Dovecot, user: ImapUser) -> d
             "username": user.name,
             "password_env": "BENCH_IMAP_PASSWORD",
             "batch_size": 100,
+            "parse_workers": parse_workers,
         },
         "outgoing": {"kind": "folder", "path": str(folder / "outbox")},
         "chat": {
@@ -92,6 +95,7 @@ class Backlog:
     bot_rss_mb: float
     bare_rss_mb: float
     statements: int
+    bot_pss_mb: float = 0.0  # the bot's process tree with shared pages counted once
 
     @property
     def ratio(self) -> float:
@@ -138,14 +142,16 @@ def huge_mail(count: int, huge: int = 10, tag: str = "huge") -> list[bytes]:
     return mail
 
 
-def backlog(server: Dovecot, mail: list[bytes], db_url: str, bare: bool = True) -> Backlog:
+def backlog(
+    server: Dovecot, mail: list[bytes], db_url: str, bare: bool = True, parse_workers: int = 1
+) -> Backlog:
     """``mail`` waiting in a fresh mailbox -> cases in ``db_url``, next to the bare baseline
     (a fetch + parse of the same mailbox, run just before the bot)."""
     folder = Path(tempfile.mkdtemp(prefix="bench-backlog-"))
     user = server.add_user(f"backlog-{uuid.uuid4().hex[:8]}@example.org", "bench")
     config = folder / "config.toml"
     url = db_url.replace("{folder}", str(folder))
-    config.write_text(_toml(_config_raw(folder, url, server, user)))
+    config.write_text(_toml(_config_raw(folder, url, server, user, parse_workers)))
     env = {"BENCH_IMAP_PASSWORD": user.password}
     try:
         _worker("bot", str(config), env=env)  # first connection: what comes next is new mail
@@ -157,6 +163,7 @@ def backlog(server: Dovecot, mail: list[bytes], db_url: str, bare: bool = True) 
             else {"messages": 1, "seconds": 1.0, "rss_mb": 0.0}
         )
         bot = _worker("bot", str(config), env=env)
+        print(f"  bot processes when their RSS peaked: {bot.get('at_peak')}", file=sys.stderr)
         if bot["cases"] != len(mail):
             raise RuntimeError(f"expected {len(mail)} cases, got {bot}")
         return Backlog(
@@ -166,6 +173,7 @@ def backlog(server: Dovecot, mail: list[bytes], db_url: str, bare: bool = True) 
             bot["rss_mb"],
             base["rss_mb"],
             int(bot["statements"]),
+            bot.get("pss_mb", 0.0),
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -21,8 +21,8 @@ pipeline decides what to do with it (``mailbox.historical``).
 Memory is bounded by bytes: sizes (``RFC822.SIZE``) first, then bodies in batches
 of at most ``FETCH_BATCH_BYTES`` (a larger message alone), each let go once handed
 on; imaplib's debug logging (a ``repr()`` of every response) is off. A message over
-``max_message_bytes`` is fetched cut down: header, a ``X-Complaint-Bot-Truncated:
-<original size>`` line and the first part of its body.
+``max_message_bytes`` is never fetched whole: its header, its parts' descriptions
+and the start of its text (:mod:`bot.adapters.imap_large`).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ import sqlalchemy as sa
 from imapclient import IMAPClient
 from sqlmodel import Session
 
+from bot.adapters.imap_large import fetch_large
 from bot.adapters.imap_rules import (
     CONNECTION_ERRORS,
     FETCH_BATCH_BYTES,
@@ -256,7 +257,7 @@ class ImapMailbox:
         self, client: IMAPClient, uids: list[int], checkpoint: Checkpoint
     ) -> Iterator[InboundMail]:
         """Sizes first, then the bodies in batches bounded by bytes (:func:`fetch_batches`);
-        a message over ``max_message_bytes`` is fetched cut down, alone."""
+        a message over ``max_message_bytes`` is fetched cut down (:func:`fetch_large`)."""
         meta = client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE"])
         limit = self.cfg.max_message_bytes
         sizes = [(u, int(meta[u][b"RFC822.SIZE"])) for u in uids if u in meta]
@@ -271,8 +272,7 @@ class ImapMailbox:
                 if body is not None:
                     raw = bytes(body[b"BODY[]"])  # bytes(bytes) is the same object: no copy
                 else:
-                    raw = self._fetch_truncated(client, uid, size)
-                    log.warning("IMAP %s: UID %d is %d bytes: cut down", self._label, uid, size)
+                    raw = fetch_large(client, uid, size, limit, self._label)
                 received_at = _as_utc(meta[uid][b"INTERNALDATE"])
                 yield InboundMail(
                     raw=raw,
@@ -282,13 +282,6 @@ class ImapMailbox:
                     historical=is_historical(uid, received_at, checkpoint, self._since),
                 )
                 del body, raw  # the next batch is fetched without this one alive here
-
-    def _fetch_truncated(self, client: IMAPClient, uid: int, size: int) -> bytes:
-        limit = self.cfg.max_message_bytes
-        parts = client.fetch([uid], ["BODY.PEEK[HEADER]", f"BODY.PEEK[TEXT]<0.{limit}>"])[uid]
-        header = bytes(parts.get(b"BODY[HEADER]") or b"")
-        body = bytes(parts.get(b"BODY[TEXT]<0>") or b"")
-        return truncated_message(header, body, size, limit)
 
     def record(self, session: Session, mail: InboundMail) -> None:
         """Advance the checkpoint to ``mail`` in the caller's transaction (never backwards)."""

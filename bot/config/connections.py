@@ -50,7 +50,7 @@ class MailboxConfig(Section):
     # Worker processes that parse, classify and extract ahead of the database writer
     # (bot.runners.prepare); 0 = all in this process.
     parse_workers: int = Field(1, ge=0, le=64)
-    max_message_bytes: int = Field(25_000_000, ge=1024)
+    max_message_bytes: int = Field(10_000_000, ge=1024)
     historical: Literal["open_silently", "skip"] = "open_silently"
     since: date | None = None
     oauth2: OAuth2Config | None = None

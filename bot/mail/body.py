@@ -12,84 +12,9 @@ from email.message import Message
 
 import html2text
 
-# Western single-byte charsets that Nordic senders declare while actually
-# writing UTF-8 (and vice versa); for these, valid UTF-8 wins.
-_WESTERN_8BIT = frozenset(
-    {
-        "us-ascii",
-        "ascii",
-        "iso-8859-1",
-        "latin-1",
-        "latin1",
-        "iso-8859-15",
-        "cp1252",
-        "windows-1252",
-    }
-)
+from bot.mail.charsets import _CHARSET_FALLBACKS, _CP50221, _WESTERN_8BIT
+
 _MAX_DEPTH = 30
-
-_CP50221 = "x-cp50221"  # Microsoft's ISO-2022-JP with NEC/IBM extensions; decoded below
-
-# Labels whose charset Python decodes too narrowly (or not at all), mapped to the
-# supersets or siblings real mail actually uses, in the order to try them.
-_CHARSET_FALLBACKS: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(
-        (
-            "gb2312",
-            "gb_2312-80",
-            "gb_2312",
-            "euc-cn",
-            "x-euc-cn",
-            "gbk",
-            "x-gbk",
-            "cp936",
-            "chinese",
-            "csgb2312",
-        ),
-        ("gb18030",),
-    ),
-    **dict.fromkeys(
-        ("iso-2022-jp", "csiso2022jp", "iso2022jp", "iso-2022-jp-1"),
-        ("iso2022_jp_2", "iso2022_jp_ext", _CP50221, "iso2022_jp_2004"),
-    ),
-    **dict.fromkeys(
-        ("shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji", "csshiftjis"),
-        ("cp932", "shift_jis_2004"),
-    ),
-    **dict.fromkeys(("euc-jp", "x-euc-jp", "cseucpkdfmtjapanese"), ("euc_jis_2004", "cp932")),
-    **dict.fromkeys(
-        (
-            "ks_c_5601-1987",
-            "ks_c_5601",
-            "ksc5601",
-            "ks_c_5601-1989",
-            "euc-kr",
-            "korean",
-            "cseuckr",
-            "iso-2022-kr",
-        ),
-        ("cp949",),
-    ),
-    **dict.fromkeys(("big5", "big-5", "x-big5", "csbig5"), ("big5hkscs", "cp950")),
-    **dict.fromkeys(
-        (
-            "iso-8859-1",
-            "iso8859-1",
-            "latin-1",
-            "latin1",
-            "l1",
-            "us-ascii",
-            "ascii",
-            "iso-8859-15",
-            "iso8859-15",
-        ),
-        ("cp1252",),
-    ),
-    **dict.fromkeys(("iso-8859-8-i", "iso-8859-8-e"), ("iso-8859-8",)),
-    **dict.fromkeys(("tis-620", "iso-8859-11", "windows-874"), ("cp874",)),
-    "unicode-1-1-utf-7": ("utf-7",),
-    "x-mac-roman": ("mac_roman",),
-}
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -259,8 +184,16 @@ def _payload_bytes(part: Message, defects: list[str]) -> bytes:
 class _BodyWalker:
     """Collects the readable text and the attachments of a message tree."""
 
-    def __init__(self, max_attachment_bytes: int, defects: list[str]) -> None:
+    def __init__(
+        self,
+        max_attachment_bytes: int,
+        defects: list[str],
+        size_tokens: frozenset[str] = frozenset(),
+    ) -> None:
         self.max_attachment_bytes = max_attachment_bytes
+        # Whose X-Complaint-Bot-Size fields to believe: this parse's slim() token, and ""
+        # (a plain size: the part was left on the server) for a message the adapter cut down.
+        self.size_tokens = size_tokens
         self.defects = defects
         self.attachments: list[Attachment] = []
         self.embedded: list[Message] = []  # message/rfc822 and rfc822-headers parts
@@ -313,8 +246,28 @@ class _BodyWalker:
                 return text
         return ""
 
+    def _noted_size(self, part: Message) -> tuple[int, bool] | None:
+        """``(size, left on the server)`` from the last trusted ``X-Complaint-Bot-Size``
+        field (ours come after whatever the sender wrote in the part's header)."""
+        if not self.size_tokens:
+            return None
+        found = None
+        for value in part.get_all("X-Complaint-Bot-Size") or ():
+            words = str(value).split()
+            if len(words) == 1 and "" in self.size_tokens and words[0].isdigit():
+                found = int(words[0]), True
+            elif len(words) == 2 and words[0] in self.size_tokens and words[1].isdigit():
+                found = int(words[1]), False
+        return found
+
     def _attach(self, part: Message, ctype: str) -> None:
         filename = storable_text(_param(part, "get_filename", self.defects) or "")[:255]
+        noted = self._noted_size(part)
+        if noted is not None:  # the body was left out (slim()) or on the server (cut down)
+            size, left = noted
+            truncated = left or size > self.max_attachment_bytes
+            self.attachments.append(Attachment(filename, ctype, size, truncated))
+            return
         payload = part.get_payload()
         if isinstance(payload, list) and payload and isinstance(payload[0], Message):
             # message/rfc822: the payload is the embedded message itself

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
@@ -53,6 +54,7 @@ from bot.mail.headers import (
     _return_path,
     storable_id,
 )
+from bot.mail.slim import MAX_BODY_CHARS, PART_BYTES, slim
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,9 @@ class ParsedEmail:
     # "Message-ID:" lines in the text); a bounce without DSN structure names ours here.
     returned_message_ids: tuple[str, ...] = ()
     reply_to_name: str | None = None  # the display name of the Reply-To address
+    # The message's size on the server when it was over ``[mailbox] max_message_bytes``
+    # and only its header, first text part and parts' descriptions were fetched.
+    cut_down_from: int | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (any case), or None."""
@@ -173,7 +178,7 @@ def _looks_like_email(headers: _Headers) -> bool:
 
 def parse_email(raw: bytes, *, max_attachment_bytes: int = 25_000_000) -> ParsedEmail:
     """Parse one email. Never raises, except :class:`Unprocessable` for non-email input."""
-    if not raw or not raw.strip():
+    if not raw or raw.isspace():
         raise Unprocessable("empty message")
     try:
         return _parse(raw, max_attachment_bytes)
@@ -197,8 +202,29 @@ def _parse_bytes(raw: bytes) -> Message:
     return parser.close()
 
 
+#: The first line of a message the IMAP adapter fetched cut down (bot.adapters.imap_large).
+CUT_DOWN_MARKER = b"X-Complaint-Bot-Truncated: original size "
+
+
+def _cut_down_from(raw: bytes) -> int | None:
+    if not raw.startswith(CUT_DOWN_MARKER):
+        return None
+    digits = raw[len(CUT_DOWN_MARKER) : len(CUT_DOWN_MARKER) + 20].split(b" ", 1)[0]
+    return int(digits) if digits.isdigit() else None
+
+
 def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedEmail:
     defects: list[str] = []
+    tokens: set[str] = set()
+    cut_down_from = _cut_down_from(raw)
+    if cut_down_from is not None:
+        defects.append(f"message of {cut_down_from} bytes: over the size limit, cut down")
+        tokens.add("")
+    if len(raw) > PART_BYTES:  # what one message may cost: parse a cut-down copy
+        token = secrets.token_hex(8)
+        tokens.add(token)
+        raw, notes = slim(raw, token)
+        defects += notes
     repaired = repair_header_block(raw)
     if repaired is not raw:
         defects.append("header block repaired (obsolete syntax or broken folding)")
@@ -228,12 +254,15 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedEmail:
     recipients = headers.addresses("To")
     on_behalf = headers.addresses("Sender")
 
-    walker = _BodyWalker(max_attachment_bytes, defects)
+    walker = _BodyWalker(max_attachment_bytes, defects, frozenset(tokens))
     try:
         body_text = walker.text_of(message)
     except Exception as exc:
         defects.append(f"body unreadable ({type(exc).__name__})")
         body_text = ""
+    if len(body_text) > MAX_BODY_CHARS:
+        defects.append(f"body text cut at {MAX_BODY_CHARS} of {len(body_text)} characters")
+        body_text = body_text[:MAX_BODY_CHARS]
     body_text = storable_text(body_text.replace("\r\n", "\n").strip())
     summary_text = strip_quotes_and_signature(body_text)
 
@@ -273,4 +302,5 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedEmail:
         is_report=is_report,
         report_original_ids=tuple(map(storable_id, original_ids)),
         returned_message_ids=returned_ids,
+        cut_down_from=cut_down_from,
     )
