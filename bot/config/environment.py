@@ -93,5 +93,7 @@ def load_secrets(cfg: Config) -> Secrets:
             chat.signing_secret_env,
             slack and chat.mode == "http",
         ),
-        web_form_secret=_env(cfg, "web", "secret_env", cfg.web.secret_env, cfg.web.enabled),
+        # Optional: without it the web front signs with a random secret of its own process
+        # (handlers/web/server.py says so in the log).
+        web_form_secret=_env(cfg, "web", "secret_env", cfg.web.secret_env, False),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -18,17 +19,32 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def form_secret(rt: Runtime) -> bytes:
+    """The key that signs form tokens: from ``[web] secret_env`` when that variable is set
+    (required for several instances behind one address, and so that a form opened before
+    a restart can still be sent), else a random key of this process, with a warning."""
+    secret = rt.secrets.web_form_secret if rt.secrets is not None else None
+    if secret is None:
+        log.warning(
+            "[web] secret_env: %s is not set; form tokens are signed with a random key of "
+            "this process (a form opened before a restart must be sent again, and several "
+            "instances need one shared secret)",
+            rt.cfg.web.secret_env,
+        )
+        return secrets.token_bytes(32)
+    if len(secret.get_secret_value()) < 16:
+        raise ConfigError(
+            f"{rt.cfg.source_path}: [web] secret_env: the variable it names must hold "
+            "a random secret of at least 16 characters"
+        )
+    return secret.get_secret_value().encode("utf-8")
+
+
 class WebFront:
     """The running web front; ``close()`` stops it."""
 
     def __init__(self, rt: Runtime, host: str, port: int) -> None:
-        secret = rt.secrets.web_form_secret if rt.secrets is not None else None
-        if secret is None or len(secret.get_secret_value()) < 16:
-            raise ConfigError(
-                f"{rt.cfg.source_path}: [web] secret_env: the variable it names must hold "
-                "a random secret of at least 16 characters"
-            )
-        app = make_app(rt, secret.get_secret_value().encode("utf-8"))
+        app = make_app(rt, form_secret(rt))
         config = uvicorn.Config(
             app,
             host=host,

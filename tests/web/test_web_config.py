@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from bot.clock import FixedClock
 from bot.config import ConfigError, Secrets, load_secrets
 from bot.wiring import Runtime
-from handlers.web.server import WebFront
+from handlers.web.server import WebFront, form_secret
 from tests.conftest import make_config
 
 
@@ -32,13 +32,19 @@ def test_a_bad_web_value_names_the_key(
         make_config(tmp_path, db_url, web=web)
 
 
-def test_the_secret_is_required_only_when_the_web_is_enabled(
-    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+def test_without_a_secret_the_form_is_signed_with_a_random_key_of_the_process(
+    tmp_path: Path, db_url: str, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("WEB_FORM_SECRET", raising=False)
-    assert load_secrets(make_config(tmp_path, db_url)).web_form_secret is None
-    with pytest.raises(ConfigError, match=r"\[web\] secret_env: environment variable"):
-        load_secrets(make_config(tmp_path, db_url, web={"enabled": True}))
+    cfg = make_config(tmp_path, db_url, web={"enabled": True})
+    assert load_secrets(cfg).web_form_secret is None  # `cases`, `check`... need no secret
+    rt = Runtime(cfg, clock=clock, secrets=Secrets())
+    first, second = form_secret(rt), form_secret(rt)
+    assert len(first) == 32 and first != second  # random, never a fixed fallback
+    monkeypatch.setenv("WEB_FORM_SECRET", "a-long-enough-secret")
+    rt.secrets = load_secrets(cfg)
+    assert form_secret(rt) == b"a-long-enough-secret"
+    rt.close()
 
 
 def test_run_starts_the_web_front_only_when_enabled(
