@@ -14,7 +14,7 @@ from bot.actions.trail import authorize
 from bot.clock import FixedClock
 from bot.config import Config
 from bot.errors import PermanentDeliveryError, TemporaryDeliveryError
-from bot.runners.outbox import claim_due
+from bot.runners.outbox import claim_due, deliver_due
 from bot.store.db import session_scope
 from bot.store.models import Outbox
 from tests.harness import Bot, email
@@ -143,3 +143,27 @@ def test_enqueue_reports_whether_the_entry_was_new(engine: Engine, clock: FixedC
             enqueue(s, kind=OutboxKind.CHAT, dedupe_key="k1", payload={}, case=None, now=clock())
             is False
         )
+
+
+def test_a_stopping_delivery_gives_back_what_it_leased_but_did_not_try(bot: Bot) -> None:
+    """Shutdown: the delivery loop stops after the entry in hand; the entries it had
+    leased are free at once for the final flush, which sends each exactly once."""
+    for n in range(3):
+        bot.deliver(email(msgid=f"<m{n}@x.se>", frm=f"p{n}@example.se"))
+    bot.ingest()
+    asked = []
+
+    def keep_going() -> bool:
+        asked.append(1)
+        return len(asked) <= 2  # two entries, then "stop"
+
+    rt = bot.rt
+    report = deliver_due(rt.db, rt.outlets, rt.clock, rt.owner, keep_going=keep_going)
+    assert report.sent == 2
+    with session_scope(bot.engine) as s:
+        pending = s.exec(select(Outbox).where(Outbox.status == "pending")).all()
+        assert pending and all(o.lease_owner is None for o in pending)
+    # another sender takes them now, not after the lease would have run out
+    assert sorted(claim_due(bot.engine, bot.clock(), "final-flush", 100)) == sorted(
+        o.id for o in pending
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.runners.outbox import DeliveryReport, deliver_due
@@ -30,12 +31,17 @@ FLUSH_ROUNDS = 10
 IDLE_SECONDS = 30.0
 
 
-def flush(rt: Runtime, rounds: int = FLUSH_ROUNDS) -> DeliveryReport:
+def flush(
+    rt: Runtime, rounds: int = FLUSH_ROUNDS, keep_going: Callable[[], bool] | None = None
+) -> DeliveryReport:
     """Deliver what is due, again while a round sent something (sending a case's prompt
-    can make its next chat entry due). What fails stays queued for a later round."""
+    can make its next chat entry due). What fails stays queued for a later round.
+    ``keep_going`` (the delivery loop's "not stopping") is asked before each entry."""
     total = DeliveryReport()
     for _ in range(rounds):
-        report = deliver_due(rt.db, rt.outlets, rt.clock, rt.owner)
+        if keep_going is not None and not keep_going():
+            break
+        report = deliver_due(rt.db, rt.outlets, rt.clock, rt.owner, keep_going=keep_going)
         total.sent += report.sent
         total.retried += report.retried
         total.failed += report.failed
@@ -79,14 +85,19 @@ class DeliveryLoop:
         self._thread = threading.Thread(target=self._run, name="outbox-delivery", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Finish the round in hand and end the thread."""
+    def stop(self, timeout: float = 60.0) -> bool:
+        """Finish the entry in hand and end the thread (entries leased but not tried are
+        given back). False if the thread is still sending after ``timeout`` seconds: then
+        nobody else may deliver as this process's owner (it would send twice)."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                return False
             self._thread = None
+        return True
 
     def wait_idle(self, timeout: float) -> bool:
         """True once no wake-up is pending and no round is running (for shutdown and
@@ -103,7 +114,7 @@ class DeliveryLoop:
                 self._woken = False
                 self._busy = True
             try:
-                report = flush(self.rt)
+                report = flush(self.rt, keep_going=lambda: not self._stopping)
                 if report.sent or report.failed:
                     log.debug(
                         "outbox: %s sent, %s to retry, %s failed",

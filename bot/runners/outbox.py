@@ -97,17 +97,44 @@ def claim_due(engine: Engine, now: datetime, owner: str, limit: int) -> list[int
 
 
 def deliver_due(
-    engine: Engine, outlets: Outlets, clock: Callable[[], datetime], owner: str, limit: int = 200
+    engine: Engine,
+    outlets: Outlets,
+    clock: Callable[[], datetime],
+    owner: str,
+    limit: int = 200,
+    keep_going: Callable[[], bool] | None = None,
 ) -> DeliveryReport:
-    """Send everything that is due; one failure never stops the others."""
+    """Send everything that is due; one failure never stops the others.
+
+    ``keep_going`` is asked before each entry: once it says no (a shutdown), the entries
+    this call leased but did not try are released at once, so whoever delivers next
+    (the final flush, another instance) takes them without waiting for the lease.
+    """
     report = DeliveryReport()
     # Loop until nothing is claimable: an entry held back behind an earlier one for the
     # same case becomes claimable once that one is out. Failed entries move their
     # next_try_at into the future (or leave "pending"), so this ends.
     while ids := claim_due(engine, clock(), owner, limit):
-        for entry_id in ids:
+        for n, entry_id in enumerate(ids):
+            if keep_going is not None and not keep_going():
+                release(engine, owner, ids[n:])
+                return report
             _deliver_one(engine, outlets, clock, owner, entry_id, report)
     return report
+
+
+def release(engine: Engine, owner: str, ids: list[int]) -> None:
+    """Give back the leases ``owner`` holds on the untried entries ``ids``."""
+    with session_scope(engine) as session:
+        session.execute(
+            sa.update(Outbox)
+            .where(
+                col(Outbox.id).in_(ids),
+                col(Outbox.lease_owner) == owner,
+                col(Outbox.status) == OutboxStatus.PENDING.value,
+            )
+            .values(lease_until=None, lease_owner=None)
+        )
 
 
 def _deliver_one(
