@@ -70,6 +70,14 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
         return _pool
 
 
+def start_workers(workers: int) -> None:
+    """Start the worker processes now, not when the first message arrives: starting
+    the fork server and importing the mail modules takes seconds on a busy machine, and
+    the first complaint after ``run`` starts should not wait for it. Returns at once."""
+    if workers > 0:
+        _get_pool(workers).submit(int)
+
+
 def _drop_pool(broken: ProcessPoolExecutor) -> None:
     global _pool
     with _lock:

@@ -23,6 +23,7 @@ from bot import metrics
 from bot.runners.delivery import flush
 from bot.runners.outbox import backlog
 from bot.runners.pipeline import ingest_groups
+from bot.runners.prepare import start_workers
 from bot.runners.scheduler import SWEEP_JOB_ID, run_sweeps
 from bot.store.db import session_scope
 from bot.store.lease import RENEW_SECONDS, free_outbox_of_dead, release, try_acquire
@@ -169,6 +170,7 @@ def serve(rt: Runtime, stop: threading.Event | None = None) -> int:
         replace_existing=True,
         next_run_time=rt.clock(),
     )
+    start_workers(rt.cfg.mailbox.parse_workers)
     rt.delivery.start()
     scheduler.start()
     chat_app = rt.start_chat_app(stop)
