@@ -126,7 +126,12 @@ def test_run_serves_teams_against_the_fake_connector(
 
             def press(user: str, aad: str) -> dict[str, Any]:
                 return activity(
-                    conversation=TRIAGE, user=user, aad=aad, value=claim, reply_to=card["id"]
+                    conversation=TRIAGE,
+                    user=user,
+                    aad=aad,
+                    value=claim,
+                    reply_to=card["id"],
+                    service_url=fake.service_url,  # the connector it is configured for
                 )
 
             assert send(press(STAFF, STAFF_AAD), signed=False) == 401
