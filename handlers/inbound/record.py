@@ -12,7 +12,7 @@ import json
 from bot.mail.parse import storable_text
 from bot.runners.pipeline import InboundContext
 from bot.store.models import Direction, Message
-from handlers.inbound.dedupe import external_id, message_id, sender_of
+from handlers.inbound.dedupe import external_id, message_id, remember_stored, sender_of
 
 
 def fit(text: str | None, limit: int) -> str | None:
@@ -54,3 +54,4 @@ def message_row(ctx: InboundContext, classification: str = "complaint") -> Messa
 def process(ctx: InboundContext) -> None:
     ctx.session.add(message_row(ctx))
     ctx.session.flush()
+    remember_stored(ctx)

@@ -17,6 +17,7 @@ from bot.actions.cases import mark_ack_bounced
 from bot.errors import Discard, NeedsReview
 from bot.runners.pipeline import InboundContext
 from bot.store.models import Case, Direction, Message
+from handlers.inbound.dedupe import remember_stored
 from handlers.inbound.record import message_row
 
 
@@ -52,4 +53,5 @@ def process(ctx: InboundContext) -> None:
         ctx.case = ctx.case or bounced
         mark_ack_bounced(ctx.session, ctx.cfg, bounced, ctx.now)
     ctx.session.add(message_row(ctx, classification=str(cls.kind)))
+    remember_stored(ctx)
     raise Discard(f"{cls.kind}: {cls.reason}")
