@@ -76,6 +76,9 @@ def last_ack_to(session: Session, complainant_id: int) -> datetime | None:
     ).scalar_one_or_none()
 
 
+_MESSAGE_INSERT = sa.insert(Message.__table__)  # type: ignore[attr-defined]
+
+
 def queue_citizen_email(
     session: Session,
     cfg: Config,
@@ -125,7 +128,7 @@ def queue_citizen_email(
     ):
         return False
     session.execute(  # a Core insert: no ORM object to build (the hot path acknowledges)
-        sa.insert(Message.__table__),  # type: ignore[attr-defined]
+        _MESSAGE_INSERT,
         {
             "case_id": case.id,
             "direction": Direction.OUTBOUND.value,

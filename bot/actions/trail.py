@@ -73,6 +73,10 @@ def authorize(cfg: Config, actor: str) -> None:
 # --- audit and outbox ------------------------------------------------------
 
 
+# Built once: building a statement per call costs more than sending it.
+_AUDIT_INSERT = sa.insert(Audit.__table__)  # type: ignore[attr-defined]
+
+
 def audit(
     session: Session, case: Case | None, actor: str, action: str, now: datetime, **detail: Any
 ) -> None:
@@ -80,7 +84,7 @@ def audit(
 
     A Core insert, at once: building an ORM object per entry cost the hot path more
     than the statement."""
-    session.execute(sa.insert(Audit.__table__), audit_row(case, actor, action, now, **detail))  # type: ignore[attr-defined]
+    session.execute(_AUDIT_INSERT, audit_row(case, actor, action, now, **detail))
 
 
 def audit_row(
@@ -117,10 +121,9 @@ def enqueue(
     Returns True when the entry was new.
     """
     row = outbox_row(kind, dedupe_key, payload, case, now, not_before)
-    result = session.execute(
-        _outbox_insert(session).values(**row).returning(Outbox.__table__.c.id)  # type: ignore[attr-defined]
-    )  # a row back means it was inserted (rowcount is -1 on psycopg)
-    return result.first() is not None
+    returning = _OUTBOX_RETURNING[session.get_bind().dialect.name == "postgresql"]
+    # A row back means it was inserted (rowcount is -1 on psycopg).
+    return session.execute(returning, row).first() is not None
 
 
 def outbox_row(
@@ -152,9 +155,22 @@ def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def _outbox_insert(session: Session) -> Any:
+    return _OUTBOX_INSERT[session.get_bind().dialect.name == "postgresql"]
+
+
+def _outbox_statements(returning: bool) -> dict[bool, Any]:
+    """The outbox insert that skips a queued ``dedupe_key``, for SQLite (False) and
+    PostgreSQL (True), built once."""
     table = Outbox.__table__  # type: ignore[attr-defined]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    found: dict[bool, Any] = {}
+    for pg, insert in ((False, sqlite_insert), (True, pg_insert)):
+        stmt = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        found[pg] = stmt.returning(table.c.id) if returning else stmt
+    return found
+
+
+_OUTBOX_INSERT = _outbox_statements(returning=False)
+_OUTBOX_RETURNING = _outbox_statements(returning=True)
 
 
 def unique_key(prefix: str) -> str:

@@ -17,6 +17,8 @@ from bot.runners.pipeline import InboundContext
 from bot.store.models import Direction, Message
 from handlers.inbound.dedupe import external_id, message_id, remember_stored, sender_of
 
+_INSERT = sa.insert(Message.__table__)  # type: ignore[attr-defined]
+
 
 def fit(text: str | None, limit: int) -> str | None:
     """``text`` made storable and cut to ``limit`` characters (None stays None)."""
@@ -57,7 +59,7 @@ def message_row(ctx: InboundContext, classification: str = "complaint") -> dict[
 
 def store(ctx: InboundContext, classification: str = "complaint") -> None:
     """Insert the message's row now (a later message of the same group sees it)."""
-    ctx.session.execute(sa.insert(Message.__table__), message_row(ctx, classification))  # type: ignore[attr-defined]
+    ctx.session.execute(_INSERT, message_row(ctx, classification))
     remember_stored(ctx)
 
 
