@@ -75,6 +75,8 @@ def authorize(cfg: Config, actor: str) -> None:
 
 # Built once: building a statement per call costs more than sending it.
 _AUDIT_INSERT = sa.insert(Audit.__table__)  # type: ignore[attr-defined]
+# session.info key: a list there collects audit rows for one insert (bot.runners.bulk).
+AUDIT_LATER = "audit_later"
 
 
 def audit(
@@ -84,7 +86,12 @@ def audit(
 
     A Core insert, at once: building an ORM object per entry cost the hot path more
     than the statement."""
-    session.execute(_AUDIT_INSERT, audit_row(case, actor, action, now, **detail))
+    row = audit_row(case, actor, action, now, **detail)
+    later = session.info.get(AUDIT_LATER)
+    if later is not None:  # the bulk writer inserts its group's entries at once, in order
+        later.append(row)
+    else:
+        session.execute(_AUDIT_INSERT, row)
 
 
 def audit_row(
@@ -103,7 +110,7 @@ def audit_row(
 def audit_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """:func:`audit` for many entries in one statement (``executemany``), in order."""
     if rows:
-        session.execute(sa.insert(Audit.__table__), rows)  # type: ignore[attr-defined]
+        session.execute(_AUDIT_INSERT, rows)
 
 
 def enqueue(

@@ -17,6 +17,8 @@ the group. :func:`run_fast` runs such a group optimistically:
 - case references come from a block reserved once per group and scope, the
   unused rest given back before the commit (``session.info["ref_blocks"]``,
   :mod:`bot.store.refs`): numbers still run on without holes;
+- audit entries are inserted at once, in order, after the last message
+  (``session.info["audit_later"]``, :func:`bot.actions.trail.audit`);
 - the mailbox checkpoint moves once, after the last message.
 
 What commits is what the savepoint path commits, row for row; the checkpoint
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from bot.actions.trail import AUDIT_LATER, audit_many
 from bot.ports import InboundMail, Mailbox
 from bot.store.models import Complainant
 from bot.store.refs import REF_BLOCKS, release_refs
@@ -58,15 +61,20 @@ class GroupState:
 
 
 class WriteCounter:
-    """Counts the statements that change data on ``session``'s connection."""
+    """Counts what changed data on ``session``: statements sent, audit rows held back."""
 
     def __init__(self, session: Session) -> None:
+        self.session = session
         self.conn = session.connection()
-        self.writes = 0
+        self.statements = 0
+
+    @property
+    def writes(self) -> int:
+        return self.statements + len(self.session.info.get(AUDIT_LATER) or ())
 
     def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if not statement.lstrip()[:6].upper().startswith("SELECT"):
-            self.writes += 1
+            self.statements += 1
 
     def __enter__(self) -> WriteCounter:
         sa.event.listen(self.conn, "before_cursor_execute", self._seen)
@@ -105,6 +113,7 @@ def run_fast(
     :class:`Redo` (or whatever a step raised) when the group must be redone."""
     state = GroupState(items)
     session.info[REF_BLOCKS] = {}
+    session.info[AUDIT_LATER] = []
     prefetch_complainants(session, items)
     try:
         with WriteCounter(session) as writes:
@@ -112,7 +121,8 @@ def run_fast(
         for mail, _ in items:
             mailbox.record(session, mail)
         release_refs(session)
+        audit_many(session, session.info.pop(AUDIT_LATER))
     finally:
-        session.info.pop(REF_BLOCKS, None)
-        session.info.pop(COMPLAINANTS, None)
+        for key in (REF_BLOCKS, COMPLAINANTS, AUDIT_LATER):
+            session.info.pop(key, None)
     return outcomes
