@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bot.actions.cases import case_to_dict, list_cases
+from bot.actions.case_records import case_to_dict, list_cases
 from bot.adapters.console import ConsoleChat
 from bot.adapters.folder import FolderMailer
 from bot.adapters.maildir import MaildirMailbox

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from bot.actions.cases import get_case, log_contact
 from bot.actions.citizen_mail import request_number, send_confirmation
+from bot.actions.trail import authorize
 from bot.adapters.smtp import SmtpMailer
 from bot.clock import FixedClock
 from bot.config import Secrets
@@ -181,9 +182,21 @@ def test_number_request_and_written_confirmation(smtp_bot: Bot) -> None:
         case = get_case(s, "KL-2026-000001")
         with pytest.raises(InvalidAction):
             send_confirmation(
-                s, smtp_bot.cfg, smtp_bot.rt.renderer, case, "cli:anna", smtp_bot.clock()
+                s,
+                smtp_bot.cfg,
+                smtp_bot.rt.renderer,
+                case,
+                authorize(smtp_bot.cfg, "cli:anna"),
+                smtp_bot.clock(),
             )
-        request_number(s, smtp_bot.cfg, smtp_bot.rt.renderer, case, "cli:anna", smtp_bot.clock())
+        request_number(
+            s,
+            smtp_bot.cfg,
+            smtp_bot.rt.renderer,
+            case,
+            authorize(smtp_bot.cfg, "cli:anna"),
+            smtp_bot.clock(),
+        )
     smtp_bot.flush()
     numreq = received(smtp_bot)[-1].message
     assert numreq["In-Reply-To"] == "<n@x.se>"
@@ -195,14 +208,21 @@ def test_number_request_and_written_confirmation(smtp_bot: Bot) -> None:
             s,
             smtp_bot.cfg,
             case,
-            "cli:anna",
+            authorize(smtp_bot.cfg, "cli:anna"),
             smtp_bot.clock(),
             outcome=Outcome.REACHED,
             note="Samtal",
             remedy="ursäkt",
             next_step="Nytt besök på fredag kl 10",
         )
-        send_confirmation(s, smtp_bot.cfg, smtp_bot.rt.renderer, case, "cli:anna", smtp_bot.clock())
+        send_confirmation(
+            s,
+            smtp_bot.cfg,
+            smtp_bot.rt.renderer,
+            case,
+            authorize(smtp_bot.cfg, "cli:anna"),
+            smtp_bot.clock(),
+        )
     smtp_bot.flush()
     confirm = received(smtp_bot)[-1].message
     assert "Nytt besök på fredag kl 10" in body_text(confirm)

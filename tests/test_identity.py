@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from bot.actions.cases import case_detail, get_case
+from bot.actions.case_records import case_detail
+from bot.actions.cases import get_case
 from bot.actions.privacy import Person
 from bot.actions.subject_access import subject_access
 from bot.clock import FixedClock

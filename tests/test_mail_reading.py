@@ -294,7 +294,8 @@ def test_a_web_form_case_carries_the_citizens_name_not_the_relays(bot: Bot) -> N
 
 
 def test_case_show_masks_an_identity_number_in_a_message_subject(bot: Bot) -> None:
-    from bot.actions.cases import case_detail, get_case
+    from bot.actions.case_records import case_detail
+    from bot.actions.cases import get_case
 
     one(bot, email(subject="Mitt pnr 19121212\u20131212", body="Maten var kall igen."))
     [case] = bot.cases()

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.actions.trail import authorize
 from bot.clock import FixedClock
 from bot.config import Config
 from bot.errors import PermanentDeliveryError, TemporaryDeliveryError
@@ -105,7 +106,9 @@ def test_chat_entries_for_one_case_go_out_in_order(bot: Bot) -> None:
     from bot.actions.cases import claim, get_case
 
     with session_scope(bot.engine) as s:
-        claim(s, bot.cfg, get_case(s, "KL-2026-000001"), "cli:anna", bot.clock())
+        claim(
+            s, bot.cfg, get_case(s, "KL-2026-000001"), authorize(bot.cfg, "cli:anna"), bot.clock()
+        )
     ids = claim_due(bot.engine, bot.clock(), "x", 100)
     # only the first chat entry of the case is handed out; the refresh waits for it
     assert [i for i in ids if i in chat_ids] == [min(i for i in chat_ids if i is not None)]
@@ -118,7 +121,9 @@ def test_flush_drains_entries_held_back_behind_an_earlier_one(bot: Bot) -> None:
     bot.deliver(email())
     bot.ingest()
     with session_scope(bot.engine) as s:
-        claim(s, bot.cfg, get_case(s, "KL-2026-000001"), "cli:anna", bot.clock())
+        claim(
+            s, bot.cfg, get_case(s, "KL-2026-000001"), authorize(bot.cfg, "cli:anna"), bot.clock()
+        )
     report = bot.flush()
     assert report.sent == 3  # ack, prompt, then the prompt refresh that waited for it
     with session_scope(bot.engine) as s:
@@ -126,7 +131,7 @@ def test_flush_drains_entries_held_back_behind_an_earlier_one(bot: Bot) -> None:
 
 
 def test_enqueue_reports_whether_the_entry_was_new(engine: Engine, clock: FixedClock) -> None:
-    from bot.actions.cases import enqueue
+    from bot.actions.trail import enqueue
     from bot.store.models import OutboxKind
 
     with session_scope(engine) as s:

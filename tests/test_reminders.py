@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.actions.cases import claim, get_case, log_contact, snooze
+from bot.actions.trail import authorize
 from bot.clock import FixedClock
 from bot.config import Config
 from bot.runners.scheduler import run_tick
@@ -90,12 +91,16 @@ def test_no_reminders_outside_working_hours(bot: Bot) -> None:
 def test_claimed_case_reminds_assignee_by_dm_and_honours_snooze(bot: Bot) -> None:
     ref = open_one(bot, at(24, 9))
     bot.clock.set(at(24, 9, 30))
-    act(bot, ref, lambda s, cfg, c, now: claim(s, cfg, c, "slack:U0STAFF1", now))
+    act(bot, ref, lambda s, cfg, c, now: claim(s, cfg, c, authorize(cfg, "slack:U0STAFF1"), now))
     tick(bot, at(24, 11, 31))
     [r] = reminders(bot)
     assert "direct message to U0STAFF1" in r
     bot.clock.set(at(24, 11, 40))
-    act(bot, ref, lambda s, cfg, c, now: snooze(s, cfg, c, "slack:U0STAFF1", now, 120))
+    act(
+        bot,
+        ref,
+        lambda s, cfg, c, now: snooze(s, cfg, c, authorize(cfg, "slack:U0STAFF1"), now, 120),
+    )
     tick(bot, at(24, 13, 35))
     assert len(reminders(bot)) == 1  # snoozed until 13:40
     tick(bot, at(24, 13, 41))
@@ -109,7 +114,7 @@ def test_logged_call_stops_reminders_and_no_answer_does_not(bot: Bot) -> None:
         bot,
         ref,
         lambda s, cfg, c, now: log_contact(
-            s, cfg, c, "slack:U0STAFF1", now, outcome=Outcome.NO_ANSWER
+            s, cfg, c, authorize(cfg, "slack:U0STAFF1"), now, outcome=Outcome.NO_ANSWER
         ),
     )
     tick(bot, at(24, 12, 1))
@@ -119,7 +124,7 @@ def test_logged_call_stops_reminders_and_no_answer_does_not(bot: Bot) -> None:
         bot,
         ref,
         lambda s, cfg, c, now: log_contact(
-            s, cfg, c, "slack:U0STAFF1", now, outcome=Outcome.REACHED
+            s, cfg, c, authorize(cfg, "slack:U0STAFF1"), now, outcome=Outcome.REACHED
         ),
     )
     for when in (at(24, 15), at(25, 10), at(26, 10), at(27, 10)):
@@ -206,7 +211,7 @@ def test_action_plan_reminds_owner_then_alerts_ombudsman(bot: Bot) -> None:
             s,
             cfg,
             c,
-            "slack:U0OMBUD",
+            authorize(cfg, "slack:U0OMBUD"),
             now,
             owner="slack:U0STAFF2",
             steps="Ny rutin för kvällsbesök",
@@ -224,10 +229,12 @@ def test_action_plan_reminds_owner_then_alerts_ombudsman(bot: Bot) -> None:
     act(
         bot,
         ref,
-        lambda s, cfg, c, now: complete_action_plan(s, cfg, c, "slack:U0OMBUD", now, note="Klart"),
+        lambda s, cfg, c, now: complete_action_plan(
+            s, cfg, c, authorize(cfg, "slack:U0OMBUD"), now, note="Klart"
+        ),
     )
     with session_scope(bot.engine) as s:
-        from bot.actions.cases import case_detail
+        from bot.actions.case_records import case_detail
 
         actions = [a["action"] for a in case_detail(s, bot.cfg, get_case(s, ref))["audit"]]
     assert "action_plan_added" in actions and actions[-1] == "action_plan_done"
@@ -252,7 +259,7 @@ def test_weekly_digest_once_per_week_without_individual_figures(
         bot,
         ref,
         lambda s, cfg, c, now: log_contact(
-            s, cfg, c, "slack:U0STAFF1", now, outcome=Outcome.REACHED
+            s, cfg, c, authorize(cfg, "slack:U0STAFF1"), now, outcome=Outcome.REACHED
         ),
     )
     act(
@@ -262,7 +269,7 @@ def test_weekly_digest_once_per_week_without_individual_figures(
             s,
             cfg,
             c,
-            "slack:U0STAFF1",
+            authorize(cfg, "slack:U0STAFF1"),
             now,
             resolution=Resolution.DIALOGUE,
             lesson="Ring tidigt, Anna Andersson 19121212-1212 blev lugn direkt.",

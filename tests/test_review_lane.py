@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.actions.trail import authorize
 from bot.clock import FixedClock
 from bot.config import Config
 from bot.errors import NotAllowed
@@ -92,7 +93,7 @@ def test_open_as_case_opens_it_with_a_prompt_and_no_acknowledgement_without_addr
     [item] = items(bot.engine)
     assert item.id is not None
 
-    result = open_as_case(bot.engine, bot.rt.services, item.id, STAFF)
+    result = open_as_case(bot.engine, bot.rt.services, item.id, authorize(bot.cfg, STAFF))
     bot.flush()
 
     assert result.changed and result.decision == "opened" and result.case_ref
@@ -121,7 +122,7 @@ def test_a_doubtful_message_from_a_usable_address_is_acknowledged_once_opened(bo
     bot.run_once()
     [item] = items(bot.engine)
     assert item.id is not None
-    result = open_as_case(bot.engine, bot.rt.services, item.id, STAFF)
+    result = open_as_case(bot.engine, bot.rt.services, item.id, authorize(bot.cfg, STAFF))
     bot.flush()
     [ack] = bot.sent_emails()
     assert ack["To"] == "Karin Berg <karin.berg@example.se>"
@@ -144,7 +145,7 @@ def test_a_robot_classified_message_opened_from_review_is_not_acknowledged(
         )
         rid = item.id
     assert rid is not None
-    result = open_as_case(engine, bot.rt.services, rid, STAFF)
+    result = open_as_case(engine, bot.rt.services, rid, authorize(bot.cfg, STAFF))
     bot.flush()
     assert result.case_ref and bot.sent_emails() == []
     [skipped] = audits(engine, "ack_skipped")
@@ -156,9 +157,9 @@ def test_each_decision_is_taken_once(bot: Bot) -> None:
     bot.run_once()
     [item] = items(bot.engine)
     assert item.id is not None
-    first = open_as_case(bot.engine, bot.rt.services, item.id, STAFF)
-    again = open_as_case(bot.engine, bot.rt.services, item.id, "slack:U0STAFF2")
-    other = dismiss(bot.engine, bot.cfg, item.id, "slack:U0STAFF2", bot.clock())
+    first = open_as_case(bot.engine, bot.rt.services, item.id, authorize(bot.cfg, STAFF))
+    again = open_as_case(bot.engine, bot.rt.services, item.id, authorize(bot.cfg, "slack:U0STAFF2"))
+    other = dismiss(bot.engine, bot.cfg, item.id, authorize(bot.cfg, "slack:U0STAFF2"), bot.clock())
     bot.flush()
 
     assert first.changed and not again.changed and not other.changed
@@ -174,8 +175,8 @@ def test_not_a_complaint_resolves_it_and_keeps_the_message(bot: Bot, clock: Fixe
     bot.run_once()
     [item] = items(bot.engine)
     assert item.id is not None
-    result = dismiss(bot.engine, bot.cfg, item.id, STAFF, clock())
-    later = open_as_case(bot.engine, bot.rt.services, item.id, STAFF)
+    result = dismiss(bot.engine, bot.cfg, item.id, authorize(bot.cfg, STAFF), clock())
+    later = open_as_case(bot.engine, bot.rt.services, item.id, authorize(bot.cfg, STAFF))
     bot.flush()
 
     assert result.changed and result.decision == "dismissed" and not later.changed
@@ -199,7 +200,7 @@ def test_two_staff_opening_at_once_open_one_case(bot: Bot) -> None:
 
     def press(actor: str) -> None:
         barrier.wait()
-        results.append(open_as_case(bot.engine, bot.rt.services, rid, actor))
+        results.append(open_as_case(bot.engine, bot.rt.services, rid, authorize(bot.cfg, actor)))
 
     threads = [
         threading.Thread(target=press, args=(a,)) for a in ("slack:U0STAFF1", "slack:U0STAFF2")
@@ -221,11 +222,11 @@ def test_only_staff_decide_and_only_review_items(bot: Bot) -> None:
     assert review.id is not None and broken.id is not None
     assert broken.lane == Lane.QUARANTINE
     with pytest.raises(NotAllowed):
-        open_as_case(bot.engine, bot.rt.services, review.id, "slack:U0NOBODY")
+        open_as_case(bot.engine, bot.rt.services, review.id, authorize(bot.cfg, "slack:U0NOBODY"))
     with pytest.raises(NotAllowed):
-        dismiss(bot.engine, bot.cfg, review.id, "slack:U0NOBODY", bot.clock())
+        dismiss(bot.engine, bot.cfg, review.id, authorize(bot.cfg, "slack:U0NOBODY"), bot.clock())
     with pytest.raises(ReviewNotFound):
-        open_as_case(bot.engine, bot.rt.services, broken.id, STAFF)
+        open_as_case(bot.engine, bot.rt.services, broken.id, authorize(bot.cfg, STAFF))
     assert all(q.resolved_at is None for q in items(bot.engine))
     assert bot.cases() == []
 
@@ -317,8 +318,8 @@ def test_an_erased_review_item_can_only_be_dismissed(bot: Bot) -> None:
     from bot.errors import InvalidAction
 
     with pytest.raises(InvalidAction, match="erased"):
-        open_as_case(bot.engine, bot.rt.services, item.id, STAFF)
-    assert dismiss(bot.engine, bot.cfg, item.id, STAFF, bot.clock()).changed
+        open_as_case(bot.engine, bot.rt.services, item.id, authorize(bot.cfg, STAFF))
+    assert dismiss(bot.engine, bot.cfg, item.id, authorize(bot.cfg, STAFF), bot.clock()).changed
     bot.flush()
     updated = bot.staff_text().split("updated message")[-1]  # the post, re-rendered
     assert "inte ett klagomål" in updated and "hemtjänsten har inte kommit" not in updated

@@ -3,49 +3,34 @@
 Each function changes the case inside the caller's transaction, appends to the
 audit trail and queues its side effects in the outbox, so that either all of
 it happens or none of it does. Slack listeners and the ``case`` commands call
-the same functions; they differ only in who the actor is.
+the same functions; they differ only in who the actor is. A staff action takes an
+:class:`~bot.actions.trail.Actor`, which only ``authorize()`` makes: the caller
+authorised it once, so the action does not check again.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from bot.actions.care import after_hard_call, tell_taken_over
-from bot.actions.case_records import (  # noqa: F401 - imported from here by callers
-    case_detail,
-    case_to_dict,
-    count_where,
-    iso,
-    list_cases,
-)
-from bot.actions.trail import (  # noqa: F401 - imported from here by callers
-    ABOUT_OTHERS,
+from bot.actions.trail import (
     CHAT_ACTOR_PREFIXES,
     CLI_ACTOR_PREFIX,
-    OTHER_SENDER,
     SYSTEM_ACTOR,
+    Actor,
     audit,
-    authorize,
     enqueue,
-    is_ombudsman,
-    slack_actor,
-    slack_user,
-    teams_actor,
     unique_key,
 )
 from bot.config import Config
-from bot.domain.calendar import WorkingCalendar
-from bot.domain.ladder import LadderPolicy, first_contact_due
 from bot.domain.vocabulary import ChatOp
 from bot.errors import AlreadyClaimed, CaseNotFound, InvalidAction
 from bot.store.models import (
     ActionPlan,
     Case,
-    Complainant,
     ContactAttempt,
     Escalation,
     EscalationReason,
@@ -55,7 +40,6 @@ from bot.store.models import (
     Status,
 )
 from bot.store.queries import complainant_of
-from bot.store.refs import allocate_ref
 
 log = logging.getLogger(__name__)
 
@@ -89,145 +73,6 @@ def get_case_by_id(session: Session, case_id: int) -> Case:
     return case
 
 
-# --- opening ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NewComplaint:
-    """What is known about a complaint when it arrives."""
-
-    source: str
-    received_at: datetime
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    language: str = "sv"
-    subject: str = ""
-    summary: str = ""
-    historical: bool = False
-    serious: bool = False
-    case_type: str = "complaint"
-    representative_of: str | None = None
-    origin_channel: str | None = None
-    origin_ts: str | None = None
-    chat_user: str | None = None  # the Slack user who wrote it (the complainant in chat)
-
-
-def find_or_create_complainant(
-    session: Session,
-    email: str | None,
-    phone: str | None,
-    name: str | None,
-    representative_of: str | None = None,
-    chat_user: str | None = None,
-) -> Complainant:
-    """The same person writing again is the same complainant: the same email address, or
-    the same chat user. Never a phone number: two people may share one (a household, a
-    care home's desk phone), and merging them would show one the other's case."""
-    return _find_or_create(session, email, phone, name, representative_of, chat_user)[0]
-
-
-def _find_or_create(
-    session: Session,
-    email: str | None,
-    phone: str | None,
-    name: str | None,
-    representative_of: str | None,
-    chat_user: str | None,
-) -> tuple[Complainant, bool]:
-    found: Complainant | None = None
-    # The bulk writer looked up its group's addresses at once (bot.runners.bulk).
-    known: dict[str, Complainant | None] | None = session.info.get("complainants")
-    if email and known is not None and email.lower() in known:
-        found = known[email.lower()]
-    elif email:
-        found = session.exec(select(Complainant).where(Complainant.email == email.lower())).first()
-    elif chat_user:
-        found = session.exec(select(Complainant).where(Complainant.chat_user == chat_user)).first()
-    if found is None:
-        found = Complainant(
-            name=name,
-            email=email.lower() if email else None,
-            phone=phone,
-            representative_of=representative_of,
-            chat_user=chat_user,
-        )
-        session.add(found)
-        session.flush()
-        if known is not None and found.email:
-            known[found.email] = found
-        return found, True
-    if name and not found.name:
-        found.name = name
-    if phone and not found.phone:
-        found.phone = phone
-    return found, False
-
-
-def open_case(
-    session: Session, cfg: Config, new: NewComplaint, now: datetime, actor: str = SYSTEM_ACTOR
-) -> Case:
-    """Open a case for ``new``; queue nothing (the pipeline decides ack and prompt)."""
-    return open_case_for(session, cfg, new, now, actor).case
-
-
-@dataclass(frozen=True)
-class Opened:
-    """A case just opened, its complainant, and whether the complainant is new too."""
-
-    case: Case
-    complainant: Complainant
-    new_complainant: bool
-
-
-def open_case_for(
-    session: Session, cfg: Config, new: NewComplaint, now: datetime, actor: str = SYSTEM_ACTOR
-) -> Opened:
-    """:func:`open_case`, keeping hold of the complainant (the pipeline needs it next:
-    reading it back by id would cost a query, and a new one has no history to look up)."""
-    complainant, created = _find_or_create(
-        session, new.email, new.phone, new.name, new.representative_of, new.chat_user
-    )
-    year = new.received_at.astimezone(cfg.policy.tz).year
-    case = Case(
-        ref=allocate_ref(session, cfg.policy.reference_prefix, year),
-        source=new.source,
-        type=new.case_type,
-        status=Status.NEW.value,
-        received_at=new.received_at,
-        created_at=now,
-        updated_at=now,
-        complainant_id=complainant.id or 0,
-        phone=new.phone,
-        language=new.language,
-        subject=new.subject[:300],
-        summary=new.summary[:2000],
-        historical=new.historical,
-        serious=new.serious,
-        origin_channel=new.origin_channel,
-        origin_ts=new.origin_ts,
-    )
-    if not new.historical:
-        calendar = WorkingCalendar.from_policy(cfg.policy)
-        case.first_contact_due_at = first_contact_due(
-            new.received_at, LadderPolicy.from_policy(cfg.policy), calendar
-        )
-        case.next_check_at = now
-    session.add(case)
-    session.flush()
-    audit(
-        session,
-        case,
-        actor,
-        "opened",
-        now,
-        source=new.source,
-        historical=new.historical,
-        serious=new.serious,
-    )
-    return Opened(case, complainant, created)
-
-
 def set_case_phone(
     session: Session, case: Case, phone: str | None, now: datetime, actor: str, via: str
 ) -> bool:
@@ -248,31 +93,6 @@ def set_case_phone(
     audit(session, case, actor, action, now, via=via)  # never the number itself
     enqueue_prompt_refresh(session, case, now)
     return True
-
-
-def note_mention(session: Session, new_case: Case, old_case: Case, now: datetime, via: str) -> None:
-    """``new_case`` was opened by someone else pointing at ``old_case``: both audit trails
-    say so (the references only; nothing the other person wrote)."""
-    audit(
-        session,
-        new_case,
-        SYSTEM_ACTOR,
-        "mentions_case",
-        now,
-        ref=old_case.ref,
-        why="different_sender",
-        via=via,
-    )
-    audit(
-        session,
-        old_case,
-        SYSTEM_ACTOR,
-        "mentioned_by_case",
-        now,
-        ref=new_case.ref,
-        why="different_sender",
-        via=via,
-    )
 
 
 # --- staff actions ---------------------------------------------------------
@@ -302,7 +122,7 @@ def claim(
     session: Session,
     cfg: Config,
     case: Case,
-    actor: str,
+    actor: Actor,
     now: datetime,
     *,
     take_over: bool = False,
@@ -317,7 +137,6 @@ def claim(
     row is locked first, so two claims at the same moment cannot both win.
     Claiming one's own case again changes nothing.
     """
-    authorize(cfg, actor)
     session.flush()
     session.refresh(case, with_for_update=True)
     _require_open(case)
@@ -344,7 +163,7 @@ def log_contact(
     session: Session,
     cfg: Config,
     case: Case,
-    actor: str,
+    actor: Actor,
     now: datetime,
     *,
     outcome: Outcome,
@@ -355,7 +174,6 @@ def log_contact(
     at: datetime | None = None,
 ) -> ContactAttempt:
     """Record a call (or meeting) attempt. Reaching the person stops the first-contact clock."""
-    authorize(cfg, actor)
     _require_open(case)
     attempt = ContactAttempt(
         case_id=case.id or 0,
@@ -398,13 +216,12 @@ def close_case(
     session: Session,
     cfg: Config,
     case: Case,
-    actor: str,
+    actor: Actor,
     now: datetime,
     *,
     resolution: Resolution,
     lesson: str | None = None,
 ) -> None:
-    authorize(cfg, actor)
     _require_open(case)
     case.status = Status.CLOSED.value
     case.closed_at = now
@@ -423,14 +240,13 @@ def escalate(
     session: Session,
     cfg: Config,
     case: Case,
-    actor: str,
+    actor: Actor,
     now: datetime,
     *,
     reason: EscalationReason,
     note: str = "",
 ) -> Escalation | None:
     """Raise the case to the ombudsman. Once per reason; returns None if already done."""
-    authorize(cfg, actor)
     _require_open(case)
     existing = session.exec(
         select(Escalation).where(Escalation.case_id == case.id, Escalation.reason == reason.value)
@@ -487,9 +303,8 @@ def mark_ack_bounced(session: Session, cfg: Config, case: Case, now: datetime) -
 
 
 def snooze(
-    session: Session, cfg: Config, case: Case, actor: str, now: datetime, minutes: int
+    session: Session, cfg: Config, case: Case, actor: Actor, now: datetime, minutes: int
 ) -> None:
-    authorize(cfg, actor)
     _require_open(case)
     if not 1 <= minutes <= 7 * 24 * 60:
         raise InvalidAction("snooze must be between 1 minute and 7 days")
@@ -516,7 +331,7 @@ def add_action_plan(
     session: Session,
     cfg: Config,
     case: Case,
-    actor: str,
+    actor: Actor,
     now: datetime,
     *,
     owner: str,
@@ -524,7 +339,6 @@ def add_action_plan(
     due_at: datetime,
 ) -> ActionPlan:
     """The manager's plan when the unit could not resolve it; the ombudsman follows it up."""
-    authorize(cfg, actor)
     _require_open(case)
     if due_at <= now:
         raise InvalidAction("the action plan's due date must be in the future")
@@ -551,7 +365,7 @@ def complete_action_plan(
     session: Session,
     cfg: Config,
     case: Case,
-    actor: str,
+    actor: Actor,
     now: datetime,
     *,
     note: str = "",
@@ -559,7 +373,6 @@ def complete_action_plan(
 ) -> ActionPlan:
     """The ombudsman's follow-up: an open plan on this case (``plan_id``, else the
     oldest) is done."""
-    authorize(cfg, actor)
     q = select(ActionPlan).where(ActionPlan.case_id == case.id, col(ActionPlan.done_at).is_(None))
     if plan_id is not None:
         q = q.where(ActionPlan.id == plan_id)

@@ -13,17 +13,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.actions.cases import (
-    SYSTEM_ACTOR,
-    audit,
-    authorize,
-    complainant_of,
-    enqueue,
-    get_case_by_id,
-    mark_ack_bounced,
-    unique_key,
-)
+from bot.actions.cases import complainant_of, get_case_by_id, mark_ack_bounced
 from bot.actions.status_links import issue_status_link, status_url
+from bot.actions.trail import SYSTEM_ACTOR, Actor, audit, enqueue, unique_key
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.errors import InvalidAction
@@ -196,14 +188,13 @@ def number_request_key(cfg: Config, case: Case, now: datetime) -> str:
 
 
 def request_number(
-    session: Session, cfg: Config, renderer: Renderer, case: Case, actor: str, now: datetime
+    session: Session, cfg: Config, renderer: Renderer, case: Case, actor: Actor, now: datetime
 ) -> NumberRequest:
     """ "We tried to call you": ask the citizen for a good number and time, by email.
 
     At most once per case per working day, never on a closed case, never to a
     missing or bounced address; returns what happened (a refusal is audited).
     """
-    authorize(cfg, actor)
     complainant = complainant_of(session, case)
     outcome = number_request_refusal(case, complainant)
     if outcome is None:
@@ -228,11 +219,10 @@ def request_number(
 
 
 def send_confirmation(
-    session: Session, cfg: Config, renderer: Renderer, case: Case, actor: str, now: datetime
+    session: Session, cfg: Config, renderer: Renderer, case: Case, actor: Actor, now: datetime
 ) -> None:
     """The written confirmation of what was agreed on the phone (outcome, next step,
     how to escalate), so every call is followed by a written record."""
-    authorize(cfg, actor)
     complainant = complainant_of(session, case)
     if not complainant.email or complainant.email_bounced_at is not None:
         raise InvalidAction(f"{case.ref}: no working email address for the complainant")

@@ -17,7 +17,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.actions.cases import complainant_of, iso
+from bot.actions.case_records import iso
+from bot.actions.cases import complainant_of
 from bot.config import Config
 from bot.presenters.reports import cases_received
 from bot.store.models import Case, ContactAttempt, Direction, Message

@@ -17,56 +17,93 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from bot.config import Config
+from bot.domain.actors import (
+    CHAT_ACTOR_PREFIXES,
+    CLI_ACTOR_PREFIX,
+    SYSTEM_ID,
+    slack_actor,
+    slack_user,
+    teams_actor,
+)
 from bot.errors import NotAllowed
 from bot.store.models import Audit, Case, Outbox, OutboxKind
 
-CLI_ACTOR_PREFIX = "cli:"
-# A person in chat: ``slack:U…`` or ``teams:<Entra object id or Teams user id>``. One
-# deployment uses one chat, so the id after the prefix is what the chat adapter takes.
-CHAT_ACTOR_PREFIXES = ("slack:", "teams:")
+__all__ = [
+    "ABOUT_OTHERS",
+    "CHAT_ACTOR_PREFIXES",
+    "CLI_ACTOR_PREFIX",
+    "OTHER_SENDER",
+    "SYSTEM_ACTOR",
+    "Actor",
+    "audit",
+    "audit_many",
+    "audit_row",
+    "authorize",
+    "enqueue",
+    "enqueue_many",
+    "is_ombudsman",
+    "outbox_row",
+    "slack_actor",
+    "slack_user",
+    "teams_actor",
+    "unique_key",
+]
+
 # The classification of a message kept on a case that came from someone other than its
 # complainant and staff (a stranger's reply in an intake thread): recorded, acts on nothing.
 OTHER_SENDER = "other_sender"
 # Audit entries on a case about someone else (another person's case that mentions this one,
 # a stranger's reply): kept for staff, left out of the complainant's subject-access export.
 ABOUT_OTHERS = frozenset({"mentioned_by_case", "other_sender_message"})
-SYSTEM_ACTOR = "system"
 
 
 # --- who may act -----------------------------------------------------------
 
 
-def slack_actor(user_id: str) -> str:
-    return f"slack:{user_id}"
-
-
-def teams_actor(user_id: str) -> str:
-    return f"teams:{user_id}"
-
-
-def slack_user(actor: str | None) -> str | None:
-    """The chat user id of a ``slack:U…`` (or ``teams:…``) actor; None for anyone else."""
-    for prefix in CHAT_ACTOR_PREFIXES:
-        if actor and actor.startswith(prefix):
-            return actor[len(prefix) :]
-    return None
-
-
 def is_ombudsman(cfg: Config, actor: str) -> bool:
+    """The ombudsman (or the operator's shell): more than staff, see handlers/slack."""
     return actor.startswith(CLI_ACTOR_PREFIX) or slack_user(actor) in cfg.chat.ombudsman_users
 
 
-def authorize(cfg: Config, actor: str) -> None:
-    """Raise :class:`NotAllowed` unless ``actor`` may act on cases.
+_AUTHORISED = object()
+
+
+class Actor(str):
+    """Someone :func:`authorize` let act on cases: checked once, per press or command.
+
+    Still the string the audit trail stores (``slack:U…``, ``cli:…``, ``system``), so
+    it is written and compared as before; but only :func:`authorize` (and
+    :data:`SYSTEM_ACTOR`) make one, so an action that takes an ``Actor`` does not
+    check again, and the type checker refuses a bare string in its place.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, value: str, *, key: object = None) -> Actor:
+        if key is not _AUTHORISED:
+            raise TypeError("an Actor comes from authorize(), not from a string")
+        return super().__new__(cls, value)
+
+    def __reduce__(self) -> tuple[type[str], tuple[str]]:
+        return (str, (str(self),))  # a copy is the plain string (it cannot be re-made)
+
+
+SYSTEM_ACTOR = Actor(SYSTEM_ID, key=_AUTHORISED)
+
+
+def authorize(cfg: Config, actor: str) -> Actor:
+    """``actor`` as an :class:`Actor`, or :class:`NotAllowed` if they may not act on cases.
 
     The command line is the operator's own shell and is trusted; in Slack only
-    ``staff_users`` and ``ombudsman_users`` may act.
+    ``staff_users`` and ``ombudsman_users`` may act. Callers audit a refusal.
     """
-    if actor.startswith(CLI_ACTOR_PREFIX) or actor == SYSTEM_ACTOR:
-        return
+    if isinstance(actor, Actor):
+        return actor
+    if actor.startswith(CLI_ACTOR_PREFIX) or actor == SYSTEM_ID:
+        return Actor(actor, key=_AUTHORISED)
     user = slack_user(actor)
     if user is not None and (user in cfg.chat.staff_users or user in cfg.chat.ombudsman_users):
-        return
+        return Actor(actor, key=_AUTHORISED)
     raise NotAllowed("you are not on the staff list for complaints")
 
 

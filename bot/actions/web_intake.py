@@ -20,17 +20,11 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from bot.actions.cases import (
-    SYSTEM_ACTOR,
-    NewComplaint,
-    audit,
-    complainant_of,
-    enqueue,
-    escalate,
-    open_case,
-)
+from bot.actions.cases import complainant_of, escalate
 from bot.actions.citizen_mail import last_ack_to, queue_citizen_email
+from bot.actions.opening import NewComplaint, open_case
 from bot.actions.status_links import issue_status_link, status_url
+from bot.actions.trail import SYSTEM_ACTOR, audit, enqueue
 from bot.config import Config
 from bot.domain.acknowledgement import AckHistory, can_acknowledge, own_addresses_of
 from bot.domain.vocabulary import ChatOp

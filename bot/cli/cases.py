@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Concatenate, ParamSpec
 
 import typer
 
@@ -13,7 +15,7 @@ from bot.cli.common import (
     ByOpt,
     ConfigOpt,
     Fmt,
-    actor_of,
+    acting,
     config_from,
     fail,
     print_json,
@@ -23,7 +25,26 @@ from bot.cli.common import (
 from bot.clock import parse_instant
 from bot.config import Config
 
+if TYPE_CHECKING:
+    from bot.actions.trail import Actor
+
 case_app = typer.Typer(no_args_is_help=True, help="Act on one case, as staff do in Slack.")
+P = ParamSpec("P")
+
+
+def act_on(
+    config: Path | None,
+    ref: str,
+    by: str | None,
+    action: Callable[Concatenate[Any, Config, Any, Actor, datetime, P], object],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> None:
+    """Run the case action ``action(session, cfg, case, actor, now, ...)`` on case ``ref``
+    as the operator (``--by``), in one transaction (see :func:`with_case`)."""
+    with_case(
+        config, ref, lambda s, cfg, c, now: action(s, cfg, c, acting(cfg, by), now, *args, **kwargs)
+    )
 
 
 @case_app.command("show")
@@ -32,7 +53,8 @@ def case_show(
 ) -> None:
     """Everything about one case, with its audit trail."""
     cfg = config_from(config)
-    from bot.actions.cases import case_detail, get_case
+    from bot.actions.case_records import case_detail
+    from bot.actions.cases import get_case
     from bot.errors import CaseNotFound
     from bot.store.db import session_scope
 
@@ -121,9 +143,7 @@ def case_claim(
     naming who has it) unless --take-over."""
     from bot.actions.cases import claim
 
-    with_case(
-        config, ref, lambda s, cfg, c, now: claim(s, cfg, c, actor_of(by), now, take_over=take_over)
-    )
+    act_on(config, ref, by, claim, take_over=take_over)
     typer.echo(f"{ref}: claimed")
 
 
@@ -146,21 +166,16 @@ def case_log_call(
     from bot.actions.cases import log_contact
     from bot.store.models import Outcome
 
-    with_case(
+    act_on(
         config,
         ref,
-        lambda s, cfg, c, now: log_contact(
-            s,
-            cfg,
-            c,
-            actor_of(by),
-            now,
-            outcome=Outcome(outcome.value),
-            note=note,
-            remedy=remedy,
-            next_step=next_step,
-            hard=hard,
-        ),
+        by,
+        log_contact,
+        outcome=Outcome(outcome.value),
+        note=note,
+        remedy=remedy,
+        next_step=next_step,
+        hard=hard,
     )
     typer.echo(f"{ref}: call logged ({outcome.value})")
 
@@ -179,13 +194,7 @@ def case_close(
     from bot.actions.cases import close_case
     from bot.store.models import Resolution
 
-    with_case(
-        config,
-        ref,
-        lambda s, cfg, c, now: close_case(
-            s, cfg, c, actor_of(by), now, resolution=Resolution(resolution.value), lesson=lesson
-        ),
-    )
+    act_on(config, ref, by, close_case, resolution=Resolution(resolution.value), lesson=lesson)
     typer.echo(f"{ref}: closed ({resolution.value})")
 
 
@@ -210,7 +219,7 @@ def case_escalate(
             s,
             cfg,
             c,
-            actor_of(by),
+            acting(cfg, by),
             now,
             reason=EscalationReason.SERIOUS if serious else EscalationReason.STAFF,
             note=reason,
@@ -230,7 +239,7 @@ def case_snooze(
     """Hold reminders for a while."""
     from bot.actions.cases import snooze
 
-    with_case(config, ref, lambda s, cfg, c, now: snooze(s, cfg, c, actor_of(by), now, minutes))
+    act_on(config, ref, by, snooze, minutes=minutes)
     typer.echo(f"{ref}: snoozed for {minutes} minutes")
 
 
@@ -253,13 +262,7 @@ def case_plan(
         due_at = parse_instant(due if "T" in due else f"{due}T16:00", cfg.policy.timezone)
     except ValueError:
         fail(f"--due: not a date: {due!r}", 2)
-    with_case(
-        config,
-        ref,
-        lambda s, cfg, c, now: add_action_plan(
-            s, cfg, c, actor_of(by), now, owner=owner, steps=steps, due_at=due_at
-        ),
-    )
+    act_on(config, ref, by, add_action_plan, owner=owner, steps=steps, due_at=due_at)
     local_due = due_at.astimezone(cfg.policy.tz)
     typer.echo(f"{ref}: action plan recorded, due {local_due:%Y-%m-%d %H:%M}")
 
@@ -274,7 +277,7 @@ def case_request_number(ref: str, config: ConfigOpt = None, by: ByOpt = None) ->
         from bot.actions.citizen_mail import NUMBER_REQUEST_TEXT, NumberRequest
         from bot.errors import InvalidAction
 
-        outcome = request_number(s, cfg, renderer_for(cfg), c, actor_of(by), now)
+        outcome = request_number(s, cfg, renderer_for(cfg), c, acting(cfg, by), now)
         if outcome != NumberRequest.SENT:
             raise InvalidAction(f"{c.ref}: nothing sent: {NUMBER_REQUEST_TEXT[outcome]}")
 
@@ -289,7 +292,7 @@ def case_confirm(ref: str, config: ConfigOpt = None, by: ByOpt = None) -> None:
     from bot.presenters.render import renderer_for
 
     def act(s: Any, cfg: Config, c: Any, now: datetime) -> None:
-        send_confirmation(s, cfg, renderer_for(cfg), c, actor_of(by), now)
+        send_confirmation(s, cfg, renderer_for(cfg), c, acting(cfg, by), now)
 
     with_case(config, ref, act)
     typer.echo(f"{ref}: written confirmation queued")
@@ -305,9 +308,5 @@ def case_plan_done(
     """Follow up the action plan: it is done."""
     from bot.actions.cases import complete_action_plan
 
-    with_case(
-        config,
-        ref,
-        lambda s, cfg, c, now: complete_action_plan(s, cfg, c, actor_of(by), now, note=note),
-    )
+    act_on(config, ref, by, complete_action_plan, note=note)
     typer.echo(f"{ref}: action plan followed up")

@@ -13,12 +13,15 @@ import logging
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from bot.clock import FixedClock, parse_instant
 from bot.config import Config, ConfigError, default_config_path, load_config
+
+if TYPE_CHECKING:
+    from bot.actions.trail import Actor
 
 ConfigOpt = Annotated[
     Path | None,
@@ -73,6 +76,13 @@ def runtime_for(cfg: Config, now: datetime | None = None) -> Any:
 
 def actor_of(by: str | None) -> str:
     return f"cli:{by or getpass.getuser()}"
+
+
+def acting(cfg: Config, by: str | None) -> Actor:
+    """The operator (``--by``, else the login) as the authorised actor of a case command."""
+    from bot.actions.trail import authorize
+
+    return authorize(cfg, actor_of(by))
 
 
 def print_json(data: Any) -> None:

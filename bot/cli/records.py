@@ -180,7 +180,8 @@ def export(
     cfg = config_from(config)
     setup_cli_logging()
     from bot.actions.privacy import person_from
-    from bot.actions.subject_access import subject_access, subject_access_markdown
+    from bot.actions.subject_access import subject_access
+    from bot.presenters.access_document import subject_access_markdown
     from bot.store.db import session_scope
 
     try:
@@ -266,6 +267,7 @@ def purge(
     from sqlmodel import Session
 
     from bot.actions import erasure, privacy
+    from bot.actions import retention as by_age
     from bot.errors import InvalidAction
     from bot.runners.delivery import flush
 
@@ -284,11 +286,11 @@ def purge(
                 counts = erasure.erase_person(s, who, now, actor)
             elif retention:
                 what = "retention ([privacy])"
-                counts = erasure.retention_purge(s, cfg, now, actor)
+                counts = by_age.retention_purge(s, cfg, now, actor)
             else:
                 before = _purge_cutoff(cfg, closed_before, now)
                 what = f"cases closed before {before.astimezone(cfg.policy.tz).date()}"
-                counts = erasure.purge_closed_before(s, before, now, actor)
+                counts = by_age.purge_closed_before(s, before, now, actor)
             # A dry run does the same work and rolls it back: its counts are exact.
             if apply:
                 s.commit()

@@ -15,7 +15,7 @@ from bot.cli.common import (
     ByOpt,
     ConfigOpt,
     Fmt,
-    actor_of,
+    acting,
     config_from,
     fail,
     format_table,
@@ -49,7 +49,7 @@ def review_list(
 ) -> None:
     """Items waiting for a decision (or all), with the reason, a redacted sender and age."""
     cfg = config_from(config)
-    from bot.actions.cases import iso
+    from bot.actions.case_records import iso
     from bot.runners.review import review_items, review_view
     from bot.store.db import session_scope
 
@@ -97,9 +97,9 @@ def _decide(config: Any, review_id: int, by: str | None, now: str | None, what: 
     try:
         try:
             if what == "open":
-                result = open_as_case(rt.db, rt.services, review_id, actor_of(by))
+                result = open_as_case(rt.db, rt.services, review_id, acting(cfg, by))
             else:
-                result = dismiss(rt.db, cfg, review_id, actor_of(by), rt.clock())
+                result = dismiss(rt.db, cfg, review_id, acting(cfg, by), rt.clock())
         except ReviewNotFound as exc:
             fail(str(exc), 3)
         except (NotAllowed, InvalidAction) as exc:

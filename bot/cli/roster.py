@@ -13,6 +13,7 @@ from bot.cli.common import (
     ByOpt,
     ConfigOpt,
     Fmt,
+    acting,
     actor_of,
     config_from,
     fail,
@@ -67,7 +68,7 @@ def staff_load(
 ) -> None:
     """Call-backs and hard calls per person per week (for managers and the ombudsman)."""
     cfg = config_from(config)
-    from bot.actions.assignment import load_view
+    from bot.actions.workload import load_view
     from bot.store.db import session_scope
 
     rt = runtime_for(cfg)
@@ -103,7 +104,10 @@ def _answer(config: Any, ref: str, by: str | None, what: str, to: str | None = N
             hand_over(s, cfg, case, actor, to, now)
             return
         offer = find_open_offer(s, case, user)
-        (accept_offer if what == "accept" else decline_offer)(s, cfg, offer, actor, now)
+        if what == "accept":
+            accept_offer(s, cfg, offer, acting(cfg, by), now)
+        else:
+            decline_offer(s, cfg, offer, actor, now)
 
     with_case(config, ref, act)
     typer.echo(f"{ref}: {what}" + (f" to {to}" if to else ""))

@@ -7,7 +7,8 @@ language = detect_language(mail.summary_text)
 name = guess_name(mail)
 """
 
-from bot.mail.classify import BOT_HEADER, Classification, MailKind, classify, is_no_reply_address
+from bot.mail.addresses import is_no_reply_address
+from bot.mail.classify import BOT_HEADER, Classification, MailKind, classify
 from bot.mail.extract import detect_language, find_phone_numbers, format_phone_national, guess_name
 from bot.mail.parse import Attachment, ParsedEmail, parse_email
 

@@ -71,6 +71,15 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.mail.addresses import (
+    base_address,
+    find_person,
+    is_bounce_address,
+    is_form_sender,
+    is_no_reply_address,
+    is_robot_address,
+    local_part,
+)
 from bot.mail.parse import ParsedEmail
 
 BOT_HEADER = "X-Complaint-Bot-Ref"
@@ -121,94 +130,6 @@ class Classification:
     def may_acknowledge(self) -> bool:
         """Only a complaint from a person with an address may get an automatic reply."""
         return self.kind is MailKind.COMPLAINT and self.acknowledge and self.contact is not None
-
-
-# --------------------------------------------------------------------------- addresses
-
-_NO_REPLY_LOCAL = re.compile(
-    r"^(?:mailerdaemon|postmaster)$|noreply|donotreply|dontreply|svarainte|svaraej|ikkesvar|"
-    r"ikkjesvar|ingensvar|nichtantworten|noresponder|nepasrepondre"
-)
-_BOUNCE_LOCAL = re.compile(r"^(?:bounces?|bounce-?back)(?:[+=_.-]|$)|^mailer-?daemon$")
-_FORM_LOCAL = re.compile(
-    r"form|skjema|blankett|webmaster|wordpress|drupal|joomla|typo3|sitevision|episerver|"
-    r"^www|^web$|^website$|^site$|e-?tjanst|eservice|e-?tjeneste|notification|notifier|"
-    r"mailer$|^system$|^robot$|^automat"
-)
-_ROBOT_LOCAL = re.compile(
-    r"mailer-?daemon|postmaster|virus|scanner|mailscanner|quarantine|gateway|mailgw|"
-    r"microsoftexchange|exchangeadmin|^smtp|^mta$|^mail-?admin|^administrator$|^daemon$"
-)
-
-
-def _local(addr: str) -> str:
-    return addr.strip().lower().rpartition("@")[0] or addr.strip().lower()
-
-
-def base_address(addr: str) -> str:
-    """``Synpunkter+Tag@Example.org`` -> ``synpunkter@example.org`` (sub-address dropped)."""
-    local, _, domain = addr.strip().lower().rpartition("@")
-    if not local:
-        return addr.strip().lower()
-    return f"{local.split('+', 1)[0]}@{domain}"
-
-
-def is_no_reply_address(addr: str) -> bool:
-    """True for addresses nobody reads replies to (``no-reply@``, ``MAILER-DAEMON@`` ...)."""
-    local = _local(addr).split("+", 1)[0]
-    compact = re.sub(r"[-_.]", "", local)
-    return bool(_NO_REPLY_LOCAL.search(compact))
-
-
-def is_bounce_address(addr: str) -> bool:
-    """A VERP or bounce-handling address (``bounces+x=y@``, ``bounce-123@``, MAILER-DAEMON)."""
-    return bool(_BOUNCE_LOCAL.search(_local(addr)))
-
-
-def _is_form_sender(addr: str | None) -> bool:
-    return addr is None or is_no_reply_address(addr) or bool(_FORM_LOCAL.search(_local(addr)))
-
-
-_LABELLED_ADDRESS = re.compile(
-    r"(?im)^[ \t*•-]*(?:[^\W\d_]+[ \t]){0,2}(?:e-?post|e-?mail|epost|mail)"
-    r"(?:[- ]?adress(?:e)?|[- ]?address)?[ \t]*[:=][ \t]*(?:[^<\n@]*<)?(?:mailto:)?"
-    r"([^\s<>@,;:()\[\]\"']+@[^\s<>@,;:()\[\]\"']+\.[^\W\d_]{2,})"
-)
-
-
-def labelled_addresses(text: str) -> list[str]:
-    """Addresses a web form writes into the text under a label: "E-post: anna@x.se",
-    "Email: ...", "Din e-postadress: ...". Quoted lines ("> ...") are not read."""
-    found = [match.group(1).lower() for match in _LABELLED_ADDRESS.finditer(text)]
-    return list(dict.fromkeys(found))
-
-
-def _is_person(addr: str | None, own: set[str]) -> bool:
-    return bool(
-        addr
-        and len(addr) <= 254
-        and re.fullmatch(r"[^@\s<>()]+@[^@\s<>()\[\]]+\.[^@\s<>()\[\].]+", addr)
-        and base_address(addr) not in own
-        and not is_no_reply_address(addr)
-        and not is_bounce_address(addr)
-        and not _ROBOT_LOCAL.search(_local(addr))
-    )
-
-
-def find_person(mail: ParsedEmail, own: set[str]) -> tuple[str, str] | None:
-    """``(address, where it was found)`` of the person behind the message, or None."""
-    candidates = [
-        ("Reply-To", mail.reply_to_address),
-        ("From", mail.from_address),
-        ("Sender", mail.sender_address),
-    ]
-    candidates += [("the text", addr) for addr in labelled_addresses(mail.body_text)]
-    if mail.return_path:
-        candidates.append(("Return-Path", mail.return_path))
-    for where, addr in candidates:
-        if addr and _is_person(addr, own):
-            return addr, where
-    return None
 
 
 # --------------------------------------------------------------------------- evidence
@@ -287,12 +208,12 @@ def _bounce(mail: ParsedEmail) -> str | None:
     if mail.header("x-failed-recipients") is not None:
         return "The X-Failed-Recipients header marks a bounce."
     for addr in _senders(mail):
-        local = _local(addr)
+        local = local_part(addr)
         if local in ("mailer-daemon", "postmaster"):
             return f"The sender is {local.upper()}, which sends bounces."
         if is_bounce_address(addr):
             return "The sender is a bounce address (VERP)."
-    if mail.return_path and _local(mail.return_path) == "mailer-daemon":
+    if mail.return_path and local_part(mail.return_path) == "mailer-daemon":
         return "Return-Path is MAILER-DAEMON, which sends bounces."
     if _BOUNCE_SUBJECT.match(mail.subject):
         auto = (mail.header("auto-submitted") or "").strip().lower()
@@ -300,10 +221,7 @@ def _bounce(mail: ParsedEmail) -> str | None:
             return "A bounce subject from the null sender <>."
         if auto and not auto.startswith("no"):
             return "A bounce subject with Auto-Submitted."
-        if any(
-            _ROBOT_LOCAL.search(_local(addr)) or is_no_reply_address(addr)
-            for addr in _senders(mail)
-        ):
+        if any(is_robot_address(addr) or is_no_reply_address(addr) for addr in _senders(mail)):
             return "A bounce subject from a mail gateway or antivirus sender."
     return None
 
@@ -412,7 +330,7 @@ def classify(mail: ParsedEmail, own_addresses: Collection[str]) -> Classificatio
         return Classification(MailKind.BOUNCE, bounce, bounce=True)
 
     person = find_person(mail, own)
-    relay = person is not None and person[1] != "From" and _is_form_sender(mail.from_address)
+    relay = person is not None and person[1] != "From" and is_form_sender(mail.from_address)
     generated = _generated(mail) if relay else None
     if (reason := _auto_reply(mail)) and not generated:
         return Classification(MailKind.AUTO_REPLY, reason, bounce=bounced)

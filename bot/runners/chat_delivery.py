@@ -232,7 +232,7 @@ def _send_monthly_chart(
     from datetime import date
 
     from bot.presenters.charts import ChartsUnavailable
-    from bot.presenters.reports import monthly_summary
+    from bot.presenters.monthly import monthly_summary
 
     month = date.fromisoformat(f"{payload['month']}-01")
     with session_scope(engine) as session:

@@ -17,7 +17,8 @@ def force_complaint(ctx: InboundContext) -> None:
     a robot is never acknowledged, whatever staff decided.
     """
     from bot.domain.acknowledgement import own_addresses_of
-    from bot.mail.classify import Classification, MailKind, base_address, find_person
+    from bot.mail.addresses import base_address, find_person
+    from bot.mail.classify import Classification, MailKind
 
     before = ctx.classification
     if before is not None and before.kind is MailKind.COMPLAINT:

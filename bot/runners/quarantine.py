@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlmodel import Session
 
-from bot.actions.cases import enqueue
+from bot.actions.trail import enqueue
 from bot.mail.prepare import failure_reason
 from bot.ports import InboundMail, Mailbox
 from bot.store.models import Lane, OutboxKind, Quarantine

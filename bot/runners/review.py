@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.actions.cases import audit, authorize, enqueue, unique_key
+from bot.actions.trail import Actor, audit, enqueue, unique_key
 from bot.config import Config
 from bot.errors import Discard, InvalidAction
 from bot.ports import InboundMail
@@ -115,7 +115,7 @@ def _already(engine: Engine, review_id: int) -> ReviewResult:
         return _result(q, changed=False)
 
 
-def open_as_case(engine: Engine, services: Services, review_id: int, actor: str) -> ReviewResult:
+def open_as_case(engine: Engine, services: Services, review_id: int, actor: Actor) -> ReviewResult:
     """Staff say the message is a person's complaint: run it through the pipeline as one.
 
     No classification sends it to review or away as robot mail again; the case
@@ -124,7 +124,6 @@ def open_as_case(engine: Engine, services: Services, review_id: int, actor: str)
     decision commit together; raises :class:`InvalidAction` (nothing changes) when
     the pipeline still cannot open a case (a duplicate of a message handled since).
     """
-    authorize(services.cfg, actor)
     now = services.clock()
     try:
         with session_scope(engine) as session:
@@ -164,9 +163,10 @@ def open_as_case(engine: Engine, services: Services, review_id: int, actor: str)
         return _already(engine, review_id)
 
 
-def dismiss(engine: Engine, cfg: Config, review_id: int, actor: str, now: datetime) -> ReviewResult:
+def dismiss(
+    engine: Engine, cfg: Config, review_id: int, actor: Actor, now: datetime
+) -> ReviewResult:
     """Staff say the message is not a complaint: the item is resolved, the message kept."""
-    authorize(cfg, actor)
     try:
         with session_scope(engine) as session:
             q = _locked(session, review_id)

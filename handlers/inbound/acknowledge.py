@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.actions.cases import audit
 from bot.actions.citizen_mail import last_ack_to, queue_citizen_email
+from bot.actions.trail import audit
 from bot.domain.acknowledgement import AckHistory, can_acknowledge
 from bot.runners.pipeline import InboundContext
 from handlers.inbound.classify import own_addresses

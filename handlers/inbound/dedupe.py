@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 
-from bot.actions.erasure import erased_external_id
+from bot.actions.purge import erased_external_id
 from bot.errors import Discard
 from bot.store.models import Direction, Message
 

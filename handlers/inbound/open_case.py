@@ -9,16 +9,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.actions.cases import (
-    SYSTEM_ACTOR,
-    NewComplaint,
-    complainant_of,
-    escalate,
-    note_mention,
-    open_case_for,
-    reopen,
-    set_case_phone,
-)
+from bot.actions.cases import complainant_of, escalate, reopen, set_case_phone
+from bot.actions.opening import NewComplaint, note_mention, open_case_for
+from bot.actions.trail import SYSTEM_ACTOR
 from bot.errors import Discard
 from bot.mail.classify import is_spam_flagged
 from bot.mail.extract import guess_name, is_serious, own_words
@@ -107,7 +100,7 @@ def process(ctx: InboundContext) -> None:
             ctx.session,
             cfg,
             ctx.case,
-            "system",
+            SYSTEM_ACTOR,
             ctx.now,
             reason=EscalationReason.SERIOUS,
             note="serious keyword in the complaint",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.actions.cases import enqueue, unique_key
+from bot.actions.trail import enqueue, unique_key
 from bot.domain.vocabulary import ChatOp
 from bot.runners.pipeline import InboundContext
 from bot.store.models import OutboxKind

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import col, select
 
 from bot.actions.cases import complainant_of
-from bot.mail.classify import is_no_reply_address
+from bot.mail.addresses import is_no_reply_address
 from bot.mail.parse import ParsedEmail
 from bot.store.models import Case, Direction, Message
 from bot.store.refs import find_refs

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 from slack_bolt import App
 from sqlmodel import col, select
 
-from bot.actions.cases import audit, claim, complainant_of, snooze
+from bot.actions.cases import claim, complainant_of, snooze
 from bot.actions.citizen_mail import NumberRequest, request_number
+from bot.actions.trail import audit
 from bot.errors import AlreadyClaimed
 from bot.presenters.staff_messages import local_when
 from bot.redact import redact

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import select
 
-from bot.actions.cases import audit, authorize, is_ombudsman, slack_actor
+from bot.actions.trail import Actor, audit, authorize, is_ombudsman, slack_actor
 from bot.errors import NotAllowed
 from bot.store.db import session_scope
 from bot.store.models import Case
@@ -109,23 +109,22 @@ def audit_refusal(rt: Runtime, actor: str, action: str, ref: str | None) -> None
     log.warning("refused %s by %s", action, actor)
 
 
-def require_staff(rt: Runtime, user: str, action: str, ref: str | None = None) -> str:
-    """The actor for ``user`` if they may act on cases; otherwise audit the attempt and
-    raise :class:`NotAllowed` (the error handler tells them)."""
+def require_staff(rt: Runtime, user: str, action: str, ref: str | None = None) -> Actor:
+    """The authorised actor for ``user`` if they may act on cases; otherwise audit the
+    attempt and raise :class:`NotAllowed` (the error handler tells them)."""
     actor = slack_actor(user)
     try:
-        authorize(rt.cfg, actor)
+        return authorize(rt.cfg, actor)
     except NotAllowed:
         audit_refusal(rt, actor, action, ref)
         raise
-    return actor
 
 
 class NotOmbudsman(NotAllowed):
     """Someone other than the ombudsman pressed one of the ombudsman's buttons."""
 
 
-def require_ombudsman(rt: Runtime, user: str, action: str, ref: str | None = None) -> str:
+def require_ombudsman(rt: Runtime, user: str, action: str, ref: str | None = None) -> Actor:
     """The actor for ``user`` if they are on ``ombudsman_users``; otherwise audit the
     attempt and raise :class:`NotOmbudsman` (staff may act on cases, but not take them
     over from the ombudsman's alert, ask for action plans or acknowledge escalations)."""
@@ -133,7 +132,7 @@ def require_ombudsman(rt: Runtime, user: str, action: str, ref: str | None = Non
     if not is_ombudsman(rt.cfg, actor):
         audit_refusal(rt, actor, action, ref)
         raise NotOmbudsman("only the ombudsman may do this")
-    return actor
+    return authorize(rt.cfg, actor)
 
 
 def deliver(rt: Runtime) -> None:

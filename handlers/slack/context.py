@@ -35,6 +35,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.actions.cases import get_case
+from bot.actions.trail import Actor
 from bot.errors import InvalidAction
 from bot.store.models import Case
 from handlers.slack.common import (
@@ -150,7 +151,7 @@ class Press(Generic[V]):
     client: WebClient
     value: V
     user: str  # the Slack user id
-    actor: str  # the authorised actor (``slack:U…``)
+    actor: Actor  # the authorised actor (``slack:U…``), checked once per press
     open_session: Session | None  # None for a button whose action keeps its own transactions
     case: Case | None  # the case the value names, when it names one
     reply_to: str | None = None  # where a modal's answers go: the channel it was opened from

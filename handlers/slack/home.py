@@ -11,8 +11,9 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from sqlmodel import Session, col, select
 
-from bot.actions.assignment import load_view, may_see_load
-from bot.actions.cases import complainant_of, slack_actor
+from bot.actions.cases import complainant_of
+from bot.actions.trail import slack_actor
+from bot.actions.workload import load_view, may_see_load
 from bot.config import Config
 from bot.presenters.staff_messages import WEEKDAYS, local_when
 from bot.store.db import session_scope

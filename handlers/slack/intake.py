@@ -13,9 +13,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from bot.actions.cases import (
-    slack_actor,
-)
+from bot.actions.trail import slack_actor
 from bot.store.db import session_scope
 from handlers.slack.common import (
     Body,

@@ -18,20 +18,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from bot.actions.cases import (
-    OTHER_SENDER,
-    SYSTEM_ACTOR,
-    NewComplaint,
-    audit,
-    complainant_of,
-    enqueue,
-    escalate,
-    open_case,
-    reopen,
-    set_case_phone,
-    slack_actor,
-    unique_key,
-)
+from bot.actions.cases import complainant_of, escalate, reopen, set_case_phone
+from bot.actions.opening import NewComplaint, open_case
+from bot.actions.trail import OTHER_SENDER, SYSTEM_ACTOR, audit, enqueue, slack_actor, unique_key
 from bot.config import Config
 from bot.mail.extract import (
     detect_language,

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from bot.actions.assignment import accept_offer, decline_offer, hand_over
-from bot.actions.cases import slack_actor
+from bot.actions.trail import slack_actor
 from bot.errors import InvalidAction
 from bot.store.models import Case, CaseOffer
 from handlers.slack.blockkit import mention

@@ -20,15 +20,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 from sqlmodel import Session, col, select
 
-from bot.actions.cases import (
-    add_action_plan,
-    audit,
-    claim,
-    complete_action_plan,
-    enqueue,
-    get_case,
-    slack_actor,
-)
+from bot.actions.cases import add_action_plan, claim, complete_action_plan, get_case
+from bot.actions.trail import audit, enqueue, slack_actor
 from bot.config import Config
 from bot.errors import InvalidAction
 from bot.presenters.chat import escalation_reason_text

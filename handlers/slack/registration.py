@@ -11,16 +11,10 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from bot.actions.cases import (
-    SYSTEM_ACTOR,
-    NewComplaint,
-    audit,
-    complainant_of,
-    enqueue,
-    escalate,
-    open_case,
-)
+from bot.actions.cases import complainant_of, escalate
 from bot.actions.citizen_mail import last_ack_to, queue_citizen_email
+from bot.actions.opening import NewComplaint, open_case
+from bot.actions.trail import SYSTEM_ACTOR, audit, enqueue
 from bot.domain.acknowledgement import AckHistory, can_acknowledge, own_addresses_of
 from bot.mail.extract import (
     detect_language,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 
-from bot.actions.cases import audit, enqueue, slack_user
+from bot.actions.trail import audit, enqueue, slack_user
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.vocabulary import ChatOp
 from bot.store.db import session_scope

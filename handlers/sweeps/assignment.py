@@ -18,13 +18,9 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from bot.actions.assignment import (
-    day_facts,
-    last_offered_user,
-    offer_case,
-    settle_offer,
-)
+from bot.actions.assignment import last_offered_user, offer_case, settle_offer
 from bot.actions.roster import on_duty, today_roster
+from bot.actions.workload import day_facts
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.fair_share import choose_assignee

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from bot.actions.cases import enqueue
+from bot.actions.trail import enqueue
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.vocabulary import ChatOp

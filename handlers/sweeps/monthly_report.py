@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bot.actions.cases import enqueue
+from bot.actions.trail import enqueue
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.vocabulary import ChatOp
-from bot.presenters.reports import monthly_summary
+from bot.presenters.monthly import monthly_summary
 from bot.store.db import session_scope
 from bot.store.models import Case, Outbox, OutboxKind
 

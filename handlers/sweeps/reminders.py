@@ -23,8 +23,16 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.actions.cases import escalate, slack_user
-from bot.actions.trail import audit_many, audit_row, enqueue_many, outbox_row, unique_key
+from bot.actions.cases import escalate
+from bot.actions.trail import (
+    SYSTEM_ACTOR,
+    audit_many,
+    audit_row,
+    enqueue_many,
+    outbox_row,
+    slack_user,
+    unique_key,
+)
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.ladder import ActionKind, CaseSnapshot, LadderPolicy, next_action
@@ -151,7 +159,7 @@ def apply_decision(
                 session,
                 cfg,
                 case,
-                "system",
+                SYSTEM_ACTOR,
                 now,
                 reason=EscalationReason(action.escalation_reason or "deadline"),
                 note=action.reason,

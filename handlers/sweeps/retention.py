@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from bot.actions.cases import SYSTEM_ACTOR, audit
-from bot.actions.erasure import erase_from_storage, retention_purge
+from bot.actions.erasure import erase_from_storage
 from bot.actions.privacy import RETENTION_REPORT
+from bot.actions.retention import retention_purge
+from bot.actions.trail import SYSTEM_ACTOR, audit
 from bot.store.db import session_scope
 from bot.store.models import Audit
 

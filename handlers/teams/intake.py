@@ -19,19 +19,9 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from bot.actions.cases import (
-    OTHER_SENDER,
-    SYSTEM_ACTOR,
-    NewComplaint,
-    audit,
-    enqueue,
-    escalate,
-    open_case,
-    reopen,
-    set_case_phone,
-    teams_actor,
-    unique_key,
-)
+from bot.actions.cases import escalate, reopen, set_case_phone
+from bot.actions.opening import NewComplaint, open_case
+from bot.actions.trail import OTHER_SENDER, SYSTEM_ACTOR, audit, enqueue, teams_actor, unique_key
 from bot.mail.extract import detect_language, is_serious, summarise
 from bot.store.db import session_scope
 from bot.store.models import Case, EscalationReason, OutboxKind, Source, Status

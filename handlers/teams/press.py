@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from slack_sdk import WebClient
 
-from bot.actions.cases import authorize, get_case, is_ombudsman, teams_actor
+from bot.actions.cases import get_case
+from bot.actions.trail import Actor, authorize, is_ombudsman, teams_actor
 from bot.errors import InvalidAction, NotAllowed
 from bot.ports import ChatPost, ChatRef
 from bot.store.db import session_scope
@@ -52,19 +53,17 @@ def teams_user(rt: Runtime, inc: Incoming) -> str:
     return inc.aad or inc.user
 
 
-def require(rt: Runtime, inc: Incoming, who: Who, action: str, ref: str | None) -> str:
-    """The actor for the sender if they may do ``action``; else audited :class:`NotAllowed`."""
+def require(rt: Runtime, inc: Incoming, who: Who, action: str, ref: str | None) -> Actor:
+    """The authorised actor for the sender if they may do ``action``; else audited
+    :class:`NotAllowed`."""
     actor = teams_actor(teams_user(rt, inc))
     try:
-        if who is Who.OMBUDSMAN:
-            if not is_ombudsman(rt.cfg, actor):
-                raise NotOmbudsman("only the ombudsman may do this")
-        else:
-            authorize(rt.cfg, actor)
+        if who is Who.OMBUDSMAN and not is_ombudsman(rt.cfg, actor):
+            raise NotOmbudsman("only the ombudsman may do this")
+        return authorize(rt.cfg, actor)
     except NotAllowed:
         audit_refusal(rt, actor, action, ref)
         raise
-    return actor
 
 
 def activity_key(inc: Incoming) -> str | None:
@@ -155,7 +154,7 @@ def act(
     dialog when it retries, and must get it again.
     """
 
-    def require_for(ref: str | None) -> str:
+    def require_for(ref: str | None) -> Actor:
         return require(rt, inc, button.who, button.action, ref)
 
     try:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.mail.classify import BOT_HEADER, MailKind, classify, is_no_reply_address
+from bot.mail.addresses import is_no_reply_address
+from bot.mail.classify import BOT_HEADER, MailKind, classify
 from bot.mail.parse import ParsedEmail, parse_email
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "eml"

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.actions.cases import get_case, log_contact
+from bot.actions.trail import authorize
 from bot.mail.parse import parse_email
 from bot.runners.pipeline import quarantine
 from bot.store.db import session_scope
@@ -117,7 +118,7 @@ def cross(people: People, engine: Engine) -> Crossing:
             s,
             cfg,
             anna,
-            "slack:U0STAFF1",
+            authorize(cfg, "slack:U0STAFF1"),
             now + timedelta(minutes=9),
             outcome=Outcome.NO_ANSWER,
             note=NOTE_NAMING_BERTIL,
@@ -126,7 +127,7 @@ def cross(people: People, engine: Engine) -> Crossing:
             s,
             cfg,
             bertil,
-            "slack:U0STAFF1",
+            authorize(cfg, "slack:U0STAFF1"),
             now + timedelta(minutes=9),
             outcome=Outcome.REACHED,
             note="Uppföljning.",

@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.actions.cases import NewComplaint, close_case, escalate, log_contact, open_case, reopen
+from bot.actions.cases import close_case, escalate, log_contact, reopen
+from bot.actions.opening import NewComplaint, open_case
+from bot.actions.trail import authorize
 from bot.config import Config
 from bot.store.db import session_scope
 from bot.store.models import ActionPlan, Case, EscalationReason, Outcome, Resolution
@@ -67,7 +69,7 @@ def published_history(engine: Engine, cfg: Config) -> Generated:
                 s,
                 cfg,
                 case,
-                STAFF,
+                authorize(cfg, STAFF),
                 received + timedelta(hours=3),
                 outcome=Outcome.REACHED,
                 note="Samtal.",
@@ -77,13 +79,20 @@ def published_history(engine: Engine, cfg: Config) -> Generated:
                     s,
                     cfg,
                     case,
-                    STAFF,
+                    authorize(cfg, STAFF),
                     received + timedelta(hours=4),
                     reason=EscalationReason.STAFF,
                     note="Behöver stöd.",
                 )
             if resolution is not None:
-                close_case(s, cfg, case, STAFF, received + timedelta(days=7), resolution=resolution)
+                close_case(
+                    s,
+                    cfg,
+                    case,
+                    authorize(cfg, STAFF),
+                    received + timedelta(days=7),
+                    resolution=resolution,
+                )
             refs.append(case.ref)
     return Generated(start, received, refs)
 
@@ -111,32 +120,38 @@ def week_history(engine: Engine, cfg: Config) -> None:
         a = new(s, "email", at(23, 9), name="A", email="a@example.se")
         a.theme, a.unit = "hemtjänst", "Norr"
         a.ack_sent_at = at(23, 9, 2)  # what the outbox records on delivery
-        log_contact(s, cfg, a, STAFF, at(23, 13), outcome=Outcome.REACHED)
-        close_case(s, cfg, a, STAFF, at(24, 9), resolution=Resolution.DIALOGUE)
+        log_contact(s, cfg, a, authorize(cfg, STAFF), at(23, 13), outcome=Outcome.REACHED)
+        close_case(s, cfg, a, authorize(cfg, STAFF), at(24, 9), resolution=Resolution.DIALOGUE)
         s.add(plan(a, owner="chef", due_at=at(27, 16), created_at=at(24, 9), done_at=at(26, 9)))
         # B: Friday 15:00, called Monday 10:00: 1.5 + 2 = 3.5 working hours, 67 clock hours.
         b = new(s, "email", at(27, 15), name="B", email="b@example.se")
         b.ack_sent_at = at(27, 15, 10)  # ten minutes: too late
-        log_contact(s, cfg, b, STAFF, at(30, 10), outcome=Outcome.REACHED)
-        close_case(s, cfg, b, STAFF, at(30, 10, 30), resolution=Resolution.OTHER_MEASURE)
+        log_contact(s, cfg, b, authorize(cfg, STAFF), at(30, 10), outcome=Outcome.REACHED)
+        close_case(
+            s, cfg, b, authorize(cfg, STAFF), at(30, 10, 30), resolution=Resolution.OTHER_MEASURE
+        )
         reopen(s, cfg, b, at(30, 10, 40))
-        close_case(s, cfg, b, STAFF, at(30, 10, 50), resolution=Resolution.OTHER_MEASURE)
+        close_case(
+            s, cfg, b, authorize(cfg, STAFF), at(30, 10, 50), resolution=Resolution.OTHER_MEASURE
+        )
         # C: a "no answer" does not stop the clock; reached Thursday 12:00 = 21 working hours.
         c = new(s, "slack", at(24, 8), name="C")
         c.theme = "skola"
-        log_contact(s, cfg, c, STAFF, at(24, 10), outcome=Outcome.NO_ANSWER)
-        escalate(s, cfg, c, "system", at(24, 16, 30), reason=EscalationReason.DEADLINE)
-        log_contact(s, cfg, c, STAFF, at(26, 12), outcome=Outcome.REACHED)
-        close_case(s, cfg, c, STAFF, at(26, 15), resolution=Resolution.NOT_RESOLVED)
+        log_contact(s, cfg, c, authorize(cfg, STAFF), at(24, 10), outcome=Outcome.NO_ANSWER)
+        escalate(
+            s, cfg, c, authorize(cfg, "system"), at(24, 16, 30), reason=EscalationReason.DEADLINE
+        )
+        log_contact(s, cfg, c, authorize(cfg, STAFF), at(26, 12), outcome=Outcome.REACHED)
+        close_case(s, cfg, c, authorize(cfg, STAFF), at(26, 15), resolution=Resolution.NOT_RESOLVED)
         c.reminders_sent = 3  # as the reminder sweep counts them
         s.add(plan(c, owner="chef", due_at=at(27, 16), created_at=at(26, 15)))
         # D: never acknowledged, never called, deadline (Thu 10:00) long passed.
         d = new(s, "email", at(25, 10), name="D", email="d@example.se")
-        escalate(s, cfg, d, STAFF, at(26, 9), reason=EscalationReason.STAFF)
+        escalate(s, cfg, d, authorize(cfg, STAFF), at(26, 9), reason=EscalationReason.STAFF)
         d.reminders_sent = 2
         s.add(plan(d, owner="chef", due_at=at(10, 16, month=12), created_at=at(27, 9)))
         # E: received this morning; its deadline has not passed: left out of the deadline share.
         new(s, "phone", at(30, 10, 30), name="E", phone="+46701234567")
         # F: historical mail: counted, resolved, but not in any timeliness figure.
         f = new(s, "email", at(23, 7), name="F", email="f@example.se", historical=True)
-        close_case(s, cfg, f, STAFF, at(25, 9), resolution=Resolution.DIALOGUE)
+        close_case(s, cfg, f, authorize(cfg, STAFF), at(25, 9), resolution=Resolution.DIALOGUE)

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from bot.actions.cases import escalate, get_case, log_contact
+from bot.actions.trail import authorize
 from bot.clock import FixedClock
 from bot.config import Config
 from bot.store.db import session_scope
@@ -56,7 +57,7 @@ def two_people(tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock) -
                 s,
                 cfg,
                 case,
-                "slack:U0STAFF1",
+                authorize(cfg, "slack:U0STAFF1"),
                 now,
                 outcome=Outcome.REACHED,
                 note=note,
@@ -67,7 +68,7 @@ def two_people(tmp_path: Path, db_url: str, engine: Engine, clock: FixedClock) -
             s,
             cfg,
             anna,
-            "slack:U0STAFF1",
+            authorize(cfg, "slack:U0STAFF1"),
             now,
             reason=EscalationReason.STAFF,
             note="Anna vill prata med chefen.",

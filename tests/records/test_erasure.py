@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from bot.actions.cases import close_case, get_case
 from bot.actions.erasure import erase_person
 from bot.actions.privacy import Person
+from bot.actions.trail import authorize
 from bot.clock import FixedClock
 from bot.presenters.staff_messages import case_view
 from bot.store.db import session_scope
@@ -138,7 +139,12 @@ def test_purge_cancels_the_pending_acknowledgement_of_an_anonymised_case(
     sent_before = len(bot.sent_emails())
     with session_scope(engine) as s:  # closed before the acknowledgement went out
         close_case(
-            s, bot.cfg, get_case(s, ref), "slack:U0STAFF1", clock(), resolution=Resolution.WITHDRAWN
+            s,
+            bot.cfg,
+            get_case(s, ref),
+            authorize(bot.cfg, "slack:U0STAFF1"),
+            clock(),
+            resolution=Resolution.WITHDRAWN,
         )
     out = json.loads(cli(people.config, "purge", "--closed-before", "2100-01-01", "--apply").stdout)
     assert out["outbox_cancelled"] >= 1 and ref in out["refs"]

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
-from bot.presenters.reports import build_report, monthly_summary, percentile
+from bot.presenters.monthly import monthly_summary
+from bot.presenters.reports import build_report, percentile
 from bot.store.db import session_scope
 from tests.records.history import at, published_history, week_history
 from tests.support.cli import run as cli

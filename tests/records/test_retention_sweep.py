@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.actions.cases import close_case, get_case
+from bot.actions.trail import authorize
 from bot.clock import FixedClock
 from bot.runners.pipeline import quarantine
 from bot.runners.scheduler import run_tick
@@ -32,7 +33,7 @@ def test_sweep_reports_first_then_purges_old_cases_and_quarantine(
             s,
             bot.cfg,
             get_case(s, people.anna),
-            "slack:U0STAFF1",
+            authorize(bot.cfg, "slack:U0STAFF1"),
             clock(),
             resolution=Resolution.DIALOGUE,
         )

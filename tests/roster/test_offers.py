@@ -17,8 +17,11 @@ from sqlmodel import col, select
 
 from bot.actions.assignment import accept_offer as accept
 from bot.actions.assignment import decline_offer as decline
-from bot.actions.assignment import find_open_offer, hand_over, load_view
-from bot.actions.cases import NewComplaint, claim, get_case, log_contact, open_case
+from bot.actions.assignment import find_open_offer, hand_over
+from bot.actions.cases import claim, get_case, log_contact
+from bot.actions.opening import NewComplaint, open_case
+from bot.actions.trail import authorize
+from bot.actions.workload import load_view
 from bot.clock import FixedClock
 from bot.errors import NotAllowed
 from bot.runners.scheduler import run_tick
@@ -97,13 +100,13 @@ def act(bot: Bot, ref: str, fn: Any, *args: Any, **kw: Any) -> Any:
 def answer(bot: Bot, ref: str, user: str, fn: Any) -> None:
     with session_scope(bot.engine) as s:
         offer = find_open_offer(s, get_case(s, ref), user)
-        fn(s, bot.cfg, offer, f"slack:{user}", bot.clock())
+        fn(s, bot.cfg, offer, authorize(bot.cfg, f"slack:{user}"), bot.clock())
     bot.flush()
 
 
 def test_unclaimed_case_is_offered_to_the_least_loaded_after_the_claim_window(bot: Bot) -> None:
     busy = new_case(bot, at(24, 8))
-    act(bot, busy, claim, "slack:U0STAFF1")
+    act(bot, busy, claim, authorize(bot.cfg, "slack:U0STAFF1"))
     ref = new_case(bot, at(24, 9))
     tick(bot, at(24, 9, 59))
     assert offers(bot, ref) == []
@@ -132,7 +135,7 @@ def test_accepting_an_offer_claims_the_case(bot: Bot) -> None:
     tick(bot, at(24, 10, 1))
     with pytest.raises(NotAllowed), session_scope(bot.engine) as s:  # only the one asked
         offer = find_open_offer(s, get_case(s, ref), "U0STAFF1")
-        accept(s, bot.cfg, offer, "slack:U0STAFF2", bot.clock())
+        accept(s, bot.cfg, offer, authorize(bot.cfg, "slack:U0STAFF2"), bot.clock())
     answer(bot, ref, "U0STAFF1", accept)
     assert bot.case(ref)["assignee"] == "slack:U0STAFF1"
     assert offers(bot, ref) == [("U0STAFF1", "accepted")]
@@ -164,10 +167,10 @@ def test_daily_cap_sends_the_case_to_the_next_person(
     bot = make_bot(tmp_path, db_url, engine, users=["U0STAFF1", "U0STAFF2"], daily_cap=1)
     # STAFF2 already took one today (and called: no open load), STAFF1 has an old open one.
     done = new_case(bot, at(24, 8))
-    act(bot, done, log_contact, "slack:U0STAFF2", outcome=Outcome.REACHED)
+    act(bot, done, log_contact, authorize(bot.cfg, "slack:U0STAFF2"), outcome=Outcome.REACHED)
     old = new_case(bot, at(23, 15))
     with session_scope(bot.engine) as s:  # claimed yesterday: not part of today's cap
-        claim(s, bot.cfg, get_case(s, old), "slack:U0STAFF1", at(23, 15))
+        claim(s, bot.cfg, get_case(s, old), authorize(bot.cfg, "slack:U0STAFF1"), at(23, 15))
     refs = [new_case(bot, at(24, 9)), new_case(bot, at(24, 9, 1))]
     tick(bot, at(24, 10, 5))
     assert [u for u, _ in offers(bot, refs[0])] == ["U0STAFF1"]  # STAFF2 is lighter but capped
@@ -176,7 +179,7 @@ def test_daily_cap_sends_the_case_to_the_next_person(
 
 def test_hand_over_is_asked_and_can_be_accepted(bot: Bot) -> None:
     ref = new_case(bot, at(24, 9))
-    act(bot, ref, claim, "slack:U0STAFF1")
+    act(bot, ref, claim, authorize(bot.cfg, "slack:U0STAFF1"))
     act(bot, ref, hand_over, "slack:U0STAFF1", "U0STAFF2")
     assert bot.case(ref)["assignee"] == "slack:U0STAFF1"  # asked, not forced
     dm = dms(bot, "U0STAFF2")
@@ -188,7 +191,7 @@ def test_hand_over_is_asked_and_can_be_accepted(bot: Bot) -> None:
 
 def test_hand_over_declined_stays_with_the_asker(bot: Bot) -> None:
     ref = new_case(bot, at(24, 9))
-    act(bot, ref, claim, "slack:U0STAFF1")
+    act(bot, ref, claim, authorize(bot.cfg, "slack:U0STAFF1"))
     act(bot, ref, hand_over, "slack:U0STAFF1", "U0STAFF2")
     answer(bot, ref, "U0STAFF2", decline)
     assert bot.case(ref)["assignee"] == "slack:U0STAFF1"
@@ -223,16 +226,23 @@ def test_hard_call_thanks_the_caller_and_asks_for_a_debrief(
 
 def test_a_plain_call_gets_no_debrief(bot: Bot) -> None:
     ref = new_case(bot, at(24, 9))
-    act(bot, ref, log_contact, "slack:U0STAFF1", outcome=Outcome.REACHED)
+    act(bot, ref, log_contact, authorize(bot.cfg, "slack:U0STAFF1"), outcome=Outcome.REACHED)
     assert dms(bot, "U0STAFF1") == [] and dms(bot, "U0OMBUD") == []
 
 
 def test_a_hard_call_lowers_the_callers_offers_for_the_rest_of_the_day(bot: Bot) -> None:
     hard = new_case(bot, at(24, 8))
-    act(bot, hard, log_contact, "slack:U0STAFF1", outcome=Outcome.REACHED, hard=True)
+    act(
+        bot,
+        hard,
+        log_contact,
+        authorize(bot.cfg, "slack:U0STAFF1"),
+        outcome=Outcome.REACHED,
+        hard=True,
+    )
     # STAFF2 has one open call-back (load 1), STAFF1 none but a hard call (load 2).
     other = new_case(bot, at(24, 8, 30))
-    act(bot, other, claim, "slack:U0STAFF2")
+    act(bot, other, claim, authorize(bot.cfg, "slack:U0STAFF2"))
     ref = new_case(bot, at(24, 9))
     tick(bot, at(24, 10, 1))
     assert [u for u, _ in offers(bot, ref)] == ["U0STAFF2"]
@@ -261,9 +271,16 @@ def test_load_view_is_for_managers_and_the_ombudsman_only(
 ) -> None:
     bot = make_bot(tmp_path, db_url, engine, managers=["U0MANAGER"])
     ref = new_case(bot, at(24, 9))
-    act(bot, ref, claim, "slack:U0STAFF1")
-    act(bot, ref, log_contact, "slack:U0STAFF1", outcome=Outcome.NO_ANSWER)
-    act(bot, ref, log_contact, "slack:U0STAFF1", outcome=Outcome.REACHED, hard=True)
+    act(bot, ref, claim, authorize(bot.cfg, "slack:U0STAFF1"))
+    act(bot, ref, log_contact, authorize(bot.cfg, "slack:U0STAFF1"), outcome=Outcome.NO_ANSWER)
+    act(
+        bot,
+        ref,
+        log_contact,
+        authorize(bot.cfg, "slack:U0STAFF1"),
+        outcome=Outcome.REACHED,
+        hard=True,
+    )
     with session_scope(bot.engine) as s:
         for viewer in ("U0STAFF1", "slack:U0STAFF2", "U0NOBODY"):
             with pytest.raises(NotAllowed):

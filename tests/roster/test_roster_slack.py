@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
-from bot.actions.cases import NewComplaint, open_case
+from bot.actions.opening import NewComplaint, open_case
 from bot.actions.roster import RosterEntry, on_duty, today_roster
 from bot.adapters.folder import FolderMailer
 from bot.adapters.slack_chat import SlackChat

@@ -27,7 +27,8 @@ from slack_bolt.response import BoltResponse
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.actions.cases import case_detail, get_case
+from bot.actions.case_records import case_detail
+from bot.actions.cases import get_case
 from bot.adapters.folder import FolderMailer
 from bot.adapters.slack_chat import SlackChat, make_web_client
 from bot.clock import FixedClock

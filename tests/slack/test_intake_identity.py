@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from bot.actions.cases import close_case, get_case
+from bot.actions.trail import authorize
 from bot.store.db import session_scope
 from bot.store.models import Case, Resolution
 from tests.slack.conftest import CITIZEN, INTAKE, STAFF, STRANGER, TRIAGE, SlackWorld, block_text
@@ -18,7 +19,7 @@ def close(world: SlackWorld, ref: str) -> None:
             s,
             world.cfg,
             get_case(s, ref),
-            f"slack:{STAFF}",
+            authorize(world.cfg, f"slack:{STAFF}"),
             world.clock(),
             resolution=Resolution.DIALOGUE,
         )

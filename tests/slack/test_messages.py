@@ -262,7 +262,8 @@ def test_escalations_go_to_the_ombudsman_in_a_dm(world: SlackWorld) -> None:
 
 
 def test_a_reminder_goes_to_the_prompts_thread_with_buttons(world: SlackWorld) -> None:
-    from bot.actions.cases import enqueue, get_case_by_id
+    from bot.actions.cases import get_case_by_id
+    from bot.actions.trail import enqueue
     from bot.store.db import session_scope
     from bot.store.models import OutboxKind
 

@@ -18,6 +18,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.actions.cases import EscalationReason, escalate, get_case
+from bot.actions.trail import authorize
 from bot.store.db import session_scope
 from bot.store.models import ActionPlan, Case, CaseOffer, Complainant, Escalation, Message
 from handlers.slack.enums import ActionId, BlockId
@@ -162,7 +163,7 @@ def test_a_replay_after_the_action_died_mid_transaction_acts_once(world: SlackWo
             s,
             world.cfg,
             get_case(s, ref),
-            f"slack:{STAFF}",
+            authorize(world.cfg, f"slack:{STAFF}"),
             world.clock(),
             reason=EscalationReason.STAFF,
             note="x",

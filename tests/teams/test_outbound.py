@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from bot.actions.cases import claim, close_case, get_case, log_contact
+from bot.actions.trail import authorize
 from bot.adapters.teams.chat import TeamsChat
 from bot.clock import FixedClock
 from bot.config import Config, Secrets
@@ -151,7 +152,7 @@ def test_the_card_is_updated_in_place_as_the_case_moves(bot: Bot, teams: FakeTea
     ref = open_case(bot)
     [before] = teams.top_level(TRIAGE)
     bot.clock.set(at(24, 9, 30))
-    act(bot, ref, lambda s, cfg, c, now: claim(s, cfg, c, ACTOR, now))
+    act(bot, ref, lambda s, cfg, c, now: claim(s, cfg, c, authorize(cfg, ACTOR), now))
     [after] = teams.top_level(TRIAGE)
     assert after["id"] == before["id"] and after["edits"] == 1
     assert ActionId.CLAIM not in {d["cb_action"] for d in card_actions(after)}
@@ -160,12 +161,16 @@ def test_the_card_is_updated_in_place_as_the_case_moves(bot: Bot, teams: FakeTea
     act(
         bot,
         ref,
-        lambda s, cfg, c, now: log_contact(s, cfg, c, ACTOR, now, outcome=Outcome.REACHED),
+        lambda s, cfg, c, now: log_contact(
+            s, cfg, c, authorize(cfg, ACTOR), now, outcome=Outcome.REACHED
+        ),
     )
     act(
         bot,
         ref,
-        lambda s, cfg, c, now: close_case(s, cfg, c, ACTOR, now, resolution=Resolution.DIALOGUE),
+        lambda s, cfg, c, now: close_case(
+            s, cfg, c, authorize(cfg, ACTOR), now, resolution=Resolution.DIALOGUE
+        ),
     )
     [closed] = teams.top_level(TRIAGE)
     assert closed["id"] == before["id"]
@@ -193,7 +198,7 @@ def test_reminders_and_escalation_alerts_reach_teams(bot: Bot, teams: FakeTeams)
 def test_a_claimed_case_reminds_its_caller_in_a_1to1_chat(bot: Bot, teams: FakeTeams) -> None:
     ref = open_case(bot)
     bot.clock.set(at(24, 9, 30))
-    act(bot, ref, lambda s, cfg, c, now: claim(s, cfg, c, ACTOR, now))
+    act(bot, ref, lambda s, cfg, c, now: claim(s, cfg, c, authorize(cfg, ACTOR), now))
     tick(bot, at(24, 11, 31))
     [reminder] = teams.direct_activities(STAFF)
     assert ref in card_text(reminder)
@@ -205,7 +210,9 @@ def test_the_weekly_digest_reaches_the_team_conversation(bot: Bot, teams: FakeTe
     act(
         bot,
         ref,
-        lambda s, cfg, c, now: log_contact(s, cfg, c, ACTOR, now, outcome=Outcome.REACHED),
+        lambda s, cfg, c, now: log_contact(
+            s, cfg, c, authorize(cfg, ACTOR), now, outcome=Outcome.REACHED
+        ),
     )
     tick(bot, at(30, 8, 5))
     tick(bot, at(30, 14))

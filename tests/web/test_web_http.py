@@ -12,6 +12,7 @@ from sqlmodel import select
 from bot.actions.cases import close_case, get_case, log_contact
 from bot.actions.erasure import erase_person
 from bot.actions.privacy import Person
+from bot.actions.trail import authorize
 from bot.clock import FixedClock
 from bot.store.db import session_scope
 from bot.store.models import Audit, Case, Message, Outbox, Outcome, Resolution, StatusLink
@@ -254,7 +255,7 @@ def test_the_status_page_follows_the_case_and_erasure_revokes_it(site: Site) -> 
             s,
             site.rt.cfg,
             case,
-            "slack:U0STAFF1",
+            authorize(site.rt.cfg, "slack:U0STAFF1"),
             site.clock(),
             outcome=Outcome.NO_ANSWER,
             note="Staff note that must not show",
@@ -265,9 +266,21 @@ def test_the_status_page_follows_the_case_and_erasure_revokes_it(site: Site) -> 
     assert "Vi försökte" in site.client.get(path + "?lang=sv").text
     with session_scope(site.rt.db) as s:
         case = get_case(s, "KL-2026-000001")
-        log_contact(s, site.rt.cfg, case, "slack:U0STAFF1", site.clock(), outcome=Outcome.REACHED)
+        log_contact(
+            s,
+            site.rt.cfg,
+            case,
+            authorize(site.rt.cfg, "slack:U0STAFF1"),
+            site.clock(),
+            outcome=Outcome.REACHED,
+        )
         close_case(
-            s, site.rt.cfg, case, "slack:U0STAFF1", site.clock(), resolution=Resolution.DIALOGUE
+            s,
+            site.rt.cfg,
+            case,
+            authorize(site.rt.cfg, "slack:U0STAFF1"),
+            site.clock(),
+            resolution=Resolution.DIALOGUE,
         )
     page = site.client.get(path)
     assert "We talked to you" in page.text and "The case was closed on 2026-11-24" in page.text
@@ -286,8 +299,9 @@ def test_a_status_link_runs_out(site: Site) -> None:
 
 
 def test_an_email_complaint_ack_links_a_status_page_while_the_web_runs(site: Site) -> None:
-    from bot.actions.cases import NewComplaint, complainant_of, open_case
+    from bot.actions.cases import complainant_of
     from bot.actions.citizen_mail import queue_citizen_email
+    from bot.actions.opening import NewComplaint, open_case
 
     with session_scope(site.rt.db) as s:
         case = open_case(

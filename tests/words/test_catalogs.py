@@ -30,11 +30,13 @@ from handlers.slack.labels import say, words
 
 ROOT = Path(__file__).resolve().parents[2]
 # Where each domain's keys are named in code.
+ACCESS_DOC = ROOT / "bot" / "presenters" / "access_document.py"
 USERS = {
     "staff": sorted((ROOT / "handlers" / "slack").glob("*.py"))
-    + sorted((ROOT / "bot" / "presenters").glob("*.py"))
+    # access_document.py names the subject-access words (the "access" domain below)
+    + sorted(p for p in (ROOT / "bot" / "presenters").glob("*.py") if p.name != ACCESS_DOC.name)
     + sorted((ROOT / "handlers" / "sweeps").glob("*.py")),
-    "access": [ROOT / "bot" / "actions" / "subject_access.py"],
+    "access": [ACCESS_DOC],
     "web": [
         *sorted((ROOT / "handlers" / "web").glob("*.py")),
         ROOT / "bot" / "actions" / "web_intake.py",
