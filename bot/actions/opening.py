@@ -63,7 +63,11 @@ def _find_or_create(
     chat_user: str | None,
 ) -> tuple[Complainant, bool]:
     found: Complainant | None = None
-    if email:
+    # The bulk writer looked up its group's addresses at once (bot.runners.bulk).
+    known: dict[str, Complainant | None] | None = session.info.get("complainants")
+    if email and known is not None and email.lower() in known:
+        found = known[email.lower()]
+    elif email:
         found = session.exec(select(Complainant).where(Complainant.email == email.lower())).first()
     elif chat_user:
         found = session.exec(select(Complainant).where(Complainant.chat_user == chat_user)).first()
@@ -77,6 +81,8 @@ def _find_or_create(
         )
         session.add(found)
         session.flush()
+        if known is not None and found.email:
+            known[found.email] = found
         return found, True
     if name and not found.name:
         found.name = name

@@ -118,11 +118,25 @@ def authorize(cfg: Config, actor: str) -> Actor:
 # --- audit and outbox ------------------------------------------------------
 
 
+# Built once: building a statement per call costs more than sending it.
+_AUDIT_INSERT = sa.insert(Audit.__table__)  # type: ignore[attr-defined]
+# session.info key: a list there collects audit rows for one insert (bot.runners.bulk).
+AUDIT_LATER = "audit_later"
+
+
 def audit(
     session: Session, case: Case | None, actor: str, action: str, now: datetime, **detail: Any
 ) -> None:
-    """Append one entry to the audit trail. Detail must hold no complaint text."""
-    session.add(Audit(**audit_row(case, actor, action, now, **detail)))
+    """Append one entry to the audit trail. Detail must hold no complaint text.
+
+    A Core insert, at once: building an ORM object per entry cost the hot path more
+    than the statement."""
+    row = audit_row(case, actor, action, now, **detail)
+    later = session.info.get(AUDIT_LATER)
+    if later is not None:  # the bulk writer inserts its group's entries at once, in order
+        later.append(row)
+    else:
+        session.execute(_AUDIT_INSERT, row)
 
 
 def audit_row(
@@ -141,7 +155,7 @@ def audit_row(
 def audit_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """:func:`audit` for many entries in one statement (``executemany``), in order."""
     if rows:
-        session.execute(sa.insert(Audit.__table__), rows)  # type: ignore[attr-defined]
+        session.execute(_AUDIT_INSERT, rows)
 
 
 def enqueue(
@@ -159,10 +173,9 @@ def enqueue(
     Returns True when the entry was new.
     """
     row = outbox_row(kind, dedupe_key, payload, case, now, not_before)
-    result = session.execute(
-        _outbox_insert(session).values(**row).returning(Outbox.__table__.c.id)  # type: ignore[attr-defined]
-    )  # a row back means it was inserted (rowcount is -1 on psycopg)
-    return result.first() is not None
+    returning = _OUTBOX_RETURNING[session.get_bind().dialect.name == "postgresql"]
+    # A row back means it was inserted (rowcount is -1 on psycopg).
+    return session.execute(returning, row).first() is not None
 
 
 def outbox_row(
@@ -194,9 +207,22 @@ def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def _outbox_insert(session: Session) -> Any:
+    return _OUTBOX_INSERT[session.get_bind().dialect.name == "postgresql"]
+
+
+def _outbox_statements(returning: bool) -> dict[bool, Any]:
+    """The outbox insert that skips a queued ``dedupe_key``, for SQLite (False) and
+    PostgreSQL (True), built once."""
     table = Outbox.__table__  # type: ignore[attr-defined]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    found: dict[bool, Any] = {}
+    for pg, insert in ((False, sqlite_insert), (True, pg_insert)):
+        stmt = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        found[pg] = stmt.returning(table.c.id) if returning else stmt
+    return found
+
+
+_OUTBOX_INSERT = _outbox_statements(returning=False)
+_OUTBOX_RETURNING = _outbox_statements(returning=True)
 
 
 def unique_key(prefix: str) -> str:

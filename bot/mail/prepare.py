@@ -16,8 +16,9 @@ from pathlib import Path
 
 from bot.errors import Unprocessable
 from bot.mail.classify import Classification, classify
-from bot.mail.extract import detect_language, find_phone_numbers, phone_region
+from bot.mail.extract import detect_language, find_phone_numbers, phone_region, summarise
 from bot.mail.parse import ParsedEmail, parse_email
+from bot.redact import redact
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,16 @@ class Prepared:
     language: str
     phones: tuple[str, ...]
     failure: str | None = None  # why it cannot be handled (the quarantine reason)
+    # What a new case shows staff (redacted here, not in the writer): see case_texts.
+    subject: str | None = None
+    summary: str | None = None
+
+
+def case_texts(parsed: ParsedEmail) -> tuple[str, str]:
+    """The subject and summary a case opened from ``parsed`` shows, redacted."""
+    return " ".join(redact(parsed.subject).split())[:300], summarise(
+        parsed.summary_text or parsed.body_text
+    )
 
 
 def language_and_phones(parsed: ParsedEmail, s: PrepareSettings) -> tuple[str, tuple[str, ...]]:
@@ -79,7 +90,13 @@ def prepare(raw: bytes, settings: PrepareSettings) -> Prepared:
         language, phones = language_and_phones(parsed, settings)
     except Exception as exc:
         return Prepared(parsed, None, settings.default_language, (), failure_reason(exc))
-    return Prepared(parsed, classification, language, phones)
+    texts: tuple[str, str] | tuple[None, None]
+    try:
+        texts = case_texts(parsed)
+    except Exception:  # the writer tries again where a case is opened, and fails there
+        texts = (None, None)
+    subject, summary = texts
+    return Prepared(parsed, classification, language, phones, subject=subject, summary=summary)
 
 
 def warm_up() -> None:

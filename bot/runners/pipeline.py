@@ -28,11 +28,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from functools import partial
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from bot import metrics
@@ -40,9 +42,12 @@ from bot.config import Config
 from bot.errors import Discard, NeedsReview
 from bot.ports import InboundMail, Mailbox
 from bot.presenters.render import Renderer
+from bot.runners.bulk import GroupState, Redo, WriteCounter, run_fast
+from bot.runners.forcing import force_complaint
 from bot.runners.prepare import Prepared, prepared_mail
 from bot.runners.quarantine import (  # noqa: F401 - imported from here by callers
     REVIEW_OP,
+    QuarantineSource,
     keep_for_review,
     quarantine,
     quarantine_mail,
@@ -98,6 +103,8 @@ class InboundContext:
     # Parsed, classified and extracted ahead (perhaps in a worker process); None: the
     # steps do it themselves (a message re-run from the review lane or quarantine).
     prepared: Prepared | None = None
+    # What the message's group shares (the bulk writer's fast path only, else None).
+    group: GroupState | None = None
 
     @property
     def cfg(self) -> Config:
@@ -148,40 +155,6 @@ def run_steps(ctx: InboundContext) -> None:
             force_complaint(ctx)
 
 
-def force_complaint(ctx: InboundContext) -> None:
-    """Treat the message as a complaint from a person (staff said so in the review lane).
-
-    The case is filed under the person's address when one can be recovered. Staff
-    overruled a doubt (spam flag, bulk marker): with such an address it may be
-    acknowledged (``can_acknowledge`` still decides). Mail the classifier took for
-    a robot is never acknowledged, whatever staff decided.
-    """
-    from bot.domain.acknowledgement import own_addresses_of
-    from bot.mail.addresses import base_address, find_person
-    from bot.mail.classify import Classification, MailKind
-
-    before = ctx.classification
-    if before is not None and before.kind is MailKind.COMPLAINT:
-        return
-    person = None
-    if ctx.parsed is not None:
-        person = find_person(ctx.parsed, {base_address(a) for a in own_addresses_of(ctx.cfg)})
-    contact = person[0] if person else None
-    doubt_only = before is not None and before.kind is MailKind.REVIEW
-    if not (doubt_only and contact):
-        ctx.no_ack_reason = (
-            f"opened from review; classified {before.kind}"
-            if before
-            else "opened from review; not classified"
-        )
-    ctx.classification = Classification(
-        MailKind.COMPLAINT,
-        f"opened as a case by {ctx.forced_by}",
-        contact=contact,
-        acknowledge=doubt_only,
-    )
-
-
 def process_mail(
     engine: Engine,
     services: Services,
@@ -227,16 +200,7 @@ def handle(
         except NeedsReview as r:
             savepoint.rollback()  # nothing of the half-run steps stays
             savepoint = session.begin_nested()
-            seen = session.exec(
-                select(Quarantine.id).where(
-                    Quarantine.lane == Lane.REVIEW.value, Quarantine.raw == mail.raw
-                )
-            ).first()
-            if seen is not None:  # delivered again: one item, one post
-                outcome = Outcome(mail.position, discarded=f"duplicate of review item {seen}")
-            else:
-                keep_for_review(session, mail, r.reason, now)
-                outcome = Outcome(mail.position, review=r.reason)
+            outcome = _review(session, mail, r.reason, now)
         mailbox.record(session, mail)
         savepoint.commit()
         return outcome
@@ -252,6 +216,56 @@ def handle(
     return Outcome(mail.position, quarantined=reason)
 
 
+def _review(session: Session, mail: InboundMail, reason: str, now: datetime) -> Outcome:
+    """Keep ``mail`` for a person to decide (once: delivered again, it is not kept twice)."""
+    seen = session.exec(
+        select(Quarantine.id).where(
+            Quarantine.lane == Lane.REVIEW.value, Quarantine.raw == mail.raw
+        )
+    ).first()
+    if seen is not None:  # delivered again: one item, one post
+        return Outcome(mail.position, discarded=f"duplicate of review item {seen}")
+    keep_for_review(session, mail, reason, now)
+    return Outcome(mail.position, review=reason)
+
+
+def _fast_one(
+    session: Session,
+    services: Services,
+    mailbox: Mailbox,
+    group: GroupState,
+    mail: InboundMail,
+    prepared: Prepared | None,
+    writes: WriteCounter,
+) -> Outcome:
+    """:func:`handle` without a savepoint (the bulk writer, :mod:`bot.runners.bulk`): a
+    failure after this message wrote anything raises :class:`Redo` (the group is run
+    again, a savepoint per message); one before that is handled here, as there."""
+    now = services.clock()
+    session.flush()  # what the messages before wrote, so that this one's writes show
+    before = writes.writes
+    ctx = InboundContext(
+        session=session, services=services, mail=mail, now=now, prepared=prepared, group=group
+    )
+    try:
+        run_steps(ctx)
+        return Outcome(
+            mail.position, case=ctx.case.ref if ctx.case else None, new_case=ctx.new_case
+        )
+    except Discard as d:
+        return Outcome(mail.position, case=ctx.case.ref if ctx.case else None, discarded=d.reason)
+    except Exception as exc:
+        wrote = writes.writes != before or session.new or session.dirty or session.deleted
+        if wrote or isinstance(exc, DBAPIError):
+            raise Redo(mail.position) from exc
+        if isinstance(exc, NeedsReview):
+            return _review(session, mail, exc.reason, now)
+        reason = reason_of(exc)
+    log.warning("message %s quarantined: %s", mail.position, reason)
+    quarantine_mail(session, mailbox, mail, reason, now)
+    return Outcome(mail.position, quarantined=reason)
+
+
 def tell(outcome: Outcome) -> None:
     """Metrics and the log line for a message whose transaction committed."""
     if outcome.quarantined:
@@ -263,35 +277,6 @@ def tell(outcome: Outcome) -> None:
         log.info("message %s not opened as a case: %s", outcome.position, outcome.discarded)
     elif outcome.review:
         log.info("message %s kept for review: %s", outcome.position, outcome.review)
-
-
-class _QuarantineSource:
-    """A stand-in mailbox for re-running a quarantined message: it marks it resolved."""
-
-    key = "quarantine"
-
-    def __init__(self, qid: int) -> None:
-        self.qid = qid
-
-    def pending(self) -> Iterator[InboundMail]:
-        return iter(())
-
-    def record(self, session: Session, mail: InboundMail) -> None:
-        q = session.get(Quarantine, self.qid)
-        if q is not None:
-            q.retried_at = q.resolved_at = datetime.now(UTC)
-
-    def done(self, mail: InboundMail) -> None:
-        return None
-
-    def wait(self, timeout: float) -> None:
-        return None
-
-    def check(self) -> str:
-        return "quarantine"
-
-    def close(self) -> None:
-        return None
 
 
 def retry_quarantined(engine: Engine, services: Services, qid: int) -> Outcome:
@@ -315,7 +300,7 @@ def retry_quarantined(engine: Engine, services: Services, qid: int) -> Outcome:
         mail = InboundMail(
             raw=q.raw, received_at=q.received_at or q.at, mailbox=q.source, position=q.source_key
         )
-    return process_mail(engine, services, _QuarantineSource(qid), mail)
+    return process_mail(engine, services, QuarantineSource(qid), mail)
 
 
 def ingest(engine: Engine, services: Services, mailbox: Mailbox) -> list[Outcome]:
@@ -336,8 +321,26 @@ def process_group(
     """Handle ``group`` in one transaction; quarantine what fails, message by message.
 
     Raises only when the database cannot be reached (nothing of the group was
-    recorded; it comes again).
+    recorded; it comes again). A group is first tried without a savepoint per
+    message (:func:`bot.runners.bulk.run_fast`); if a message fails there, the
+    group is rolled back and run again with one.
     """
+    if len(group) > 1:
+        try:
+            with session_scope(engine) as session:
+                outcomes = run_fast(
+                    session, mailbox, group, partial(_fast_one, session, services, mailbox)
+                )
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise
+            why = reason_of(exc.__cause__ or exc)
+            log.info("group of %d run again message by message: %s", len(group), why)
+        else:
+            for (mail, _), outcome in zip(group, outcomes, strict=True):
+                mailbox.done(mail)
+                tell(outcome)
+            return outcomes
     try:
         with session_scope(engine) as session:
             outcomes = [handle(session, services, mailbox, m, p) for m, p in group]

@@ -48,12 +48,50 @@ def external_id(ctx: InboundContext) -> str:
     return storage_key(message_id(ctx), sender_of(ctx))
 
 
+def _group_seen(ctx: InboundContext) -> set[str] | None:
+    """The storage keys of the group's messages already stored, looked up in one query for
+    the whole group (the bulk writer's fast path; None: on the savepoint path)."""
+    group = ctx.group
+    if group is None:
+        return None
+    seen: set[str] | None = group.cache.get("dedupe")
+    if seen is None:
+        keys = {
+            storage_key(
+                p.parsed.message_id or f"sha256:{p.parsed.content_hash}", p.parsed.from_address
+            )
+            for _, p in group.items
+            if p is not None and p.parsed is not None
+        }
+        erased = {erased_external_id(k): k for k in keys}
+        found = set(
+            ctx.session.exec(
+                select(Message.external_id).where(
+                    col(Message.external_id).in_(sorted({*keys, *erased}))
+                )
+            ).all()
+        )
+        seen = group.cache["dedupe"] = {erased.get(f, f) for f in found}
+    return seen
+
+
+def remember_stored(ctx: InboundContext) -> None:
+    """This message's row was added: a copy later in the same group is a duplicate."""
+    seen = _group_seen(ctx) if ctx.group is not None else None
+    if seen is not None:
+        seen.add(external_id(ctx))
+
+
 def process(ctx: InboundContext) -> None:
     ext = external_id(ctx)
-    # An erased message keeps only a hash of its Message-ID: a redelivery is still known.
-    seen = ctx.session.exec(
-        select(Message.id).where(col(Message.external_id).in_([ext, erased_external_id(ext)]))
-    ).first()
+    group_seen = _group_seen(ctx)
+    if group_seen is not None and ctx.prepared is not None and ctx.prepared.parsed is ctx.parsed:
+        seen: int | str | None = ext if ext in group_seen else None
+    else:
+        # An erased message keeps only a hash of its Message-ID: a redelivery is still known.
+        seen = ctx.session.exec(
+            select(Message.id).where(col(Message.external_id).in_([ext, erased_external_id(ext)]))
+        ).first()
     if seen is not None:
         raise Discard("duplicate: this message was handled before")
     if ctx.parsed is not None and ctx.parsed.message_id is None:

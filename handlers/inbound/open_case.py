@@ -14,9 +14,8 @@ from bot.actions.opening import NewComplaint, note_mention, open_case_for
 from bot.actions.trail import SYSTEM_ACTOR
 from bot.errors import Discard
 from bot.mail.classify import is_spam_flagged
-from bot.mail.extract import guess_name, is_serious, own_words, summarise
-from bot.mail.prepare import language_and_phones
-from bot.redact import redact
+from bot.mail.extract import guess_name, is_serious, own_words
+from bot.mail.prepare import case_texts, language_and_phones
 from bot.runners.pipeline import InboundContext
 from bot.runners.prepare import settings_of
 from bot.store.models import EscalationReason, Source, Status
@@ -30,8 +29,9 @@ def process(ctx: InboundContext) -> None:
     p = ctx.parsed
     assert p is not None
     cfg = ctx.cfg
-    if ctx.prepared is not None and ctx.prepared.parsed is p:
-        language, phones = ctx.prepared.language, ctx.prepared.phones
+    ahead = ctx.prepared if ctx.prepared is not None and ctx.prepared.parsed is p else None
+    if ahead is not None:
+        language, phones = ahead.language, ahead.phones
     else:
         language, phones = language_and_phones(p, settings_of(ctx.services))
     ctx.phone = phones[0] if phones else None
@@ -69,6 +69,10 @@ def process(ctx: InboundContext) -> None:
         own_words(p), cfg.policy.serious_keywords_for(language)
     )
     contact = ctx.classification.contact if ctx.classification else None
+    if ahead is not None and ahead.subject is not None and ahead.summary is not None:
+        subject, summary = ahead.subject, ahead.summary
+    else:
+        subject, summary = case_texts(p)
     opened = open_case_for(
         ctx.session,
         cfg,
@@ -79,8 +83,8 @@ def process(ctx: InboundContext) -> None:
             email=contact,
             phone=ctx.phone,
             language=language,
-            subject=" ".join(redact(p.subject).split())[:300],
-            summary=summarise(p.summary_text or p.body_text),
+            subject=subject,
+            summary=summary,
             historical=ctx.mail.historical,
             serious=serious,
         ),

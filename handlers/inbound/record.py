@@ -8,11 +8,16 @@ already free of NUL bytes and lone surrogates (``bot.mail.parse.storable_text``)
 from __future__ import annotations
 
 import json
+from typing import Any
+
+import sqlalchemy as sa
 
 from bot.mail.parse import storable_text
 from bot.runners.pipeline import InboundContext
 from bot.store.models import Direction, Message
-from handlers.inbound.dedupe import external_id, message_id, sender_of
+from handlers.inbound.dedupe import external_id, message_id, remember_stored, sender_of
+
+_INSERT = sa.insert(Message.__table__)  # type: ignore[attr-defined]
 
 
 def fit(text: str | None, limit: int) -> str | None:
@@ -23,11 +28,12 @@ def fit(text: str | None, limit: int) -> str | None:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def message_row(ctx: InboundContext, classification: str = "complaint") -> Message:
+def message_row(ctx: InboundContext, classification: str = "complaint") -> dict[str, Any]:
+    """The message's row, as values (inserted with :func:`store`: no ORM object to build)."""
     p = ctx.parsed
     assert p is not None
     contact = ctx.classification.contact if ctx.classification else None
-    return Message(
+    return dict(
         case_id=ctx.case.id if ctx.case else None,
         direction=Direction.INBOUND.value,
         channel="email",
@@ -51,6 +57,11 @@ def message_row(ctx: InboundContext, classification: str = "complaint") -> Messa
     )
 
 
+def store(ctx: InboundContext, classification: str = "complaint") -> None:
+    """Insert the message's row now (a later message of the same group sees it)."""
+    ctx.session.execute(_INSERT, message_row(ctx, classification))
+    remember_stored(ctx)
+
+
 def process(ctx: InboundContext) -> None:
-    ctx.session.add(message_row(ctx))
-    ctx.session.flush()
+    store(ctx)

@@ -17,7 +17,7 @@ from bot.actions.cases import mark_ack_bounced
 from bot.errors import Discard, NeedsReview
 from bot.runners.pipeline import InboundContext
 from bot.store.models import Case, Direction, Message
-from handlers.inbound.record import message_row
+from handlers.inbound.record import store
 
 
 def returned_case(ctx: InboundContext) -> Case | None:
@@ -51,5 +51,5 @@ def process(ctx: InboundContext) -> None:
     if cls.bounce and (bounced := returned_case(ctx)) is not None:
         ctx.case = ctx.case or bounced
         mark_ack_bounced(ctx.session, ctx.cfg, bounced, ctx.now)
-    ctx.session.add(message_row(ctx, classification=str(cls.kind)))
+    store(ctx, classification=str(cls.kind))
     raise Discard(f"{cls.kind}: {cls.reason}")

@@ -1,0 +1,128 @@
+"""The bulk writer: a group of messages in one transaction, without a savepoint each.
+
+Most groups of a backlog hold no bad message. For them a savepoint per message
+(two statements, and a flush of everything pending at each) buys nothing, and
+the lookups every message repeats (Message-ID dedupe, the complainant by
+address, the reference counter, the mailbox checkpoint) can be done once for
+the group. :func:`run_fast` runs such a group optimistically:
+
+- no savepoint per message; the first message that fails (anything but
+  ``Discard``, or ``NeedsReview`` after it wrote something) abandons the whole
+  transaction (:class:`Redo`), and the caller runs the group again message by
+  message, each in its own savepoint, where the bad one is quarantined alone;
+- the steps find what the group shares in :class:`GroupState` (the dedupe step
+  looks up every Message-ID of the group in one query);
+- complainants are looked up by address for the whole group in one query
+  (``session.info["complainants"]``, read by ``bot.actions.cases``);
+- case references come from a block reserved once per group and scope, the
+  unused rest given back before the commit (``session.info["ref_blocks"]``,
+  :mod:`bot.store.refs`): numbers still run on without holes;
+- audit entries are inserted at once, in order, after the last message
+  (``session.info["audit_later"]``, :func:`bot.actions.trail.audit`);
+- the mailbox checkpoint moves once, after the last message.
+
+What commits is what the savepoint path commits, row for row; the checkpoint
+still moves only with the commit, so the kill -9 guarantees are unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from bot.actions.trail import AUDIT_LATER, audit_many
+from bot.ports import InboundMail, Mailbox
+from bot.store.models import Complainant
+from bot.store.refs import REF_BLOCKS, release_refs
+
+if TYPE_CHECKING:
+    from bot.runners.prepare import Prepared
+
+Item = tuple[InboundMail, "Prepared | None"]
+
+COMPLAINANTS = "complainants"  # session.info key: address -> Complainant | None
+
+
+class Redo(Exception):
+    """A message of the group failed: roll the group back, run it message by message."""
+
+
+@dataclass
+class GroupState:
+    """What the steps of one message may share with the rest of its group (fast path only:
+    nothing in it survives a rollback, so the savepoint path never gets one)."""
+
+    items: list[Item]
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+class WriteCounter:
+    """Counts what changed data on ``session``: statements sent, audit rows held back."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.conn = session.connection()
+        self.statements = 0
+
+    @property
+    def writes(self) -> int:
+        return self.statements + len(self.session.info.get(AUDIT_LATER) or ())
+
+    def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip()[:6].upper().startswith("SELECT"):
+            self.statements += 1
+
+    def __enter__(self) -> WriteCounter:
+        sa.event.listen(self.conn, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        sa.event.remove(self.conn, "before_cursor_execute", self._seen)
+
+
+def prefetch_complainants(session: Session, items: list[Item]) -> None:
+    """Every complainant the group may name, by address, in one query."""
+    wanted = {
+        c.lower()
+        for _, p in items
+        if p is not None
+        and p.classification is not None
+        and (c := p.classification.contact) is not None
+    }
+    known: dict[str, Complainant | None] = dict.fromkeys(wanted)
+    if wanted:
+        for found in session.exec(
+            select(Complainant).where(col(Complainant.email).in_(sorted(wanted)))
+        ):
+            if found.email is not None:
+                known[found.email] = found
+    session.info[COMPLAINANTS] = known
+
+
+def run_fast(
+    session: Session,
+    mailbox: Mailbox,
+    items: list[Item],
+    run_one: Callable[[GroupState, InboundMail, Prepared | None, WriteCounter], Any],
+) -> list[Any]:
+    """``run_one`` for every item in this transaction, then the checkpoint; raises
+    :class:`Redo` (or whatever a step raised) when the group must be redone."""
+    state = GroupState(items)
+    session.info[REF_BLOCKS] = {}
+    session.info[AUDIT_LATER] = []
+    prefetch_complainants(session, items)
+    try:
+        with WriteCounter(session) as writes:
+            outcomes = [run_one(state, mail, prepared, writes) for mail, prepared in items]
+        for mail, _ in items:
+            mailbox.record(session, mail)
+        release_refs(session)
+        audit_many(session, session.info.pop(AUDIT_LATER))
+    finally:
+        for key in (REF_BLOCKS, COMPLAINANTS, AUDIT_LATER):
+            session.info.pop(key, None)
+    return outcomes
