@@ -44,10 +44,28 @@ def pytest_report_header(config: pytest.Config) -> str:
 PROOF = Path(__file__).parent / "proof"
 
 
+def _touches_a_database(item: pytest.Item) -> bool:
+    """The test asks for a database (``db_url`` and what builds on it) or its module
+    reads the PostgreSQL URL itself."""
+    if "db_url" in getattr(item, "fixturenames", ()):
+        return True
+    module = getattr(item, "module", None)
+    return module is not None and "PG_URL" in vars(module)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The proof tests (real processes, crashes, outages) are ``slow``: ``make check``
     leaves them out. Slow tests go first, so that spread over pytest-xdist workers the
-    long ones start early instead of finishing last, alone."""
+    long ones start early instead of finishing last, alone.
+
+    The PostgreSQL pass runs only the tests that touch a database: the others (pure
+    rules, parsing, words, cards) give the same answer whatever the database, and the
+    SQLite pass has run them already."""
+    if PG_URL:
+        other = [item for item in items if not _touches_a_database(item)]
+        if other:
+            config.hook.pytest_deselected(items=other)
+            items[:] = [item for item in items if _touches_a_database(item)]
     for item in items:
         if PROOF in item.path.parents:
             item.add_marker(pytest.mark.slow)
