@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -17,6 +17,7 @@ from bot.actions.cases import complainant_of, get_case_by_id, mark_ack_bounced
 from bot.actions.status_links import issue_status_link, status_url
 from bot.actions.trail import SYSTEM_ACTOR, Actor, audit, enqueue, unique_key
 from bot.config import Config
+from bot.domain.acknowledgement import AckHistory, can_acknowledge, own_addresses_of
 from bot.domain.calendar import WorkingCalendar
 from bot.errors import InvalidAction
 from bot.mail.compose import citizen_email_text, new_message_id
@@ -66,6 +67,27 @@ def last_ack_to(session: Session, complainant_id: int) -> datetime | None:
             col(Message.classification) == "ack",
         )
     ).scalar_one_or_none()
+
+
+def may_acknowledge_by_hand(
+    session: Session, cfg: Config, complainant: Complainant, now: datetime
+) -> tuple[bool, str]:
+    """:func:`~bot.domain.acknowledgement.can_acknowledge` for a complaint opened by hand
+    (the web form, the register command): a complaint, never historical, judged on this
+    person's own acknowledgement history and bounces."""
+    return can_acknowledge(
+        mail_kind="complaint",
+        sender=complainant.email,
+        own_addresses=own_addresses_of(cfg),
+        historical=False,
+        history=AckHistory(
+            last_ack_to_sender_at=last_ack_to(session, complainant.id or 0),
+            sender_bounced_at=complainant.email_bounced_at,
+        ),
+        now=now,
+        window=timedelta(hours=cfg.policy.ack_window_hours),
+        bounce_block=timedelta(days=cfg.policy.bounce_block_days),
+    )
 
 
 _MESSAGE_INSERT = sa.insert(Message.__table__)  # type: ignore[attr-defined]

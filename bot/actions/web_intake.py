@@ -14,19 +14,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
 from bot.actions.cases import complainant_of, escalate
-from bot.actions.citizen_mail import last_ack_to, queue_citizen_email
+from bot.actions.citizen_mail import may_acknowledge_by_hand, queue_citizen_email
 from bot.actions.opening import NewComplaint, open_case
 from bot.actions.status_links import issue_status_link, status_url
 from bot.actions.trail import SYSTEM_ACTOR, audit, enqueue
 from bot.config import Config
-from bot.domain.acknowledgement import AckHistory, can_acknowledge, own_addresses_of
 from bot.domain.vocabulary import ChatOp
 from bot.domain.web_form import WebComplaint
 from bot.mail.extract import is_serious, summarise
@@ -203,19 +201,7 @@ def acknowledge(
     complainant = complainant_of(session, case)
     if not complainant.email:
         return
-    ok, why = can_acknowledge(
-        mail_kind="complaint",
-        sender=complainant.email,
-        own_addresses=own_addresses_of(cfg),
-        historical=False,
-        history=AckHistory(
-            last_ack_to_sender_at=last_ack_to(session, complainant.id or 0),
-            sender_bounced_at=complainant.email_bounced_at,
-        ),
-        now=now,
-        window=timedelta(hours=cfg.policy.ack_window_hours),
-        bounce_block=timedelta(days=cfg.policy.bounce_block_days),
-    )
+    ok, why = may_acknowledge_by_hand(session, cfg, complainant, now)
     if not ok:
         audit(session, case, SYSTEM_ACTOR, "ack_skipped", now, reason=why)
         return

@@ -4,7 +4,6 @@ the register modal, its validation before ``ack`` and the case it opens."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
@@ -13,10 +12,9 @@ from sqlmodel import Session
 
 from bot.actions.cases import complainant_of, escalate
 from bot.actions.chat_intake import inbound_message, message_exists, phones_in, subject_of
-from bot.actions.citizen_mail import last_ack_to, queue_citizen_email
+from bot.actions.citizen_mail import may_acknowledge_by_hand, queue_citizen_email
 from bot.actions.opening import NewComplaint, open_case
 from bot.actions.trail import SYSTEM_ACTOR, audit, enqueue
-from bot.domain.acknowledgement import AckHistory, can_acknowledge, own_addresses_of
 from bot.mail.extract import (
     detect_language,
     find_phone_numbers,
@@ -99,19 +97,7 @@ def register_complaint(
         now=now,
     )
     complainant = complainant_of(session, case)
-    ok, why = can_acknowledge(
-        mail_kind="complaint",
-        sender=complainant.email,
-        own_addresses=own_addresses_of(cfg),
-        historical=False,
-        history=AckHistory(
-            last_ack_to_sender_at=last_ack_to(session, complainant.id or 0),
-            sender_bounced_at=complainant.email_bounced_at,
-        ),
-        now=now,
-        window=timedelta(hours=cfg.policy.ack_window_hours),
-        bounce_block=timedelta(days=cfg.policy.bounce_block_days),
-    )
+    ok, why = may_acknowledge_by_hand(session, cfg, complainant, now)
     if ok:
         queue_citizen_email(
             session,
