@@ -12,10 +12,10 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email import quoprimime
+from email import message_from_string, quoprimime
 from email.header import Header
-from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import default
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from typing import TYPE_CHECKING, Any
 
@@ -57,10 +57,6 @@ def bare_address(from_address: str) -> str:
 def new_message_id(purpose: str, ref: str, from_address: str) -> str:
     """A Message-ID in our own domain (without angle brackets)."""
     return make_msgid(idstring=f"{purpose}.{ref}", domain=address_domain(from_address)).strip("<>")
-
-
-def _msgid_header(ids: Sequence[str]) -> str:
-    return " ".join(f"<{i}>" for i in ids if _MSGID_RE.match(i))
 
 
 @dataclass(frozen=True)
@@ -200,41 +196,28 @@ def build_citizen_email(
     references: Sequence[str] = (),
     automatic: bool = True,
 ) -> EmailMessage:
-    """Render ``template`` (``<template>.<lang>.{subject,txt,html}.j2``) into a finished email.
+    """The email :func:`citizen_email_text` writes — the one the outbox sends — read back
+    as an ``EmailMessage`` (for ``preview-email`` and for tests that look at its parts).
 
     ``automatic`` marks machine-sent mail (the acknowledgement) as RFC 3834
     ``auto-replied`` so well-behaved auto-responders stay quiet.
     """
-    to = valid_address(to_address)
-    if to is None:
-        raise ValueError("recipient address is not a plain, valid address")
-    name = f"email/{template}"
-    subject = safe_header_text(renderer.render(name, lang, "subject", **context), 200)
-    text = renderer.render(name, lang, "txt", **context)
-    html = renderer.render(name, lang, "html", **context)
-
-    msg = EmailMessage()
-    msg["From"] = from_address
-    local, _, domain = to.partition("@")
-    msg["To"] = Address(display_name=safe_header_text(to_name, 80), username=local, domain=domain)
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = f"<{message_id}>"
-    if in_reply_to and _MSGID_RE.match(in_reply_to):
-        msg["In-Reply-To"] = f"<{in_reply_to}>"
-    refs = [r for r in references if r]
-    if in_reply_to and in_reply_to not in refs:
-        refs.append(in_reply_to)
-    if refs:
-        msg["References"] = _msgid_header(refs[-20:])
-    if reply_to:
-        msg["Reply-To"] = reply_to
-    if automatic:
-        msg["Auto-Submitted"] = "auto-replied"
-    msg["X-Auto-Response-Suppress"] = "All"
-    msg[BOT_HEADER] = ref
-    msg.set_content(text, subtype="plain", charset="utf-8")
-    msg.add_alternative(html, subtype="html", charset="utf-8")
-    # After the parts exist: add_alternative moves Content-* headers into the first part.
-    msg["Content-Language"] = lang
+    written = citizen_email_text(
+        renderer=renderer,
+        template=template,
+        lang=lang,
+        context=context,
+        from_address=from_address,
+        reply_to=reply_to,
+        to_address=to_address,
+        to_name=to_name,
+        ref=ref,
+        message_id=message_id,
+        now=now,
+        in_reply_to=in_reply_to,
+        references=references,
+        automatic=automatic,
+    )
+    msg = message_from_string(written.eml, policy=default)
+    assert isinstance(msg, EmailMessage)
     return msg
