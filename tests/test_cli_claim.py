@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from tests.harness import email
-from tests.support.cli import cases_json, cli, write_config
+from tests.support.cli import cases_json, write_config
+from tests.support.cli import run as cli
 
 
 def test_claiming_a_claimed_case_names_the_assignee_and_takes_over_only_when_asked(

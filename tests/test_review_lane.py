@@ -27,7 +27,8 @@ from bot.runners.review import ReviewNotFound, dismiss, open_as_case
 from bot.store.db import session_scope
 from bot.store.models import Audit, Lane, Outbox, Quarantine
 from tests.harness import Bot
-from tests.support.cli import cli, write_config
+from tests.support.cli import run as cli
+from tests.support.cli import write_config
 from tests.support.review_step import review_step  # noqa: F401
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eml"
