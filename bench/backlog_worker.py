@@ -54,7 +54,7 @@ def _name(pid: int) -> str:
     except OSError:
         return "?"
     text = " ".join(a.decode(errors="replace") for a in args if a)
-    return "worker" if "multiprocessing" in text else ("bot" if pid == os.getpid() else text[-40:])
+    return "worker" if "parse_worker" in text else ("bot" if pid == os.getpid() else text[-40:])
 
 
 def _field_kb(path: str, field: str) -> int:

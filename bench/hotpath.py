@@ -11,9 +11,9 @@ bare ``email`` parse of the same bytes. ``--workers N`` sets
 from __future__ import annotations
 
 import argparse
-import os
 import cProfile
 import email
+import os
 import pstats
 import shutil
 import tempfile
@@ -90,7 +90,9 @@ def run(url: str | None, count: int, workers: int, profile: bool) -> dict[str, f
                 body.get_content()
         bare = time.perf_counter() - start
         if prof:
-            pstats.Stats(prof).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(int(os.environ.get("TOP", "45")))
+            pstats.Stats(prof).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
+                int(os.environ.get("TOP", "45"))
+            )
         return {
             "rate": count / seconds,
             "statements_per_message": counted.count / count,

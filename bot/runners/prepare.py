@@ -3,31 +3,35 @@
 :func:`prepared_mail` turns the mailbox's stream of raw messages into a stream
 of ``(mail, Prepared)`` in the same order. With ``mailbox.parse_workers = 0``
 each message is prepared in this process as it is taken; otherwise the work
-goes to a process pool (started once per process, from a fork server, and
-kept), at most ``IN_FLIGHT`` messages or ``IN_FLIGHT_BYTES`` of raw mail ahead of
-the writer (back-pressure: the mailbox is read no faster than the writer
-commits). Results are taken in mailbox order, so the writer sees exactly the
-order and the messages it would have seen without workers; nothing is
-committed by a worker, so exactly-once is the writer's business alone. A
-worker that dies (or a pool that breaks) costs nothing but time: the message
-is prepared again in this process.
+goes to worker processes (:mod:`bot.runners.parse_worker`, plain child
+processes fed through a pipe, started once and kept), at most ``IN_FLIGHT``
+messages or ``IN_FLIGHT_BYTES`` of raw mail ahead of the writer (back-pressure:
+the mailbox is read no faster than the writer commits). Messages go to the
+workers in turn and their answers are taken in mailbox order, so the writer
+sees exactly the order and the messages it would have seen without workers;
+nothing is committed by a worker, so exactly-once is the writer's business
+alone. A worker that dies costs nothing but time: its messages are prepared
+again in this process, and a new worker is started for the next backlog.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
-import multiprocessing
+import queue
+import subprocess
+import sys
 import threading
 from collections import deque
 from collections.abc import Generator, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
 from bot.config import Config
 from bot.domain.acknowledgement import own_addresses_of
-from bot.mail.prepare import Prepared, PrepareSettings, prepare, warm_up
+from bot.mail.prepare import Prepared, PrepareSettings, prepare
 from bot.ports import InboundMail
+from bot.runners.parse_worker import PREPARED, RAW, SETTINGS, dumps, loads, read_frame, write_frame
 
 if TYPE_CHECKING:  # the pipeline imports this module
     from bot.runners.pipeline import Services
@@ -39,9 +43,140 @@ __all__ = ["Prepared", "prepare_settings", "prepared_mail", "settings_of", "shut
 IN_FLIGHT = 100  # messages handed to workers and not yet taken by the writer
 IN_FLIGHT_BYTES = 32 * 1024 * 1024  # ... and their raw size (one message always goes)
 
+
+class _Dead:
+    """What a worker's answers end with when it stopped."""
+
+
+DEAD = _Dead()
+
+
+class Worker:
+    """One worker process, a thread feeding it and a thread reading its answers, so
+    that the writer never waits on a pipe: it only waits for an answer it needs."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.runners.parse_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+        )
+        self.settings: PrepareSettings | None = None
+        self.outgoing: queue.SimpleQueue[tuple[bytes, bytes] | None] = queue.SimpleQueue()
+        self.answers: queue.SimpleQueue[Prepared | _Dead] = queue.SimpleQueue()
+        self.pending = 0  # sent and not yet taken
+        self.dead = False
+        for target in (self._feed, self._read):
+            threading.Thread(target=target, name="parse-worker-io", daemon=True).start()
+
+    def _feed(self) -> None:
+        stdin = self.proc.stdin
+        assert stdin is not None
+        try:
+            while (frame := self.outgoing.get()) is not None:
+                write_frame(stdin, *frame)
+                del frame  # not kept while waiting: it may be a 20 MB message
+        except (OSError, ValueError):  # the worker is gone; the reader says so
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                stdin.close()
+
+    def _read(self) -> None:
+        stdout = self.proc.stdout
+        assert stdout is not None
+        try:
+            while True:
+                kind, body = read_frame(stdout)
+                answer = loads(body) if kind == PREPARED else None
+                if not isinstance(answer, Prepared):
+                    break
+                self.answers.put(answer)
+        except (EOFError, OSError, ValueError):
+            pass
+        except Exception:  # an answer that does not unpickle: stop using this worker
+            log.warning("parse worker sent an unreadable answer; preparing here instead")
+        self.answers.put(DEAD)
+
+    def send(self, raw: bytes, settings: PrepareSettings) -> None:
+        if settings != self.settings:
+            self.outgoing.put((SETTINGS, dumps(settings)))
+            self.settings = settings
+        self.outgoing.put((RAW, raw))
+        self.pending += 1
+
+    def take(self) -> Prepared | None:
+        """The answer to the oldest message sent; None once the worker has stopped."""
+        self.pending -= 1
+        if self.dead:
+            return None
+        answer = self.answers.get()
+        if isinstance(answer, _Dead):
+            self.dead = True
+            return None
+        return answer
+
+    def drain(self) -> None:
+        """Take (and drop) what is still on its way, so that the next backlog starts clean."""
+        while self.pending > 0:
+            self.take()
+
+    def stop(self, wait: bool = True) -> None:
+        self.outgoing.put(None)
+        if wait:
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
 _lock = threading.Lock()
-_pool: ProcessPoolExecutor | None = None
-_pool_size = 0
+_idle: list[list[Worker]] = []  # started worker sets no backlog is using now
+
+
+def _check_out(count: int) -> list[Worker]:
+    """``count`` live workers for one backlog (started now if none are idle)."""
+    with _lock:
+        while _idle:
+            team = _idle.pop()
+            alive = [w for w in team if not w.dead and w.proc.poll() is None]
+            for gone in set(team) - set(alive):
+                gone.stop(wait=False)
+            if len(alive) == count:
+                return alive
+            for w in alive:
+                w.stop(wait=False)
+    return [Worker() for _ in range(count)]
+
+
+def _check_in(team: list[Worker]) -> None:
+    for w in team:
+        w.drain()
+    with _lock:
+        _idle.append(team)
+
+
+def start_workers(workers: int) -> None:
+    """Start the worker processes now, not when the first message arrives: importing the
+    mail modules and loading the language models takes seconds on a busy machine, and
+    the first complaint after ``run`` starts should not wait for it. Returns at once."""
+    if workers > 0:
+        _check_in(_check_out(workers))
+
+
+def shutdown_pool() -> None:
+    """Stop the worker processes (at exit, or when a test wants them gone)."""
+    with _lock:
+        teams = list(_idle)
+        _idle.clear()
+    for team in teams:
+        for w in team:
+            w.stop()
+
+
+atexit.register(shutdown_pool)
 
 
 def prepare_settings(cfg: Config) -> PrepareSettings:
@@ -53,49 +188,6 @@ def prepare_settings(cfg: Config) -> PrepareSettings:
         country=cfg.policy.country,
         own_numbers=(cfg.organisation.phone, *cfg.organisation.own_numbers),
     )
-
-
-def _get_pool(workers: int) -> ProcessPoolExecutor:
-    global _pool, _pool_size
-    with _lock:
-        if _pool is None or _pool_size != workers:
-            if _pool is not None:
-                _pool.shutdown(wait=False, cancel_futures=True)
-            # A fork server: forking this (threaded) process itself is unsafe, spawning
-            # re-imports everything; the server imports the mail modules once.
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["bot.mail.prepare"])
-            _pool = ProcessPoolExecutor(workers, mp_context=context, initializer=warm_up)
-            _pool_size = workers
-        return _pool
-
-
-def start_workers(workers: int) -> None:
-    """Start the worker processes now, not when the first message arrives: starting
-    the fork server and importing the mail modules takes seconds on a busy machine, and
-    the first complaint after ``run`` starts should not wait for it. Returns at once."""
-    if workers > 0:
-        _get_pool(workers).submit(int)
-
-
-def _drop_pool(broken: ProcessPoolExecutor) -> None:
-    global _pool
-    with _lock:
-        if _pool is broken:
-            _pool = None
-    broken.shutdown(wait=False, cancel_futures=True)
-
-
-def shutdown_pool() -> None:
-    """Stop the worker processes (at exit, or when a test wants them gone)."""
-    global _pool
-    with _lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-atexit.register(shutdown_pool)
 
 
 def settings_of(services: Services) -> PrepareSettings:
@@ -116,9 +208,10 @@ def prepared_mail(
         for mail in mails:
             yield mail, prepare(mail.raw, settings)
         return
-    pool = _get_pool(workers)
-    ahead: deque[tuple[InboundMail, Future[Prepared] | None]] = deque()
+    team = _check_out(workers)
+    ahead: deque[tuple[InboundMail, Worker]] = deque()
     ahead_bytes = 0
+    turn = 0
     source = iter(mails)
     exhausted = False
     try:
@@ -130,45 +223,24 @@ def prepared_mail(
                 if taken is None:
                     exhausted = True
                     break
-                ahead.append((taken, _submit(pool, taken, settings)))
+                worker = team[turn % len(team)]
+                turn += 1
+                worker.send(taken.raw, settings)
+                ahead.append((taken, worker))
                 ahead_bytes += len(taken.raw)
             if not ahead:
                 return
-            mail, future = ahead.popleft()
+            mail, worker = ahead.popleft()
             ahead_bytes -= len(mail.raw)
-            yield mail, _result(pool, future, mail, settings)
+            answer = worker.take()
+            if answer is None:
+                log.warning(
+                    "parse worker stopped before %s; preparing it in this process", mail.position
+                )
+                answer = prepare(mail.raw, settings)
+            yield mail, answer
     finally:
-        for _, future in ahead:
-            if future is not None:
-                future.cancel()
+        _check_in(team)
         close = getattr(source, "close", None)
         if close is not None:
             close()
-
-
-def _submit(
-    pool: ProcessPoolExecutor, mail: InboundMail, settings: PrepareSettings
-) -> Future[Prepared] | None:
-    try:
-        return pool.submit(prepare, mail.raw, settings)
-    except Exception:  # a broken pool: this message is prepared here when its turn comes
-        return None
-
-
-def _result(
-    pool: ProcessPoolExecutor,
-    future: Future[Prepared] | None,
-    mail: InboundMail,
-    settings: PrepareSettings,
-) -> Prepared:
-    if future is not None:
-        try:
-            return future.result()
-        except Exception as exc:
-            log.warning(
-                "parse worker failed on %s (%s); preparing it in this process",
-                mail.position,
-                type(exc).__name__,
-            )
-            _drop_pool(pool)
-    return prepare(mail.raw, settings)
