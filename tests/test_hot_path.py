@@ -3,7 +3,10 @@ parsing in a worker process (issue 15, items 1 and 2)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -210,3 +213,48 @@ def test_worker_results_come_back_in_mailbox_order(clock: FixedClock, tmp_path: 
     assert [p.parsed.message_id if p.parsed else None for _, p in got] == [
         f"order-{n}@mail.example.se" for n in range(30)
     ]
+
+
+def _parse_workers() -> list[int]:
+    """This process's parse worker children (their pids)."""
+    found = []
+    for task in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        for pid in task.read_text().split():
+            with contextlib.suppress(OSError):
+                if b"bot.runners.parse_worker" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(int(pid))
+    return found
+
+
+def test_a_worker_killed_mid_backlog_costs_only_time(
+    clock: FixedClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from bot.runners import prepare as runner
+
+    workers_cfg = make_config(tmp_path, "sqlite://", mailbox={"parse_workers": 1})
+    services = Services(cfg=workers_cfg, renderer=renderer_for(workers_cfg), clock=clock)
+    mails = [
+        InboundMail(raw=raw, received_at=clock(), mailbox="t", position=str(n))
+        for n, raw in enumerate(complaints(12, tag="killed"))
+    ]
+    monkeypatch.setattr(runner, "IN_FLIGHT", 2)  # most messages are sent after the kill
+    stream = runner.prepared_mail(services, iter(mails))
+    got = [next(stream)]
+    idle = {w.proc.pid for team in runner._idle for w in team}
+    [busy] = [pid for pid in _parse_workers() if pid not in idle]
+    os.kill(busy, signal.SIGKILL)
+    got += list(stream)
+
+    assert [m.position for m, _ in got] == [str(n) for n in range(12)]
+    assert [p.parsed.message_id if p.parsed else None for _, p in got] == [
+        f"killed-{n}@mail.example.se" for n in range(12)
+    ]
+    assert all(p.failure is None for _, p in got)
+    assert "preparing it in this process" in caplog.text  # the rest was prepared here
+    # The next backlog gets a live worker again.
+    again = list(runner.prepared_mail(services, iter(mails[:3])))
+    assert [m.position for m, _ in again] == ["0", "1", "2"]
+    assert all(not w.dead for team in runner._idle for w in team)
