@@ -7,6 +7,8 @@ import contextlib
 import os
 import re
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -258,3 +260,31 @@ def test_a_worker_killed_mid_backlog_costs_only_time(
     again = list(runner.prepared_mail(services, iter(mails[:3])))
     assert [m.position for m, _ in again] == ["0", "1", "2"]
     assert all(not w.dead for team in runner._idle for w in team)
+
+
+def test_the_writer_process_does_not_load_what_it_does_not_use(tmp_path: Path) -> None:
+    # Memory bounded by design: a process whose database is at the head does not load
+    # Alembic (~11 MB), and one with the console chat no Slack client; a backlog's
+    # writer with a parse worker does not load the language models (~22 MB).
+    from tests.support.cli import write_config
+
+    url = f"sqlite:///{tmp_path}/bot.db"
+    config = write_config(tmp_path, url)  # the default: parse_workers = 1
+    db.upgrade(db.make_engine(url))
+    for n, raw in enumerate(complaints(3, tag="lean")):
+        (tmp_path / "inbox" / "new").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "inbox" / "new" / f"{n}.eml").write_bytes(raw)
+    probe = (
+        "import sys\n"
+        "from bot.config import load_config\n"
+        "from bot.runners.pipeline import ingest\n"
+        "from bot.wiring import Runtime\n"
+        f"rt = Runtime(load_config({str(config)!r}))\n"
+        "assert len(ingest(rt.db, rt.services, rt.mailbox)) == 3\n"
+        "print(sorted(m for m in ('alembic', 'slack_sdk', 'lingua') if m in sys.modules))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "[]"

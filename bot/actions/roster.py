@@ -16,13 +16,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from slack_sdk import WebClient
-
 from bot.config import Config
 from bot.domain.fair_share import is_away
 
-if TYPE_CHECKING:
-    pass
+if TYPE_CHECKING:  # a Slack client is handed in by the caller; the console has none
+    from slack_sdk import WebClient
 
 log = logging.getLogger(__name__)
 
