@@ -205,6 +205,37 @@ def test_two_people_with_one_phone_number_are_two_complainants(bot: Bot) -> None
         assert theirs["complainant"]["name"] not in json.dumps(data, ensure_ascii=False)
 
 
+def test_a_number_two_people_gave_exports_and_erases_nobody_until_one_is_named(
+    bot: Bot, db_url: str, tmp_path: Path
+) -> None:
+    bot.deliver(fixture("identity_shared_phone_maria.eml"))
+    bot.deliver(fixture("identity_shared_phone_johan.eml"))
+    maria, johan = (o.case or "" for o in bot.run_once())
+    config = write_config(tmp_path, db_url)
+    for ref in (maria, johan):  # an erasure waits for a person's cases to be closed
+        cli(config, "case", "close", ref, "--resolution", "dialogue")
+    out = tmp_path / "exports"
+
+    # By the number alone: refused, naming the two people's cases, never their names.
+    refused = cli(config, "export", "--phone", "08-123 456 78", "--out", str(out), check=False)
+    assert refused.returncode == 4
+    assert maria in refused.stderr and johan in refused.stderr and "--name" in refused.stderr
+    assert "Holm" not in refused.stderr + refused.stdout
+    assert not out.exists() or not list(out.iterdir())
+    erase = cli(config, "purge", "--person", "+46812345678", "--apply", check=False)
+    assert erase.returncode == 4 and maria in erase.stderr
+    assert bot.case(maria)["complainant"]["name"] == "Maria Holm"  # nothing erased
+
+    # The number and a name: that one person only.
+    cli(config, "export", "--phone", "+46812345678", "--name", "maria holm", "--out", str(out))
+    [exported] = [json.loads(p.read_text()) for p in out.glob("*.json")]
+    assert [c["ref"] for c in exported["cases"]] == [maria]
+    assert "Johan" not in json.dumps(exported, ensure_ascii=False)
+    cli(config, "purge", "--person", "+46812345678", "--name", "Johan Holm", "--apply")
+    assert bot.case(johan)["complainant"]["email"] is None  # erased
+    assert bot.case(maria)["complainant"]["email"] == "maria.holm@example.se"  # kept
+
+
 def test_two_senders_reusing_one_message_id_are_two_messages(bot: Bot) -> None:
     bot.deliver(fixture("identity_same_msgid_karin.eml"))
     bot.deliver(fixture("identity_same_msgid_olof.eml"))

@@ -39,6 +39,7 @@ import phonenumbers
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from bot.errors import InvalidAction
 from bot.mail.parse import Unprocessable, parse_email
 from bot.store.models import (
     Case,
@@ -59,7 +60,8 @@ RETENTION_REPORT = "retention_report"  # audit action of the sweep's first (dry-
 @dataclass(frozen=True)
 class Person:
     """How a data subject is identified: an email address, a phone number in E.164,
-    or (for erasure only) a name as written on their complainant record."""
+    or (for erasure only) a name as written on their complainant record. A name given
+    with a phone number narrows the number to the records with that name."""
 
     email: str | None = None
     phone: str | None = None
@@ -67,6 +69,49 @@ class Person:
 
     def describe(self) -> str:
         return self.email or self.phone or self.name or "?"
+
+
+def narrowed(person: Person, name: str | None) -> Person:
+    """``person`` (a phone number) narrowed to the records with ``name``; raises
+    ValueError when a name cannot narrow it (an address names one person already)."""
+    if not name or not name.strip():
+        return person
+    if not person.phone:
+        raise ValueError("a name narrows a phone number only")
+    return Person(phone=person.phone, name=" ".join(name.split()))
+
+
+class AmbiguousPerson(InvalidAction):
+    """A phone number or a name that more than one person gave: it names nobody.
+
+    Two people with one number (a family, a care home's landline) are two people;
+    an export by that number would show one of them the other's words, an erasure
+    would erase both. The message names the cases of each record (references only)
+    so that staff can tell who is who, and says how to name one person.
+    """
+
+
+def _one_person(records: list[Complainant], cases: dict[int, list[str]]) -> str | None:
+    """None when ``records`` are one person's; else why not, for the operator."""
+    identities: dict[str, list[Complainant]] = {}
+    for record in records:
+        if record.email:
+            key = f"email:{record.email.lower()}"
+        elif record.name:
+            key = f"name:{' '.join(record.name.lower().split())}"
+        else:  # neither: nothing says two such records are one person
+            key = f"record:{record.id}"
+        identities.setdefault(key, []).append(record)
+    if len(identities) <= 1:
+        return None
+    listed = "; ".join(
+        ", ".join(ref for r in group for ref in cases.get(r.id or 0, [])) or "no case"
+        for group in identities.values()
+    )
+    return (
+        f"{len(identities)} different people are found this way (their cases: {listed}); "
+        "name one of them: --email ADDRESS, or add --name NAME to the number"
+    )
 
 
 def person_from(identifier: str, region: str, *, allow_name: bool = False) -> Person:
@@ -89,7 +134,11 @@ def person_from(identifier: str, region: str, *, allow_name: bool = False) -> Pe
 
 
 def find_complainants(session: Session, person: Person) -> list[Complainant]:
-    """Every complainant record with that email address, phone number or name."""
+    """Every complainant record with that email address, phone number or name.
+
+    Raises :class:`AmbiguousPerson` when a number or name (not an address) is found
+    on the records of more than one person.
+    """
     q = select(Complainant)
     if person.email:
         q = q.where(sa.func.lower(col(Complainant.email)) == person.email)
@@ -103,11 +152,20 @@ def find_complainants(session: Session, person: Person) -> list[Complainant]:
                 ),
             )
         )
+        if person.name:
+            q = q.where(sa.func.lower(col(Complainant.name)) == person.name.lower())
     elif person.name:
         q = q.where(sa.func.lower(col(Complainant.name)) == person.name.lower())
     else:
         return []
-    return list(session.exec(q.order_by(col(Complainant.id))).all())
+    found = list(session.exec(q.order_by(col(Complainant.id))).all())
+    if not person.email and len(found) > 1:
+        refs: dict[int, list[str]] = {}
+        for case in cases_of(session, found):
+            refs.setdefault(case.complainant_id or 0, []).append(case.ref)
+        if (why := _one_person(found, refs)) is not None:
+            raise AmbiguousPerson(why)
+    return found
 
 
 def cases_of(session: Session, complainants: list[Complainant]) -> list[Case]:

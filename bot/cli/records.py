@@ -157,6 +157,14 @@ def export(
         str | None, typer.Option("--email", help="The person's email address.")
     ] = None,
     phone: Annotated[str | None, typer.Option("--phone", help="The person's phone number.")] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            help="With --phone: only the records with this name (when several people "
+            "gave the number).",
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -177,15 +185,18 @@ def export(
     """
     if bool(email) == bool(phone):
         fail("give exactly one of --email or --phone", 2)
+    if name and not phone:
+        fail("--name narrows --phone; an email address names one person already", 2)
     cfg = config_from(config)
     setup_cli_logging()
-    from bot.actions.privacy import person_from
+    from bot.actions.privacy import narrowed, person_from
     from bot.actions.subject_access import subject_access
+    from bot.errors import InvalidAction
     from bot.presenters.access_document import subject_access_markdown
     from bot.store.db import session_scope
 
     try:
-        person = person_from(email or phone or "", cfg.policy.country)
+        person = narrowed(person_from(email or phone or "", cfg.policy.country), name)
     except ValueError as exc:
         fail(str(exc), 2)
     rt = runtime_for(cfg)
@@ -193,6 +204,8 @@ def export(
     try:
         with session_scope(rt.db) as s:
             data = subject_access(s, cfg, person, now, lang=lang.value if lang else None)
+    except InvalidAction as exc:  # a number several people gave
+        fail(str(exc), 4)
     finally:
         rt.close()
     folder = _private_dir(out if out is not None else cfg.resolve_path(cfg.privacy.export_dir))
@@ -238,6 +251,14 @@ def purge(
             "--person", help="Erase one person on request: email address, phone number or name."
         ),
     ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            help="With --person NUMBER: only the records with this name (when several "
+            "people gave the number).",
+        ),
+    ] = None,
     retention: Annotated[
         bool,
         typer.Option(
@@ -262,6 +283,8 @@ def purge(
     """
     if sum(map(bool, (closed_before, person, retention))) > 1:
         fail("give one of --closed-before, --person or --retention", 2)
+    if name and not person:
+        fail("--name narrows --person NUMBER", 2)
     cfg = config_from(config)
     setup_cli_logging()
     from sqlmodel import Session
@@ -279,7 +302,9 @@ def purge(
         with Session(rt.db, expire_on_commit=False) as s:
             if person:
                 try:
-                    who = privacy.person_from(person, cfg.policy.country, allow_name=True)
+                    who = privacy.narrowed(
+                        privacy.person_from(person, cfg.policy.country, allow_name=True), name
+                    )
                 except ValueError as exc:
                     fail(str(exc), 2)
                 what = "erasure of one person"
