@@ -288,3 +288,36 @@ def test_the_writer_process_does_not_load_what_it_does_not_use(tmp_path: Path) -
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == "[]"
+
+
+def test_a_worker_that_hangs_costs_one_message_not_the_backlog(
+    clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.runners import prepare as runner
+
+    workers_cfg = make_config(tmp_path, "sqlite://", mailbox={"parse_workers": 1})
+    services = Services(cfg=workers_cfg, renderer=renderer_for(workers_cfg), clock=clock)
+    mails = [
+        InboundMail(raw=raw, received_at=clock(), mailbox="t", position=str(n))
+        for n, raw in enumerate(complaints(6, tag="hung"))
+    ]
+    monkeypatch.setattr(runner, "PREPARE_SECONDS", 1.0)
+    monkeypatch.setattr(runner, "IN_FLIGHT", 1)
+    stream = runner.prepared_mail(services, iter(mails))
+    got = [next(stream)]
+    idle = {w.proc.pid for team in runner._idle for w in team}
+    [busy] = [pid for pid in _parse_workers() if pid not in idle]
+    os.kill(busy, signal.SIGSTOP)  # it answers nothing from now on
+    try:
+        got += list(stream)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(busy, signal.SIGCONT)
+
+    assert [m.position for m, _ in got] == [str(n) for n in range(6)]
+    failures = [p.failure for _, p in got]
+    # The message the stopped worker held is quarantined with the reason; the ones
+    # behind it are prepared and go on.
+    assert failures[1] == "preparing the message took over 1 s"
+    assert [f for n, f in enumerate(failures) if n != 1] == [None] * 5
+    assert busy not in _parse_workers()  # killed, not left behind

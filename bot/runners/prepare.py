@@ -42,6 +42,11 @@ __all__ = ["Prepared", "prepare_settings", "prepared_mail", "settings_of", "shut
 
 IN_FLIGHT = 100  # messages handed to workers and not yet taken by the writer
 IN_FLIGHT_BYTES = 32 * 1024 * 1024  # ... and their raw size (one message always goes)
+# How long a worker may take over one message (its answer is waited for only once the
+# writer needs it). Mail is cut down to 256 kB before it is parsed, so an honest message
+# takes milliseconds; one that takes this long is quarantined, the worker killed, and the
+# messages behind it go on.
+PREPARE_SECONDS = 60.0
 
 
 class _Dead:
@@ -49,6 +54,13 @@ class _Dead:
 
 
 DEAD = _Dead()
+
+
+class _Late:
+    """A worker took longer than ``PREPARE_SECONDS`` over one message."""
+
+
+LATE = _Late()
 
 
 class Worker:
@@ -106,12 +118,18 @@ class Worker:
         self.outgoing.put((RAW, raw))
         self.pending += 1
 
-    def take(self) -> Prepared | None:
-        """The answer to the oldest message sent; None once the worker has stopped."""
+    def take(self, timeout: float | None = None) -> Prepared | _Late | None:
+        """The answer to the oldest message sent; None once the worker has stopped;
+        LATE (and the worker killed) when it has not answered within ``timeout``."""
         self.pending -= 1
         if self.dead:
             return None
-        answer = self.answers.get()
+        try:
+            answer = self.answers.get(timeout=timeout)
+        except queue.Empty:
+            self.dead = True
+            self.proc.kill()  # its other messages are prepared in the writer
+            return LATE
         if isinstance(answer, _Dead):
             self.dead = True
             return None
@@ -120,7 +138,7 @@ class Worker:
     def drain(self) -> None:
         """Take (and drop) what is still on its way, so that the next backlog starts clean."""
         while self.pending > 0:
-            self.take()
+            self.take(PREPARE_SECONDS)
 
     def stop(self, wait: bool = True) -> None:
         self.outgoing.put(None)
@@ -232,8 +250,21 @@ def prepared_mail(
                 return
             mail, worker = ahead.popleft()
             ahead_bytes -= len(mail.raw)
-            answer = worker.take()
-            if answer is None:
+            answer = worker.take(PREPARE_SECONDS)
+            if isinstance(answer, _Late):
+                log.warning(
+                    "parse worker took over %.0f s on %s; quarantined",
+                    PREPARE_SECONDS,
+                    mail.position,
+                )
+                answer = Prepared(
+                    None,
+                    None,
+                    settings.default_language,
+                    (),
+                    failure=f"preparing the message took over {PREPARE_SECONDS:.0f} s",
+                )
+            elif answer is None:
                 log.warning(
                     "parse worker stopped before %s; preparing it in this process", mail.position
                 )
