@@ -52,7 +52,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, Literal
@@ -157,20 +157,59 @@ def _normal_char(char: str) -> str:
     return folded if len(folded) == 1 else char
 
 
-def normalise(text: str) -> tuple[str, list[int]]:
-    """The text as matched, and for each of its characters the index it came from."""
-    chars: list[str] = []
-    origin: list[int] = []
-    for index, char in enumerate(text):
-        if char == "\r":
-            if text[index + 1 : index + 2] == "\n":
-                continue  # CRLF is one line break
-            char = "\n"
+# What each character seen so far reads as when that is not itself ("" to drop it), and
+# the characters seen that read as themselves: filled lazily, bounded whatever the input.
+# A CR reads as a line break; the CR of a CRLF is dropped before translating.
+_TRANSLATION: dict[int, str] = {ord("\r"): "\n"}
+_IDENTITY: set[int] = set()
+_CACHE_LIMIT = 20_000
+_ASCII_CHANGED = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # ASCII that is not itself
+
+
+def _table(chars: set[str]) -> dict[int, str]:
+    """A translation table that covers every character in ``chars``."""
+    new = [c for c in chars if ord(c) not in _TRANSLATION and ord(c) not in _IDENTITY]
+    if not new:
+        return _TRANSLATION
+    full = len(_TRANSLATION) + len(_IDENTITY) + len(new) > _CACHE_LIMIT
+    table = _TRANSLATION
+    if full:  # the shared table stays bounded: a table of this text's characters only
+        table = {ord(c): _TRANSLATION[ord(c)] for c in chars if ord(c) in _TRANSLATION}
+    for char in new:
         normal = _normal_char(char)
-        if normal:
-            chars.append(normal)
-            origin.append(index)
-    return "".join(chars), origin
+        if normal != char:
+            table[ord(char)] = normal
+        elif not full:
+            _IDENTITY.add(ord(char))
+    return table
+
+
+def normalise(text: str) -> tuple[str, Sequence[int]]:
+    """The text as matched, and for each of its characters the index it came from.
+
+    Every character reads as one character or none, so where none is dropped
+    the positions stay (the common case, answered without a loop in Python).
+    """
+    if text.isascii() and not _ASCII_CHANGED.search(text):
+        return text, range(len(text))
+    chars = set(text)
+    table = _table(chars)
+    dropped = [char for char in chars if table.get(ord(char)) == ""]
+    if not dropped and "\r\n" not in text:
+        return text.translate(table), range(len(text))
+    gaps = re.compile(
+        "[" + re.escape("".join(sorted(dropped))) + r"]+|\r(?=\n)" if dropped else r"\r(?=\n)"
+    )
+    origin: list[int] = []
+    kept: list[str] = []
+    position = 0
+    for gap in gaps.finditer(text):
+        origin += range(position, gap.start())
+        kept.append(text[position : gap.start()])
+        position = gap.end()
+    origin += range(position, len(text))
+    kept.append(text[position:])
+    return "".join(kept).translate(table), origin
 
 
 # --- matching ---------------------------------------------------------------
@@ -251,8 +290,10 @@ def _candidates(normal: str) -> list[tuple[int, int, _Shape, bool]]:
     for run in _RUN.finditer(normal):
         groups = list(_GROUP.finditer(normal, run.start(), run.end()))
         wraps = ["\n" in normal[a.end() : b.start()] for a, b in pairwise(groups)]
-        before = normal[: run.start()].rstrip(" ")
-        plus_led = before.endswith("+")
+        before = run.start()  # the text before the run, less the spaces that end it
+        while before and normal[before - 1] == " ":
+            before -= 1
+        plus_led = normal[before - 1 : before] == "+"
         for i in range(len(groups)):
             total = 0
             for j in range(i, len(groups)):
