@@ -157,31 +157,34 @@ def _normal_char(char: str) -> str:
     return folded if len(folded) == 1 else char
 
 
-# What each character seen so far reads as when that is not itself ("" to drop it), and
-# the characters seen that read as themselves: filled lazily, bounded whatever the input.
-# A CR reads as a line break; the CR of a CRLF is dropped before translating.
+# What each character seen so far reads as when that is not itself ("" to drop it), every
+# character seen, and those dropped: filled lazily, bounded whatever the input. A CR reads
+# as a line break; the CR of a CRLF is dropped before translating.
 _TRANSLATION: dict[int, str] = {ord("\r"): "\n"}
-_IDENTITY: set[int] = set()
+_SEEN: set[str] = {"\r"}
+_DROPPED: set[str] = set()
 _CACHE_LIMIT = 20_000
 _ASCII_CHANGED = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # ASCII that is not itself
 
 
-def _table(chars: set[str]) -> dict[int, str]:
-    """A translation table that covers every character in ``chars``."""
-    new = [c for c in chars if ord(c) not in _TRANSLATION and ord(c) not in _IDENTITY]
+def _table(chars: set[str]) -> tuple[dict[int, str], set[str]]:
+    """A translation table that covers every character in ``chars``, and those it drops."""
+    new = chars - _SEEN
     if not new:
-        return _TRANSLATION
-    full = len(_TRANSLATION) + len(_IDENTITY) + len(new) > _CACHE_LIMIT
-    table = _TRANSLATION
-    if full:  # the shared table stays bounded: a table of this text's characters only
+        return _TRANSLATION, chars & _DROPPED
+    if len(_SEEN) + len(new) > _CACHE_LIMIT:  # the shared table stays bounded: a private one
         table = {ord(c): _TRANSLATION[ord(c)] for c in chars if ord(c) in _TRANSLATION}
+        for char in new:
+            table[ord(char)] = _normal_char(char)
+        return table, {char for char in chars if table.get(ord(char)) == ""}
     for char in new:
         normal = _normal_char(char)
         if normal != char:
-            table[ord(char)] = normal
-        elif not full:
-            _IDENTITY.add(ord(char))
-    return table
+            _TRANSLATION[ord(char)] = normal
+        if not normal:
+            _DROPPED.add(char)
+        _SEEN.add(char)
+    return _TRANSLATION, chars & _DROPPED
 
 
 def normalise(text: str) -> tuple[str, Sequence[int]]:
@@ -192,9 +195,7 @@ def normalise(text: str) -> tuple[str, Sequence[int]]:
     """
     if text.isascii() and not _ASCII_CHANGED.search(text):
         return text, range(len(text))
-    chars = set(text)
-    table = _table(chars)
-    dropped = [char for char in chars if table.get(ord(char)) == ""]
+    table, dropped = _table(set(text))
     if not dropped and "\r\n" not in text:
         return text.translate(table), range(len(text))
     gaps = re.compile(
