@@ -67,6 +67,13 @@ def _has_surrogates(value: str) -> bool:
     return _RAW_BYTE.search(value) is not None
 
 
+def _unfolded(value: str) -> str:
+    """One line: folding (a line break and the white space around it) read as one space."""
+    if "\n" in value or "\r" in value:
+        value = _FOLDING.sub(" ", value)
+    return value.strip()
+
+
 def storable_id(message_id: str, limit: int = MAX_ID_LENGTH) -> str:
     """A Message-ID that fits the column: over ``limit``, its head plus a hash of the
     whole, so two long ids that differ only at the end stay two ids."""
@@ -175,7 +182,7 @@ class _Headers:
         if not values or index >= len(values):
             return None
         name = self._spelling[name.lower()]
-        value = _FOLDING.sub(" ", values[index]).strip()
+        value = _unfolded(values[index])
         if _has_surrogates(value):
             value, clean = _decode_raw_bytes(value)
             if not clean:
@@ -195,7 +202,7 @@ class _Headers:
         values = self._raw.get(name.lower())
         if not values:
             return None
-        value = _FOLDING.sub(" ", values[0]).strip()
+        value = _unfolded(values[0])
         return storable_text(_decode_raw_bytes(value)[0] if _has_surrogates(value) else value)
 
     def text(self, name: str) -> str | None:
