@@ -34,6 +34,7 @@ from email.headerregistry import (
     UnstructuredHeader,
 )
 from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 
 _KEEP_CHARS = 256  # longer values are parsed each time rather than kept
@@ -46,7 +47,8 @@ class _Registry(HeaderRegistry):
     def __init__(self) -> None:
         super().__init__()
         self._classes: dict[type, type] = {}
-        self._made: dict[tuple[str, str], BaseHeader] = {}
+        # (lru_cache is thread-safe, and does not keep a value that raised)
+        self._made = lru_cache(maxsize=_KEEP_VALUES)(self._make)
 
     def __getitem__(self, name: str) -> type:
         base = self.registry.get(name.lower(), self.default_class)
@@ -55,17 +57,15 @@ class _Registry(HeaderRegistry):
             cls = self._classes[base] = super().__getitem__(name)
         return cls
 
+    def _make(self, name: str, value: str) -> BaseHeader:
+        header: BaseHeader = self[name](name, value)
+        return header
+
     def __call__(self, name: str, value: Any) -> BaseHeader:
-        if type(value) is not str or len(value) > _KEEP_CHARS:
-            return self[name](name, value)
-        key = (name, value)
-        made = self._made.get(key)
-        if made is None:
-            made = self[name](name, value)  # raises for a value it cannot parse: not kept
-            if len(self._made) >= _KEEP_VALUES:
-                del self._made[next(iter(self._made))]
-            self._made[key] = made
-        return made
+        if type(value) is str and len(value) <= _KEEP_CHARS:
+            made: BaseHeader = self._made(name, value)
+            return made
+        return self._make(name, value)
 
 
 REGISTRY = _Registry()
