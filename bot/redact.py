@@ -80,6 +80,7 @@ _NO_SHAPE = re.compile(
 _SEP = r"(?:[ \-.+]{1,5}|[ \-.+]{0,4}\n[ >]{0,8}[ \-.+]{0,4})"
 _RUN = re.compile(r"\d+(?:" + _SEP + r"\d+)*")
 _GROUP = re.compile(r"\d+")
+_PLUS = re.compile(r"\+ *")
 
 # Dashes that are not in Unicode's "Pd" category but are used as one.
 _EXTRA_DASHES = frozenset("\u2212\u02d7\u2796\u2043")
@@ -157,30 +158,22 @@ def _normal_char(char: str) -> str:
     return folded if len(folded) == 1 else char
 
 
-# What each character seen so far reads as when that is not itself ("" to drop it), every
-# character seen, and those dropped: filled lazily, bounded whatever the input. A CR reads
-# as a line break; the CR of a CRLF is dropped before translating.
+# What each character seen reads as ("" to drop it; the CR of a CRLF is dropped before this),
+# every character seen, and those dropped: filled as characters come, bounded.
 _TRANSLATION: dict[int, str] = {ord("\r"): "\n"}
 _SEEN: set[str] = {"\r"}
 _DROPPED: set[str] = set()
-_CACHE_LIMIT = 20_000
 _ASCII_CHANGED = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # ASCII that is not itself
 
 
 def _table(chars: set[str]) -> tuple[dict[int, str], set[str]]:
     """A translation table that covers every character in ``chars``, and those it drops."""
     new = chars - _SEEN
-    if not new:
-        return _TRANSLATION, chars & _DROPPED
-    if len(_SEEN) + len(new) > _CACHE_LIMIT:  # the shared table stays bounded: a private one
-        table = {ord(c): _TRANSLATION[ord(c)] for c in chars if ord(c) in _TRANSLATION}
-        for char in new:
-            table[ord(char)] = _normal_char(char)
-        return table, {char for char in chars if table.get(ord(char)) == ""}
+    if len(_SEEN) + len(new) > 20_000:  # the shared table stays bounded: a private one then
+        table = {ord(c): "\n" if c == "\r" else _normal_char(c) for c in chars}
+        return table, {char for char in chars if not table[ord(char)]}
     for char in new:
-        normal = _normal_char(char)
-        if normal != char:
-            _TRANSLATION[ord(char)] = normal
+        _TRANSLATION[ord(char)] = normal = _normal_char(char)
         if not normal:
             _DROPPED.add(char)
         _SEEN.add(char)
@@ -188,29 +181,22 @@ def _table(chars: set[str]) -> tuple[dict[int, str], set[str]]:
 
 
 def normalise(text: str) -> tuple[str, Sequence[int]]:
-    """The text as matched, and for each of its characters the index it came from.
-
-    Every character reads as one character or none, so where none is dropped
-    the positions stay (the common case, answered without a loop in Python).
-    """
+    """The text as matched, and for each of its characters the index it came from (every
+    character reads as one or none: the same index where none is dropped, most often)."""
     if text.isascii() and not _ASCII_CHANGED.search(text):
         return text, range(len(text))
     table, dropped = _table(set(text))
     if not dropped and "\r\n" not in text:
         return text.translate(table), range(len(text))
-    gaps = re.compile(
-        "[" + re.escape("".join(sorted(dropped))) + r"]+|\r(?=\n)" if dropped else r"\r(?=\n)"
-    )
+    dropping = "[" + re.escape("".join(sorted(dropped))) + "]+|" if dropped else ""
+    gaps = re.compile(dropping + r"\r(?=\n)")
     origin: list[int] = []
-    kept: list[str] = []
     position = 0
     for gap in gaps.finditer(text):
         origin += range(position, gap.start())
-        kept.append(text[position : gap.start()])
         position = gap.end()
     origin += range(position, len(text))
-    kept.append(text[position:])
-    return "".join(kept).translate(table), origin
+    return gaps.sub("", text).translate(table), origin
 
 
 # --- matching ---------------------------------------------------------------
@@ -288,13 +274,11 @@ def _masks(shape: _Shape, groups: list[str], wraps: list[bool], phone_led: bool)
 def _candidates(normal: str) -> list[tuple[int, int, _Shape, bool]]:
     """(start, end, shape, separated) in ``normal`` for every candidate that is masked."""
     found: list[tuple[int, int, _Shape, bool]] = []
+    plus_ends = {plus.end() for plus in _PLUS.finditer(normal)}  # where a run follows "+ "
     for run in _RUN.finditer(normal):
         groups = list(_GROUP.finditer(normal, run.start(), run.end()))
         wraps = ["\n" in normal[a.end() : b.start()] for a, b in pairwise(groups)]
-        before = run.start()  # the text before the run, less the spaces that end it
-        while before and normal[before - 1] == " ":
-            before -= 1
-        plus_led = normal[before - 1 : before] == "+"
+        plus_led = run.start() in plus_ends
         for i in range(len(groups)):
             total = 0
             for j in range(i, len(groups)):
