@@ -52,7 +52,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, Literal
@@ -80,6 +80,7 @@ _NO_SHAPE = re.compile(
 _SEP = r"(?:[ \-.+]{1,5}|[ \-.+]{0,4}\n[ >]{0,8}[ \-.+]{0,4})"
 _RUN = re.compile(r"\d+(?:" + _SEP + r"\d+)*")
 _GROUP = re.compile(r"\d+")
+_PLUS = re.compile(r"\+ *")
 
 # Dashes that are not in Unicode's "Pd" category but are used as one.
 _EXTRA_DASHES = frozenset("\u2212\u02d7\u2796\u2043")
@@ -157,20 +158,45 @@ def _normal_char(char: str) -> str:
     return folded if len(folded) == 1 else char
 
 
-def normalise(text: str) -> tuple[str, list[int]]:
-    """The text as matched, and for each of its characters the index it came from."""
-    chars: list[str] = []
+# What each character seen reads as ("" to drop it; the CR of a CRLF is dropped before this),
+# every character seen, and those dropped: filled as characters come, bounded.
+_TRANSLATION: dict[int, str] = {ord("\r"): "\n"}
+_SEEN: set[str] = {"\r"}
+_DROPPED: set[str] = set()
+_ASCII_CHANGED = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # ASCII that is not itself
+
+
+def _table(chars: set[str]) -> tuple[dict[int, str], set[str]]:
+    """A translation table that covers every character in ``chars``, and those it drops."""
+    new = chars - _SEEN
+    if len(_SEEN) + len(new) > 20_000:  # the shared table stays bounded: a private one then
+        table = {ord(c): "\n" if c == "\r" else _normal_char(c) for c in chars}
+        return table, {char for char in chars if not table[ord(char)]}
+    for char in new:
+        _TRANSLATION[ord(char)] = normal = _normal_char(char)
+        if not normal:
+            _DROPPED.add(char)
+        _SEEN.add(char)
+    return _TRANSLATION, chars & _DROPPED
+
+
+def normalise(text: str) -> tuple[str, Sequence[int]]:
+    """The text as matched, and for each of its characters the index it came from (every
+    character reads as one or none: the same index where none is dropped, most often)."""
+    if text.isascii() and not _ASCII_CHANGED.search(text):
+        return text, range(len(text))
+    table, dropped = _table(set(text))
+    if not dropped and "\r\n" not in text:
+        return text.translate(table), range(len(text))
+    dropping = "[" + re.escape("".join(sorted(dropped))) + "]+|" if dropped else ""
+    gaps = re.compile(dropping + r"\r(?=\n)")
     origin: list[int] = []
-    for index, char in enumerate(text):
-        if char == "\r":
-            if text[index + 1 : index + 2] == "\n":
-                continue  # CRLF is one line break
-            char = "\n"
-        normal = _normal_char(char)
-        if normal:
-            chars.append(normal)
-            origin.append(index)
-    return "".join(chars), origin
+    position = 0
+    for gap in gaps.finditer(text):
+        origin += range(position, gap.start())
+        position = gap.end()
+    origin += range(position, len(text))
+    return gaps.sub("", text).translate(table), origin
 
 
 # --- matching ---------------------------------------------------------------
@@ -248,11 +274,11 @@ def _masks(shape: _Shape, groups: list[str], wraps: list[bool], phone_led: bool)
 def _candidates(normal: str) -> list[tuple[int, int, _Shape, bool]]:
     """(start, end, shape, separated) in ``normal`` for every candidate that is masked."""
     found: list[tuple[int, int, _Shape, bool]] = []
+    plus_ends = {plus.end() for plus in _PLUS.finditer(normal)}  # where a run follows "+ "
     for run in _RUN.finditer(normal):
         groups = list(_GROUP.finditer(normal, run.start(), run.end()))
         wraps = ["\n" in normal[a.end() : b.start()] for a, b in pairwise(groups)]
-        before = normal[: run.start()].rstrip(" ")
-        plus_led = before.endswith("+")
+        plus_led = run.start() in plus_ends
         for i in range(len(groups)):
             total = 0
             for j in range(i, len(groups)):

@@ -311,6 +311,7 @@ _REPLY_FIELD = re.compile(
     r"Kopia|Kopi)\s*:",
     re.IGNORECASE,
 )
+_WROTE = re.compile(r"wrote|skrev", re.IGNORECASE)
 _MOBILE_SIGNATURE = re.compile(
     r"^\s*(?:Sent from my|Skickat från min|Sendt fra min|Sendt frå min|Hämta Outlook|"
     r"Get Outlook for)\b",
@@ -329,12 +330,14 @@ def strip_quotes_and_signature(body: str, *, whole_if_empty: bool = True) -> str
     """
     lines = body.splitlines()
     kept: list[str] = []
+    last = len(lines) - 1
     for index, line in enumerate(lines):
-        two_lines = line + " " + lines[index + 1] if index + 1 < len(lines) else line
         if line.rstrip() in ("--", "-- ") or _SEPARATOR.match(line):
             break
-        if _QUOTE_HEADER.match(line) or (
-            _QUOTE_HEADER.match(two_lines) and re.search(r"wrote|skrev", lines[index + 1], re.I)
+        if _QUOTE_HEADER.match(line) or (  # "On ... Anna <a@x.se>" / "wrote:" over two lines
+            index < last
+            and _WROTE.search(lines[index + 1])  # (the cheaper test first)
+            and _QUOTE_HEADER.match(line + " " + lines[index + 1])
         ):
             break
         if _REPLY_FROM.match(line) and any(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from functools import cache
+from functools import cache, lru_cache
+from itertools import islice
 from typing import TYPE_CHECKING
 
 import phonenumbers
@@ -38,6 +39,12 @@ def _to_e164(number: str, region: str) -> str | None:
     return phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=64)
+def _own_e164(number: str, region: str) -> str | None:
+    """:func:`_to_e164` of one of our own numbers (the same few for every message)."""
+    return _to_e164(number, region)
+
+
 # Tokens that are written with digits but are not phone numbers: references glued to
 # letters (REF-73703-924, KL-2026-000012, SE-123 45), numbers after a reference word
 # (order 12345-678, faktura 7370392412, kundnummer: 0812345678), dates, times and
@@ -52,14 +59,19 @@ _REFERENCE_WORDS = (
     r"sändnings(?:nummer|id)|sporing(?:snummer)?|post(?:nummer|nr)|org(?:anisations)?\.?nr|"
     r"reg(?:istrerings)?\.?nr|artikel(?:nummer|nr)|art\.?nr|serie(?:nummer|nr)|serial"
 )
+# Every alternative starts a word with a letter or a digit; saying so first lets the regex
+# engine pass over every other position at once (the same matches, several times faster).
 _REFERENCE_PATTERNS = re.compile(
-    "|".join(
+    r"(?<!\w)(?=[^\W_])(?:"
+    + "|".join(
         (
             # letters glued to digits: REF-73703-924, KL-2026-000012, SE-123 45, AB12345
-            r"(?<![\w+])(?!(?i:tel|tlf|telefon|telephone|phone|mobil|mobile|mob|fax|ring|nr)\W?\d)"
+            r"(?<![\w+])(?=[^\W\d_]{1,12}+[-#/]?\d)"  # (the shape first: cheaper to rule out)
+            r"(?!(?i:tel|tlf|telefon|telephone|phone|mobil|mobile|mob|fax|ring|nr)\W?\d)"
             r"[^\W\d_]{1,12}[-#/]?\d[\d./-]*(?:\s\d{2}(?!\d))?",
-            # a reference word, then the number
-            rf"(?i:\b(?:{_REFERENCE_WORDS})\b\.?\s*(?:[:#.]|n[or]\.?)?\s*\d[\d \t./-]*\d)",
+            # a reference word (one of the letters the words start with first), then the number
+            rf"(?i:\b(?=[abcdfikoprstä])(?:{_REFERENCE_WORDS})\b"
+            r"\.?\s*(?:[:#.]|n[or]\.?)?\s*\d[\d \t./-]*\d)",
             # dates and times: 2026-11-23, 23.11.2026, 23/11/26, 08.15-16.30, 08:15
             r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b",
             r"\b\d{1,2}[.:]\d{2}(?:\s*[-–]\s*\d{1,2}[.:]\d{2})?\b",
@@ -67,6 +79,7 @@ _REFERENCE_PATTERNS = re.compile(
             r"\b\d{3}\s?\d{2}\s+(?=[A-ZÅÄÖ][a-zåäö])|\b\d{4}\s+(?=[A-ZÆØÅ][A-ZÆØÅa-zæøå])",
         )
     )
+    + ")"
 )
 
 
@@ -86,7 +99,7 @@ def find_phone_numbers(
     and anything that reads as a reference, a date or a postcode
     (:func:`mask_references`).
     """
-    own = {e164 for number in own_numbers if (e164 := _to_e164(number, region))}
+    own = {e164 for number in own_numbers if (e164 := _own_e164(number, region))}
     text = mask_references(text)
     id_spans = [
         (found.start, found.end)
@@ -152,7 +165,7 @@ def detect_language(text: str, default: str = "sv") -> str:
     and Nynorsk is still recognised as Norwegian.
     """
     sample = text[:2000]
-    if sum(char.isalpha() for char in sample) < _MIN_LETTERS:
+    if len(list(islice(filter(str.isalpha, sample), _MIN_LETTERS))) < _MIN_LETTERS:
         return default
     try:
         values = _detector().compute_language_confidence_values(sample)

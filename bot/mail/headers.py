@@ -9,13 +9,13 @@ import hashlib
 import quopri
 import re
 from datetime import UTC, datetime
-from email import policy
 from email.headerregistry import Address, AddressHeader, DateHeader
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
 from bot.mail.body import _CHARSET_FALLBACKS, _charset_label, decode_text, storable_text
+from bot.mail.simple_headers import REGISTRY, Simple, read_simple
 
 _CORE_HEADERS = frozenset(
     {
@@ -60,8 +60,18 @@ def _decode_raw_bytes(value: str) -> tuple[str, bool]:
         return raw.decode("cp1252", "replace"), False
 
 
+_RAW_BYTE = re.compile("[\udc80-\udcff]")  # the surrogate escape of a raw 8-bit byte
+
+
 def _has_surrogates(value: str) -> bool:
-    return any("\udc80" <= char <= "\udcff" for char in value)
+    return _RAW_BYTE.search(value) is not None
+
+
+def _unfolded(value: str) -> str:
+    """One line: folding (a line break and the white space around it) read as one space."""
+    if "\n" in value or "\r" in value:
+        value = _FOLDING.sub(" ", value)
+    return value.strip()
 
 
 def storable_id(message_id: str, limit: int = MAX_ID_LENGTH) -> str:
@@ -140,7 +150,9 @@ class _Headers:
     ``email.policy.default`` parses a header lazily when it is read, and a
     malformed one can raise then. :meth:`read` parses one raw value itself,
     catches anything, falls back to the raw text and records a defect, so one
-    bad header never loses the message.
+    bad header never loses the message. A value of simple form is read without
+    the header registry (:func:`bot.mail.simple_headers.read_simple`), with the
+    same result.
     """
 
     def __init__(self, message: Message, defects: list[str]) -> None:
@@ -170,14 +182,16 @@ class _Headers:
         if not values or index >= len(values):
             return None
         name = self._spelling[name.lower()]
-        value = _FOLDING.sub(" ", values[index]).strip()
+        value = _unfolded(values[index])
         if _has_surrogates(value):
             value, clean = _decode_raw_bytes(value)
             if not clean:
                 self._defects.append(f"{name}: raw 8-bit bytes that are not UTF-8 in header")
         try:
+            if "=?" not in value and (simple := read_simple(name, value)) is not None:
+                return simple, storable_text(simple.text)
             value = _predecode_words(name, value)
-            parsed = policy.default.header_factory(name, value)
+            parsed = REGISTRY(name, value)
             return parsed, storable_text(str(parsed))
         except Exception as exc:  # malformed header: keep the raw text instead
             self._defects.append(f"{name}: unparseable header ({type(exc).__name__})")
@@ -188,7 +202,7 @@ class _Headers:
         values = self._raw.get(name.lower())
         if not values:
             return None
-        value = _FOLDING.sub(" ", values[0]).strip()
+        value = _unfolded(values[0])
         return storable_text(_decode_raw_bytes(value)[0] if _has_surrogates(value) else value)
 
     def text(self, name: str) -> str | None:
@@ -211,7 +225,9 @@ class _Headers:
         parsed, text = found
         pairs: list[tuple[str, str]] = []
         try:
-            if isinstance(parsed, AddressHeader):
+            if isinstance(parsed, Simple):
+                pairs = list(parsed.addresses or ())
+            elif isinstance(parsed, AddressHeader):
                 for address in parsed.addresses:
                     if isinstance(address, Address):
                         pairs.append((address.display_name or "", address.addr_spec))
@@ -248,7 +264,7 @@ def _loose_address(text: str) -> list[tuple[str, str]]:
     name = " ".join((comment.group(1) if comment else _COMMENT.sub(" ", rest)).split())
     if "=?" in name:
         with contextlib.suppress(Exception):  # an undecodable name stays as written
-            name = str(policy.default.header_factory("Subject", _predecode_words("Subject", name)))
+            name = str(REGISTRY("Subject", _predecode_words("Subject", name)))
     return [(storable_text(name.strip().strip('"')), address)]
 
 
@@ -280,7 +296,9 @@ def _date(headers: _Headers, defects: list[str]) -> datetime | None:
         return None
     parsed, text = found
     when: datetime | None = None
-    if isinstance(parsed, DateHeader):
+    if isinstance(parsed, Simple):
+        when = parsed.datetime
+    elif isinstance(parsed, DateHeader):
         try:
             when = parsed.datetime
         except Exception:

@@ -54,6 +54,7 @@ from bot.mail.headers import (
     _return_path,
     storable_id,
 )
+from bot.mail.simple_headers import POLICY
 from bot.mail.slim import MAX_BODY_CHARS, PART_BYTES, slim
 
 
@@ -195,7 +196,7 @@ _SLICE = 1 << 16
 def _parse_bytes(raw: bytes) -> Message:
     """The message parsed once, fed in slices: ``BytesParser.parsebytes`` decodes the whole
     message into one string and copies it again; the feed parser takes it as it comes."""
-    parser = BytesFeedParser(policy=policy.default)
+    parser = BytesFeedParser(policy=POLICY)
     view = memoryview(raw)
     for start in range(0, len(raw), _SLICE):
         parser.feed(bytes(view[start : start + _SLICE]))
