@@ -151,20 +151,16 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
+NARROW_HELP = "With a phone number: only the records with this name (several people gave it)."
+
+
 def export(
     config: ConfigOpt = None,
     email: Annotated[
         str | None, typer.Option("--email", help="The person's email address.")
     ] = None,
     phone: Annotated[str | None, typer.Option("--phone", help="The person's phone number.")] = None,
-    name: Annotated[
-        str | None,
-        typer.Option(
-            "--name",
-            help="With --phone: only the records with this name (when several people "
-            "gave the number).",
-        ),
-    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help=NARROW_HELP)] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -251,14 +247,7 @@ def purge(
             "--person", help="Erase one person on request: email address, phone number or name."
         ),
     ] = None,
-    name: Annotated[
-        str | None,
-        typer.Option(
-            "--name",
-            help="With --person NUMBER: only the records with this name (when several "
-            "people gave the number).",
-        ),
-    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help=NARROW_HELP)] = None,
     retention: Annotated[
         bool,
         typer.Option(
