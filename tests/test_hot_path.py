@@ -265,7 +265,8 @@ def test_a_worker_killed_mid_backlog_costs_only_time(
 def test_the_writer_process_does_not_load_what_it_does_not_use(tmp_path: Path) -> None:
     # Memory bounded by design: a process whose database is at the head does not load
     # Alembic (~11 MB), and one with the console chat no Slack client; a backlog's
-    # writer with a parse worker does not load the language models (~22 MB).
+    # writer with a parse worker does not load the language models (~22 MB), nor the
+    # holidays library (~12 MB: the calendar reads bot/domain/public_holidays.json).
     from tests.support.cli import write_config
 
     url = f"sqlite:///{tmp_path}/bot.db"
@@ -281,7 +282,8 @@ def test_the_writer_process_does_not_load_what_it_does_not_use(tmp_path: Path) -
         "from bot.wiring import Runtime\n"
         f"rt = Runtime(load_config({str(config)!r}))\n"
         "assert len(ingest(rt.db, rt.services, rt.mailbox)) == 3\n"
-        "print(sorted(m for m in ('alembic', 'slack_sdk', 'lingua') if m in sys.modules))\n"
+        "loaded = ('alembic', 'slack_sdk', 'lingua', 'holidays')\n"
+        "print(sorted(m for m in loaded if m in sys.modules))\n"
     )
     ran = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False

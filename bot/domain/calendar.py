@@ -15,13 +15,13 @@ Every function takes aware datetimes and returns aware datetimes in UTC.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-import holidays
 
 if TYPE_CHECKING:
     from bot.config import PolicyConfig
@@ -54,6 +54,27 @@ def de_facto_days_off(country: str, year: int) -> frozenset[date]:
     return frozenset(days)
 
 
+@cache
+def _table() -> dict[str, dict[str, list[str]]]:
+    """The public holidays the ``holidays`` library gives, written down once for the years
+    a deadline can fall in (``scripts/holiday_table.py``): the library itself loads every
+    country it knows (~12 MB) to tell us two, so it is asked only outside the table."""
+    loaded: dict[str, dict[str, list[str]]] = json.loads(
+        (Path(__file__).parent / "public_holidays.json").read_text(encoding="utf-8")
+    )
+    return loaded
+
+
+def public_holidays(country: str, year: int) -> frozenset[date]:
+    """``country``'s public holidays in ``year``, as the ``holidays`` library has them."""
+    written = _table().get(country, {}).get(str(year))
+    if written is not None:
+        return frozenset(date.fromisoformat(d) for d in written)
+    import holidays
+
+    return frozenset(holidays.country_holidays(country, years=year).keys())
+
+
 @lru_cache(maxsize=256)
 def closed_days(country: str, year: int, de_facto: bool = True) -> frozenset[date]:
     """Public holidays (and, with ``de_facto``, the de-facto days off) in ``year``.
@@ -63,7 +84,7 @@ def closed_days(country: str, year: int, de_facto: bool = True) -> frozenset[dat
     """
     if country not in COUNTRIES:
         raise ValueError(f"unsupported country {country!r}; expected one of {COUNTRIES}")
-    public = frozenset(holidays.country_holidays(country, years=year).keys())
+    public = public_holidays(country, year)
     # The library's own "de_facto" category for Sweden may or may not list a
     # day; we add the days ourselves so they are closed whatever it does.
     if not de_facto:
