@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.actions.trail import SYSTEM_ACTOR, audit
@@ -54,6 +56,18 @@ def find_or_create_complainant(
     return _find_or_create(session, email, phone, name, representative_of, chat_user)[0]
 
 
+# Rows inserted with the ORM's INSERT .. RETURNING: the object comes back loaded and in
+# the session, without building it field by field and flushing it (the hot path opens
+# a case and often a complainant per message).
+def _inserting(model: type[Complainant | Case]) -> Any:
+    table = model.__table__  # type: ignore[union-attr]
+    return sa.select(model).from_statement(sa.insert(table).returning(*table.c))
+
+
+_NEW_COMPLAINANT = _inserting(Complainant)
+_NEW_CASE = _inserting(Case)
+
+
 def _find_or_create(
     session: Session,
     email: str | None,
@@ -72,15 +86,17 @@ def _find_or_create(
     elif chat_user:
         found = session.exec(select(Complainant).where(Complainant.chat_user == chat_user)).first()
     if found is None:
-        found = Complainant(
-            name=name,
-            email=email.lower() if email else None,
-            phone=phone,
-            representative_of=representative_of,
-            chat_user=chat_user,
-        )
-        session.add(found)
-        session.flush()
+        found = session.scalars(
+            _NEW_COMPLAINANT,
+            {
+                "name": name,
+                "email": email.lower() if email else None,
+                "phone": phone,
+                "chat_user": chat_user,
+                "representative_of": representative_of,
+                "email_bounced_at": None,
+            },
+        ).one()
         if known is not None and found.email:
             known[found.email] = found
         return found, True
@@ -107,6 +123,14 @@ class Opened:
     new_complainant: bool
 
 
+# Every other column of a new case, as Case() would leave it.
+_CASE_DEFAULTS: dict[str, object] = {
+    c.name: (c.default.arg if c.default is not None else None)
+    for c in Case.__table__.c  # type: ignore[attr-defined]
+    if c.name != "id"
+}
+
+
 def open_case_for(
     session: Session, cfg: Config, new: NewComplaint, now: datetime, actor: str = SYSTEM_ACTOR
 ) -> Opened:
@@ -116,32 +140,38 @@ def open_case_for(
         session, new.email, new.phone, new.name, new.representative_of, new.chat_user
     )
     year = new.received_at.astimezone(cfg.policy.tz).year
-    case = Case(
-        ref=allocate_ref(session, cfg.policy.reference_prefix, year),
-        source=new.source,
-        type=new.case_type,
-        status=Status.NEW.value,
-        received_at=new.received_at,
-        created_at=now,
-        updated_at=now,
-        complainant_id=complainant.id or 0,
-        phone=new.phone,
-        language=new.language,
-        subject=new.subject[:300],
-        summary=new.summary[:2000],
-        historical=new.historical,
-        serious=new.serious,
-        origin_channel=new.origin_channel,
-        origin_ts=new.origin_ts,
-    )
+    first_contact_due_at = next_check_at = None
     if not new.historical:
         calendar = WorkingCalendar.from_policy(cfg.policy)
-        case.first_contact_due_at = first_contact_due(
+        first_contact_due_at = first_contact_due(
             new.received_at, LadderPolicy.from_policy(cfg.policy), calendar
         )
-        case.next_check_at = now
-    session.add(case)
-    session.flush()
+        next_check_at = now
+    ref = allocate_ref(session, cfg.policy.reference_prefix, year)
+    case = session.scalars(
+        _NEW_CASE,
+        {
+            **_CASE_DEFAULTS,
+            "ref": ref,
+            "source": new.source,
+            "type": new.case_type,
+            "status": Status.NEW.value,
+            "received_at": new.received_at,
+            "created_at": now,
+            "updated_at": now,
+            "complainant_id": complainant.id or 0,
+            "phone": new.phone,
+            "language": new.language,
+            "subject": new.subject[:300],
+            "summary": new.summary[:2000],
+            "historical": new.historical,
+            "serious": new.serious,
+            "first_contact_due_at": first_contact_due_at,
+            "next_check_at": next_check_at,
+            "origin_channel": new.origin_channel,
+            "origin_ts": new.origin_ts,
+        },
+    ).one()
     audit(
         session,
         case,

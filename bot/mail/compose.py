@@ -97,9 +97,9 @@ def citizen_email_text(
     if to is None:
         raise ValueError("recipient address is not a plain, valid address")
     name = f"email/{template}"
-    subject = safe_header_text(renderer.render(name, lang, "subject", **context), 200)
-    text = _normal(renderer.render(name, lang, "txt", **context))
-    html = _normal(renderer.render(name, lang, "html", **context))
+    subject = safe_header_text(renderer.letter(name, lang, "subject", context), 200)
+    text = _normal(renderer.letter(name, lang, "txt", context))
+    html = _normal(renderer.letter(name, lang, "html", context))
     head = [
         ("From", _address_header(from_address)),
         ("To", _mailbox(safe_header_text(to_name, 80), to)),
