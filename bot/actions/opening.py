@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.actions.trail import SYSTEM_ACTOR, audit
 from bot.config import Config
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.ladder import LadderPolicy, first_contact_due
+from bot.store.db import insert_row
 from bot.store.models import Case, Complainant, Status
 from bot.store.refs import allocate_ref
 
@@ -56,18 +55,6 @@ def find_or_create_complainant(
     return _find_or_create(session, email, phone, name, representative_of, chat_user)[0]
 
 
-# Rows inserted with the ORM's INSERT .. RETURNING: the object comes back loaded and in
-# the session, without building it field by field and flushing it (the hot path opens
-# a case and often a complainant per message).
-def _inserting(model: type[Complainant | Case]) -> Any:
-    table = model.__table__  # type: ignore[union-attr]
-    return sa.select(model).from_statement(sa.insert(table).returning(*table.c))
-
-
-_NEW_COMPLAINANT = _inserting(Complainant)
-_NEW_CASE = _inserting(Case)
-
-
 def _find_or_create(
     session: Session,
     email: str | None,
@@ -86,8 +73,9 @@ def _find_or_create(
     elif chat_user:
         found = session.exec(select(Complainant).where(Complainant.chat_user == chat_user)).first()
     if found is None:
-        found = session.scalars(
-            _NEW_COMPLAINANT,
+        found = insert_row(
+            session,
+            Complainant,
             {
                 "name": name,
                 "email": email.lower() if email else None,
@@ -96,7 +84,7 @@ def _find_or_create(
                 "representative_of": representative_of,
                 "email_bounced_at": None,
             },
-        ).one()
+        )
         if known is not None and found.email:
             known[found.email] = found
         return found, True
@@ -148,8 +136,10 @@ def open_case_for(
         )
         next_check_at = now
     ref = allocate_ref(session, cfg.policy.reference_prefix, year)
-    case = session.scalars(
-        _NEW_CASE,
+    # Inserted as a row, not built and flushed (the hot path opens a case a message).
+    case = insert_row(
+        session,
+        Case,
         {
             **_CASE_DEFAULTS,
             "ref": ref,
@@ -171,7 +161,7 @@ def open_case_for(
             "origin_channel": new.origin_channel,
             "origin_ts": new.origin_ts,
         },
-    ).one()
+    )
     audit(
         session,
         case,

@@ -10,15 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict
 from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -111,6 +115,28 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_row(session: Session, model: type[T], values: dict[str, Any]) -> T:
+    """Insert one row of ``model`` with a Core ``INSERT .. RETURNING id`` and put the
+    object in ``session`` as if it had been loaded: what ``session.add(model(...))``
+    and a flush would leave, for a fraction of the cost (no field-by-field
+    construction, no unit of work). ``values`` holds every column but the id."""
+    table = model.__table__  # type: ignore[attr-defined]
+    statement = _INSERT_RETURNING_ID.get(table)
+    if statement is None:
+        statement = _INSERT_RETURNING_ID[table] = sa.insert(table).returning(table.c.id)
+    row_id = session.execute(statement, values).scalar_one()
+    obj = sa.inspect(model).class_manager.new_instance()
+    loaded = instance_dict(obj)
+    loaded.update(values)
+    loaded["id"] = row_id
+    make_transient_to_detached(obj)  # its values count as loaded, its id as its identity
+    session.add(obj)
+    return obj
+
+
+_INSERT_RETURNING_ID: dict[Any, Any] = {}
 
 
 class StatementCounter:
