@@ -152,3 +152,29 @@ def test_a_failure_after_writing_sends_the_group_back_to_savepoints(
     ]
     assert len(got["case"]) == 1 + 8
     assert got["ref_counter"][0][1] == 9  # no number lost to the rolled-back group
+
+
+def test_a_failure_after_a_held_back_message_row_sends_the_group_back_to_savepoints(
+    clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The robot mail's row is only held back (no statement yet) when its step fails:
+    still a write, so the group is run again and nothing of that message stays."""
+    real = pipeline.run_steps
+
+    def failing_after_the_row(ctx: pipeline.InboundContext) -> None:
+        try:
+            real(ctx)
+        except pipeline.Discard:
+            if ctx.parsed is not None and ctx.parsed.subject.startswith("Undelivered"):
+                raise RuntimeError("after the row was held back") from None
+            raise
+
+    monkeypatch.setattr(pipeline, "run_steps", failing_after_the_row)
+    got = _run(tmp_path, clock, "held")
+
+    assert [(row[1], row[2].split(" at ")[0]) for row in got["quarantine"]] == [
+        ("009.bulk", "not an email: no From, To, Subject, Date or other core header"),
+        ("010.bulk", "RuntimeError"),
+    ]
+    assert all(row[8] != "auto_reply" for row in got["message"])
+    assert {row[8] for row in got["message"]} == {"complaint", "ack"}

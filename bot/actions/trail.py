@@ -26,7 +26,7 @@ from bot.domain.actors import (
     teams_actor,
 )
 from bot.errors import NotAllowed
-from bot.store.models import Audit, Case, Outbox, OutboxKind
+from bot.store.models import Audit, Case, Message, Outbox, OutboxKind
 
 __all__ = [
     "ABOUT_OTHERS",
@@ -42,6 +42,8 @@ __all__ = [
     "chat_actor",
     "enqueue",
     "enqueue_many",
+    "insert_held_messages",
+    "insert_message",
     "is_ombudsman",
     "outbox_row",
     "slack_actor",
@@ -156,6 +158,51 @@ def audit_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """:func:`audit` for many entries in one statement (``executemany``), in order."""
     if rows:
         session.execute(_AUDIT_INSERT, rows)
+
+
+# --- message rows ----------------------------------------------------------
+
+_MESSAGE_INSERT = sa.insert(Message.__table__)  # type: ignore[attr-defined]
+# session.info key: a HeldRows there holds message rows back (bot.runners.bulk), inserted
+# at once, in order, before the next statement that could read them.
+MESSAGES_LATER = "messages_later"
+# What a single insert fills in for a column left out; rows inserted together must all
+# name the same columns.
+_MESSAGE_DEFAULTS = {
+    c.name: c.default.arg if c.default is not None else None
+    for c in Message.__table__.c  # type: ignore[attr-defined]
+    if c.name != "id" and (c.default is None or c.default.is_scalar)
+}
+
+
+class HeldRows:
+    """Rows held back for one ``executemany``, in order; ``added`` counts every row ever
+    held (it only grows: the bulk writer tells from it whether a message wrote)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.added = 0
+
+
+def insert_message(session: Session, row: dict[str, Any]) -> None:
+    """Insert a message row (a Core insert: no ORM object to build), or hold it back for
+    the bulk writer, which inserts its held rows before anything reads the table."""
+    held: HeldRows | None = session.info.get(MESSAGES_LATER)
+    if held is None:
+        session.execute(_MESSAGE_INSERT, row)
+    else:
+        held.rows.append(
+            row if len(row) == len(_MESSAGE_DEFAULTS) else {**_MESSAGE_DEFAULTS, **row}
+        )
+        held.added += 1
+
+
+def insert_held_messages(session: Session) -> None:
+    """Insert the message rows held back so far, in order, in one statement."""
+    held: HeldRows | None = session.info.get(MESSAGES_LATER)
+    if held is not None and held.rows:
+        rows, held.rows = held.rows, []
+        session.connection().execute(_MESSAGE_INSERT, rows)
 
 
 def enqueue(

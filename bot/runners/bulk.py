@@ -19,6 +19,11 @@ the group. :func:`run_fast` runs such a group optimistically:
   :mod:`bot.store.refs`): numbers still run on without holes;
 - audit entries are inserted at once, in order, after the last message
   (``session.info["audit_later"]``, :func:`bot.actions.trail.audit`);
+- message rows (the email itself, our acknowledgement) are held back and inserted
+  at once, in order, before the next statement that is not an insert (anything that
+  might read them) or flush, and after the last message
+  (``session.info["messages_later"]``, :func:`bot.actions.trail.insert_message`):
+  their ids come out as they would one by one;
 - the mailbox checkpoint moves once, after the last message.
 
 What commits is what the savepoint path commits, row for row; the checkpoint
@@ -32,9 +37,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session, col, select
 
-from bot.actions.trail import AUDIT_LATER, audit_many
+from bot.actions.trail import (
+    AUDIT_LATER,
+    MESSAGES_LATER,
+    HeldRows,
+    audit_many,
+    insert_held_messages,
+)
 from bot.ports import InboundMail, Mailbox
 from bot.store.models import Complainant
 from bot.store.refs import REF_BLOCKS, release_refs
@@ -70,7 +82,9 @@ class WriteCounter:
 
     @property
     def writes(self) -> int:
-        return self.statements + len(self.session.info.get(AUDIT_LATER) or ())
+        info = self.session.info
+        held: HeldRows | None = info.get(MESSAGES_LATER)
+        return self.statements + len(info.get(AUDIT_LATER) or ()) + (held.added if held else 0)
 
     def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if not statement.lstrip()[:6].upper().startswith("SELECT"):
@@ -115,14 +129,31 @@ def run_fast(
     session.info[REF_BLOCKS] = {}
     session.info[AUDIT_LATER] = []
     prefetch_complainants(session, items)
+    session.info[MESSAGES_LATER] = HeldRows()
+    sa.event.listen(session, "do_orm_execute", _before_statement)
+    sa.event.listen(session, "before_flush", _before_flush)
     try:
         with WriteCounter(session) as writes:
             outcomes = [run_one(state, mail, prepared, writes) for mail, prepared in items]
+        insert_held_messages(session)
         for mail, _ in items:
             mailbox.record(session, mail)
         release_refs(session)
         audit_many(session, session.info.pop(AUDIT_LATER))
     finally:
-        for key in (REF_BLOCKS, COMPLAINANTS, AUDIT_LATER):
+        sa.event.remove(session, "do_orm_execute", _before_statement)
+        sa.event.remove(session, "before_flush", _before_flush)
+        for key in (REF_BLOCKS, COMPLAINANTS, AUDIT_LATER, MESSAGES_LATER):
             session.info.pop(key, None)
     return outcomes
+
+
+def _before_statement(state: ORMExecuteState) -> None:
+    """Held message rows go in before any statement that might read them (only an insert
+    cannot)."""
+    if not state.is_insert:
+        insert_held_messages(state.session)
+
+
+def _before_flush(session: Session, *_args: Any) -> None:
+    insert_held_messages(session)  # an ORM flush may add message rows of its own
