@@ -122,12 +122,17 @@ def insert_row(session: Session, model: type[T], values: dict[str, Any]) -> T:
     object in ``session`` as if it had been loaded: what ``session.add(model(...))``
     and a flush would leave, for a fraction of the cost (no field-by-field
     construction, no unit of work). ``values`` holds every column but the id."""
-    table = model.__table__  # type: ignore[attr-defined]
-    statement = _INSERT_RETURNING_ID.get(table)
-    if statement is None:
-        statement = _INSERT_RETURNING_ID[table] = sa.insert(table).returning(table.c.id)
+    known = _INSERTING.get(model)
+    if known is None:
+        sa.orm.configure_mappers()  # as building the first object would (new_instance won't)
+        table = model.__table__  # type: ignore[attr-defined]
+        known = _INSERTING[model] = (
+            sa.insert(table).returning(table.c.id),
+            sa.inspect(model).class_manager,
+        )
+    statement, manager = known
     row_id = session.execute(statement, values).scalar_one()
-    obj = sa.inspect(model).class_manager.new_instance()
+    obj = manager.new_instance()
     loaded = instance_dict(obj)
     loaded.update(values)
     loaded["id"] = row_id
@@ -136,7 +141,7 @@ def insert_row(session: Session, model: type[T], values: dict[str, Any]) -> T:
     return obj
 
 
-_INSERT_RETURNING_ID: dict[Any, Any] = {}
+_INSERTING: dict[type, tuple[Any, Any]] = {}  # model: (its insert, its class manager)
 
 
 class StatementCounter:

@@ -104,4 +104,5 @@ def process(ctx: InboundContext) -> None:
             ctx.now,
             reason=EscalationReason.SERIOUS,
             note="serious keyword in the complaint",
+            new_case=True,
         )
