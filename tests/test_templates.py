@@ -331,7 +331,7 @@ def test_reminder_puts_the_number_on_its_own_line(lang: str) -> None:
 LETTER_WORDS = [
     {},
     {"name": "", "phone": ""},
-    {"name": "<b>Åsa & \"Bo\"</b> {{ x }}", "phone": "070-1 <2>"},
+    {"name": '<b>Åsa & "Bo"</b> {{ x }}', "phone": "070-1 <2>"},
     {"name": " Anna ", "phone": "070\n123"},  # space at an end: rendered whole
     {"status_url": "https://example.org/s/a&b<c>"},
     {"status_url": "https://example.org/s/abc", "name": "Ölof", "phone": ""},
@@ -361,5 +361,8 @@ def test_an_organisations_own_letters_are_rendered_whole(tmp_path: Path) -> None
     renderer = Renderer(tmp_path, "sv")
     for name in ("Anna", "Bo"):
         context = citizen_context(name=name)
-        assert renderer.letter("email/ack", "sv", "txt", context) == f"Hej {name.upper()} ({len(name)})\n"
+        assert (
+            renderer.letter("email/ack", "sv", "txt", context)
+            == f"Hej {name.upper()} ({len(name)})\n"
+        )
     assert not renderer._skeletons

@@ -153,6 +153,7 @@ def queue_citizen_email(
             "classification": template,
             "at": now,
         },
+        with_entry=dedupe_key,
     )
     return True
 

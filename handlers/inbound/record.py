@@ -16,6 +16,7 @@ from bot.runners.pipeline import InboundContext
 from bot.store.models import Direction
 from handlers.inbound.dedupe import external_id, message_id, remember_stored, sender_of
 
+
 def fit(text: str | None, limit: int) -> str | None:
     """``text`` made storable and cut to ``limit`` characters (None stays None)."""
     if text is None:
