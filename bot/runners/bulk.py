@@ -21,7 +21,8 @@ the group. :func:`run_fast` runs such a group optimistically:
   (``session.info["audit_later"]``, :func:`bot.actions.trail.audit`);
 - outbox entries and message rows (the email itself, our acknowledgement) are held
   back and inserted at once, in order, before the next statement that is not an
-  insert (anything that might read them) or ORM flush, and after the last message
+  insert (anything that might read them) or ORM flush adding such rows, and after
+  the last message
   (``session.info["outbox_later"]`` and ``["messages_later"]``,
   :func:`bot.actions.trail.insert_held`): their ids come out as they would one by
   one, and an acknowledgement already queued leaves its message row out, as before;
@@ -50,7 +51,7 @@ from bot.actions.trail import (
     insert_held,
 )
 from bot.ports import InboundMail, Mailbox
-from bot.store.models import Complainant
+from bot.store.models import Complainant, Message, Outbox
 from bot.store.refs import REF_BLOCKS, release_refs
 
 if TYPE_CHECKING:
@@ -159,4 +160,6 @@ def _before_statement(state: ORMExecuteState) -> None:
 
 
 def _before_flush(session: Session, *_args: Any) -> None:
-    insert_held(session)  # an ORM flush may add rows of its own: theirs come after
+    # An ORM flush adding message or outbox rows of its own: theirs come after.
+    if any(isinstance(obj, Message | Outbox) for obj in session.new):
+        insert_held(session)
