@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from bot.actions.trail import enqueue
 from bot.clock import FixedClock
 from bot.runners import bulk, pipeline
 from bot.store import db
+from bot.store.models import OutboxKind
 from tests.conftest import make_config
 from tests.harness import Bot, email
 from tests.proof.corpus import complaints, sender
@@ -87,7 +89,9 @@ def _mail() -> list[bytes]:
     return mails
 
 
-def _run(tmp_path: Path, clock: FixedClock, name: str) -> dict[str, list[tuple[Any, ...]]]:
+def _run(
+    tmp_path: Path, clock: FixedClock, name: str, queued: str | None = None
+) -> dict[str, list[tuple[Any, ...]]]:
     root = tmp_path / name
     url = f"sqlite:///{root}/bot.db"
     engine = db.make_engine(url)
@@ -95,6 +99,16 @@ def _run(tmp_path: Path, clock: FixedClock, name: str) -> dict[str, list[tuple[A
     bot = Bot(make_config(root, url), engine, clock, root)
     bot.deliver(b"From: a@b.se\r\nSubject: warm\r\nMessage-ID: <warm@b.se>\r\n\r\nHej.\r\n")
     bot.ingest()  # one message alone: the savepoint path either way
+    if queued is not None:  # an outbox entry already holding this key
+        with db.session_scope(engine) as session:
+            enqueue(
+                session,
+                kind=OutboxKind.EMAIL,
+                dedupe_key=queued,
+                payload={},
+                case=None,
+                now=clock(),
+            )
     for n, raw in enumerate(_mail()):
         bot.deliver(raw, name=f"{n:03d}.bulk")
     outcomes = bot.ingest()
@@ -152,3 +166,43 @@ def test_a_failure_after_writing_sends_the_group_back_to_savepoints(
     ]
     assert len(got["case"]) == 1 + 8
     assert got["ref_counter"][0][1] == 9  # no number lost to the rolled-back group
+
+
+def test_a_failure_after_a_held_back_message_row_sends_the_group_back_to_savepoints(
+    clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The robot mail's row is only held back (no statement yet) when its step fails:
+    still a write, so the group is run again and nothing of that message stays."""
+    real = pipeline.run_steps
+
+    def failing_after_the_row(ctx: pipeline.InboundContext) -> None:
+        try:
+            real(ctx)
+        except pipeline.Discard:
+            if ctx.parsed is not None and ctx.parsed.subject.startswith("Undelivered"):
+                raise RuntimeError("after the row was held back") from None
+            raise
+
+    monkeypatch.setattr(pipeline, "run_steps", failing_after_the_row)
+    got = _run(tmp_path, clock, "held")
+
+    assert [(row[1], row[2].split(" at ")[0]) for row in got["quarantine"]] == [
+        ("009.bulk", "not an email: no From, To, Subject, Date or other core header"),
+        ("010.bulk", "RuntimeError"),
+    ]
+    assert all(row[8] != "auto_reply" for row in got["message"])
+    assert {row[8] for row in got["message"]} == {"complaint", "ack"}
+
+
+def test_an_acknowledgement_already_queued_leaves_its_message_row_out_on_both_paths(
+    clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk writer holds outbox entries back; one whose key is already queued goes in
+    without its acknowledgement's message row, as enqueue() returning False leaves it."""
+    fast = _run(tmp_path, clock, "fast", queued="ack:3")
+    monkeypatch.setattr(pipeline, "run_fast", _no_fast_path)
+    slow = _run(tmp_path, clock, "slow", queued="ack:3")
+
+    assert fast == slow
+    acks = {row[1] for row in fast["message"] if row[8] == "ack"}
+    assert 3 not in acks and {2, 4} <= acks

@@ -324,3 +324,45 @@ def test_reminder_puts_the_number_on_its_own_line(lang: str) -> None:
     for rung in (*RUNGS, ""):
         lines = staff_text("reminder", lang, rung=rung).splitlines()
         assert lines[-1].endswith(": 070-123 45 67") and len(lines) == 2, rung
+
+
+# --- a letter written once per shape reads as the letter rendered whole (Renderer.letter)
+
+LETTER_WORDS = [
+    {},
+    {"name": "", "phone": ""},
+    {"name": '<b>Åsa & "Bo"</b> {{ x }}', "phone": "070-1 <2>"},
+    {"name": " Anna ", "phone": "070\n123"},  # space at an end: rendered whole
+    {"status_url": "https://example.org/s/a&b<c>"},
+    {"status_url": "https://example.org/s/abc", "name": "Ölof", "phone": ""},
+    {"call_date": "2026-03-05", "remedy": "apology", "next_step": "we call again"},
+    {"remedy": "compensation", "resolution": "dialogue"},
+]
+
+
+@pytest.mark.parametrize("template", CITIZEN_TEMPLATES)
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_letter_written_once_per_shape_reads_as_the_letter_rendered_whole(
+    template: str, lang: str
+) -> None:
+    renderer = Renderer()
+    for words in LETTER_WORDS:
+        for ref in (REF, "KL-2026-000999"):
+            context = citizen_context(ref=ref, **words)
+            for ext in ("subject", "txt", "html"):
+                expected = RENDERER.render(f"email/{template}", lang, ext, **context)
+                assert renderer.letter(f"email/{template}", lang, ext, context) == expected
+    assert any(s is not None for s in renderer._skeletons.values())  # the quick way was taken
+
+
+def test_an_organisations_own_letters_are_rendered_whole(tmp_path: Path) -> None:
+    (tmp_path / "email").mkdir()
+    (tmp_path / "email" / "ack.sv.txt.j2").write_text("Hej {{ name|upper }} ({{ name|length }})\n")
+    renderer = Renderer(tmp_path, "sv")
+    for name in ("Anna", "Bo"):
+        context = citizen_context(name=name)
+        assert (
+            renderer.letter("email/ack", "sv", "txt", context)
+            == f"Hej {name.upper()} ({len(name)})\n"
+        )
+    assert not renderer._skeletons

@@ -28,6 +28,7 @@ from bot.actions.trail import (
 from bot.config import Config
 from bot.domain.vocabulary import ChatOp
 from bot.errors import AlreadyClaimed, CaseNotFound, InvalidAction
+from bot.store.db import insert_row
 from bot.store.models import (
     ActionPlan,
     Case,
@@ -245,24 +246,34 @@ def escalate(
     *,
     reason: EscalationReason,
     note: str = "",
+    new_case: bool = False,
 ) -> Escalation | None:
-    """Raise the case to the ombudsman. Once per reason; returns None if already done."""
+    """Raise the case to the ombudsman. Once per reason; returns None if already done.
+
+    ``new_case``: the case was opened in this transaction, so it has no escalation yet
+    (the inbound pipeline escalates a serious complaint as it opens it)."""
     _require_open(case)
-    existing = session.exec(
-        select(Escalation).where(Escalation.case_id == case.id, Escalation.reason == reason.value)
-    ).first()
-    if existing is not None and reason != EscalationReason.STAFF:
-        return None
-    esc = Escalation(
-        case_id=case.id or 0,
-        at=now,
-        reason=reason.value,
-        by=actor,
-        to=",".join(cfg.chat.ombudsman_users) or "ombudsman",
-        note=note[:2000],
+    if not new_case:
+        existing = session.exec(
+            select(Escalation).where(
+                Escalation.case_id == case.id, Escalation.reason == reason.value
+            )
+        ).first()
+        if existing is not None and reason != EscalationReason.STAFF:
+            return None
+    esc = insert_row(
+        session,
+        Escalation,
+        {
+            "case_id": case.id or 0,
+            "at": now,
+            "reason": reason.value,
+            "by": actor,
+            "to": ",".join(cfg.chat.ombudsman_users) or "ombudsman",
+            "note": note[:2000],
+            "acknowledged_at": None,
+        },
     )
-    session.add(esc)
-    session.flush()
     if case.escalated_at is None:
         case.escalated_at = now
     _touch(case, now)

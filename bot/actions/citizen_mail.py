@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot.actions.cases import complainant_of, get_case_by_id, mark_ack_bounced
 from bot.actions.status_links import issue_status_link, status_url
-from bot.actions.trail import SYSTEM_ACTOR, Actor, audit, enqueue, unique_key
+from bot.actions.trail import SYSTEM_ACTOR, Actor, audit, enqueue, insert_message, unique_key
 from bot.config import Config
 from bot.domain.acknowledgement import AckHistory, can_acknowledge, own_addresses_of
 from bot.domain.calendar import WorkingCalendar
@@ -90,9 +90,6 @@ def may_acknowledge_by_hand(
     )
 
 
-_MESSAGE_INSERT = sa.insert(Message.__table__)  # type: ignore[attr-defined]
-
-
 def queue_citizen_email(
     session: Session,
     cfg: Config,
@@ -141,8 +138,8 @@ def queue_citizen_email(
         now=now,
     ):
         return False
-    session.execute(  # a Core insert: no ORM object to build (the hot path acknowledges)
-        _MESSAGE_INSERT,
+    insert_message(
+        session,
         {
             "case_id": case.id,
             "direction": Direction.OUTBOUND.value,
@@ -156,6 +153,7 @@ def queue_citizen_email(
             "classification": template,
             "at": now,
         },
+        with_entry=dedupe_key,
     )
     return True
 

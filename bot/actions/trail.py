@@ -26,7 +26,7 @@ from bot.domain.actors import (
     teams_actor,
 )
 from bot.errors import NotAllowed
-from bot.store.models import Audit, Case, Outbox, OutboxKind
+from bot.store.models import Audit, Case, Message, Outbox, OutboxKind
 
 __all__ = [
     "ABOUT_OTHERS",
@@ -42,6 +42,8 @@ __all__ = [
     "chat_actor",
     "enqueue",
     "enqueue_many",
+    "insert_held",
+    "insert_message",
     "is_ombudsman",
     "outbox_row",
     "slack_actor",
@@ -158,6 +160,85 @@ def audit_many(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(_AUDIT_INSERT, rows)
 
 
+# --- held back: the bulk writer's message rows and outbox entries -------------
+
+_MESSAGE_INSERT = sa.insert(Message.__table__)  # type: ignore[attr-defined]
+# session.info keys: a HeldRows there holds message rows or outbox entries back
+# (bot.runners.bulk), inserted at once, in order, before the next statement that is not
+# an insert (insert_held).
+MESSAGES_LATER = "messages_later"
+OUTBOX_LATER = "outbox_later"
+# What a single insert fills in for a column left out; rows inserted together must all
+# name the same columns.
+_MESSAGE_DEFAULTS = {
+    c.name: c.default.arg if c.default is not None else None
+    for c in Message.__table__.c  # type: ignore[attr-defined]
+    if c.name != "id" and (c.default is None or c.default.is_scalar)
+}
+
+
+class HeldRows:
+    """Rows held back for one ``executemany``, in order; ``added`` counts every row ever
+    held (it only grows: the bulk writer tells from it whether a message wrote)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.added = 0
+        # message rows: the outbox key each goes with (None: none); outbox: keys found
+        # already queued, whose rows went in without them.
+        self.with_entry: list[str | None] = []
+        self.skipped: set[str] = set()
+
+    def hold(self, row: dict[str, Any], with_entry: str | None = None) -> None:
+        self.rows.append(row)
+        self.with_entry.append(with_entry)
+        self.added += 1
+
+    def take(self) -> tuple[list[dict[str, Any]], list[str | None]]:
+        taken = self.rows, self.with_entry
+        self.rows, self.with_entry = [], []
+        return taken
+
+
+def insert_message(session: Session, row: dict[str, Any], with_entry: str | None = None) -> None:
+    """Insert a message row (a Core insert: no ORM object to build), or hold it back for
+    the bulk writer. ``with_entry``: the outbox key of the email this row records (held
+    back too): the row goes in only if that entry does."""
+    held: HeldRows | None = session.info.get(MESSAGES_LATER)
+    if held is None:
+        session.execute(_MESSAGE_INSERT, row)
+    else:
+        full = row if len(row) == len(_MESSAGE_DEFAULTS) else {**_MESSAGE_DEFAULTS, **row}
+        held.hold(full, with_entry)
+
+
+def insert_held(session: Session) -> None:
+    """Insert what was held back so far, in order: the outbox entries in one statement,
+    then the message rows in one (a row whose entry was already queued is left out, as
+    :func:`enqueue` returning False would have left it)."""
+    outbox: HeldRows | None = session.info.get(OUTBOX_LATER)
+    if outbox is not None and outbox.rows:
+        rows, _ = outbox.take()
+        statement = _OUTBOX_KEYS[session.get_bind().dialect.name == "postgresql"]
+        inserted = set(session.connection().execute(statement, rows).scalars())
+        seen: set[str] = set()
+        for row in rows:  # a key twice in one batch: the second is the one skipped
+            key = row["dedupe_key"]
+            if key not in inserted or key in seen:
+                outbox.skipped.add(key)
+            seen.add(key)
+    messages: HeldRows | None = session.info.get(MESSAGES_LATER)
+    if messages is not None and messages.rows:
+        rows, entries = messages.take()
+        if outbox is not None and outbox.skipped:
+            rows = [r for r, e in zip(rows, entries, strict=True) if e not in outbox.skipped]
+        if rows:
+            session.connection().execute(_MESSAGE_INSERT, rows)
+
+
+# --- the outbox ------------------------------------------------------------
+
+
 def enqueue(
     session: Session,
     *,
@@ -170,9 +251,15 @@ def enqueue(
 ) -> bool:
     """Queue a side effect once: a second call with the same ``dedupe_key`` does nothing.
 
-    Returns True when the entry was new.
+    Returns True when the entry was new. In the bulk writer the entry is held back and
+    True means only "held": a row that must go only with it says so
+    (:func:`insert_message` ``with_entry``).
     """
     row = outbox_row(kind, dedupe_key, payload, case, now, not_before)
+    held: HeldRows | None = session.info.get(OUTBOX_LATER)
+    if held is not None:
+        held.hold(row)
+        return True
     returning = _OUTBOX_RETURNING[session.get_bind().dialect.name == "postgresql"]
     # A row back means it was inserted (rowcount is -1 on psycopg).
     return session.execute(returning, row).first() is not None
@@ -210,19 +297,20 @@ def _outbox_insert(session: Session) -> Any:
     return _OUTBOX_INSERT[session.get_bind().dialect.name == "postgresql"]
 
 
-def _outbox_statements(returning: bool) -> dict[bool, Any]:
+def _outbox_statements(returning: str | None) -> dict[bool, Any]:
     """The outbox insert that skips a queued ``dedupe_key``, for SQLite (False) and
-    PostgreSQL (True), built once."""
+    PostgreSQL (True), built once; ``returning``: the column it returns."""
     table = Outbox.__table__  # type: ignore[attr-defined]
     found: dict[bool, Any] = {}
     for pg, insert in ((False, sqlite_insert), (True, pg_insert)):
         stmt = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        found[pg] = stmt.returning(table.c.id) if returning else stmt
+        found[pg] = stmt.returning(table.c[returning]) if returning else stmt
     return found
 
 
-_OUTBOX_INSERT = _outbox_statements(returning=False)
-_OUTBOX_RETURNING = _outbox_statements(returning=True)
+_OUTBOX_INSERT = _outbox_statements(returning=None)
+_OUTBOX_RETURNING = _outbox_statements(returning="id")
+_OUTBOX_KEYS = _outbox_statements(returning="dedupe_key")  # many rows: which went in
 
 
 def unique_key(prefix: str) -> str:

@@ -17,6 +17,7 @@ from email.header import Header
 from email.message import EmailMessage
 from email.policy import default
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the caller renders with its own templates; this module only builds
@@ -32,7 +33,8 @@ _MSGID_RE = re.compile(r"^[\x21-\x7e]{1,900}$")
 def safe_header_text(value: object, limit: int = 150) -> str:
     """One line, control characters removed, length-capped: safe in any header."""
     s = "" if value is None else str(value)
-    s = "".join(ch if ch.isprintable() else " " for ch in s)
+    if not s.isprintable():
+        s = "".join(ch if ch.isprintable() else " " for ch in s)
     s = " ".join(s.split())
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
@@ -45,6 +47,7 @@ def valid_address(addr: str | None) -> str | None:
     return addr if _ADDR_RE.match(addr) and len(addr) <= 254 else None
 
 
+@lru_cache(maxsize=64)  # our own addresses: the same few every time
 def address_domain(from_address: str) -> str:
     _name, addr = parseaddr(from_address)
     return addr.rsplit("@", 1)[-1] if "@" in addr else "localhost"
@@ -97,9 +100,9 @@ def citizen_email_text(
     if to is None:
         raise ValueError("recipient address is not a plain, valid address")
     name = f"email/{template}"
-    subject = safe_header_text(renderer.render(name, lang, "subject", **context), 200)
-    text = _normal(renderer.render(name, lang, "txt", **context))
-    html = _normal(renderer.render(name, lang, "html", **context))
+    subject = safe_header_text(renderer.letter(name, lang, "subject", context), 200)
+    text = _normal(renderer.letter(name, lang, "txt", context))
+    html = _normal(renderer.letter(name, lang, "html", context))
     head = [
         ("From", _address_header(from_address)),
         ("To", _mailbox(safe_header_text(to_name, 80), to)),
@@ -141,6 +144,7 @@ def _encoded(value: str, name: str) -> str:
     )
 
 
+@lru_cache(maxsize=64)  # our own From and Reply-To: the same few every time
 def _address_header(value: str) -> str:
     display, addr = parseaddr(value)
     if not addr:

@@ -19,6 +19,12 @@ from collections.abc import Callable, Sequence
 
 import jinja2
 
+# The words of one case a letter may use, and how: only printed (``{{ ref }}``,
+# ``{{ f.b(ref) }}``) or tested for being empty (``{% if phone %}``), never compared,
+# cut or passed to a function. That lets the renderer write a letter once per shape
+# and put each case's words in (``Renderer.letter``; tests/test_templates.py checks it).
+PER_CASE = frozenset({"ref", "name", "phone", "status_url"})
+
 LETTER_NAME = re.compile(r"^(email/[a-z_]+)\.([a-z]{2})\.(subject|txt|html)\.j2$")
 
 

@@ -9,16 +9,19 @@ variable, never as template source; HTML templates are autoescaped and the
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import escape
 
 from bot.config import LANGUAGES, Config
 from bot.presenters.catalogs import staff_word
-from bot.presenters.letters import LetterLoader
+from bot.presenters.letters import PER_CASE, LetterLoader
 
 PACKAGE_TEMPLATES = Path(str(files("templates")))
 
@@ -69,6 +72,10 @@ class Renderer:
             lstrip_blocks=True,
         )
         self._templates: dict[tuple[str, str, str], jinja2.Template] = {}
+        # Letters rendered once per shape, their per-case words left as holes (letter()).
+        # Only over our own letters: an organisation's override may use a word otherwise.
+        self._skeletons: dict[tuple[Any, ...], _Skeleton | None] = {}
+        self._use_skeletons = not (override_dir and (Path(override_dir) / "email").exists())
         self.env.filters["mrkdwn"] = mrkdwn_escape
         self.env.filters["one_line"] = one_line
         # Staff text templates name vocabulary words from the staff catalog.
@@ -98,9 +105,97 @@ class Renderer:
             )
         return found.render(**context)
 
+    def letter(self, template: str, lang: str, ext: str, context: Mapping[str, Any]) -> str:
+        """:meth:`render` for a citizen letter (``email/<name>``), the same text, cheaper.
+
+        A letter prints the words of one case (:data:`~bot.presenters.letters.PER_CASE`)
+        as they are or tests them for being empty, never more; so what it says around
+        them depends only on the rest of ``context`` and on which of them are empty. It is
+        rendered once per such shape with markers in their place, and each case's words
+        are put in (escaped in HTML as Jinja would). A shape whose output does not follow
+        that rule (checked once, with other words) and a word with space at either end
+        (``|trim`` could take it) go through :meth:`render`.
+        """
+        shape = self._shape(template, lang, ext, context)
+        if shape is None:
+            return self.render(template, lang, ext, **context)
+        key, words = shape
+        skeleton = self._skeletons.get(key, _UNSET)
+        if skeleton is _UNSET:
+            skeleton = self._skeletons[key] = self._skeleton(template, lang, ext, context)
+        if skeleton is None:
+            return self.render(template, lang, ext, **context)
+        assert isinstance(skeleton, _Skeleton)
+        return skeleton.fill(words)
+
+    def _shape(
+        self, template: str, lang: str, ext: str, context: Mapping[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, str]] | None:
+        """The skeleton's key and the words to put in, or None: render it whole."""
+        if not self._use_skeletons or len(self._skeletons) > _MAX_SKELETONS:
+            return None
+        fixed: list[tuple[str, Any]] = []
+        words: dict[str, str] = {}
+        for name, value in context.items():
+            if name in PER_CASE and value and isinstance(value, str):
+                if value != value.strip():
+                    return None
+                words[name] = value
+                fixed.append((name, _FILLED))
+            else:
+                fixed.append((name, value))
+        key = (template, lang, ext, tuple(sorted(fixed, key=lambda kv: kv[0])))
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        return key, words
+
+    def _skeleton(
+        self, template: str, lang: str, ext: str, context: Mapping[str, Any]
+    ) -> _Skeleton | None:
+        names = [n for n in context if n in PER_CASE and context[n] and isinstance(context[n], str)]
+        marked = {**context, **{n: f"\x00{i}\x00" for i, n in enumerate(names)}}
+        html = bool(self.env.autoescape) and (
+            not callable(self.env.autoescape)
+            or self.env.autoescape(self.template_name(template, lang, ext))
+        )
+        pieces = _MARKER.split(self.render(template, lang, ext, **marked))
+        skeleton = _Skeleton(pieces[0::2], [names[int(i)] for i in pieces[1::2]], html)
+        # The rule checked once: other words (needing escapes, of other lengths) put in
+        # the skeleton read as the letter rendered with them.
+        probe = {n: f"<{n} & 'Ö' \"{i}\">" * (i + 2) for i, n in enumerate(names)}
+        if skeleton.fill(probe) != self.render(template, lang, ext, **{**context, **probe}):
+            return None
+        return skeleton
+
     def has(self, name: str, lang: str, ext: str) -> bool:
         try:
             self.template_name(name, lang, ext)
         except jinja2.TemplateNotFound:
             return False
         return True
+
+
+_MARKER = re.compile("\x00([0-9]+)\x00")
+_MAX_SKELETONS = 512  # shapes kept per renderer (a few per letter and language in practice)
+_FILLED = object()  # a word in the skeleton's key: present, whatever it says
+_UNSET = object()
+
+
+class _Skeleton:
+    """A letter rendered with markers for its words: the text around them, and which."""
+
+    __slots__ = ("html", "names", "texts")
+
+    def __init__(self, texts: list[str], names: list[str], html: bool) -> None:
+        self.texts, self.names, self.html = texts, names, html
+
+    def fill(self, words: Mapping[str, str]) -> str:
+        texts = self.texts
+        out = [texts[0]]
+        for name, text in zip(self.names, texts[1:], strict=True):
+            word = words[name]
+            out.append(str(escape(word)) if self.html else word)
+            out.append(text)
+        return "".join(out)

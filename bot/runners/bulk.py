@@ -19,6 +19,13 @@ the group. :func:`run_fast` runs such a group optimistically:
   :mod:`bot.store.refs`): numbers still run on without holes;
 - audit entries are inserted at once, in order, after the last message
   (``session.info["audit_later"]``, :func:`bot.actions.trail.audit`);
+- outbox entries and message rows (the email itself, our acknowledgement) are held
+  back and inserted at once, in order, before the next statement that is not an
+  insert (anything that might read them) or ORM flush adding such rows, and after
+  the last message
+  (``session.info["outbox_later"]`` and ``["messages_later"]``,
+  :func:`bot.actions.trail.insert_held`): their ids come out as they would one by
+  one, and an acknowledgement already queued leaves its message row out, as before;
 - the mailbox checkpoint moves once, after the last message.
 
 What commits is what the savepoint path commits, row for row; the checkpoint
@@ -29,14 +36,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session, col, select
 
-from bot.actions.trail import AUDIT_LATER, audit_many
+from bot.actions.trail import (
+    AUDIT_LATER,
+    MESSAGES_LATER,
+    OUTBOX_LATER,
+    HeldRows,
+    audit_many,
+    insert_held,
+)
 from bot.ports import InboundMail, Mailbox
-from bot.store.models import Complainant
+from bot.store.models import Complainant, Message, Outbox
 from bot.store.refs import REF_BLOCKS, release_refs
 
 if TYPE_CHECKING:
@@ -70,7 +85,9 @@ class WriteCounter:
 
     @property
     def writes(self) -> int:
-        return self.statements + len(self.session.info.get(AUDIT_LATER) or ())
+        info = self.session.info
+        held = [h for key in (MESSAGES_LATER, OUTBOX_LATER) if (h := info.get(key)) is not None]
+        return self.statements + len(info.get(AUDIT_LATER) or ()) + sum(h.added for h in held)
 
     def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if not statement.lstrip()[:6].upper().startswith("SELECT"):
@@ -115,14 +132,34 @@ def run_fast(
     session.info[REF_BLOCKS] = {}
     session.info[AUDIT_LATER] = []
     prefetch_complainants(session, items)
+    session.info[MESSAGES_LATER] = HeldRows()
+    session.info[OUTBOX_LATER] = HeldRows()
+    sa.event.listen(session, "do_orm_execute", _before_statement)
+    sa.event.listen(session, "before_flush", _before_flush)
     try:
         with WriteCounter(session) as writes:
             outcomes = [run_one(state, mail, prepared, writes) for mail, prepared in items]
+        insert_held(session)
         for mail, _ in items:
             mailbox.record(session, mail)
         release_refs(session)
         audit_many(session, session.info.pop(AUDIT_LATER))
     finally:
-        for key in (REF_BLOCKS, COMPLAINANTS, AUDIT_LATER):
+        sa.event.remove(session, "do_orm_execute", _before_statement)
+        sa.event.remove(session, "before_flush", _before_flush)
+        for key in (REF_BLOCKS, COMPLAINANTS, AUDIT_LATER, MESSAGES_LATER, OUTBOX_LATER):
             session.info.pop(key, None)
     return outcomes
+
+
+def _before_statement(state: ORMExecuteState) -> None:
+    """What was held back goes in before any statement that might read it (only an insert
+    cannot)."""
+    if not state.is_insert:
+        insert_held(cast(Session, state.session))  # the sqlmodel Session it was set on
+
+
+def _before_flush(session: Session, *_args: Any) -> None:
+    # An ORM flush adding message or outbox rows of its own: theirs come after.
+    if any(isinstance(obj, Message | Outbox) for obj in session.new):
+        insert_held(session)

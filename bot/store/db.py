@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict
 from sqlmodel import Session
 
 if TYPE_CHECKING:
@@ -25,6 +27,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest migration's revision (a test checks it is Alembic's head): a database that
 # is there needs no migration, and Alembic is not loaded to find that out.
 HEAD_REVISION = "0007_web"
+
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -133,6 +137,33 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_row(session: Session, model: type[T], values: dict[str, Any]) -> T:
+    """Insert one row of ``model`` with a Core ``INSERT .. RETURNING id`` and put the
+    object in ``session`` as if it had been loaded: what ``session.add(model(...))``
+    and a flush would leave, for a fraction of the cost (no field-by-field
+    construction, no unit of work). ``values`` holds every column but the id."""
+    known = _INSERTING.get(model)
+    if known is None:
+        sa.orm.configure_mappers()  # as building the first object would (new_instance won't)
+        table = model.__table__  # type: ignore[attr-defined]
+        known = _INSERTING[model] = (
+            sa.insert(table).returning(table.c.id),
+            sa.inspect(model).class_manager,
+        )
+    statement, manager = known
+    row_id = session.execute(statement, values).scalar_one()
+    obj = manager.new_instance()
+    loaded = instance_dict(obj)
+    loaded.update(values)
+    loaded["id"] = row_id
+    make_transient_to_detached(obj)  # its values count as loaded, its id as its identity
+    session.add(obj)
+    return obj
+
+
+_INSERTING: dict[type, tuple[Any, Any]] = {}  # model: (its insert, its class manager)
 
 
 class StatementCounter:

@@ -10,14 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import sqlalchemy as sa
-
+from bot.actions.trail import insert_message
 from bot.mail.parse import storable_text
 from bot.runners.pipeline import InboundContext
-from bot.store.models import Direction, Message
+from bot.store.models import Direction
 from handlers.inbound.dedupe import external_id, message_id, remember_stored, sender_of
-
-_INSERT = sa.insert(Message.__table__)  # type: ignore[attr-defined]
 
 
 def fit(text: str | None, limit: int) -> str | None:
@@ -58,8 +55,9 @@ def message_row(ctx: InboundContext, classification: str = "complaint") -> dict[
 
 
 def store(ctx: InboundContext, classification: str = "complaint") -> None:
-    """Insert the message's row now (a later message of the same group sees it)."""
-    ctx.session.execute(_INSERT, message_row(ctx, classification))
+    """Insert the message's row (the bulk writer holds it back until something reads the
+    table: a later message of the same group still sees it)."""
+    insert_message(ctx.session, message_row(ctx, classification))
     remember_stored(ctx)
 
 
