@@ -41,13 +41,18 @@ def call_within_days(cfg: Config) -> int:
     return max(1, -int(-cfg.policy.first_contact_working_hours // hours_per_day))
 
 
-def citizen_context(cfg: Config, case: Case, complainant: Complainant) -> dict[str, object]:
-    """The variables every citizen email template receives (all plain data)."""
+def citizen_context(
+    cfg: Config, case: Case, complainant: Complainant, phone: str | None = None
+) -> dict[str, object]:
+    """The variables every citizen email template receives (all plain data); ``phone``:
+    the case's number as the citizen writes it, when the caller knows it already."""
     org = cfg.organisation
+    if phone is None:
+        phone = format_phone_national(case.phone) if case.phone else ""  # this case's number
     return {
         "ref": case.ref,
         "name": complainant.name or "",
-        "phone": format_phone_national(case.phone) if case.phone else "",  # this case's number
+        "phone": phone,
         "call_within_days": call_within_days(cfg),
         "organisation": org.name,
         "org_phone": org.phone,
@@ -109,7 +114,12 @@ def queue_citizen_email(
     if not complainant.email:
         return False
     msgid = new_message_id(template, case.ref, cfg.outgoing.from_address)
-    context = {**citizen_context(cfg, case, complainant), **(extra or {})}
+    extra = extra or {}
+    known = extra.get("phone")
+    context = {
+        **citizen_context(cfg, case, complainant, known if isinstance(known, str) else None),
+        **extra,
+    }
     if template == "ack" and cfg.web.enabled and not context.get("status_url"):
         # While the web front runs, every acknowledgement links the case's status page.
         context["status_url"] = status_url(cfg, issue_status_link(session, cfg, case, now))

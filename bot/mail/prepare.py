@@ -16,7 +16,15 @@ from pathlib import Path
 
 from bot.errors import Unprocessable
 from bot.mail.classify import Classification, classify
-from bot.mail.extract import detect_language, find_phone_numbers, phone_region, summarise
+from bot.mail.extract import (
+    detect_language,
+    find_phone_numbers,
+    format_phone_national,
+    guess_name,
+    own_words,
+    phone_region,
+    summarise,
+)
 from bot.mail.parse import ParsedEmail, parse_email
 from bot.redact import redact
 
@@ -44,6 +52,18 @@ class Prepared:
     # What a new case shows staff (redacted here, not in the writer): see case_texts.
     subject: str | None = None
     summary: str | None = None
+    # Worked out here so that the writer need not: what the sender wrote now (where the
+    # serious keywords are looked for), the name the case is filed under, and each
+    # phone number as a citizen writes it (``phones_national[i]`` is ``phones[i]``).
+    own_words: str | None = None
+    name: str | None = None
+    phones_national: tuple[str, ...] = ()
+
+    def national(self, e164: str | None) -> str | None:
+        """``e164`` as :func:`format_phone_national` writes it, if it is one of ours."""
+        if e164 and len(self.phones_national) == len(self.phones) and e164 in self.phones:
+            return self.phones_national[self.phones.index(e164)]
+        return None
 
 
 def case_texts(parsed: ParsedEmail) -> tuple[str, str]:
@@ -96,7 +116,23 @@ def prepare(raw: bytes, settings: PrepareSettings) -> Prepared:
     except Exception:  # the writer tries again where a case is opened, and fails there
         texts = (None, None)
     subject, summary = texts
-    return Prepared(parsed, classification, language, phones, subject=subject, summary=summary)
+    try:
+        words: str | None = own_words(parsed)
+        name = guess_name(parsed, classification.contact)
+        national = tuple(format_phone_national(n) for n in phones)
+    except Exception:  # the writer works them out itself, and fails there
+        words, name, national = None, None, ()
+    return Prepared(
+        parsed,
+        classification,
+        language,
+        phones,
+        subject=subject,
+        summary=summary,
+        own_words=words,
+        name=name,
+        phones_national=national,
+    )
 
 
 def warm_up() -> None:

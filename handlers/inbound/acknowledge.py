@@ -57,6 +57,13 @@ def process(ctx: InboundContext) -> None:
         ctx.now,
         template="ack",
         dedupe_key=f"ack:{case.id}",
+        extra=_phone_known(ctx),
         in_reply_to=p.message_id,
         references=p.references,
     )
+
+
+def _phone_known(ctx: InboundContext) -> dict[str, object] | None:
+    """The case's number as the citizen writes it, when it was worked out ahead."""
+    national = ctx.prepared.national(ctx.case.phone) if ctx.prepared and ctx.case else None
+    return None if national is None else {"phone": national}

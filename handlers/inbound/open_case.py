@@ -73,10 +73,14 @@ def process(ctx: InboundContext) -> None:
         raise Discard("historical mail skipped (mailbox.historical = 'skip')")
     # Keywords of the complaint's own language, in what the sender wrote now (not in
     # quotes, forwarded reports or attachments); a spam-flagged message never escalates.
+    words = ahead.own_words if ahead is not None and ahead.own_words is not None else None
     serious = not is_spam_flagged(p) and _is_serious(
-        own_words(p), cfg.policy.serious_keywords_for(language)
+        own_words(p) if words is None else words, cfg.policy.serious_keywords_for(language)
     )
     contact = ctx.classification.contact if ctx.classification else None
+    # The name worked out ahead was for the classifier's contact; forcing may change it.
+    ahead_contact = ahead.classification.contact if ahead and ahead.classification else None
+    name = ahead.name if ahead is not None and ahead_contact == contact else guess_name(p, contact)
     if ahead is not None and ahead.subject is not None and ahead.summary is not None:
         subject, summary = ahead.subject, ahead.summary
     else:
@@ -87,7 +91,7 @@ def process(ctx: InboundContext) -> None:
         NewComplaint(
             source=Source.EMAIL.value,
             received_at=ctx.mail.received_at,
-            name=_fit(guess_name(p, contact), 200),
+            name=_fit(name, 200),
             email=contact,
             phone=ctx.phone,
             language=language,
