@@ -146,13 +146,26 @@ def bot_env(user: ImapUser, slack: FakeSlack) -> dict[str, str]:
     }
 
 
-def append_many(dovecot: Dovecot, user: ImapUser, messages: list[bytes]) -> None:
-    """APPEND every message over one connection (fast, like a busy MTA)."""
+def append_many(
+    dovecot: Dovecot, user: ImapUser, messages: list[bytes], at_once: bool = False
+) -> None:
+    """APPEND every message over one connection (fast, like a busy MTA). ``at_once``:
+    into another folder first, then moved into the inbox in one command, so that a
+    watching bot finds the whole backlog waiting, not a trickle it keeps up with."""
     client = IMAPClient(dovecot.host, dovecot.port, ssl=False, timeout=30)
     try:
         client.login(user.name, user.password)
+        folder = "INBOX"
+        if at_once:
+            folder = f"Staging{os.getpid()}"
+            client.create_folder(folder)
         for raw in messages:
-            client.append("INBOX", raw, flags=())
+            client.append(folder, raw, flags=())
+        if at_once:
+            client.select_folder(folder)
+            client.move(client.search(["ALL"]), "INBOX")
+            client.close_folder()
+            client.delete_folder(folder)
     finally:
         with contextlib.suppress(Exception):
             client.logout()
