@@ -96,3 +96,9 @@ class ChatOp(enum.StrEnum):
     ERASED = "erased"  # the case was anonymised: its posts become stubs
     REVIEW = "review"  # a review-lane item's post
     MONTHLY_CHART = "monthly_chart"  # the month's chart as a file
+
+
+# The audit action recorded when an email over ``mailbox.max_message_bytes`` was kept
+# cut down (detail: ``size`` and ``limit`` in bytes): staff are told, and the whole
+# email is still in the mailbox.
+MAIL_CUT_DOWN = "mail_cut_down"

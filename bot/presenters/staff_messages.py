@@ -8,17 +8,19 @@ mrkdwn when it builds blocks.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from bot.config import Config
+from bot.domain.vocabulary import MAIL_CUT_DOWN, Direction
 from bot.mail.extract import format_phone_national
 from bot.ports import ChatPost
 from bot.presenters.render import Renderer
 from bot.redact import redact
-from bot.store.models import Audit, Case, ContactAttempt, Escalation
+from bot.store.models import Audit, Case, ContactAttempt, Escalation, Message
 from bot.store.queries import complainant_of, mentioned_refs, phone_alternatives
 
 WEEKDAYS = {
@@ -82,6 +84,62 @@ class CaseView:
     anonymised: bool = False
     # Sent anonymously (web form): no contact details, nobody is to call.
     anonymous: bool = False
+    # What the person attached ("foto.jpg (2,1 MB)", redacted), and, when an email was
+    # over the size limit and only its beginning kept, its size and the limit.
+    attachments: tuple[str, ...] = ()
+    cut_down: tuple[str, str] | None = None
+
+
+MAX_LISTED = 5  # attachments named in a prompt; the rest are counted ("+3")
+
+
+def human_size(size: int, lang: str) -> str:
+    """``2,1 MB`` (a decimal comma but in English), ``512 kB``, ``80 B``; decimal units,
+    as ``mailbox.max_message_bytes`` is written (10,000,000 is "10,0 MB")."""
+    if size >= 1_000_000:
+        text = f"{size / 1_000_000:.1f} MB"
+    elif size >= 1000:
+        text = f"{size // 1000} kB"
+    else:
+        text = f"{size} B"
+    return text if lang == "en" else text.replace(".", ",")
+
+
+def attachments_of(session: Session, case: Case, lang: str) -> tuple[str, ...]:
+    """The files the person sent on this case (every inbound email), named and sized."""
+    named: list[str] = []
+    for stored in session.exec(
+        select(Message.attachments).where(
+            Message.case_id == case.id, Message.direction == Direction.INBOUND.value
+        )
+    ):
+        try:
+            files = json.loads(stored or "[]")
+        except ValueError:
+            continue
+        for f in files if isinstance(files, list) else []:
+            if isinstance(f, dict) and isinstance(f.get("size"), int):
+                name = redact(str(f.get("filename") or "").strip()) or "–"
+                named.append(f"{name[:80]} ({human_size(f['size'], lang)})")
+    if len(named) > MAX_LISTED:
+        return (*named[:MAX_LISTED], f"+{len(named) - MAX_LISTED}")
+    return tuple(named)
+
+
+def cut_down_of(session: Session, case: Case, lang: str) -> tuple[str, str] | None:
+    """The size of an email of this case that was cut down, and the limit then."""
+    detail = session.exec(
+        select(Audit.detail)
+        .where(Audit.case_id == case.id, Audit.action == MAIL_CUT_DOWN)
+        .order_by(col(Audit.id).desc())
+    ).first()
+    if not detail:
+        return None
+    try:
+        found = json.loads(detail)
+        return human_size(int(found["size"]), lang), human_size(int(found["limit"]), lang)
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def case_view(session: Session, cfg: Config, case: Case, now: datetime) -> CaseView:
@@ -131,6 +189,8 @@ def case_view(session: Session, cfg: Config, case: Case, now: datetime) -> CaseV
         mentions=tuple(mentioned_refs(session, case)),
         anonymised=anonymised,
         anonymous="anonymous" in marks,
+        attachments=() if anonymised else attachments_of(session, case, lang),
+        cut_down=None if anonymised else cut_down_of(session, case, lang),
     )
 
 

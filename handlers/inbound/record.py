@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.actions.trail import insert_message
+from bot.actions.trail import audit, insert_message
+from bot.domain.vocabulary import MAIL_CUT_DOWN
 from bot.mail.parse import storable_text
 from bot.runners.pipeline import InboundContext
 from bot.store.models import Direction
@@ -63,3 +64,15 @@ def store(ctx: InboundContext, classification: str = "complaint") -> None:
 
 def process(ctx: InboundContext) -> None:
     store(ctx)
+    p = ctx.parsed
+    if p is not None and p.cut_down_from is not None and ctx.case is not None:
+        # Only the beginning of this email is kept: staff are told (the prompt says so).
+        audit(
+            ctx.session,
+            ctx.case,
+            "system",
+            MAIL_CUT_DOWN,
+            ctx.now,
+            size=p.cut_down_from,
+            limit=ctx.cfg.mailbox.max_message_bytes,
+        )

@@ -126,6 +126,11 @@ def state_lines(w: Mapping[str, str], view: CaseView) -> list[str]:
     )
     if view.ack_bounced:
         lines.append(w["ack_bounced"])
+    if view.attachments:
+        lines.append(w["attachments"].format(files=esc(", ".join(view.attachments), 600)))
+    if view.cut_down:
+        size, limit = view.cut_down
+        lines.append(w["mail_cut_down"].format(size=size, limit=limit))
     return lines
 
 
