@@ -15,6 +15,7 @@ process's own peak (``VmHWM``).
 
 from __future__ import annotations
 
+import cProfile
 import email
 import json
 import os
@@ -115,10 +116,18 @@ def bot(config_path: str) -> dict[str, Any]:
     from bot.wiring import Runtime
 
     rt = Runtime(load_config(config_path))
+    profile_to = os.environ.get("BENCH_PROFILE")  # a path: cProfile of the bot's own process
+    profiler = cProfile.Profile() if profile_to else None
     with TreePeak() as tree, StatementCounter(rt.db) as counted:
         start = time.perf_counter()
+        if profiler:
+            profiler.enable()
         outcomes = ingest(rt.db, rt.services, rt.mailbox)
+        if profiler:
+            profiler.disable()
         seconds = time.perf_counter() - start
+    if profiler and profile_to:
+        profiler.dump_stats(profile_to)
     rt.close()
     from bot.runners.prepare import shutdown_pool
 

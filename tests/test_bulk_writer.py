@@ -206,3 +206,31 @@ def test_an_acknowledgement_already_queued_leaves_its_message_row_out_on_both_pa
     assert fast == slow
     acks = {row[1] for row in fast["message"] if row[8] == "ack"}
     assert 3 not in acks and {2, 4} <= acks
+
+
+def test_ids_taken_by_another_writer_send_the_group_back_to_savepoints(
+    clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New complainants and cases get ids reserved before they go in; if another writer
+    took those ids meanwhile, the insert fails and the group is run again one message at
+    a time: nothing lost, nothing filed under the other writer's row."""
+    slow_path = _run(tmp_path, clock, "reference")
+    real = pipeline.run_fast
+    fell_back: list[str] = []
+
+    def counting(*args: Any) -> Any:
+        try:
+            return real(*args)
+        except Exception as exc:
+            fell_back.append(type(exc.__cause__ or exc).__name__)
+            raise
+
+    def taken(_session: object, _model: object, count: int) -> list[int]:
+        return list(range(1, 1 + count))  # the warm-up message's complainant and case
+
+    monkeypatch.setattr(pipeline, "run_fast", counting)
+    monkeypatch.setattr(db, "_reserve_ids", taken)
+    got = _run(tmp_path, clock, "taken")
+
+    assert fell_back == ["IntegrityError"]
+    assert got == slow_path

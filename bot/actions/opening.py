@@ -124,10 +124,14 @@ def open_case_for(
 ) -> Opened:
     """:func:`open_case`, keeping hold of the complainant (the pipeline needs it next:
     reading it back by id would cost a query, and a new one has no history to look up)."""
+    year = new.received_at.astimezone(cfg.policy.tz).year
+    # The reference first: taking it may run a statement, before which the bulk writer
+    # inserts what it holds back (bot.runners.bulk); a new complainant held a moment
+    # longer goes in with the rest of the group's.
+    ref = allocate_ref(session, cfg.policy.reference_prefix, year)
     complainant, created = _find_or_create(
         session, new.email, new.phone, new.name, new.representative_of, new.chat_user
     )
-    year = new.received_at.astimezone(cfg.policy.tz).year
     first_contact_due_at = next_check_at = None
     if not new.historical:
         calendar = WorkingCalendar.from_policy(cfg.policy)
@@ -135,7 +139,6 @@ def open_case_for(
             new.received_at, LadderPolicy.from_policy(cfg.policy), calendar
         )
         next_check_at = now
-    ref = allocate_ref(session, cfg.policy.reference_prefix, year)
     # Inserted as a row, not built and flushed (the hot path opens a case a message).
     case = insert_row(
         session,

@@ -26,6 +26,7 @@ from bot.domain.actors import (
     teams_actor,
 )
 from bot.errors import NotAllowed
+from bot.store.db import insert_held_new
 from bot.store.models import Audit, Case, Message, Outbox, OutboxKind
 
 __all__ = [
@@ -215,7 +216,9 @@ def insert_message(session: Session, row: dict[str, Any], with_entry: str | None
 def insert_held(session: Session) -> None:
     """Insert what was held back so far, in order: the outbox entries in one statement,
     then the message rows in one (a row whose entry was already queued is left out, as
-    :func:`enqueue` returning False would have left it)."""
+    :func:`enqueue` returning False would have left it). New complainants and cases held
+    back (:class:`bot.store.db.HeldNew`) go in first: the others name them."""
+    insert_held_new(session)
     outbox: HeldRows | None = session.info.get(OUTBOX_LATER)
     if outbox is not None and outbox.rows:
         rows, _ = outbox.take()

@@ -14,6 +14,10 @@ the group. :func:`run_fast` runs such a group optimistically:
   looks up every Message-ID of the group in one query);
 - complainants are looked up by address for the whole group in one query
   (``session.info["complainants"]``, read by ``bot.actions.cases``);
+- new complainants and cases get their ids from a block reserved for the group
+  (:class:`bot.store.db.HeldNew`) and go in with one insert per table, before anything
+  that might read or name them (any other statement, a flush) and after the last
+  message;
 - case references come from a block reserved once per group and scope, the
   unused rest given back before the commit (``session.info["ref_blocks"]``,
   :mod:`bot.store.refs`): numbers still run on without holes;
@@ -51,7 +55,8 @@ from bot.actions.trail import (
     insert_held,
 )
 from bot.ports import InboundMail, Mailbox
-from bot.store.models import Complainant, Message, Outbox
+from bot.store.db import HELD_NEW, HeldNew, insert_held_new
+from bot.store.models import Case, Complainant, Message, Outbox
 from bot.store.refs import REF_BLOCKS, release_refs
 
 if TYPE_CHECKING:
@@ -134,11 +139,15 @@ def run_fast(
     prefetch_complainants(session, items)
     session.info[MESSAGES_LATER] = HeldRows()
     session.info[OUTBOX_LATER] = HeldRows()
+    held_new = session.info[HELD_NEW] = HeldNew([Complainant, Case])
     sa.event.listen(session, "do_orm_execute", _before_statement)
     sa.event.listen(session, "before_flush", _before_flush)
     try:
         with WriteCounter(session) as writes:
-            outcomes = [run_one(state, mail, prepared, writes) for mail, prepared in items]
+            outcomes = []
+            for done, (mail, prepared) in enumerate(items):
+                held_new.budget = len(items) - done  # ids a model may still want: one a message
+                outcomes.append(run_one(state, mail, prepared, writes))
         insert_held(session)
         for mail, _ in items:
             mailbox.record(session, mail)
@@ -147,19 +156,25 @@ def run_fast(
     finally:
         sa.event.remove(session, "do_orm_execute", _before_statement)
         sa.event.remove(session, "before_flush", _before_flush)
-        for key in (REF_BLOCKS, COMPLAINANTS, AUDIT_LATER, MESSAGES_LATER, OUTBOX_LATER):
+        for key in (REF_BLOCKS, COMPLAINANTS, AUDIT_LATER, MESSAGES_LATER, OUTBOX_LATER, HELD_NEW):
             session.info.pop(key, None)
     return outcomes
 
 
 def _before_statement(state: ORMExecuteState) -> None:
     """What was held back goes in before any statement that might read it (only an insert
-    cannot)."""
+    cannot); new complainants and cases before an insert too (it may name one)."""
+    session = cast(Session, state.session)  # the sqlmodel Session it was set on
     if not state.is_insert:
-        insert_held(cast(Session, state.session))  # the sqlmodel Session it was set on
+        insert_held(session)
+    else:
+        insert_held_new(session)
 
 
 def _before_flush(session: Session, *_args: Any) -> None:
-    # An ORM flush adding message or outbox rows of its own: theirs come after.
+    # An ORM flush adding message or outbox rows of its own: theirs come after. Any
+    # flush may update or name a new complainant or case: those go in first.
     if any(isinstance(obj, Message | Outbox) for obj in session.new):
         insert_held(session)
+    else:
+        insert_held_new(session)

@@ -143,7 +143,13 @@ def insert_row(session: Session, model: type[T], values: dict[str, Any]) -> T:
     """Insert one row of ``model`` with a Core ``INSERT .. RETURNING id`` and put the
     object in ``session`` as if it had been loaded: what ``session.add(model(...))``
     and a flush would leave, for a fraction of the cost (no field-by-field
-    construction, no unit of work). ``values`` holds every column but the id."""
+    construction, no unit of work). ``values`` holds every column but the id.
+
+    When the bulk writer holds new rows of ``model`` back (:class:`HeldNew` in
+    ``session.info``), the id comes from a block reserved for the group and the row
+    waits for :func:`insert_held_new`: one ``executemany`` per group, not a round trip
+    per row.
+    """
     known = _INSERTING.get(model)
     if known is None:
         sa.orm.configure_mappers()  # as building the first object would (new_instance won't)
@@ -153,7 +159,12 @@ def insert_row(session: Session, model: type[T], values: dict[str, Any]) -> T:
             sa.inspect(model).class_manager,
         )
     statement, manager = known
-    row_id = session.execute(statement, values).scalar_one()
+    held: HeldNew | None = session.info.get(HELD_NEW)
+    if held is not None and model in held.rows:
+        row_id = held.next_id(session, model)
+        held.rows[model].append({**values, "id": row_id})
+    else:
+        row_id = session.execute(statement, values).scalar_one()
     obj = manager.new_instance()
     loaded = instance_dict(obj)
     loaded.update(values)
@@ -161,6 +172,67 @@ def insert_row(session: Session, model: type[T], values: dict[str, Any]) -> T:
     make_transient_to_detached(obj)  # its values count as loaded, its id as its identity
     session.add(obj)
     return obj
+
+
+# session.info key: a HeldNew there holds new rows of its models back (bot.runners.bulk).
+HELD_NEW = "held_new"
+
+
+class HeldNew:
+    """New rows of some models (complainants, cases) held back for one insert per model.
+
+    Their ids are known before the insert: on SQLite the next after the highest (what
+    the insert would give; another writer taking it first makes the insert fail, and
+    the bulk writer then redoes the group row by row); on PostgreSQL numbers taken
+    from the table's sequence, ``budget`` at a time (the messages left in the group):
+    numbers not used are skipped, as after any rollback.
+    :func:`insert_held_new` inserts the rows in the order the models were given
+    (parents first: a case names its complainant).
+    """
+
+    def __init__(self, models: list[type]) -> None:
+        self.rows: dict[type, list[dict[str, Any]]] = {m: [] for m in models}
+        self.budget = 1  # rows a model may still want in this group (the bulk writer sets it)
+        self._ids: dict[type, list[int]] = {m: [] for m in models}
+        self._last: dict[type, int] = {}
+
+    def next_id(self, session: Session, model: type) -> int:
+        ids = self._ids[model]
+        if not ids:
+            if model in self._last and session.get_bind().dialect.name != "postgresql":
+                ids.append(self._last[model] + 1)  # ours are not in the table yet
+            else:
+                ids += _reserve_ids(session, model, max(self.budget, 1))
+        self._last[model] = ids[0]
+        return ids.pop(0)
+
+
+def _reserve_ids(session: Session, model: type, count: int) -> list[int]:
+    table = model.__table__  # type: ignore[attr-defined]
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        sequence = sa.func.pg_get_serial_sequence(
+            conn.dialect.identifier_preparer.format_table(table), "id"
+        )
+        found = conn.execute(
+            sa.select(sa.func.nextval(sequence)).select_from(
+                sa.func.generate_series(1, count).table_valued("n")
+            )
+        )
+        return sorted(int(n) for n in found.scalars())
+    highest = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
+    return list(range(int(highest) + 1, int(highest) + 1 + count))
+
+
+def insert_held_new(session: Session) -> None:
+    """Insert the new rows held back so far (:class:`HeldNew`), parents first."""
+    held: HeldNew | None = session.info.get(HELD_NEW)
+    if held is None:
+        return
+    for model, rows in held.rows.items():
+        if rows:
+            taken, held.rows[model] = rows, []
+            session.connection().execute(sa.insert(model.__table__), taken)  # type: ignore[attr-defined]
 
 
 _INSERTING: dict[type, tuple[Any, Any]] = {}  # model: (its insert, its class manager)
