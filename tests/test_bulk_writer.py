@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from bot.actions import opening
 from bot.actions.trail import enqueue
 from bot.clock import FixedClock
 from bot.runners import bulk, pipeline
 from bot.store import db
-from bot.store.models import OutboxKind
+from bot.store.models import Case, OutboxKind
 from tests.conftest import make_config
 from tests.harness import Bot, email
 from tests.proof.corpus import complaints, sender
@@ -234,3 +235,27 @@ def test_ids_taken_by_another_writer_send_the_group_back_to_savepoints(
 
     assert fell_back == ["IntegrityError"]
     assert got == slow_path
+
+
+def test_a_failure_right_after_a_held_back_case_sends_the_group_back_to_savepoints(
+    clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new case is only held back (no statement yet) when its message fails: still a
+    write, so the group is run again and the failing message leaves no case behind."""
+    real = opening.insert_row
+
+    def failing_after_the_case(session: Any, model: type, values: dict[str, Any]) -> Any:
+        row: Any = real(session, model, values)
+        if model is Case and values.get("subject") == "Another thing entirely":
+            raise RuntimeError("after the case was held back")
+        return row
+
+    monkeypatch.setattr(opening, "insert_row", failing_after_the_case)
+    got = _run(tmp_path, clock, "held-case")
+
+    assert [(row[1], row[2].split(" at ")[0]) for row in got["quarantine"]] == [
+        ("009.bulk", "not an email: no From, To, Subject, Date or other core header"),
+        ("012.bulk", "RuntimeError"),
+    ]
+    assert len(got["case"]) == 1 + 8
+    assert "Another thing entirely" not in {row[5] for row in got["case"]}

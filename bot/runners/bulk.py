@@ -81,7 +81,7 @@ class GroupState:
 
 
 class WriteCounter:
-    """Counts what changed data on ``session``: statements sent, audit rows held back."""
+    """Counts what changed data on ``session``: statements sent, rows held back."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -91,7 +91,11 @@ class WriteCounter:
     @property
     def writes(self) -> int:
         info = self.session.info
-        held = [h for key in (MESSAGES_LATER, OUTBOX_LATER) if (h := info.get(key)) is not None]
+        held = [
+            h
+            for key in (MESSAGES_LATER, OUTBOX_LATER, HELD_NEW)
+            if (h := info.get(key)) is not None
+        ]
         return self.statements + len(info.get(AUDIT_LATER) or ()) + sum(h.added for h in held)
 
     def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:

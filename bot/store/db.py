@@ -163,6 +163,7 @@ def insert_row(session: Session, model: type[T], values: dict[str, Any]) -> T:
     if held is not None and model in held.rows:
         row_id = held.next_id(session, model)
         held.rows[model].append({**values, "id": row_id})
+        held.added += 1
     else:
         row_id = session.execute(statement, values).scalar_one()
     obj = manager.new_instance()
@@ -193,6 +194,7 @@ class HeldNew:
     def __init__(self, models: list[type]) -> None:
         self.rows: dict[type, list[dict[str, Any]]] = {m: [] for m in models}
         self.budget = 1  # rows a model may still want in this group (the bulk writer sets it)
+        self.added = 0  # rows ever held: only grows (the bulk writer tells a write by it)
         self._ids: dict[type, list[int]] = {m: [] for m in models}
         self._last: dict[type, int] = {}
 
